@@ -1,0 +1,717 @@
+"""A deterministic, F3-like synthetic facies benchmark (seismic volume + six-class labels).
+
+The real F3 Netherlands facies benchmark (Alaudah et al. 2019) cannot be downloaded here, so
+:func:`make_f3_like` builds a survey that behaves like it: the same six units in the same
+stratigraphic order and roughly the same class proportions (upper N.S. ~0.28, middle N.S.
+~0.12, lower N.S. ~0.40, Rijnland/Chalk ~0.08, Scruff ~0.03, Zechstein ~0.09), a convolutional
+seismic response (Ricker wavelet, 4 ms sampling) and noise, so that unit boundaries and thin
+units are genuinely hard to segment.
+
+Geology (all geometry in coordinates normalised by the survey size, so a small volume looks
+like a decimated large one; reflector textures are in trace / sample units):
+
+* unit boundaries are smooth folded surfaces (random low-frequency sinusoids over inline and
+  crossline), with salt domes (anisotropic bumps) at the base pushing up the top of the
+  Zechstein and, decreasingly, the boundaries above it;
+* a few steep normal faults offset everything below their upper tip by a throw that grows
+  with depth (the hanging wall, above the fault plane, goes down);
+* each unit has its own reflection character: upper N.S. continuous parallel reflectors,
+  middle N.S. chaotic and low amplitude, lower N.S. high-amplitude sigmoidal clinoforms,
+  Rijnland/Chalk a bright, high-impedance continuous unit with a strong top, Scruff a thin
+  discontinuous wedge that pinches out laterally (absent in part of the survey), Zechstein
+  transparent salt (near-constant impedance);
+* reflectivity along the sample axis is convolved with a zero-phase Ricker wavelet; band-
+  limited and white noise are added.
+
+**Label invariant** — for every trace, the labels along the sample axis are non-decreasing:
+the units are stacked in class-id order (0 at the top ... 5 at the bottom), each unit appears
+at most once per trace, and a unit may be missing (Scruff where it pinches out, the top
+units where a trace starts below them). This holds everywhere, across faults and over domes:
+labels are computed from a restored depth that is made monotone along every trace.
+
+Everything here is numpy only (no torch / Qt / napari). Generation works in slabs of
+inlines, so the full F3 size ``(401, 701, 255)`` fits in a few hundred MB.
+
+Regenerate the shipped sample data with ``python -m napari_forgetting.data.synthetic sample_data``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .classes import F3_CLASS_NAMES
+
+__all__ = [
+    "F3_PROPORTIONS",
+    "SAMPLE_DATA_NAME",
+    "SAMPLE_DATA_SEED",
+    "SAMPLE_DATA_SHAPE",
+    "SyntheticSurvey",
+    "main",
+    "make_f3_like",
+    "ricker",
+    "write_sample_data",
+    "write_survey",
+]
+
+#: Approximate pixel proportions of the six classes in the F3 train volume, in class-id order.
+F3_PROPORTIONS: tuple[float, ...] = (0.28, 0.12, 0.40, 0.08, 0.03, 0.09)
+
+# What the generator aims at: F3_PROPORTIONS, except that Chalk and Zechstein are nudged apart
+# (0.088 / 0.082 instead of 0.08 / 0.09) so that Scruff and Zechstein are the two rarest
+# classes, as the under-represented classes of the benchmark.
+_TARGET_PROPORTIONS: tuple[float, ...] = (0.28, 0.12, 0.40, 0.088, 0.03, 0.082)
+
+#: The shipped sample data: name, seed and shape (inline, crossline, sample).
+SAMPLE_DATA_NAME = "f3_synthetic"
+SAMPLE_DATA_SEED = 0
+SAMPLE_DATA_SHAPE: tuple[int, int, int] = (48, 96, 128)
+
+_N_CLASSES = len(F3_CLASS_NAMES)
+_FIRST_INLINE = 100
+_FIRST_CROSSLINE = 300
+_SLAB_VOXELS = 1 << 20  # voxels processed at a time (memory / speed trade-off)
+
+# Acoustic impedance levels per unit (arbitrary units, ~ km/s * g/cc).
+_IMP_UPPER = 4.4
+_IMP_MIDDLE = 5.6
+_IMP_LOWER = 6.3
+_IMP_CHALK = 9.2
+_IMP_SCRUFF = 6.6
+_IMP_SALT = 8.2
+
+
+@dataclass(frozen=True, eq=False)
+class SyntheticSurvey:
+    """A synthetic survey: seismic amplitudes, facies labels and their geometry.
+
+    ``seismic`` is float32 and ``labels`` uint8, both shaped (inline, crossline, sample);
+    ``inlines`` / ``crosslines`` are the line numbers, ``samples`` the sample times in ms.
+    """
+
+    seismic: np.ndarray
+    labels: np.ndarray
+    inlines: np.ndarray
+    crosslines: np.ndarray
+    samples: np.ndarray
+    class_names: tuple[str, ...]
+    seed: int
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(inline, crossline, sample) sizes."""
+        return tuple(int(n) for n in self.seismic.shape)  # type: ignore[return-value]
+
+    @property
+    def sample_interval(self) -> float:
+        """Sample interval in ms."""
+        return float(self.samples[1] - self.samples[0]) if len(self.samples) > 1 else 4.0
+
+    def class_proportions(self) -> np.ndarray:
+        """Fraction of voxels per class id (float64, length 6)."""
+        counts = np.bincount(self.labels.ravel(), minlength=len(self.class_names))
+        return counts / max(1, self.labels.size)
+
+
+# ----------------------------------------------------------------------------------------------
+# small numerical helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def ricker(freq_hz: float = 25.0, dt_ms: float = 4.0, half_length: int | None = None) -> np.ndarray:
+    """Zero-phase Ricker wavelet (peak 1 at the centre sample), float64, odd length."""
+    if freq_hz <= 0 or dt_ms <= 0:
+        raise ValueError("ricker: freq_hz and dt_ms must be positive")
+    dt = dt_ms / 1000.0
+    if half_length is None:
+        half_length = max(1, int(math.ceil(3.5 / (math.pi * freq_hz * dt))))
+    t = np.arange(-half_length, half_length + 1) * dt
+    a = (math.pi * freq_hz * t) ** 2
+    return (1.0 - 2.0 * a) * np.exp(-a)
+
+
+def _convolve_samples(x: np.ndarray, wavelet: np.ndarray) -> np.ndarray:
+    """'same' convolution of ``x`` along its last axis with a centred odd-length wavelet."""
+    ns = x.shape[-1]
+    half = (len(wavelet) - 1) // 2
+    nfft = 1 << int(math.ceil(math.log2(ns + len(wavelet))))
+    spec = np.fft.rfft(x, n=nfft, axis=-1)
+    spec *= np.fft.rfft(wavelet.astype(x.dtype), n=nfft)
+    return np.fft.irfft(spec, n=nfft, axis=-1)[..., half : half + ns].astype(np.float32)
+
+
+def _smoothstep(w: np.ndarray) -> np.ndarray:
+    return w * w * (3.0 - 2.0 * w)
+
+
+class _ValueNoise:
+    """Smooth, periodic random field on a coarse lattice (value noise), any dimension.
+
+    Evaluated at float coordinates given in lattice units divided by ``spacing``; zero mean,
+    unit variance at lattice nodes.
+    """
+
+    def __init__(self, rng: np.random.Generator, extent: Sequence[float], spacing: Sequence[float]):
+        self.spacing = tuple(float(s) for s in spacing)
+        self.dims = tuple(
+            max(2, int(math.ceil(e / s)) + 2) for e, s in zip(extent, spacing, strict=True)
+        )
+        self.grid = rng.standard_normal(self.dims).astype(np.float32)
+
+    def __call__(self, *coords: np.ndarray) -> np.ndarray:
+        idx0, weights = [], []
+        for c, s, n in zip(coords, self.spacing, self.dims, strict=True):
+            f = np.asarray(c, dtype=np.float32) / np.float32(s)
+            fl = np.floor(f)
+            weights.append(_smoothstep(f - fl))
+            idx0.append(fl.astype(np.int64) % n)
+        out = None
+        ndim = len(coords)
+        for corner in range(1 << ndim):
+            idx, w = [], None
+            for d in range(ndim):
+                bit = (corner >> d) & 1
+                idx.append((idx0[d] + bit) % self.dims[d] if bit else idx0[d])
+                wd = weights[d] if bit else 1.0 - weights[d]
+                w = wd if w is None else w * wd
+            term = self.grid[tuple(idx)] * w
+            out = term if out is None else out + term
+        return out.astype(np.float32)
+
+
+class _Layering:
+    """A random 1-D layered series (blocky, lightly smoothed), zero mean and unit variance.
+
+    ``mean_thick`` and ``smooth`` are in the units of the coordinate it is evaluated at.
+    """
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        t_min: float,
+        t_max: float,
+        mean_thick: float,
+        smooth: float,
+        correlation: float = 0.3,
+    ):
+        step = min(mean_thick, smooth) / 6.0
+        n = int(math.ceil((t_max - t_min) / step)) + 1
+        self.t = t_min + step * np.arange(n)
+        thick = mean_thick * (0.35 + rng.gamma(2.0, 0.65 / 2.0, size=n // 2 + 8))
+        edges = t_min + np.cumsum(thick)
+        vals = np.empty(len(edges) + 1)
+        vals[0] = rng.standard_normal()
+        shocks = rng.standard_normal(len(edges))
+        for k in range(1, len(vals)):  # small loop (number of layers)
+            vals[k] = correlation * vals[k - 1] + math.sqrt(1 - correlation**2) * shocks[k - 1]
+        series = vals[np.searchsorted(edges, self.t)]
+        sig = smooth / step
+        half = int(math.ceil(3 * sig))
+        kern = np.exp(-0.5 * (np.arange(-half, half + 1) / sig) ** 2)
+        kern /= kern.sum()
+        padded = np.pad(series, half, mode="edge")
+        series = np.convolve(padded, kern, mode="valid")
+        series = (series - series.mean()) / (series.std() + 1e-12)
+        self.v = series
+
+    def __call__(self, t: np.ndarray) -> np.ndarray:
+        return np.interp(t, self.t, self.v).astype(np.float32)
+
+
+def _bisect(f: Callable[[float], float], target: float, lo: float = -1.5, hi: float = 1.5) -> float:
+    """Offset ``o`` in [lo, hi] with ``f(o) == target`` for a non-decreasing ``f``."""
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if f(mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+# ----------------------------------------------------------------------------------------------
+# the geological model
+# ----------------------------------------------------------------------------------------------
+
+
+class _Model:
+    """Random geology for one (shape, seed): surfaces, faults, unit textures."""
+
+    def __init__(self, shape: tuple[int, int, int], seed: int, n_faults: int, n_domes: int):
+        ni, nx, ns = shape
+        self.shape = shape
+        self.ns = ns
+        streams = np.random.SeedSequence(seed).spawn(6)  # one stream per component
+        r_fold, r_dome, r_fault, r_scruff, r_tex, r_layer = (
+            np.random.default_rng(s) for s in streams
+        )
+
+        # normalised lateral coordinates: the longer side spans [0, 1]
+        self.lh = float(max(ni, nx))
+        self.x = ((np.arange(ni) + 0.5) / self.lh).astype(np.float64)
+        self.y = ((np.arange(nx) + 0.5) / self.lh).astype(np.float64)
+        xg, yg = np.meshgrid(self.x, self.y, indexing="ij")
+        ex, ey = ni / self.lh, nx / self.lh
+
+        def folds(rng: np.random.Generator, n: int, amp: float, lmin: float, lmax: float):
+            f = np.zeros_like(xg)
+            for _ in range(n):
+                ang = rng.uniform(0, np.pi)
+                lam = rng.uniform(lmin, lmax)
+                ph = rng.uniform(0, 2 * np.pi)
+                a = rng.uniform(0.5, 1.0) * amp
+                f += a * np.sin(2 * np.pi * (np.cos(ang) * xg + np.sin(ang) * yg) / lam + ph)
+            return f
+
+        regional = folds(r_fold, 4, 0.016, 0.5, 1.6)
+        own = [folds(r_fold, 3, 0.006, 0.25, 0.8) for _ in range(5)]
+
+        # salt domes / pillows: anisotropic super-gaussian bumps at the base
+        dome = np.zeros_like(xg)
+        for _ in range(n_domes):
+            cx, cy = r_dome.uniform(0.1, 0.9) * ex, r_dome.uniform(0.1, 0.9) * ey
+            sig = r_dome.uniform(0.05, 0.09)
+            aspect = r_dome.uniform(1.0, 2.2)
+            ang = r_dome.uniform(0, np.pi)
+            h = r_dome.uniform(0.12, 0.2)
+            du = (xg - cx) * np.cos(ang) + (yg - cy) * np.sin(ang)
+            dv = -(xg - cx) * np.sin(ang) + (yg - cy) * np.cos(ang)
+            r2 = (du / (sig * aspect)) ** 2 + (dv / sig) ** 2
+            dome = np.maximum(dome, h * np.exp(-(r2**1.4)))
+        dome_n = dome / max(dome.max(), 1e-9)
+
+        # scruff: a wedge thickening along a random direction, pinching out on the other side,
+        # with a wavy pinch-out line and a few holes (discontinuous)
+        psi = r_scruff.uniform(0, 2 * np.pi)
+        q = np.cos(psi) * xg + np.sin(psi) * yg
+        q = (q - q.min()) / max(q.max() - q.min(), 1e-9)
+        q0 = r_scruff.uniform(0.3, 0.42)
+        wav = _ValueNoise(r_scruff, (ex, ey), (0.15, 0.15))(xg, yg) * 0.12
+        holes = _ValueNoise(r_scruff, (ex, ey), (0.07, 0.07))(xg, yg)
+        wedge = np.clip((q - q0 + wav) / (1 - q0), 0, None) ** 0.8
+        wedge *= np.clip((holes + 1.3) * 2.0, 0, 1) * (1 - 0.6 * dome_n)
+
+        target = np.cumsum(_TARGET_PROPORTIONS)[:-1]  # mean depth of the five boundaries
+
+        def mean_clip(z: np.ndarray) -> float:
+            return float(np.clip(z, 0, 1).mean())
+
+        # top of Zechstein (Z4): folded, pushed up by the domes
+        z4_shape = 1.1 * regional + own[4] - dome
+        o4 = _bisect(lambda o: mean_clip(z4_shape + o), target[4])
+        z4 = np.minimum(z4_shape + o4, 0.995)
+        scr = wedge * (_TARGET_PROPORTIONS[4] / max(wedge.mean(), 1e-9))
+        z3 = z4 - scr
+        chalk = _TARGET_PROPORTIONS[3] * (1 + own[3] * 6) * (1 - 0.35 * dome_n)
+        chalk = np.clip(chalk, 0.3 * _TARGET_PROPORTIONS[3], None)
+        chalk *= (target[3] - target[2]) / chalk.mean()
+        z2 = z3 - chalk
+        # lower N.S. drapes the domes partially (it thins over them), keeps >= 6 % thickness
+        z1_shape = regional + own[1] - 0.35 * dome
+        o1 = _bisect(lambda o: mean_clip(np.minimum(z1_shape + o, z2 - 0.06)), target[1])
+        z1 = np.minimum(z1_shape + o1, z2 - 0.06)
+        z0_shape = 0.6 * regional + own[0] - 0.12 * dome
+        o0 = _bisect(lambda o: mean_clip(np.minimum(z0_shape + o, z1 - 0.035)), target[0])
+        z0 = np.minimum(z0_shape + o0, z1 - 0.035)
+        # (ordering z0 <= z1 <= z2 <= z3 <= z4 holds by construction)
+        self.surfaces = np.stack([z0, z1, z2, z3, z4]).astype(np.float32)  # (5, ni, nx)
+        self.z0_mean = float(z0.mean())
+        self.z2_mean = float(z2.mean())
+
+        # steep normal faults: unit normal of the strike (nxv, nyv), offset c, lateral shift of
+        # the plane per unit depth k (its sign is the dip direction), upper tip depth, throw,
+        # along-strike gaussian taper (centre s0, width ssig)
+        self.faults = []
+        for _ in range(n_faults):
+            phi = r_fault.uniform(0, np.pi)
+            nxv, nyv = np.cos(phi), np.sin(phi)
+            cx, cy = r_fault.uniform(0.2, 0.8) * ex, r_fault.uniform(0.2, 0.8) * ey
+            c = nxv * cx + nyv * cy
+            k = r_fault.choice([-1.0, 1.0]) * r_fault.uniform(0.08, 0.16)
+            tip = r_fault.uniform(0.3, 0.55)
+            throw = r_fault.uniform(0.02, 0.04)
+            s0 = r_fault.uniform(-0.3, 0.3)
+            ssig = r_fault.uniform(0.35, 0.7)
+            # taper-weighted share of the hanging wall per sample depth, so that the fault
+            # displacement averages to zero over the survey at every depth (keeps proportions)
+            key = ((nxv * xg + nyv * yg - c) * np.sign(k)).ravel()
+            w = np.exp(-0.5 * (((-nyv * xg + nxv * yg) - s0) / ssig) ** 2).ravel()
+            order = np.argsort(key)
+            key, w = key[order], w[order]
+            above = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])  # weight of key >= key[i]
+            zc = (np.arange(ns) + 0.5) / ns
+            share = above[np.searchsorted(key, abs(k) * zc, side="right")] / max(w.sum(), 1e-12)
+            self.faults.append((nxv, nyv, c, k, tip, throw, s0, ssig, share.astype(np.float32)))
+
+        # textures
+        tex = r_tex
+        ext3 = (ni + 4.0, nx + 4.0, ns * 1.3 + 8.0)
+        self.chaos = _ValueNoise(tex, ext3, (4.0, 4.0, 1.8))
+        ig, jg = np.meshgrid(np.arange(ni), np.arange(nx), indexing="ij")
+        ext2 = (ni + 4.0, nx + 4.0)
+        # 2-D maps (inline, crossline), gathered per voxel
+        big = max(8.0, 0.15 * self.lh)  # lateral amplitude changes scale with the survey
+        self.amp_up = _ValueNoise(tex, ext2, (big, big))(ig, jg)
+        self.amp_low = _ValueNoise(tex, ext2, (0.7 * big, 0.7 * big))(ig, jg)
+        self.scruff_tex = _ValueNoise(tex, ext2, (3.0, 3.0))(ig, jg)
+        self.salt_tex = _ValueNoise(tex, ext2, (6.0, 6.0))(ig, jg)
+        front = _ValueNoise(tex, (ex + 0.1, ey + 0.1), (0.12, 0.12))(xg, yg)
+        theta = np.pi / 2 + tex.uniform(-0.45, 0.45)
+        if tex.random() < 0.5:
+            theta += np.pi
+        # horizontal position along the progradation direction (clinoforms)
+        self.prog = (np.cos(theta) * xg + np.sin(theta) * yg + 0.025 * front).astype(np.float32)
+        self.clino_w = 0.18
+
+        rl = r_layer
+        span = 1.6 * ns + 16
+        self.lay_up = _Layering(rl, -span, span, 3.2, 0.75, 0.2)
+        self.lay_mid = _Layering(rl, -span, span, 2.5, 0.75, 0.0)
+        self.lay_low = _Layering(rl, -4.0, 5.0, 0.1, 0.005, 0.1)
+        self.lay_low_par = _Layering(rl, -span, span, 4.0, 0.8, 0.3)
+        self.lay_chalk = _Layering(rl, -span, span, 3.0, 0.8, 0.5)
+        self.lay_scruff = _Layering(rl, -span, span, 1.5, 0.6, 0.0)
+
+    # -- per-voxel pieces ---------------------------------------------------------------------
+
+    def displacement(self, xs: np.ndarray, ys: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Fault displacement D (normalised depth) on a slab: restored depth is z - D.
+
+        ``xs`` (ci,), ``ys`` (nx,), ``z`` (ns,) the sample depths. The hanging wall (above the
+        plane) moves down relative to the footwall by the throw, which grows from 0 at the tip
+        over 0.12; both blocks move so that the mean displacement at each depth is zero.
+        """
+        d_out = np.zeros((len(xs), len(ys), len(z)), dtype=np.float32)
+        z32 = z.astype(np.float32)
+        for nxv, nyv, c, k, tip, throw, s0, ssig, share in self.faults:
+            d = (nxv * xs[:, None] + nyv * ys[None, :] - c).astype(np.float32)
+            s = (-nyv * xs[:, None] + nxv * ys[None, :]).astype(np.float32)
+            taper = np.exp(-0.5 * ((s - s0) / ssig) ** 2).astype(np.float32)
+            tz = (throw * np.clip((z32 - tip) / 0.12, 0, 1)).astype(np.float32)
+            hw = (d[:, :, None] - np.float32(k) * z32[None, None, :]) * np.float32(np.sign(k)) > 0
+            d_out += (hw.astype(np.float32) - share) * (taper[:, :, None] * tz[None, None, :])
+        return d_out
+
+    def impedance(self, unit: int, gi: np.ndarray, gj: np.ndarray, zr: np.ndarray) -> np.ndarray:
+        """Acoustic impedance of ``unit`` at voxels (global inline/crossline index, restored z)."""
+        ns = self.ns
+        zs = self.surfaces
+        if unit == 0:  # upper N.S.: continuous parallel reflectors, conformable to its base
+            strat = zr / np.maximum(zs[0][gi, gj], 1e-3) * (self.z0_mean * ns)
+            amp = 0.26 * (1 + 0.25 * self.amp_up[gi, gj])
+            return _IMP_UPPER + 0.8 * zr + amp * self.lay_up(strat)
+        if unit == 1:  # middle N.S.: chaotic, low amplitude
+            strat = (zr - zs[0][gi, gj]) * ns
+            chaos = self.chaos(gi.astype(np.float32), gj.astype(np.float32), zr * ns + 4)
+            return _IMP_MIDDLE + 0.4 * zr + 0.2 * chaos + 0.04 * self.lay_mid(strat)
+        if unit == 2:  # lower N.S.: high-amplitude sigmoidal clinoforms
+            top, base = zs[1][gi, gj], zs[2][gi, gj]
+            s = np.clip((zr - top) / np.maximum(base - top, 1e-3), 0, 1)
+            s = 0.08 + 0.84 * s
+            t = self.prog[gi, gj] - self.clino_w * np.log(s / (1 - s))
+            amp = 0.55 * (1 + 0.3 * self.amp_low[gi, gj])
+            par = self.lay_low_par((zr - top) * ns)
+            return _IMP_LOWER + 0.5 * (zr - self.z2_mean) + amp * self.lay_low(t) + 0.1 * par
+        if unit == 3:  # Rijnland / Chalk: bright, high impedance, continuous
+            strat = (zr - zs[2][gi, gj]) * ns
+            return _IMP_CHALK + 0.3 * self.lay_chalk(strat)
+        if unit == 4:  # Scruff: thin, laterally discontinuous
+            strat = (zr - zs[3][gi, gj]) * ns
+            return _IMP_SCRUFF + 0.6 * self.scruff_tex[gi, gj] + 0.3 * self.lay_scruff(strat)
+        # Zechstein: transparent salt, near-constant impedance
+        return _IMP_SALT + 0.02 * self.salt_tex[gi, gj] + 0.05 * (zr - 1)
+
+
+def _check_shape(shape: Iterable[int]) -> tuple[int, int, int]:
+    try:
+        out = tuple(int(n) for n in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"shape must be three positive integers, got {shape!r}") from None
+    if len(out) != 3 or min(out) < 1 or out[2] < 2:
+        raise ValueError(
+            f"shape must be (inlines >= 1, crosslines >= 1, samples >= 2), got {shape!r}"
+        )
+    return out  # type: ignore[return-value]
+
+
+def make_f3_like(
+    shape: Sequence[int] = (64, 96, 128),
+    seed: int = 0,
+    *,
+    noise: float = 0.1,
+    n_faults: int = 3,
+    n_domes: int = 3,
+    wavelet_hz: float = 25.0,
+    sample_interval: float = 4.0,
+    first_inline: int = _FIRST_INLINE,
+    first_crossline: int = _FIRST_CROSSLINE,
+) -> SyntheticSurvey:
+    """Generate a deterministic F3-like synthetic survey.
+
+    Parameters
+    ----------
+    shape
+        (inlines, crosslines, samples); samples along the last axis (depth / time, top first).
+    seed
+        Same seed (and arguments) -> bit-identical arrays; different seeds -> different
+        geology and noise.
+    noise
+        RMS of the added noise relative to the RMS of the noise-free seismic (half band-limited
+        -- Ricker-filtered and laterally smoothed -- and half white, by power). 0 for none.
+    n_faults, n_domes
+        Number of normal faults and of salt domes.
+    wavelet_hz, sample_interval
+        Ricker peak frequency (Hz) and sample interval (ms).
+    first_inline, first_crossline
+        Numbers of the first inline / crossline.
+
+    Returns
+    -------
+    SyntheticSurvey
+        ``seismic`` float32 with RMS ~1 and mean ~0; ``labels`` uint8 in 0..5 (class ids of
+        :data:`~napari_forgetting.data.classes.F3_CLASS_NAMES`).
+
+    Label invariant: along every trace the labels are non-decreasing with sample index
+    (units stacked in class-id order; any unit may be missing, e.g. Scruff where it pinches
+    out), including across faults and over salt domes.
+    """
+    ni, nx, ns = _check_shape(shape)
+    seed = int(seed)
+    if noise < 0 or not np.isfinite(noise):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    if n_faults < 0 or n_domes < 0:
+        raise ValueError("n_faults and n_domes must be >= 0")
+    model = _Model((ni, nx, ns), seed, int(n_faults), int(n_domes))
+    wavelet = ricker(wavelet_hz, sample_interval)
+    wavelet /= np.sqrt(np.sum(wavelet**2))
+
+    seismic = np.empty((ni, nx, ns), dtype=np.float32)
+    labels = np.empty((ni, nx, ns), dtype=np.uint8)
+    z = ((np.arange(ns) + 0.5) / ns).astype(np.float32)
+    half = np.float32(0.5)
+    slab = max(1, _SLAB_VOXELS // (nx * ns))
+    sumsq = 0.0
+    for i0 in range(0, ni, slab):
+        i1 = min(ni, i0 + slab)
+        zr = z[None, None, :] - model.displacement(model.x[i0:i1], model.y, z)
+        np.maximum.accumulate(zr, axis=-1, out=zr)  # restored depth is monotone per trace
+        lab = np.zeros(zr.shape, dtype=np.uint8)
+        boundary = np.zeros(zr.shape, dtype=bool)
+        for b in range(5):
+            e = (zr - model.surfaces[b, i0:i1, :, None]) * np.float32(ns)
+            lab += e >= 0
+            boundary |= np.abs(e) < half
+        labels[i0:i1] = lab
+
+        imp = np.empty(zr.shape, dtype=np.float32)
+        for unit in range(_N_CLASSES):
+            ii, jj, kk = np.nonzero(lab == unit)
+            if len(ii):
+                imp[ii, jj, kk] = model.impedance(unit, ii + i0, jj, zr[ii, jj, kk])
+        # anti-alias unit boundaries: blend the units by their share of the sample cell
+        ii, jj, kk = np.nonzero(boundary)
+        if len(ii):
+            zb = zr[ii, jj, kk]
+            gi = ii + i0
+            h_prev = np.ones(len(ii), dtype=np.float32)  # share of the cell below boundary b-1
+            acc = np.zeros(len(ii), dtype=np.float32)
+            for unit in range(_N_CLASSES):
+                if unit < 5:
+                    zbnd = model.surfaces[unit][gi, jj]
+                    h = np.clip((zb - zbnd) * np.float32(ns) + half, 0, 1).astype(np.float32)
+                else:
+                    h = np.zeros(len(ii), dtype=np.float32)
+                occ = h_prev - h
+                sel = occ > 0
+                if np.any(sel):
+                    acc[sel] += occ[sel] * model.impedance(unit, gi[sel], jj[sel], zb[sel])
+                h_prev = h
+            imp[ii, jj, kk] = acc
+
+        refl = np.zeros(zr.shape, dtype=np.float32)
+        refl[..., :-1] = (imp[..., 1:] - imp[..., :-1]) / (imp[..., 1:] + imp[..., :-1])
+        trace = _convolve_samples(refl, wavelet)
+        seismic[i0:i1] = trace
+        sumsq += float(np.sum(trace.astype(np.float64) ** 2))
+
+    rms = math.sqrt(sumsq / seismic.size) if sumsq > 0 else 1.0
+    seismic *= np.float32(1.0 / rms)
+    if noise > 0:
+        bl_amp = np.float32(noise * math.sqrt(0.5))
+        wh_amp = np.float32(noise * math.sqrt(0.5))
+        for n, i0 in enumerate(range(0, ni, slab)):
+            i1 = min(ni, i0 + slab)
+            rng = np.random.default_rng([seed, 0x5EED, n])
+            white = rng.standard_normal((i1 - i0, nx, ns), dtype=np.float32)
+            bl = _convolve_samples(rng.standard_normal(white.shape, dtype=np.float32), wavelet)
+            if nx >= 3:  # a little lateral coherence along the crossline axis
+                bl[:, 1:-1] = (bl[:, :-2] + bl[:, 1:-1] + bl[:, 2:]) / np.float32(math.sqrt(3.0))
+            seismic[i0:i1] += bl_amp * bl + wh_amp * white
+
+    inlines = np.arange(first_inline, first_inline + ni, dtype=np.int32)
+    crosslines = np.arange(first_crossline, first_crossline + nx, dtype=np.int32)
+    samples = np.arange(ns, dtype=np.float64) * float(sample_interval)
+    return SyntheticSurvey(
+        seismic=seismic,
+        labels=labels,
+        inlines=inlines,
+        crosslines=crosslines,
+        samples=samples,
+        class_names=tuple(F3_CLASS_NAMES),
+        seed=seed,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# writing
+# ----------------------------------------------------------------------------------------------
+
+_FORMATS = ("segy", "npy")
+
+
+def _atomic_write(path: Path, writer: Callable[[str], object]) -> Path:
+    """Call ``writer(tmp)`` on a temporary file beside ``path``, then move it into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        writer(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def _save_npy(path: Path, array: np.ndarray) -> Path:
+    def writer(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+
+    return _atomic_write(path, writer)
+
+
+def write_survey(
+    survey: SyntheticSurvey,
+    out_dir: str | os.PathLike,
+    name: str = "f3_synthetic",
+    formats: Sequence[str] | str = ("segy", "npy"),
+) -> dict[str, Path]:
+    """Write a survey to ``out_dir`` (created if needed); returns ``{kind: path}``.
+
+    * ``"segy"`` -> ``<name>.sgy`` (IEEE float, big-endian, inline-sorted, inline/crossline
+      numbers at bytes 189/193, 4 ms or the survey's sample interval) and, beside it, the
+      labels as ``<name>_labels.npy`` (uint8);
+    * ``"npy"`` -> ``<name>_seismic.npy`` (float32) and ``<name>_labels.npy`` (F3 benchmark
+      naming: the labels file is the seismic file with ``seismic`` replaced by ``labels``).
+
+    Keys of the result: ``"segy"``, ``"seismic"`` (the .npy) and ``"labels"``, for what was
+    written. Every file is written to a temporary file in ``out_dir`` and moved into place.
+    """
+    if isinstance(formats, str):
+        formats = (formats,)
+    formats = tuple(formats)
+    unknown = [f for f in formats if f not in _FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"formats must be a non-empty subset of {_FORMATS}, got {formats!r}")
+    if not name or os.sep in name or (os.altsep and os.altsep in name):
+        raise ValueError(f"name must be a plain file stem, got {name!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    written: dict[str, Path] = {}
+    written["labels"] = _save_npy(out / f"{name}_labels.npy", survey.labels.astype(np.uint8))
+    if "npy" in formats:
+        seismic = survey.seismic.astype(np.float32, copy=False)
+        written["seismic"] = _save_npy(out / f"{name}_seismic.npy", seismic)
+    if "segy" in formats:
+        from .segy import write_segy  # the SEG-Y layer (segyio)
+
+        path = out / f"{name}.sgy"
+        write_segy(  # atomic itself (temporary file beside it, then os.replace)
+            path,
+            survey.seismic.astype(np.float32, copy=False),
+            inlines=np.asarray(survey.inlines),
+            crosslines=np.asarray(survey.crosslines),
+            sample_interval=survey.sample_interval,
+            sorting="inline",
+            endian="big",
+            sample_format="ieee",
+            iline=189,
+            xline=193,
+            delay=float(survey.samples[0]) if len(survey.samples) else 0.0,
+        )
+        written["segy"] = path
+    return written
+
+
+def write_sample_data(out_dir: str | os.PathLike) -> dict[str, Path]:
+    """(Re)generate the shipped sample data in ``out_dir``.
+
+    ``f3_synthetic.sgy`` + ``f3_synthetic_labels.npy``: :func:`make_f3_like` with shape
+    :data:`SAMPLE_DATA_SHAPE` and seed :data:`SAMPLE_DATA_SEED`, default noise.
+    """
+    survey = make_f3_like(SAMPLE_DATA_SHAPE, SAMPLE_DATA_SEED)
+    return write_survey(survey, out_dir, name=SAMPLE_DATA_NAME, formats=("segy",))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m napari_forgetting.data.synthetic OUT_DIR [--shape I X S] [--seed N] ...``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m napari_forgetting.data.synthetic",
+        description=(
+            "Write an F3-like synthetic survey. Without options, regenerates the shipped sample "
+            f"data ({SAMPLE_DATA_NAME}.sgy + {SAMPLE_DATA_NAME}_labels.npy, shape "
+            f"{SAMPLE_DATA_SHAPE}, seed {SAMPLE_DATA_SEED})."
+        ),
+    )
+    parser.add_argument("out_dir", help="output folder (created if needed)")
+    parser.add_argument("--shape", type=int, nargs=3, metavar=("INLINES", "XLINES", "SAMPLES"))
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--noise", type=float)
+    parser.add_argument("--name", default=None, help=f"file stem (default {SAMPLE_DATA_NAME})")
+    parser.add_argument("--formats", nargs="+", choices=_FORMATS, default=None)
+    args = parser.parse_args(argv)
+
+    custom = any(
+        v is not None for v in (args.shape, args.seed, args.noise, args.name, args.formats)
+    )
+    try:
+        if not custom:
+            written = write_sample_data(args.out_dir)
+        else:
+            kwargs = {} if args.noise is None else {"noise": args.noise}
+            survey = make_f3_like(
+                tuple(args.shape) if args.shape else SAMPLE_DATA_SHAPE,
+                SAMPLE_DATA_SEED if args.seed is None else args.seed,
+                **kwargs,
+            )
+            written = write_survey(
+                survey,
+                args.out_dir,
+                name=args.name or SAMPLE_DATA_NAME,
+                formats=tuple(args.formats) if args.formats else ("segy",),
+            )
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for kind, path in written.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
