@@ -31,7 +31,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         counts = np.bincount(np.asarray(vol.labels).ravel(), minlength=vol.n_classes)
         total = counts.sum()
         print("classes:")
-        for k, (name, n) in enumerate(zip(vol.class_names, counts)):
+        for k, (name, n) in enumerate(zip(vol.class_names, counts, strict=True)):
             print(f"  {k} {name:<16} {n / total:7.2%}")
     return 0
 
@@ -95,8 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     syn = sub.add_parser("synthetic", help="write an F3-like synthetic volume")
     syn.add_argument("--out", required=True, help="output folder")
-    syn.add_argument("--shape", type=int, nargs=3, default=(64, 96, 128),
-                     metavar=("INLINES", "CROSSLINES", "SAMPLES"))
+    syn.add_argument(
+        "--shape",
+        type=int,
+        nargs=3,
+        default=(64, 96, 128),
+        metavar=("INLINES", "CROSSLINES", "SAMPLES"),
+    )
     syn.add_argument("--seed", type=int, default=0)
     syn.add_argument("--name", default="f3_synthetic")
     syn.add_argument("--formats", nargs="+", default=["segy", "npy"], choices=["segy", "npy"])

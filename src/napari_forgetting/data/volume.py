@@ -105,18 +105,19 @@ def _guard_nonfinite(data: da.Array, path: str, policy: str) -> da.Array:
             return block
         n = int(bad.sum())
         where = ""
-        if block_info and None not in block_info:
+        if block_info and 0 in block_info:
             loc = block_info[0]["array-location"]
-            where = " in index ranges " + ", ".join(f"{a}..{b - 1}" for a, b in loc)
+            axes = ("inline", "crossline", "sample")
+            where = " in " + ", ".join(
+                f"{axis} index {a}..{b - 1}" for axis, (a, b) in zip(axes, loc, strict=True)
+            )
         if policy == "raise":
             raise VolumeError(
                 path,
                 f"{n} non-finite amplitude(s) (NaN or infinity){where}; open with "
                 "nonfinite='mask' to replace them with 0",
             )
-        warnings.warn(
-            f"{path}: {n} non-finite amplitude(s){where} replaced with 0", stacklevel=2
-        )
+        warnings.warn(f"{path}: {n} non-finite amplitude(s){where} replaced with 0", stacklevel=2)
         out = block.copy()
         out[bad] = 0
         return out
@@ -140,7 +141,9 @@ def _line_chunks(shape: tuple[int, ...], itemsize: int, chunk_mb: float) -> tupl
 def _open_npy(path: Path, chunk_mb: float) -> tuple[da.Array, dict]:
     arr = _npy_memmap(path)
     if arr.ndim != 3:
-        raise VolumeError(path, f"expected a 3-D (inline, crossline, sample) array, got shape {arr.shape}")
+        raise VolumeError(
+            path, f"expected a 3-D (inline, crossline, sample) array, got shape {arr.shape}"
+        )
     data = da.from_array(arr, chunks=_line_chunks(arr.shape, arr.itemsize, chunk_mb), asarray=False)
     return data, {"format": "npy"}
 
@@ -169,7 +172,9 @@ def _open_zarr_array(path: Path, key: str | None):
         attrs = dict(node.attrs)
     attrs = {**attrs, **dict(arr.attrs)}
     if arr.ndim != 3:
-        raise VolumeError(path, f"expected a 3-D (inline, crossline, sample) array, got shape {arr.shape}")
+        raise VolumeError(
+            path, f"expected a 3-D (inline, crossline, sample) array, got shape {arr.shape}"
+        )
     data = da.from_zarr(arr)
     return data, attrs, node
 
@@ -205,7 +210,9 @@ def _open_labels(labels, shape, n_classes, chunks, seg_options) -> tuple[da.Arra
         suffix = lpath.suffix.lower()
         if suffix == ".npy":
             mm = _npy_memmap(lpath)
-            arr = da.from_array(mm, chunks=chunks if mm.shape == tuple(shape) else -1, asarray=False)
+            arr = da.from_array(
+                mm, chunks=chunks if mm.shape == tuple(shape) else -1, asarray=False
+            )
         elif suffix == ".zarr":
             arr, _, _ = _open_zarr_array(lpath, "labels")
         elif suffix in SEGY_SUFFIXES:
@@ -221,7 +228,9 @@ def _open_labels(labels, shape, n_classes, chunks, seg_options) -> tuple[da.Arra
         )
     if arr.dtype.kind == "f":
         if not bool(da.all(da.isfinite(arr) & (arr == da.floor(arr))).compute()):
-            raise VolumeError(where, "labels must be whole class ids; found fractional or NaN values")
+            raise VolumeError(
+                where, "labels must be whole class ids; found fractional or NaN values"
+            )
     elif arr.dtype.kind not in "iub":
         raise VolumeError(where, f"labels must be integer class ids, got dtype {arr.dtype}")
     lo, hi = (int(v) for v in da.compute(arr.min(), arr.max()))
@@ -312,9 +321,15 @@ def open_volume(
     inlines = np.arange(shape[0]) if inlines is None else np.asarray(inlines)
     crosslines = np.arange(shape[1]) if crosslines is None else np.asarray(crosslines)
     samples = np.arange(shape[2], dtype=float) if samples is None else np.asarray(samples, float)
-    for name, axis, arr in (("inlines", 0, inlines), ("crosslines", 1, crosslines), ("samples", 2, samples)):
+    for name, axis, arr in (
+        ("inlines", 0, inlines),
+        ("crosslines", 1, crosslines),
+        ("samples", 2, samples),
+    ):
         if arr.shape != (shape[axis],):
-            raise VolumeError(p, f"{name} has {arr.size} values for an axis of length {shape[axis]}")
+            raise VolumeError(
+                p, f"{name} has {arr.size} values for an axis of length {shape[axis]}"
+            )
 
     if data.dtype.kind not in "f" or data.dtype != np.float32:
         data = data.astype(np.float32)

@@ -1,0 +1,21 @@
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_SEGYIO = REPO.parent / "shared" / "data" / "segyio"
+
+
+@pytest.fixture
+def segyio_dir() -> Path:
+    """The real SEG-Y files of ../shared/data/segyio (skipped where absent)."""
+    if not SHARED_SEGYIO.is_dir():
+        pytest.skip(f"shared SEG-Y test data not found at {SHARED_SEGYIO}")
+    return SHARED_SEGYIO
+
+
+@pytest.fixture(scope="session")
+def tiny_survey():
+    from napari_forgetting.data.synthetic import make_f3_like
+
+    return make_f3_like((8, 16, 32), seed=3)

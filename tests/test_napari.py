@@ -1,0 +1,76 @@
+"""The napari face: npe2 manifest, reader and sample data in a real viewer (under Xvfb)."""
+
+import numpy as np
+import pytest
+from npe2 import PluginManifest
+
+from napari_forgetting import _reader
+from napari_forgetting._layers import DEPTH_DOWN_ORDER
+from napari_forgetting._sample_data import sample_path
+from napari_forgetting.data import F3_CLASS_COLORS, VolumeError
+
+
+def test_manifest_is_valid_and_names_reader_and_sample_data():
+    manifest = PluginManifest.from_distribution("napari-forgetting")
+    assert manifest.contributions.readers and manifest.contributions.sample_data
+    patterns = manifest.contributions.readers[0].filename_patterns
+    for pattern in ("*.sgy", "*.segy", "*.npy", "*.zarr"):
+        assert pattern in patterns
+
+
+def test_get_reader_is_fast_and_declines_other_files(tmp_path):
+    assert _reader.get_reader(str(tmp_path / "image.tif")) is None
+    assert _reader.get_reader([str(tmp_path / "a.sgy"), str(tmp_path / "b.sgy")]) is None
+    # accepting a path never opens it: a missing file still gets a reader, which then says so
+    reader = _reader.get_reader(str(tmp_path / "missing.sgy"))
+    assert callable(reader)
+    with pytest.raises(VolumeError, match="missing.sgy: file does not exist"):
+        reader(str(tmp_path / "missing.sgy"))
+
+
+def test_reader_returns_lazy_layers_with_geometry_and_class_colours():
+    layers = _reader.get_reader(str(sample_path()))(str(sample_path()))
+    (image, image_kw, image_type), (labels, labels_kw, labels_type) = layers
+    assert (image_type, labels_type) == ("image", "labels")
+    assert type(image).__module__.startswith("dask") and type(labels).__module__.startswith("dask")
+    lo, hi = image_kw["contrast_limits"]
+    assert lo < 0 < hi
+    assert image_kw["axis_labels"] == ("inline", "crossline", "sample")
+    assert image_kw["translate"][:2] == (100.0, 300.0)
+    meta = image_kw["metadata"]
+    assert meta["sample_interval"] == 4.0 and meta["inlines"][0] == 100
+    cmap = labels_kw["colormap"]
+    assert cmap[4] == tuple(c / 255 for c in F3_CLASS_COLORS[4]) + (1.0,)  # scruff orange
+    assert list(labels_kw["features"]["class"])[5] == "zechstein"
+
+
+def test_sample_data_opens_in_a_real_viewer(make_napari_viewer):
+    viewer = make_napari_viewer()
+    layers = viewer.open_sample("napari-forgetting", "f3_synthetic")
+    assert [layer.name for layer in layers] == ["f3_synthetic", "f3_synthetic labels"]
+    image, labels = layers
+    assert image.data.shape == labels.data.shape == (48, 96, 128)
+    assert image.colormap.name == "gray"
+    color = labels.colormap.map(np.array([4]))[0]
+    np.testing.assert_allclose(color[:3], np.array(F3_CLASS_COLORS[4]) / 255, atol=1e-6)
+    viewer.dims.order = DEPTH_DOWN_ORDER
+    shot = viewer.screenshot(canvas_only=True, flash=False)
+    assert shot.std() > 5  # something was drawn
+
+
+def test_reader_opens_real_f3_crop_in_viewer(make_napari_viewer, segyio_dir):
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(segyio_dir / "f3.sgy"), plugin="napari-forgetting")
+    (layer,) = layers
+    assert layer.data.shape == (23, 18, 75)
+    assert layer.metadata["inlines"][0] == 111
+    assert tuple(layer.translate[:2]) == (111.0, 875.0)
+
+
+def test_bad_file_gives_a_clear_error_and_the_viewer_keeps_working(make_napari_viewer, segyio_dir):
+    viewer = make_napari_viewer()
+    with pytest.raises(Exception, match="broken.sgy.*truncated"):
+        viewer.open(str(segyio_dir / "broken.sgy"), plugin="napari-forgetting")
+    assert len(viewer.layers) == 0
+    viewer.open(str(segyio_dir / "f3.sgy"), plugin="napari-forgetting")
+    assert len(viewer.layers) == 1
