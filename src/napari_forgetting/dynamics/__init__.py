@@ -1,0 +1,63 @@
+"""Forgetting events and other per-pixel learning dynamics (pure numpy).
+
+Benkert, Aribido & AlRegib, "Explaining Deep Models Through Forgettable Learning Dynamics"
+(ICIP 2021), Section 2.1 (forgetting events, Eq. 1-3) and 2.2 (class density, ranking).
+
+* :mod:`.events` -- pure functions over a ``(T, ...)`` history: :func:`forgetting_events`,
+  :func:`switch_events`, :func:`first_learned`, :func:`never_learned`, and the explicit
+  never-learned convention (:class:`NeverLearned`, :func:`forgetting_scores`).
+* :mod:`.stats` -- dataset-cartography confidence / variability and area-under-the-margin.
+* :mod:`.tracker` -- :class:`ForgettingTracker`, the incremental, compact per-pixel version
+  (sweep mode: one evaluation pass per epoch; online mode: training presentations).
+* :mod:`.density` -- :func:`class_density`, :func:`density_table`, :func:`rank_sections`.
+
+This layer imports numpy only. torch tensors are accepted wherever arrays are (converted
+with ``.detach().cpu().numpy()``); torch, Qt, napari and the model are never imported.
+"""
+
+from .density import class_density, density_table, rank_sections
+from .events import (
+    NEVER_LEARNED_SENTINEL,
+    NeverLearned,
+    correctness,
+    first_learned,
+    forgetting_events,
+    forgetting_scores,
+    learning_events,
+    never_learned,
+    switch_events,
+)
+from .stats import (
+    area_under_margin,
+    cartography,
+    margin_from_probs,
+    softmax,
+    true_class_confidence,
+    true_class_margin,
+)
+from .tracker import BytesPerPixel, ForgettingTracker, HeatMap, TrackerConfig
+
+__all__ = [
+    "NEVER_LEARNED_SENTINEL",
+    "BytesPerPixel",
+    "ForgettingTracker",
+    "HeatMap",
+    "NeverLearned",
+    "TrackerConfig",
+    "area_under_margin",
+    "cartography",
+    "class_density",
+    "correctness",
+    "density_table",
+    "first_learned",
+    "forgetting_events",
+    "forgetting_scores",
+    "learning_events",
+    "margin_from_probs",
+    "never_learned",
+    "rank_sections",
+    "softmax",
+    "switch_events",
+    "true_class_confidence",
+    "true_class_margin",
+]

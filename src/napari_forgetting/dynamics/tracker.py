@@ -1,0 +1,789 @@
+"""Incremental per-pixel forgetting tracker for a set of sections.
+
+:class:`ForgettingTracker` is fed the model's predictions as training runs and keeps, for
+every tracked pixel, what :mod:`.events` computes from a full history -- without keeping the
+history. At every point its maps equal the pure functions applied to the history so far.
+
+Two modes
+---------
+``"sweep"`` (the paper's): after each epoch, the trainer evaluates every tracked section and
+calls :meth:`ForgettingTracker.update_epoch` once; step ``t`` of a pixel's history is epoch
+``t``.
+
+``"online"`` (Toneva et al.'s): pixels are scored from the training batches as they are seen
+(:meth:`~ForgettingTracker.update_patch`, :meth:`~ForgettingTracker.update_pixels`,
+:meth:`~ForgettingTracker.update_flat`); every presentation of a pixel is one step of *its*
+history, so a pixel may have 0, 1 or several steps per epoch, and forgetting is counted
+between consecutive presentations of the same pixel. :meth:`~ForgettingTracker.end_epoch`
+closes an epoch (the epoch index is what ``first_learned`` records). When one call presents
+the same pixel more than once (overlapping patches in a batch), the presentations are applied
+in the order of the flattened input: patch ``b`` before patch ``b + 1``, and within a patch
+row-major -- exactly as if the patches had been passed one call at a time.
+
+Storage
+-------
+The sections (shapes may differ: an inline section is ``(n_samples, n_crosslines)``, a
+crossline section ``(n_samples, n_inlines)``) are stored concatenated, flat, row-major, section
+``s`` at ``offsets[s] : offsets[s + 1]``. Core state per pixel, 3 bytes when
+``max_epochs <= 255``:
+
+* ``count``  uint8 -- forgetting events, saturating at 255;
+* ``first``  uint8 -- epoch first learned, 255 = never;
+* ``flags``  uint8 -- bit 0: correct at the last step; bits 1-7: previous predicted class + 1
+  (0 = no step yet), hence at most 127 classes.
+
+With ``max_epochs`` in 256 .. 65535 ``count`` and ``first`` are uint16 (5 bytes). Optional
+maps: ``switches`` (same dtype as ``count``, saturating), confidence mean and M2 (2 x float32,
+Welford), margin mean (float32) and, in online mode with either statistic, a per-pixel
+presentation count (uint16). :attr:`ForgettingTracker.nbytes_per_pixel` reports the sizes.
+
+Saturation: in sweep mode a pixel has at most ``floor(T / 2)`` forgetting events and
+``T - 1`` switches in ``T <= max_epochs`` epochs, so the counters never saturate. In online
+mode a pixel presented more than ~510 times (uint8) could reach the cap; counts then stay at
+the dtype maximum (255 or 65535) instead of wrapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ._arrays import as_int_array, as_numpy
+from .events import NEVER_LEARNED_SENTINEL, NeverLearned, forgetting_scores
+from .stats import margin_from_probs, softmax, true_class_confidence, true_class_margin
+
+__all__ = ["BytesPerPixel", "ForgettingTracker", "HeatMap", "TrackerConfig"]
+
+SWEEP = "sweep"
+ONLINE = "online"
+MODES = (SWEEP, ONLINE)
+#: Class ids are packed into 7 bits of the flags byte (0 = no previous prediction).
+MAX_CLASSES = 127
+_STATE_VERSION = 1
+
+
+class HeatMap(NamedTuple):
+    """A section's forgetting heat map with its never-learned mask beside it.
+
+    ``events``: int64 (n_rows, n_cols), forgetting events scored by the tracker's
+    never-learned convention. ``never_learned``: bool (n_rows, n_cols).
+    """
+
+    events: np.ndarray
+    never_learned: np.ndarray
+
+
+class BytesPerPixel(NamedTuple):
+    """Bytes of tracker state per tracked pixel: ``core`` (count, first learned, flags) and
+    ``total`` (core plus the enabled optional maps)."""
+
+    core: int
+    total: int
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Everything that fixes a tracker's layout and meaning; JSON-able via :meth:`to_dict`.
+
+    ``section_shapes``: (n_rows, n_cols) per tracked section. ``n_classes``: at most 127.
+    ``mode``: ``"sweep"`` or ``"online"``. ``max_epochs``: epochs the tracker may see (<= 255
+    keeps the core state at 3 bytes per pixel; at most 65535). ``never_learned``: the
+    :class:`~.events.NeverLearned` convention of :meth:`ForgettingTracker.heatmap`.
+    """
+
+    section_shapes: tuple[tuple[int, int], ...]
+    n_classes: int
+    mode: str = SWEEP
+    max_epochs: int = 255
+    track_switches: bool = True
+    track_confidence: bool = False
+    track_margin: bool = False
+    never_learned: str = NeverLearned.ZERO.value
+    sentinel: int = NEVER_LEARNED_SENTINEL
+
+    def __post_init__(self) -> None:
+        shapes = tuple((int(r), int(c)) for r, c in self.section_shapes)
+        if any(r < 1 or c < 1 for r, c in shapes):
+            raise ValueError(f"section shapes must be positive, got {shapes}")
+        object.__setattr__(self, "section_shapes", shapes)
+        if not 1 <= int(self.n_classes) <= MAX_CLASSES:
+            raise ValueError(f"n_classes must be in 1..{MAX_CLASSES}, got {self.n_classes}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if not 1 <= int(self.max_epochs) <= 65535:
+            raise ValueError(f"max_epochs must be in 1..65535, got {self.max_epochs}")
+        object.__setattr__(self, "never_learned", NeverLearned(self.never_learned).value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (lists for tuples)."""
+        d = asdict(self)
+        d["section_shapes"] = [list(s) for s in self.section_shapes]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrackerConfig:
+        d = dict(d)
+        d["section_shapes"] = tuple(tuple(s) for s in d["section_shapes"])
+        return cls(**d)
+
+
+def _sat_add(counter: np.ndarray, increment: np.ndarray) -> np.ndarray:
+    """``counter + increment`` (bool increment), held at the dtype maximum instead of wrapping."""
+    top = np.iinfo(counter.dtype).max
+    return counter + (increment & (counter < top)).astype(counter.dtype)
+
+
+def _presentation_rounds(pixel_index: np.ndarray) -> list[np.ndarray] | None:
+    """Split positions of ``pixel_index`` (N,) into rounds of unique pixels.
+
+    Round ``r`` holds, for every pixel, the position of its ``r``-th occurrence in input
+    order, so applying the rounds in turn applies each pixel's presentations in input order.
+    Returns None when all pixels are distinct (one round, the input itself).
+    """
+    n = pixel_index.size
+    order = np.argsort(pixel_index, kind="stable")
+    s = pixel_index[order]
+    new_group = np.empty(n, dtype=bool)
+    new_group[0] = True
+    np.not_equal(s[1:], s[:-1], out=new_group[1:])
+    if new_group.all():
+        return None
+    starts = np.flatnonzero(new_group)
+    rank = np.arange(n) - starts[np.cumsum(new_group) - 1]
+    positions = order[np.argsort(rank, kind="stable")]
+    return np.split(positions, np.cumsum(np.bincount(rank))[:-1])
+
+
+class ForgettingTracker:
+    """Per-pixel forgetting events, first-learned epoch, switches and optional cartography /
+    margin statistics for a set of 2D sections, updated incrementally.
+
+    Parameters
+    ----------
+    section_shapes : sequence of (n_rows, n_cols)
+        One per tracked section; shapes may differ.
+    n_classes : int
+        Number of classes (class ids ``0 .. n_classes-1``), at most 127.
+    mode : ``"sweep"`` or ``"online"``
+        See the module docstring.
+    max_epochs : int
+        The most epochs this tracker will see; <= 255 gives 3 bytes of core state per pixel.
+    track_switches : bool
+        Keep per-pixel counts of predicted-class changes (1 or 2 bytes per pixel).
+    track_confidence : bool
+        Keep mean and variability of the true-class probability (8 bytes per pixel).
+    track_margin : bool
+        Keep the mean true-class margin, AUM (4 bytes per pixel).
+    never_learned : NeverLearned or str
+        Default convention of :meth:`heatmap` for never-learned pixels.
+    sentinel : int
+        Score of never-learned pixels under ``"sentinel"``.
+    """
+
+    def __init__(
+        self,
+        section_shapes: Sequence[Sequence[int]],
+        n_classes: int,
+        *,
+        mode: str = SWEEP,
+        max_epochs: int = 255,
+        track_switches: bool = True,
+        track_confidence: bool = False,
+        track_margin: bool = False,
+        never_learned: NeverLearned | str = NeverLearned.ZERO,
+        sentinel: int = NEVER_LEARNED_SENTINEL,
+    ) -> None:
+        config = TrackerConfig(
+            section_shapes=tuple(tuple(s) for s in section_shapes),  # type: ignore[misc]
+            n_classes=int(n_classes),
+            mode=mode,
+            max_epochs=int(max_epochs),
+            track_switches=bool(track_switches),
+            track_confidence=bool(track_confidence),
+            track_margin=bool(track_margin),
+            never_learned=NeverLearned(never_learned).value,
+            sentinel=int(sentinel),
+        )
+        self._init_from_config(config)
+
+    @classmethod
+    def from_config(cls, config: TrackerConfig) -> ForgettingTracker:
+        """A fresh tracker for ``config``."""
+        self = cls.__new__(cls)
+        self._init_from_config(config)
+        return self
+
+    def _init_from_config(self, config: TrackerConfig) -> None:
+        self._config = config
+        sizes = [r * c for r, c in config.section_shapes]
+        self._offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self._n_rows = np.array([r for r, _ in config.section_shapes], dtype=np.int64)
+        self._n_cols = np.array([c for _, c in config.section_shapes], dtype=np.int64)
+        n = int(self._offsets[-1])
+        small = config.max_epochs <= 255
+        counter = np.uint8 if small else np.uint16
+        self._never = int(np.iinfo(counter).max)
+        self._epoch = 0
+        self._arrays: dict[str, np.ndarray] = {
+            "count": np.zeros(n, dtype=counter),
+            "first": np.full(n, self._never, dtype=counter),
+            "flags": np.zeros(n, dtype=np.uint8),
+        }
+        if config.track_switches:
+            self._arrays["switches"] = np.zeros(n, dtype=counter)
+        if config.track_confidence:
+            self._arrays["confidence_mean"] = np.zeros(n, dtype=np.float32)
+            self._arrays["confidence_m2"] = np.zeros(n, dtype=np.float32)
+        if config.track_margin:
+            self._arrays["margin_mean"] = np.zeros(n, dtype=np.float32)
+        if config.mode == ONLINE and (config.track_confidence or config.track_margin):
+            self._arrays["presentations"] = np.zeros(n, dtype=np.uint16)
+
+    # ------------------------------------------------------------------ description
+
+    @property
+    def config(self) -> TrackerConfig:
+        return self._config
+
+    @property
+    def mode(self) -> str:
+        return self._config.mode
+
+    @property
+    def n_classes(self) -> int:
+        return self._config.n_classes
+
+    @property
+    def section_shapes(self) -> tuple[tuple[int, int], ...]:
+        return self._config.section_shapes
+
+    @property
+    def n_sections(self) -> int:
+        return len(self._config.section_shapes)
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """int64 (n_sections + 1,): section ``s`` is flat pixels ``offsets[s]:offsets[s+1]``."""
+        return self._offsets.copy()
+
+    @property
+    def n_pixels(self) -> int:
+        return int(self._offsets[-1])
+
+    @property
+    def epoch(self) -> int:
+        """Completed epochs: sweep passes applied, or online epochs closed by :meth:`end_epoch`.
+        This is ``T`` for the ``"epochs"`` convention (also in online mode, where a pixel may
+        have had more or fewer presentations) and the epoch a newly learned pixel records."""
+        return self._epoch
+
+    @property
+    def count_max(self) -> int:
+        """The value at which forgetting and switch counts saturate (255 or 65535)."""
+        return self._never
+
+    @property
+    def nbytes_per_pixel(self) -> BytesPerPixel:
+        a = self._arrays
+        core = a["count"].itemsize + a["first"].itemsize + a["flags"].itemsize
+        return BytesPerPixel(core=core, total=sum(x.itemsize for x in a.values()))
+
+    @property
+    def nbytes(self) -> int:
+        """Total bytes of per-pixel state."""
+        return sum(x.nbytes for x in self._arrays.values())
+
+    # ------------------------------------------------------------------ the one update step
+
+    def _step(
+        self,
+        sel: slice | np.ndarray,
+        pred: np.ndarray,
+        true: np.ndarray,
+        conf: np.ndarray | None,
+        margin: np.ndarray | None,
+    ) -> None:
+        """Append one step to the history of the pixels ``sel`` (a slice or unique indices).
+
+        ``pred``, ``true``: int (n,); ``conf``, ``margin``: float32 (n,) or None.
+        """
+        a = self._arrays
+        correct = pred == true
+        flags = a["flags"][sel]
+        was_correct = (flags & 1).astype(bool)
+        prev_code = flags >> 1
+        a["count"][sel] = _sat_add(a["count"][sel], was_correct & ~correct)
+        first = a["first"][sel]
+        newly = correct & (first == self._never)
+        if newly.any():
+            first[newly] = self._epoch
+            a["first"][sel] = first
+        code = pred.astype(np.uint8) + np.uint8(1)
+        if "switches" in a:
+            changed = (prev_code != 0) & (prev_code != code)
+            a["switches"][sel] = _sat_add(a["switches"][sel], changed)
+        a["flags"][sel] = correct.astype(np.uint8) | (code << np.uint8(1))
+
+        if conf is None and margin is None:
+            return
+        if self.mode == SWEEP:
+            n_obs: np.ndarray | np.float32 = np.float32(self._epoch + 1)
+        else:
+            seen = a["presentations"][sel] + np.uint16(1)
+            a["presentations"][sel] = seen
+            n_obs = seen.astype(np.float32)
+        if conf is not None:
+            mean = a["confidence_mean"][sel]
+            delta = conf - mean
+            mean += delta / n_obs
+            a["confidence_mean"][sel] = mean
+            a["confidence_m2"][sel] = a["confidence_m2"][sel] + delta * (conf - mean)
+        if margin is not None:
+            mean = a["margin_mean"][sel]
+            mean += (margin - mean) / n_obs
+            a["margin_mean"][sel] = mean
+
+    def _check_classes(self, x: np.ndarray, name: str) -> None:
+        if x.size and (int(x.min()) < 0 or int(x.max()) >= self.n_classes):
+            raise ValueError(f"{name} must be class ids in 0..{self.n_classes - 1}")
+
+    def _check_open(self) -> None:
+        if self._epoch >= self._config.max_epochs:
+            raise RuntimeError(
+                f"the tracker was configured for max_epochs={self._config.max_epochs} "
+                "and has seen them all"
+            )
+
+    def _require_mode(self, mode: str, what: str) -> None:
+        if self.mode != mode:
+            raise RuntimeError(f"{what} is for a {mode!r} tracker; this one is {self.mode!r}")
+
+    def _stats_inputs_required(self, have_probs: bool, have_logits: bool) -> None:
+        if self._config.track_confidence and not (have_probs or have_logits):
+            raise ValueError("track_confidence is on: pass probs or logits")
+        if self._config.track_margin and not (have_probs or have_logits):
+            raise ValueError("track_margin is on: pass logits or probs")
+
+    def _derived(
+        self, probs: np.ndarray | None, logits: np.ndarray | None, true: np.ndarray, axis: int
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Per-pixel true-class confidence and margin from class maps, as tracked."""
+        conf = margin = None
+        if self._config.track_confidence:
+            p = probs if probs is not None else softmax(logits, class_axis=axis)
+            conf = true_class_confidence(p, true, class_axis=axis)
+        if self._config.track_margin:
+            if logits is not None:
+                margin = true_class_margin(logits, true, class_axis=axis)
+            else:
+                margin = margin_from_probs(probs, true, class_axis=axis)
+        return conf, margin
+
+    # ------------------------------------------------------------------ sweep mode
+
+    def _per_section(self, x: Any, name: str, ndim: int) -> list[np.ndarray]:
+        if isinstance(x, (list, tuple)):
+            parts = [as_numpy(p) for p in x]
+        else:
+            arr = as_numpy(x)
+            if arr.ndim == ndim + 1:
+                parts = list(arr)
+            elif arr.ndim == ndim and self.n_sections == 1:
+                parts = [arr]
+            else:
+                raise ValueError(
+                    f"{name}: expected a list of {ndim}D arrays or one stacked "
+                    f"{ndim + 1}D array, got shape {arr.shape}"
+                )
+        if len(parts) != self.n_sections:
+            raise ValueError(f"{name}: {len(parts)} sections given, {self.n_sections} tracked")
+        return parts
+
+    def update_epoch(
+        self,
+        predictions: Any,
+        labels: Any,
+        probs: Any | None = None,
+        logits: Any | None = None,
+    ) -> None:
+        """Sweep mode: apply one full evaluation pass (epoch ``self.epoch``) to every section.
+
+        Parameters
+        ----------
+        predictions : list of S int arrays (n_rows_s, n_cols_s), or int (S, n_rows, n_cols)
+            Predicted class per pixel (numpy or torch), in the tracker's section order.
+        labels : same layout as ``predictions``
+            True class per pixel, ``0 .. n_classes-1``.
+        probs : list of S float arrays (n_classes, n_rows_s, n_cols_s), or (S, C, H, W)
+            Softmax output; needed (or ``logits``) when confidence or margin is tracked.
+        logits : same layout as ``probs``
+            Raw outputs; the margin uses them when given (else ``log(probs)``), the
+            confidence uses their softmax when ``probs`` is not given.
+
+        Nothing is changed when an argument is invalid.
+        """
+        self._require_mode(SWEEP, "update_epoch")
+        self._check_open()
+        preds = self._per_section(predictions, "predictions", 2)
+        labs = self._per_section(labels, "labels", 2)
+        stats = self._config.track_confidence or self._config.track_margin
+        if stats:
+            self._stats_inputs_required(probs is not None, logits is not None)
+        probs_l = self._per_section(probs, "probs", 3) if stats and probs is not None else None
+        logits_l = self._per_section(logits, "logits", 3) if stats and logits is not None else None
+        for s, shape in enumerate(self.section_shapes):
+            for name, part in (("predictions", preds[s]), ("labels", labs[s])):
+                if part.shape != shape:
+                    raise ValueError(f"{name}[{s}] has shape {part.shape}, section is {shape}")
+                if part.dtype.kind not in "iub":
+                    raise TypeError(f"{name}[{s}] must hold integer class ids")
+                self._check_classes(part, f"{name}[{s}]")
+            for name, maps in (("probs", probs_l), ("logits", logits_l)):
+                if maps is not None and maps[s].shape != (self.n_classes, *shape):
+                    raise ValueError(
+                        f"{name}[{s}] has shape {maps[s].shape}, "
+                        f"expected {(self.n_classes, *shape)}"
+                    )
+        for s in range(self.n_sections):
+            conf = margin = None
+            if stats:
+                conf, margin = self._derived(
+                    None if probs_l is None else probs_l[s],
+                    None if logits_l is None else logits_l[s],
+                    labs[s],
+                    axis=0,
+                )
+            sel = slice(int(self._offsets[s]), int(self._offsets[s + 1]))
+            self._step(
+                sel,
+                preds[s].ravel(),
+                labs[s].ravel(),
+                None if conf is None else conf.ravel(),
+                None if margin is None else margin.ravel(),
+            )
+        self._epoch += 1
+
+    # ------------------------------------------------------------------ online mode
+
+    def update_flat(
+        self,
+        pixel_index: Any,
+        predicted: Any,
+        true: Any,
+        probs_true: Any | None = None,
+        margin: Any | None = None,
+    ) -> None:
+        """Online mode: one presentation per element, addressed by flat pixel index.
+
+        Parameters
+        ----------
+        pixel_index : int array (N,) (any shape, flattened)
+            Flat index into the concatenated sections (``offsets[s] + row * n_cols_s + col``).
+            Repeats are allowed and applied in input order.
+        predicted, true : int arrays, same size
+        probs_true : float array, same size -- true-class probability (confidence tracking)
+        margin : float array, same size -- true-class margin (margin tracking)
+
+        Nothing is changed when an argument is invalid.
+        """
+        self._require_mode(ONLINE, "update_flat")
+        self._check_open()
+        idx = as_int_array(pixel_index, "pixel_index").ravel().astype(np.int64, copy=False)
+        pred = as_int_array(predicted, "predicted").ravel()
+        lab = as_int_array(true, "true").ravel()
+        if not idx.size == pred.size == lab.size:
+            raise ValueError(
+                f"pixel_index, predicted and true differ in size: "
+                f"{idx.size}, {pred.size}, {lab.size}"
+            )
+        conf = self._flat_stat(probs_true, "probs_true", self._config.track_confidence, idx.size)
+        marg = self._flat_stat(margin, "margin", self._config.track_margin, idx.size)
+        if idx.size == 0:
+            return
+        if int(idx.min()) < 0 or int(idx.max()) >= self.n_pixels:
+            raise IndexError(f"pixel_index out of range 0..{self.n_pixels - 1}")
+        self._check_classes(pred, "predicted")
+        self._check_classes(lab, "true")
+        rounds = _presentation_rounds(idx)
+        if "presentations" in self._arrays:
+            n_rounds = 1 if rounds is None else len(rounds)
+            if int(self._arrays["presentations"][idx].max()) + n_rounds > 65535:
+                raise OverflowError("a pixel would exceed 65535 presentations")
+        if rounds is None:
+            self._step(idx, pred, lab, conf, marg)
+            return
+        for pos in rounds:
+            self._step(
+                idx[pos],
+                pred[pos],
+                lab[pos],
+                None if conf is None else conf[pos],
+                None if marg is None else marg[pos],
+            )
+
+    def _flat_stat(self, x: Any | None, name: str, tracked: bool, size: int) -> np.ndarray | None:
+        if not tracked:
+            return None
+        if x is None:
+            raise ValueError(f"{name} is tracked: pass it with every update")
+        v = as_numpy(x).astype(np.float32, copy=False).ravel()
+        if v.size != size:
+            raise ValueError(f"{name} has {v.size} values for {size} pixels")
+        return v
+
+    def flat_index(self, section_index: Any, rows: Any, cols: Any) -> np.ndarray:
+        """Flat pixel index of (section, row, col); arguments broadcast. int64, their shape."""
+        sec, r, c = np.broadcast_arrays(
+            as_int_array(section_index, "section_index").astype(np.int64),
+            as_int_array(rows, "rows").astype(np.int64),
+            as_int_array(cols, "cols").astype(np.int64),
+        )
+        if sec.size and (sec.min() < 0 or sec.max() >= self.n_sections):
+            raise IndexError(f"section index out of range 0..{self.n_sections - 1}")
+        n_rows, n_cols = self._n_rows[sec], self._n_cols[sec]
+        if np.any((r < 0) | (r >= n_rows) | (c < 0) | (c >= n_cols)):
+            raise IndexError("(row, col) outside its section")
+        return self._offsets[sec] + r * n_cols + c
+
+    def update_pixels(
+        self,
+        section_index: Any,
+        rows: Any,
+        cols: Any,
+        predicted: Any,
+        true: Any,
+        probs_true: Any | None = None,
+        margin: Any | None = None,
+    ) -> None:
+        """Online mode: presentations addressed by (section, row, col).
+
+        ``section_index`` (int or int array), ``rows``, ``cols`` broadcast to one shape; the
+        other arguments have that shape (see :meth:`update_flat`).
+        """
+        self._require_mode(ONLINE, "update_pixels")
+        idx = self.flat_index(section_index, rows, cols)
+        self.update_flat(idx, predicted, true, probs_true, margin)
+
+    def update_patch(
+        self,
+        section_index: Any,
+        row0: Any,
+        col0: Any,
+        predicted: Any,
+        true: Any,
+        probs: Any | None = None,
+        logits: Any | None = None,
+    ) -> None:
+        """Online mode: a patch, or a batch of patches, cut from tracked sections.
+
+        Parameters
+        ----------
+        section_index, row0, col0 : int, or int arrays (B,)
+            Section of each patch and the section (row, col) of its top-left pixel.
+        predicted, true : int arrays (h, w) or (B, h, w)
+            Predicted and true class per patch pixel (numpy or torch); patches must lie
+            inside their section.
+        probs, logits : float arrays (C, h, w) or (B, C, h, w), optional
+            Class maps for confidence / margin tracking, as in :meth:`update_epoch`.
+
+        Overlapping patches of one batch present their common pixels several times, in
+        batch order (patch ``b`` before ``b + 1``), each presentation one step.
+        """
+        self._require_mode(ONLINE, "update_patch")
+        pred = as_int_array(predicted, "predicted")
+        lab = as_int_array(true, "true")
+        single = pred.ndim == 2
+        if single:
+            pred, lab = pred[None], lab[None]
+        if pred.ndim != 3 or pred.shape != lab.shape:
+            raise ValueError(
+                f"predicted and true must both be (h, w) or (B, h, w); "
+                f"got {pred.shape} and {lab.shape}"
+            )
+        b, h, w = pred.shape
+        if b == 0:
+            return
+        sec, r0, c0 = (
+            np.broadcast_to(as_int_array(v, name).astype(np.int64), (b,))
+            for v, name in ((section_index, "section_index"), (row0, "row0"), (col0, "col0"))
+        )
+        if sec.min() < 0 or sec.max() >= self.n_sections:
+            raise IndexError(f"section index out of range 0..{self.n_sections - 1}")
+        outside = (r0 < 0) | (c0 < 0) | (r0 + h > self._n_rows[sec]) | (c0 + w > self._n_cols[sec])
+        if np.any(outside):
+            raise IndexError(f"a {h}x{w} patch reaches outside its section")
+        stats = self._config.track_confidence or self._config.track_margin
+        conf = marg = None
+        if stats:
+            self._stats_inputs_required(probs is not None, logits is not None)
+            maps = {}
+            for name, x in (("probs", probs), ("logits", logits)):
+                if x is None:
+                    maps[name] = None
+                    continue
+                m = as_numpy(x)
+                m = m[None] if single and m.ndim == 3 else m
+                if m.shape != (b, self.n_classes, h, w):
+                    raise ValueError(f"{name} has shape {m.shape}, expected (B, C, h, w)")
+                maps[name] = m
+            self._check_classes(lab, "true")
+            conf, marg = self._derived(maps["probs"], maps["logits"], lab, axis=1)
+        rows = r0[:, None, None] + np.arange(h)[None, :, None]
+        cols = c0[:, None, None] + np.arange(w)[None, None, :]
+        idx = self._offsets[sec][:, None, None] + rows * self._n_cols[sec][:, None, None] + cols
+        self.update_flat(idx, pred, lab, conf, marg)
+
+    def end_epoch(self) -> None:
+        """Online mode: close the current epoch (``epoch`` += 1)."""
+        self._require_mode(ONLINE, "end_epoch")
+        self._check_open()
+        self._epoch += 1
+
+    # ------------------------------------------------------------------ maps per section
+
+    def _section(self, name: str, section: int) -> np.ndarray:
+        if not 0 <= section < self.n_sections:
+            raise IndexError(f"section {section} out of range 0..{self.n_sections - 1}")
+        if name not in self._arrays:
+            raise RuntimeError(f"{name!r} is not tracked by this tracker")
+        lo, hi = int(self._offsets[section]), int(self._offsets[section + 1])
+        return self._arrays[name][lo:hi].reshape(self.section_shapes[section])
+
+    def never_learned_mask(self, section: int) -> np.ndarray:
+        """bool (n_rows, n_cols): pixels never correct so far (unseen pixels included)."""
+        return self._section("first", section) == self._never
+
+    def heatmap(self, section: int, convention: NeverLearned | str | None = None) -> HeatMap:
+        """Forgetting events of one section, never-learned pixels scored by ``convention``
+        (default: the tracker's), with the never-learned mask. int64 / bool (n_rows, n_cols).
+        """
+        conv = self._config.never_learned if convention is None else convention
+        mask = self.never_learned_mask(section)
+        events = forgetting_scores(
+            self._section("count", section), mask, self._epoch, conv, sentinel=self._config.sentinel
+        )
+        return HeatMap(events, mask)
+
+    def heatmaps(self, convention: NeverLearned | str | None = None) -> list[HeatMap]:
+        """:meth:`heatmap` of every section, in section order."""
+        return [self.heatmap(s, convention) for s in range(self.n_sections)]
+
+    def first_learned(self, section: int) -> np.ndarray:
+        """int64 (n_rows, n_cols): epoch of the first correct step, -1 if never."""
+        first = self._section("first", section).astype(np.int64)
+        first[first == self._never] = -1
+        return first
+
+    def switches(self, section: int) -> np.ndarray:
+        """int64 (n_rows, n_cols): predicted-class changes between consecutive steps."""
+        return self._section("switches", section).astype(np.int64)
+
+    def correct(self, section: int) -> np.ndarray:
+        """bool (n_rows, n_cols): correct at the pixel's last step (False if never seen)."""
+        return (self._section("flags", section) & 1).astype(bool)
+
+    def last_prediction(self, section: int) -> np.ndarray:
+        """int64 (n_rows, n_cols): class predicted at the pixel's last step, -1 if never seen."""
+        return (self._section("flags", section) >> 1).astype(np.int64) - 1
+
+    def presentations(self, section: int) -> np.ndarray:
+        """int64 (n_rows, n_cols): steps seen per pixel. Sweep mode: ``epoch`` everywhere;
+        online mode: available when confidence or margin is tracked."""
+        if self.mode == SWEEP:
+            return np.full(self.section_shapes[section], self._epoch, dtype=np.int64)
+        return self._section("presentations", section).astype(np.int64)
+
+    def _n_obs(self, section: int) -> np.ndarray:
+        return self.presentations(section).astype(np.float32)
+
+    def confidence(self, section: int) -> np.ndarray:
+        """float32 (n_rows, n_cols): mean true-class probability (cartography); nan unseen."""
+        mean = self._section("confidence_mean", section).copy()
+        mean[self._n_obs(section) == 0] = np.nan
+        return mean
+
+    def variability(self, section: int) -> np.ndarray:
+        """float32 (n_rows, n_cols): population std of the true-class probability; nan unseen."""
+        n = self._n_obs(section)
+        m2 = self._section("confidence_m2", section)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var = np.maximum(m2, np.float32(0)) / n
+        return np.sqrt(var).astype(np.float32, copy=False)
+
+    def margin(self, section: int) -> np.ndarray:
+        """float32 (n_rows, n_cols): mean true-class margin (AUM); nan unseen."""
+        mean = self._section("margin_mean", section).copy()
+        mean[self._n_obs(section) == 0] = np.nan
+        return mean
+
+    def maps(self, section: int, convention: NeverLearned | str | None = None) -> dict:
+        """Every tracked map of one section by name (``events``, ``never_learned``,
+        ``first_learned``, ``correct``, and when tracked ``switches``, ``confidence``,
+        ``variability``, ``margin``, ``presentations``)."""
+        heat = self.heatmap(section, convention)
+        out = {
+            "events": heat.events,
+            "never_learned": heat.never_learned,
+            "first_learned": self.first_learned(section),
+            "correct": self.correct(section),
+        }
+        if self._config.track_switches:
+            out["switches"] = self.switches(section)
+        if self._config.track_confidence:
+            out["confidence"] = self.confidence(section)
+            out["variability"] = self.variability(section)
+        if self._config.track_margin:
+            out["margin"] = self.margin(section)
+        if self.mode == SWEEP or "presentations" in self._arrays:
+            out["presentations"] = self.presentations(section)
+        return out
+
+    # ------------------------------------------------------------------ checkpointing
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"version", "config" (JSON-able dict), "epoch" (int), "arrays" {name: copy}}``."""
+        return {
+            "version": _STATE_VERSION,
+            "config": self._config.to_dict(),
+            "epoch": self._epoch,
+            "arrays": {k: v.copy() for k, v in self._arrays.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict`; its config must match this tracker's layout (the
+        never-learned convention and sentinel are taken from the state)."""
+        if state.get("version") != _STATE_VERSION:
+            raise ValueError(f"unknown tracker state version {state.get('version')!r}")
+        config = TrackerConfig.from_dict(state["config"])
+        mine = self._config.to_dict()
+        theirs = config.to_dict()
+        for key in ("never_learned", "sentinel"):
+            mine.pop(key)
+            theirs.pop(key)
+        if mine != theirs:
+            raise ValueError(f"state config {theirs} does not match this tracker's {mine}")
+        arrays = state["arrays"]
+        if set(arrays) != set(self._arrays):
+            raise ValueError(f"state arrays {sorted(arrays)} != expected {sorted(self._arrays)}")
+        loaded = {}
+        for name, current in self._arrays.items():
+            a = as_numpy(arrays[name])
+            if a.shape != current.shape or a.dtype != current.dtype:
+                raise ValueError(
+                    f"state array {name!r}: {a.shape} {a.dtype}, "
+                    f"expected {current.shape} {current.dtype}"
+                )
+            loaded[name] = a.copy()
+        self._arrays = loaded
+        self._config = config
+        self._epoch = int(state["epoch"])
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> ForgettingTracker:
+        """A tracker restored from :meth:`state_dict`."""
+        self = cls.from_config(TrackerConfig.from_dict(state["config"]))
+        self.load_state_dict(state)
+        return self
