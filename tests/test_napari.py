@@ -74,3 +74,19 @@ def test_bad_file_gives_a_clear_error_and_the_viewer_keeps_working(make_napari_v
     assert len(viewer.layers) == 0
     viewer.open(str(segyio_dir / "f3.sgy"), plugin="napari-forgetting")
     assert len(viewer.layers) == 1
+
+
+def test_reader_opens_f3_npy_pair_and_zarr_in_viewer(make_napari_viewer, tmp_path, tiny_survey):
+    import zarr
+
+    from napari_forgetting.data.synthetic import write_survey
+
+    paths = write_survey(tiny_survey, tmp_path, name="train", formats=("npy",))
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(paths["seismic"]), plugin="napari-forgetting")
+    assert [type(layer).__name__ for layer in layers] == ["Image", "Labels"]
+    np.testing.assert_array_equal(np.asarray(layers[1].data), tiny_survey.labels)
+    store = tmp_path / "cube.zarr"
+    zarr.save_array(str(store), tiny_survey.seismic)
+    (layer,) = viewer.open(str(store), plugin="napari-forgetting")
+    assert layer.data.shape == tiny_survey.shape
