@@ -1,0 +1,111 @@
+"""Device selection and mixed precision helpers.
+
+* :func:`select_device` -- ``cuda`` if available, else ``mps``, else ``cpu``, unless a device is
+  requested; an unavailable request raises :class:`ValueError` (no silent fallback).
+* :func:`autocast_dtype` / :func:`autocast_context` -- bf16 (or fp16 where the GPU has no bf16)
+  autocast on CUDA, a null context elsewhere (CPU, MPS).
+* :func:`make_grad_scaler` -- a :class:`torch.amp.GradScaler` that is enabled only for fp16
+  autocast on CUDA (bf16 has fp32's exponent range and needs no loss scaling); disabled scalers
+  pass ``scale``/``step``/``update`` straight through, so training code can call it always.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+__all__ = [
+    "autocast_context",
+    "autocast_dtype",
+    "make_grad_scaler",
+    "mps_available",
+    "select_device",
+]
+
+
+def mps_available() -> bool:
+    """Whether Apple's Metal backend is usable in this process."""
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def select_device(preferred: str | torch.device | None = None) -> torch.device:
+    """The device to compute on.
+
+    ``preferred`` ``None`` or ``"auto"``: ``cuda`` if available, else ``mps`` if available, else
+    ``cpu``. Otherwise the named device (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``), which must
+    be available: an unknown name, an unavailable backend or a CUDA index past
+    ``torch.cuda.device_count()`` raise :class:`ValueError` with the reason.
+    """
+    if preferred is None or (isinstance(preferred, str) and preferred.strip().lower() == "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+
+    if isinstance(preferred, torch.device):
+        device = preferred
+    else:
+        try:
+            device = torch.device(preferred.strip().lower())
+        except (RuntimeError, ValueError, AttributeError, TypeError) as exc:
+            raise ValueError(
+                f"unknown device {preferred!r}: use 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'"
+            ) from exc
+
+    if device.type == "cpu":
+        return device
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {str(device)!r} requested but CUDA is not available "
+                f"(torch {torch.__version__}, built for CUDA {torch.version.cuda}); use 'cpu'"
+            )
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise ValueError(
+                f"device {str(device)!r} requested but only {count} CUDA device(s) are visible"
+            )
+        return device
+    if device.type == "mps":
+        if not mps_available():
+            raise ValueError(
+                f"device {str(device)!r} requested but MPS is not available; use 'cpu'"
+            )
+        return device
+    raise ValueError(f"unsupported device type {device.type!r}: use 'cpu', 'cuda' or 'mps'")
+
+
+def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
+    """Autocast dtype on ``device``: bf16 on CUDA (fp16 without bf16 support), else None."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def autocast_context(
+    device: torch.device | str, enabled: bool = True, dtype: torch.dtype | None = None
+) -> contextlib.AbstractContextManager:
+    """Mixed precision for the forward pass on ``device``.
+
+    CUDA: ``torch.autocast("cuda", dtype)`` with ``dtype`` defaulting to :func:`autocast_dtype`.
+    CPU and MPS (or ``enabled=False``): :func:`contextlib.nullcontext` -- full fp32, because CPU
+    bf16 autocast is slower than fp32 on most CPUs and would change the numbers tests compare.
+    """
+    device = torch.device(device)
+    if not enabled or device.type != "cuda":
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=dtype or autocast_dtype(device))
+
+
+def make_grad_scaler(
+    device: torch.device | str, enabled: bool = True, dtype: torch.dtype | None = None
+) -> torch.amp.GradScaler:
+    """A GradScaler that scales only for fp16 autocast on CUDA; a pass-through otherwise."""
+    device = torch.device(device)
+    dtype = dtype or autocast_dtype(device)
+    use = bool(enabled and device.type == "cuda" and dtype == torch.float16)
+    return torch.amp.GradScaler("cuda" if device.type == "cuda" else "cpu", enabled=use)
