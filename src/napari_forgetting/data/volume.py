@@ -124,7 +124,13 @@ def _guard_nonfinite(data: da.Array, path: str, policy: str) -> da.Array:
         out[bad] = 0
         return out
 
-    return data.map_blocks(check, dtype=data.dtype)
+    # an explicit name and meta skip tokenizing the closure and a trial call on an empty block
+    return data.map_blocks(
+        check,
+        dtype=data.dtype,
+        name=f"nonfinite-{policy}-{data.name}",
+        meta=np.empty((0, 0, 0), data.dtype),
+    )
 
 
 def _npy_memmap(path: Path) -> np.ndarray:
