@@ -1,0 +1,726 @@
+"""Inline / crossline sections: identity, reading, coordinates, the paper's split and patches.
+
+A *section* is one inline or one crossline of a volume whose axes are
+``(inline, crossline, sample)``. Sections are always shown and processed **depth-down**:
+
+* an inline section ``i`` is ``seismic[i].T``, shape ``(n_samples, n_crosslines)``;
+* a crossline section ``j`` is ``seismic[:, j].T``, shape ``(n_samples, n_inlines)``.
+
+So a section pixel ``(row, col)`` is ``(sample, crossline)`` on an inline and
+``(sample, inline)`` on a crossline. :func:`section_to_volume_index` and
+:func:`volume_to_section_coords` convert between the two; :func:`scatter_sections` writes
+per-section 2-D maps (e.g. forgetting heat maps) into a volume-shaped array.
+
+Reading (:func:`section_image`, :func:`section_labels`, :func:`section_window`) slices the
+lazy dask array first and computes only that slice, so one inline of a large SEG-Y costs about
+one chunk read. Every function taking a *source* accepts a
+:class:`~napari_forgetting.data.volume.SeismicVolume`, a
+:class:`~napari_forgetting.data.synthetic.SyntheticSurvey`, or a bare 3-D numpy / dask /
+zarr array (for :func:`section_labels` a bare array is taken to be the labels).
+
+The split of Benkert et al. (ICIP 2021), :func:`paper_split`: every fifth inline **and** every
+fifth crossline of the training volume (array indices ``0, 5, 10, ...``) are validation
+sections; all the other inlines and crosslines are training sections. As in the paper,
+training sections still *cross* validation sections at single traces: a training inline
+shares one trace (a full column of samples) with every validation crossline, and a training
+crossline one trace with every validation inline. ``exclude_validation_traces=True`` returns,
+per training section, a boolean mask of those pixels so that a trainer can ignore them.
+
+Everything here is numpy + dask only (no torch, Qt or napari).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dask.array as da
+import numpy as np
+
+__all__ = [
+    "KINDS",
+    "PatchSampler",
+    "Section",
+    "SectionDataset",
+    "Split",
+    "all_sections",
+    "amplitude_stats",
+    "normalize",
+    "pad_patch",
+    "paper_split",
+    "scatter_sections",
+    "section_image",
+    "section_labels",
+    "section_to_volume_index",
+    "section_window",
+    "sections_for",
+    "tracked_mask",
+    "volume_to_section_coords",
+]
+
+#: The two section kinds, in the order of their volume axis (0 = inline, 1 = crossline).
+KINDS: tuple[str, str] = ("inline", "crossline")
+
+
+# ----------------------------------------------------------------------------------------------
+# geometry helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def _as_number(x: Any) -> int | float:
+    """A header number as int when it is integral (the usual case), else float."""
+    v = float(x)
+    return int(v) if v.is_integer() else v
+
+
+def _geometry(obj: Any) -> tuple[tuple[int, int, int], np.ndarray, np.ndarray]:
+    """``(shape, inlines, crosslines)`` of a shape tuple, a volume/survey or a 3-D array.
+
+    For a bare shape or array the header numbers are the array indices.
+    """
+    if isinstance(obj, (tuple, list)):
+        shape = tuple(int(n) for n in obj)
+        inlines = crosslines = None
+    elif hasattr(obj, "inlines") and hasattr(obj, "crosslines") and hasattr(obj, "shape"):
+        shape = tuple(int(n) for n in obj.shape)
+        inlines, crosslines = np.asarray(obj.inlines), np.asarray(obj.crosslines)
+    elif hasattr(obj, "shape"):
+        shape = tuple(int(n) for n in obj.shape)
+        inlines = crosslines = None
+    else:
+        raise TypeError(
+            f"expected a volume shape, a seismic volume/survey or a 3-D array, got {type(obj)!r}"
+        )
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"expected a 3-D (inline, crossline, sample) shape, got {shape}")
+    if inlines is None:
+        inlines = np.arange(shape[0])
+    if crosslines is None:
+        crosslines = np.arange(shape[1])
+    return shape, inlines, crosslines  # type: ignore[return-value]
+
+
+def _section_shape(kind: str, shape: Sequence[int]) -> tuple[int, int]:
+    n_il, n_xl, n_s = (int(n) for n in shape)
+    return (n_s, n_xl) if kind == "inline" else (n_s, n_il)
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"section kind must be one of {KINDS}, got {kind!r}")
+    return kind
+
+
+# ----------------------------------------------------------------------------------------------
+# Section
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """One inline or crossline of a volume.
+
+    Attributes
+    ----------
+    kind : {"inline", "crossline"}
+    index : int
+        Array index along that axis (axis 0 for an inline, axis 1 for a crossline).
+    number : int or float
+        Header number: the inline or crossline number (equal to ``index`` for volumes
+        without headers).
+    shape : (int, int)
+        ``(rows, cols)`` of the depth-down image: ``(n_samples, n_crosslines)`` for an
+        inline, ``(n_samples, n_inlines)`` for a crossline.
+    """
+
+    kind: str
+    index: int
+    number: int | float
+    shape: tuple[int, int]
+
+    def __post_init__(self) -> None:
+        _check_kind(self.kind)
+        object.__setattr__(self, "index", int(self.index))
+        object.__setattr__(self, "number", _as_number(self.number))
+        object.__setattr__(self, "shape", tuple(int(n) for n in self.shape))
+        if self.index < 0:
+            raise ValueError(f"section index must be >= 0, got {self.index}")
+        if len(self.shape) != 2 or min(self.shape) < 1:
+            raise ValueError(f"section shape must be two positive sizes, got {self.shape}")
+
+    @property
+    def axis(self) -> int:
+        """The volume axis this section is a slice of (0 inline, 1 crossline)."""
+        return KINDS.index(self.kind)
+
+    @property
+    def key(self) -> str:
+        """Short string id with the header number, e.g. ``"inline:105"``, ``"crossline:310"``."""
+        return f"{self.kind}:{self.number}"
+
+    @classmethod
+    def from_key(cls, key: str, volume: Any) -> Section:
+        """The section of ``volume`` (volume, survey, array or shape) named by :attr:`key`."""
+        kind, sep, num = str(key).partition(":")
+        kind = kind.strip()
+        if not sep or kind not in KINDS:
+            raise ValueError(f"not a section key {key!r}; expected 'inline:N' or 'crossline:N'")
+        try:
+            number = float(num)
+        except ValueError:
+            raise ValueError(f"not a section key {key!r}: {num!r} is not a number") from None
+        shape, inlines, crosslines = _geometry(volume)
+        numbers = inlines if kind == "inline" else crosslines
+        hits = np.flatnonzero(np.asarray(numbers, dtype=float) == number)
+        if hits.size == 0:
+            raise KeyError(
+                f"{key!r}: no {kind} numbered {num.strip()} in this volume "
+                f"({kind}s {_as_number(numbers[0])}..{_as_number(numbers[-1])})"
+            )
+        idx = int(hits[0])
+        return cls(kind, idx, numbers[idx], _section_shape(kind, shape))
+
+
+def sections_for(kind: str, indices: Sequence[int] | np.ndarray, volume: Any) -> list[Section]:
+    """Sections of one ``kind`` at the given array ``indices`` of ``volume``.
+
+    ``volume`` may be a volume/survey (header numbers are taken from it), a 3-D array or a
+    shape tuple (header number = index). Negative indices count from the end.
+    """
+    _check_kind(kind)
+    shape, inlines, crosslines = _geometry(volume)
+    axis = KINDS.index(kind)
+    numbers = inlines if axis == 0 else crosslines
+    n = shape[axis]
+    sec_shape = _section_shape(kind, shape)
+    out = []
+    for i in np.asarray(indices, dtype=np.int64).ravel():
+        j = int(i) + n if i < 0 else int(i)
+        if not 0 <= j < n:
+            raise IndexError(f"{kind} index {int(i)} out of range for {n} {kind}s")
+        out.append(Section(kind, j, numbers[j], sec_shape))
+    return out
+
+
+def all_sections(shape: Any) -> list[Section]:
+    """All inlines, then all crosslines, of a volume (e.g. a separate test volume)."""
+    s, _, _ = _geometry(shape)
+    return sections_for("inline", range(s[0]), shape) + sections_for(
+        "crossline", range(s[1]), shape
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# the paper's split
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Split:
+    """Training and validation sections.
+
+    ``train_masks`` is ``None`` unless the split was made with
+    ``exclude_validation_traces=True``; then it holds, for each training section in order, a
+    boolean ``(rows, cols)`` mask that is True on the pixels lying on a validation section.
+    """
+
+    train: list[Section]
+    validation: list[Section]
+    train_masks: list[np.ndarray] | None = field(default=None, repr=False)
+
+    def indices(self, part: str, kind: str) -> np.ndarray:
+        """Array indices of the ``part`` ("train" | "validation") sections of one ``kind``."""
+        secs = {"train": self.train, "validation": self.validation}[part]
+        _check_kind(kind)
+        return np.array([s.index for s in secs if s.kind == kind], dtype=np.int64)
+
+
+def paper_split(shape: Any, every: int = 5, *, exclude_validation_traces: bool = False) -> Split:
+    """The train / validation split of Benkert et al. (2021).
+
+    Validation: every ``every``-th inline **and** every ``every``-th crossline (array indices
+    ``0, every, 2*every, ...``). Training: all the other inlines and crosslines. Lists are
+    ordered inlines first, then crosslines, each by index.
+
+    Training sections still cross validation sections at single traces (as in the paper);
+    with ``exclude_validation_traces=True`` :attr:`Split.train_masks` marks those pixels.
+
+    ``shape`` may be a volume shape, a 3-D array or a volume/survey (for header numbers).
+    """
+    if int(every) < 2:
+        raise ValueError(f"every must be >= 2 (every=1 leaves no training sections), got {every}")
+    every = int(every)
+    s, _, _ = _geometry(shape)
+    n_il, n_xl = s[0], s[1]
+    val_il = np.arange(0, n_il, every)
+    val_xl = np.arange(0, n_xl, every)
+    train_il = np.setdiff1d(np.arange(n_il), val_il)
+    train_xl = np.setdiff1d(np.arange(n_xl), val_xl)
+    validation = sections_for("inline", val_il, shape) + sections_for("crossline", val_xl, shape)
+    train = sections_for("inline", train_il, shape) + sections_for("crossline", train_xl, shape)
+    masks = None
+    if exclude_validation_traces:
+        masks = []
+        for sec in train:
+            # an inline meets the validation crosslines (its columns), a crossline the
+            # validation inlines; each meeting is one whole trace = one column
+            cols = val_xl if sec.kind == "inline" else val_il
+            m = np.zeros(sec.shape, dtype=bool)
+            m[:, cols] = True
+            masks.append(m)
+    return Split(train=train, validation=validation, train_masks=masks)
+
+
+# ----------------------------------------------------------------------------------------------
+# reading
+# ----------------------------------------------------------------------------------------------
+
+
+def _is_array(obj: Any) -> bool:
+    if isinstance(obj, (np.ndarray, da.Array)):
+        return True
+    # zarr and other array-likes; volumes/surveys have no __getitem__
+    return hasattr(obj, "__getitem__") and hasattr(obj, "ndim") and hasattr(obj, "shape")
+
+
+def _image_array(source: Any):
+    if _is_array(source):
+        return source
+    if hasattr(source, "seismic"):  # SyntheticSurvey
+        return source.seismic
+    if hasattr(source, "data"):  # SeismicVolume
+        return source.data
+    raise TypeError(f"expected a seismic volume, survey or 3-D array, got {type(source)!r}")
+
+
+def _label_array(source: Any):
+    if _is_array(source):
+        return source
+    labels = getattr(source, "labels", None)
+    if labels is None:
+        raise ValueError("this volume has no labels")
+    return labels
+
+
+def _read(arr, index: tuple) -> np.ndarray:
+    """``arr[index]`` as numpy, computing only that slice when ``arr`` is lazy."""
+    part = arr[index]
+    if isinstance(part, da.Array):
+        part = part.compute()
+    return np.asarray(part)
+
+
+def _check_fits(arr, section: Section) -> None:
+    if getattr(arr, "ndim", 3) != 3:
+        raise ValueError(f"expected a 3-D (inline, crossline, sample) array, got {arr.shape}")
+    shape = tuple(int(n) for n in arr.shape)
+    if section.index >= shape[section.axis] or section.shape != _section_shape(section.kind, shape):
+        raise ValueError(
+            f"section {section.key} (index {section.index}, shape {section.shape}) does not "
+            f"belong to a volume of shape {shape}"
+        )
+
+
+def _slice(section: Section, rows: slice, cols: slice) -> tuple:
+    """Volume index of a (rows, cols) window of a section (rows = samples)."""
+    if section.kind == "inline":
+        return (section.index, cols, rows)
+    return (cols, section.index, rows)
+
+
+def section_image(source: Any, section: Section) -> np.ndarray:
+    """The depth-down amplitudes of ``section``: float32 ``(rows, cols)`` = ``section.shape``.
+
+    Only that section is read / computed (one slice of the dask graph).
+    """
+    arr = _image_array(source)
+    _check_fits(arr, section)
+    return np.ascontiguousarray(
+        _read(arr, _slice(section, slice(None), slice(None))).T, dtype=np.float32
+    )
+
+
+def section_labels(source: Any, section: Section) -> np.ndarray:
+    """The depth-down class ids of ``section``: uint8 ``(rows, cols)``.
+
+    ``source`` is a volume/survey with labels, or the labels array itself.
+    """
+    arr = _label_array(source)
+    _check_fits(arr, section)
+    return np.ascontiguousarray(
+        _read(arr, _slice(section, slice(None), slice(None))).T, dtype=np.uint8
+    )
+
+
+def section_window(
+    source: Any,
+    section: Section,
+    row0: int,
+    col0: int,
+    h: int,
+    w: int,
+    *,
+    labels: bool = False,
+) -> np.ndarray:
+    """A ``(h, w)`` window of a section starting at ``(row0, col0)``; reads only the window.
+
+    float32 amplitudes, or uint8 class ids with ``labels=True``. The window must lie inside
+    the section (use the size :meth:`PatchSampler.patch_shape` gives, then :func:`pad_patch`).
+    """
+    row0, col0, h, w = int(row0), int(col0), int(h), int(w)
+    rows, cols = section.shape
+    if h < 1 or w < 1 or row0 < 0 or col0 < 0 or row0 + h > rows or col0 + w > cols:
+        raise IndexError(
+            f"window rows {row0}:{row0 + h}, cols {col0}:{col0 + w} outside section "
+            f"{section.key} of shape {section.shape}"
+        )
+    arr = _label_array(source) if labels else _image_array(source)
+    _check_fits(arr, section)
+    part = _read(arr, _slice(section, slice(row0, row0 + h), slice(col0, col0 + w))).T
+    return np.ascontiguousarray(part, dtype=np.uint8 if labels else np.float32)
+
+
+# ----------------------------------------------------------------------------------------------
+# section <-> volume coordinates
+# ----------------------------------------------------------------------------------------------
+
+
+def section_to_volume_index(
+    section: Section, rows: Any, cols: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Volume indices ``(inline_idx, crossline_idx, sample_idx)`` of section pixels.
+
+    ``rows``/``cols`` are broadcast together; the three outputs have the broadcast shape, so
+    ``vol[section_to_volume_index(sec, r, c)] = section_map[r, c]``.
+    """
+    r, c = np.broadcast_arrays(np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp))
+    n_rows, n_cols = section.shape
+    if r.size and (r.min() < 0 or r.max() >= n_rows or c.min() < 0 or c.max() >= n_cols):
+        raise IndexError(f"pixel outside section {section.key} of shape {section.shape}")
+    fixed = np.full(r.shape, section.index, dtype=np.intp)
+    if section.kind == "inline":
+        return fixed, c.copy(), r.copy()
+    return c.copy(), fixed, r.copy()
+
+
+def volume_to_section_coords(
+    section: Section,
+    inline_idx: Any,
+    crossline_idx: Any,
+    sample_idx: Any,
+    *,
+    strict: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Section pixel ``(rows, cols)`` of volume indices (the inverse of
+    :func:`section_to_volume_index`).
+
+    Inputs are broadcast together. A point lies on an inline section when its inline index
+    equals ``section.index`` (crossline likewise). Points off the section raise
+    ``ValueError`` with ``strict=True``; with ``strict=False`` their rows and cols are -1.
+    """
+    il, xl, s = np.broadcast_arrays(
+        np.asarray(inline_idx, dtype=np.intp),
+        np.asarray(crossline_idx, dtype=np.intp),
+        np.asarray(sample_idx, dtype=np.intp),
+    )
+    if section.kind == "inline":
+        on, cols = il == section.index, xl
+    else:
+        on, cols = xl == section.index, il
+    rows = s.copy()
+    cols = cols.copy()
+    if not on.all():
+        if strict:
+            raise ValueError(f"{int((~on).sum())} point(s) do not lie on section {section.key}")
+        rows[~on] = -1
+        cols[~on] = -1
+    n_rows, n_cols = section.shape
+    r_on, c_on = rows[on], cols[on]
+    if r_on.size and (r_on.min() < 0 or r_on.max() >= n_rows or c_on.min() < 0):
+        raise IndexError(f"point outside section {section.key} of shape {section.shape}")
+    if c_on.size and c_on.max() >= n_cols:
+        raise IndexError(f"point outside section {section.key} of shape {section.shape}")
+    return rows, cols
+
+
+def scatter_sections(
+    sections: Sequence[Section],
+    maps: Sequence[np.ndarray],
+    shape: Sequence[int],
+    fill: Any = 0,
+    dtype: Any = None,
+) -> np.ndarray:
+    """Write per-section 2-D maps into a volume-shaped ``(inline, crossline, sample)`` array.
+
+    ``maps[k]`` has ``sections[k].shape`` (depth-down, as :func:`section_image`). Voxels on
+    no section keep ``fill``. Where sections cross (an inline and a crossline share one
+    trace), **the later section in the list wins**. ``dtype`` defaults to the common type of
+    the maps, promoted so that ``fill`` fits (e.g. NaN fill on integer maps gives float64).
+    """
+    shape = tuple(int(n) for n in shape)
+    if len(shape) != 3:
+        raise ValueError(f"expected a 3-D (inline, crossline, sample) shape, got {shape}")
+    if len(sections) != len(maps):
+        raise ValueError(f"{len(sections)} sections but {len(maps)} maps")
+    maps = [np.asarray(m) for m in maps]
+    if dtype is None:
+        base = np.result_type(*[m.dtype for m in maps]) if maps else np.dtype(np.float32)
+        dtype = np.result_type(base, fill)
+    out = np.full(shape, fill, dtype=dtype)
+    for sec, m in zip(sections, maps, strict=True):
+        if m.shape != sec.shape or sec.shape != _section_shape(sec.kind, shape):
+            raise ValueError(
+                f"map of shape {m.shape} for section {sec.key} of shape {sec.shape} in a "
+                f"volume of shape {shape}"
+            )
+        if sec.kind == "inline":
+            out[sec.index, :, :] = m.T
+        else:
+            out[:, sec.index, :] = m.T
+    return out
+
+
+def tracked_mask(sections: Sequence[Section], shape: Sequence[int]) -> np.ndarray:
+    """Boolean volume mask, True on every voxel that lies on one of ``sections``."""
+    shape = tuple(int(n) for n in shape)
+    if len(shape) != 3:
+        raise ValueError(f"expected a 3-D (inline, crossline, sample) shape, got {shape}")
+    out = np.zeros(shape, dtype=bool)
+    for sec in sections:
+        if sec.shape != _section_shape(sec.kind, shape):
+            raise ValueError(f"section {sec.key} of shape {sec.shape} not in volume {shape}")
+        if sec.kind == "inline":
+            out[sec.index] = True
+        else:
+            out[:, sec.index] = True
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# amplitude normalisation
+# ----------------------------------------------------------------------------------------------
+
+
+def amplitude_stats(volume: Any, n_sections: int = 8) -> tuple[float, float]:
+    """Per-volume amplitude ``(mean, std)`` estimated from a few inlines.
+
+    Reads ``min(n_sections, n_inlines)`` evenly spaced inlines (first and last included) in
+    one dask compute, never the whole volume, and returns the mean and standard deviation
+    of their finite amplitudes (accumulated in float64). Use the *training* volume's stats
+    for its test volume too, via :func:`normalize`.
+    """
+    arr = _image_array(volume)
+    n_il = int(arr.shape[0])
+    k = max(1, min(int(n_sections), n_il))
+    picks = np.unique(np.linspace(0, n_il - 1, k).round().astype(int))
+    if isinstance(arr, da.Array):
+        parts = da.compute(*[arr[int(i)] for i in picks])
+    else:
+        parts = [np.asarray(arr[int(i)]) for i in picks]
+    total = 0.0
+    total_sq = 0.0
+    count = 0
+    for p in parts:
+        x = np.asarray(p, dtype=np.float64).ravel()
+        x = x[np.isfinite(x)]
+        total += float(x.sum())
+        total_sq += float(np.square(x).sum())
+        count += x.size
+    if count == 0:
+        return 0.0, 1.0
+    mean = total / count
+    var = max(total_sq / count - mean * mean, 0.0)
+    return float(mean), float(np.sqrt(var))
+
+
+def normalize(section_array: Any, stats: tuple[float, float]) -> np.ndarray:
+    """``(x - mean) / std`` as float32; a zero or non-finite ``std`` divides by 1 instead."""
+    mean, std = (float(v) for v in stats)
+    if not (np.isfinite(std) and std > 0):
+        std = 1.0
+    x = np.asarray(section_array, dtype=np.float32)
+    return ((x - np.float32(mean)) / np.float32(std)).astype(np.float32, copy=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# random patches
+# ----------------------------------------------------------------------------------------------
+
+
+def pad_patch(patch: np.ndarray, patch_size: Sequence[int], value: Any = 0) -> np.ndarray:
+    """Pad a window smaller than ``patch_size`` at the bottom and right with ``value``.
+
+    For sections smaller than the patch (see :class:`PatchSampler`). Pad images with 0 (the
+    normalised mean) and labels with the trainer's ignore index.
+    """
+    h, w = (int(n) for n in patch_size)
+    ph, pw = max(0, h - patch.shape[0]), max(0, w - patch.shape[1])
+    if ph == 0 and pw == 0:
+        return patch
+    return np.pad(patch, ((0, ph), (0, pw)), mode="constant", constant_values=value)
+
+
+class PatchSampler:
+    """Deterministic random patch positions on a list of sections.
+
+    Each draw picks a section uniformly, then a top-left corner ``(row0, col0)`` uniformly
+    among the positions where a ``patch_size`` patch lies fully inside it, and yields
+    ``(section_index, row0, col0)`` (``section_index`` indexes ``sections``).
+
+    Sections smaller than the patch along a dimension: the patch is the whole section along
+    that dimension (offset 0); :meth:`patch_shape` gives the window size to read
+    (``min(patch, section)`` per dimension) and the trainer pads it to ``patch_size``, e.g.
+    with :func:`pad_patch` (bottom / right).
+
+    Reproducible: the same ``seed`` gives the same sequence. :meth:`state_dict` captures the
+    numpy ``Generator``'s bit-generator state after the patches drawn so far, and
+    :meth:`load_state_dict` restores it, so a resumed run continues with the identical
+    sequence (draws are made one patch at a time, as the iterators are consumed).
+
+    ``shape`` (the volume shape, optional) only checks that the sections belong to it.
+    """
+
+    def __init__(
+        self,
+        sections: Sequence[Section],
+        shape: Sequence[int] | None = None,
+        patch_size: Sequence[int] = (64, 64),
+        seed: int = 0,
+    ) -> None:
+        self.sections = list(sections)
+        if not self.sections:
+            raise ValueError("PatchSampler needs at least one section")
+        ph, pw = (int(n) for n in patch_size)
+        if ph < 1 or pw < 1:
+            raise ValueError(f"patch_size must be positive, got {tuple(patch_size)}")
+        self.patch_size = (ph, pw)
+        if shape is not None:
+            for sec in self.sections:
+                if sec.shape != _section_shape(sec.kind, shape) or sec.index >= shape[sec.axis]:
+                    raise ValueError(f"section {sec.key} does not belong to volume {tuple(shape)}")
+        sizes = np.array([s.shape for s in self.sections], dtype=np.int64)
+        self._win = np.minimum(sizes, np.array(self.patch_size))
+        self._high = sizes - self._win + 1  # number of valid offsets per dimension
+        self.seed = int(seed)
+        self._rng = np.random.default_rng(self.seed)
+        self.n_drawn = 0
+
+    def patch_shape(self, section_index: int) -> tuple[int, int]:
+        """Window size ``(h, w)`` to read for a patch on that section (clipped to it)."""
+        h, w = self._win[int(section_index)]
+        return int(h), int(w)
+
+    def sample(self) -> tuple[int, int, int]:
+        """Draw one ``(section_index, row0, col0)``."""
+        k = int(self._rng.integers(len(self.sections)))
+        r, c = self._rng.integers(0, self._high[k])
+        self.n_drawn += 1
+        return k, int(r), int(c)
+
+    def iter_epoch(self, n_patches: int) -> Iterator[tuple[int, int, int]]:
+        """Yield ``n_patches`` draws (lazily: each draw happens when it is consumed)."""
+        for _ in range(int(n_patches)):
+            yield self.sample()
+
+    def __iter__(self) -> Iterator[tuple[int, int, int]]:
+        while True:
+            yield self.sample()
+
+    def state_dict(self) -> dict:
+        """Resumable state: the bit-generator state, the draw count and the configuration."""
+        return {
+            "bit_generator": copy.deepcopy(self._rng.bit_generator.state),
+            "n_drawn": self.n_drawn,
+            "seed": self.seed,
+            "patch_size": list(self.patch_size),
+            "section_keys": [s.key for s in self.sections],
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`; the sections and patch size must match."""
+        if list(state["patch_size"]) != list(self.patch_size) or list(state["section_keys"]) != [
+            s.key for s in self.sections
+        ]:
+            raise ValueError("state is for another list of sections or another patch size")
+        self._rng.bit_generator.state = copy.deepcopy(state["bit_generator"])
+        self.n_drawn = int(state["n_drawn"])
+        self.seed = int(state["seed"])
+
+
+# ----------------------------------------------------------------------------------------------
+# in-memory section dataset
+# ----------------------------------------------------------------------------------------------
+
+
+class SectionDataset:
+    """Section images and labels held in memory as numpy (for small volumes; no torch).
+
+    ``get(i)`` returns ``(image, labels)`` for ``sections[i]``: float32 depth-down image,
+    normalised with ``stats`` (``(mean, std)`` from :func:`amplitude_stats`) when given,
+    and uint8 labels, or ``None`` when the source has no labels. Each section is read once
+    on first use and cached (``cache=False`` re-reads every time); cached arrays are
+    read-only, copy before changing them in place.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        sections: Sequence[Section],
+        *,
+        stats: tuple[float, float] | None = None,
+        cache: bool = True,
+    ) -> None:
+        self.source = source
+        self.sections = list(sections)
+        self.stats = None if stats is None else (float(stats[0]), float(stats[1]))
+        self.cache = bool(cache)
+        self.has_labels = not _is_array(source) and getattr(source, "labels", None) is not None
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+
+    def __len__(self) -> int:
+        return len(self.sections)
+
+    def _load(self, i: int) -> tuple[np.ndarray, np.ndarray | None]:
+        sec = self.sections[i]
+        img = section_image(self.source, sec)
+        if self.stats is not None:
+            img = normalize(img, self.stats)
+        lab = section_labels(self.source, sec) if self.has_labels else None
+        return img, lab
+
+    def get(self, section_index: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(image, labels)`` of ``sections[section_index]``."""
+        i = int(section_index)
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"section index {i} out of range for {len(self)} sections")
+        i %= len(self)
+        if not self.cache:
+            return self._load(i)
+        if i not in self._cache:
+            img, lab = self._load(i)
+            img.flags.writeable = False
+            if lab is not None:
+                lab.flags.writeable = False
+            self._cache[i] = (img, lab)
+        return self._cache[i]
+
+    def patch(
+        self, section_index: int, row0: int, col0: int, h: int, w: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """A ``(h, w)`` window (views into the cache) of ``get(section_index)``."""
+        img, lab = self.get(section_index)
+        rs, cs = slice(int(row0), int(row0) + int(h)), slice(int(col0), int(col0) + int(w))
+        return img[rs, cs], (None if lab is None else lab[rs, cs])
+
+    def preload(self) -> SectionDataset:
+        """Read every section now (returns self)."""
+        for i in range(len(self)):
+            self.get(i)
+        return self
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held in the cache."""
+        return sum(a.nbytes + (0 if b is None else b.nbytes) for a, b in self._cache.values())

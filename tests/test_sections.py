@@ -1,0 +1,255 @@
+"""Tests of napari_forgetting.data.sections: identity, reading, coordinates, split, patches."""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+
+from napari_forgetting.data import open_volume
+from napari_forgetting.data.sections import (
+    PatchSampler,
+    Section,
+    SectionDataset,
+    all_sections,
+    amplitude_stats,
+    normalize,
+    pad_patch,
+    paper_split,
+    scatter_sections,
+    section_image,
+    section_labels,
+    section_to_volume_index,
+    section_window,
+    sections_for,
+    tracked_mask,
+    volume_to_section_coords,
+)
+
+SHAPE = (11, 12, 7)
+
+
+def _ramp(shape=SHAPE) -> np.ndarray:
+    """Voxel value encodes its index: il*10000 + xl*100 + sample."""
+    il, xl, s = np.indices(shape)
+    return (il * 10000 + xl * 100 + s).astype(np.float32)
+
+
+# ---------------------------------------------------------------------- paper split
+
+
+def test_paper_split_indices_counts_no_overlap():
+    split = paper_split(SHAPE)
+    assert split.indices("validation", "inline").tolist() == [0, 5, 10]
+    assert split.indices("validation", "crossline").tolist() == [0, 5, 10]
+    assert split.indices("train", "inline").tolist() == [1, 2, 3, 4, 6, 7, 8, 9]
+    assert split.indices("train", "crossline").tolist() == [1, 2, 3, 4, 6, 7, 8, 9, 11]
+    assert not {s.key for s in split.train} & {s.key for s in split.validation}
+    assert len(split.train) + len(split.validation) == SHAPE[0] + SHAPE[1]
+    assert {s.key for s in split.train} | {s.key for s in split.validation} == {
+        s.key for s in all_sections(SHAPE)
+    }
+    assert split.train_masks is None
+    assert all(s.shape == (7, 12) for s in split.train if s.kind == "inline")
+    assert all(s.shape == (7, 11) for s in split.train if s.kind == "crossline")
+
+
+def test_paper_split_validation_trace_masks():
+    split = paper_split(SHAPE, exclude_validation_traces=True)
+    assert len(split.train_masks) == len(split.train)
+    val = tracked_mask(split.validation, SHAPE)
+    for sec, mask in zip(split.train, split.train_masks, strict=True):
+        assert mask.shape == sec.shape and mask.dtype == bool
+        r, c = np.indices(sec.shape)
+        expected = val[section_to_volume_index(sec, r, c)]
+        np.testing.assert_array_equal(mask, expected)
+        assert mask.any()  # every training section crosses validation traces
+    with pytest.raises(ValueError):
+        paper_split(SHAPE, every=1)
+
+
+# ---------------------------------------------------------------------- identity and reading
+
+
+def test_section_image_depth_down_and_labels(tiny_survey):
+    sv = tiny_survey
+    n_il, n_xl, n_s = sv.shape
+    il = sections_for("inline", [2], sv)[0]
+    xl = sections_for("crossline", [5], sv)[0]
+    assert il.shape == (n_s, n_xl) and xl.shape == (n_s, n_il)
+    img = section_image(sv, il)
+    assert img.dtype == np.float32 and img.shape == il.shape
+    np.testing.assert_array_equal(img, sv.seismic[2].T)
+    np.testing.assert_array_equal(section_image(sv, xl), sv.seismic[:, 5].T)
+    lab = section_labels(sv, xl)
+    assert lab.dtype == np.uint8
+    np.testing.assert_array_equal(lab, sv.labels[:, 5].T)
+    # bare arrays work; depth-down: labels are non-decreasing down every column
+    np.testing.assert_array_equal(section_labels(sv.labels, il), sv.labels[2].T)
+    assert (np.diff(section_labels(sv, il).astype(int), axis=0) >= 0).all()
+    win = section_window(sv, xl, 3, 1, 4, 5)
+    np.testing.assert_array_equal(win, sv.seismic[:, 5].T[3:7, 1:6])
+    np.testing.assert_array_equal(
+        section_window(sv, il, 0, 2, 2, 3, labels=True), sv.labels[2].T[0:2, 2:5]
+    )
+    with pytest.raises(IndexError):
+        section_window(sv, il, n_s - 1, 0, 2, 2)
+    with pytest.raises(ValueError):
+        section_image(np.zeros((3, 3, 3), np.float32), il)
+
+
+def test_keys_use_header_numbers_and_round_trip(tiny_survey):
+    sv = tiny_survey
+    il = sections_for("inline", [3], sv)[0]
+    xl = sections_for("crossline", [-1], sv)[0]
+    assert il.key == f"inline:{int(sv.inlines[3])}"
+    assert xl.index == sv.shape[1] - 1 and xl.key == f"crossline:{int(sv.crosslines[-1])}"
+    assert int(sv.inlines[3]) != 3  # header numbers, not indices
+    for sec in all_sections(sv):
+        assert Section.from_key(sec.key, sv) == sec
+    assert Section.from_key("inline:4", SHAPE) == Section("inline", 4, 4, (7, 12))
+    with pytest.raises(KeyError):
+        Section.from_key("inline:999999", sv)
+    with pytest.raises(ValueError):
+        Section.from_key("timeslice:3", sv)
+
+
+def test_open_volume_section_matches(tmp_path, tiny_survey):
+    sv = tiny_survey
+    np.save(tmp_path / "t_seismic.npy", sv.seismic)
+    np.save(tmp_path / "t_labels.npy", sv.labels)
+    vol = open_volume(tmp_path / "t_seismic.npy")
+    il, xl = sections_for("inline", [4], vol)[0], sections_for("crossline", [7], vol)[0]
+    np.testing.assert_array_equal(section_image(vol, il), sv.seismic[4].T)
+    np.testing.assert_array_equal(section_labels(vol, xl), sv.labels[:, 7].T)
+    ds = SectionDataset(vol, [il, xl])
+    img, lab = ds.get(1)
+    np.testing.assert_array_equal(lab, sv.labels[:, 7].T)
+    assert ds.get(1)[0] is img  # cached
+    assert not img.flags.writeable
+    p_img, p_lab = ds.patch(0, 1, 2, 3, 4)
+    np.testing.assert_array_equal(p_img, sv.seismic[4].T[1:4, 2:6])
+
+
+def test_only_needed_chunks_computed():
+    base = _ramp()
+    seen: list[tuple] = []
+
+    def count(block, block_info=None):
+        if block_info is not None and 0 in block_info:
+            seen.append(tuple(map(tuple, block_info[0]["array-location"])))
+        return block
+
+    lazy = da.from_array(base, chunks=(1, 4, 7)).map_blocks(
+        count, dtype=np.float32, meta=np.empty((0, 0, 0), np.float32)
+    )
+    il = sections_for("inline", [3], SHAPE)[0]
+    np.testing.assert_array_equal(section_image(lazy, il), base[3].T)
+    assert len(seen) == 3 and all(loc[0] == (3, 4) for loc in seen)  # 3 chunks of inline 3
+    seen.clear()
+    xl = sections_for("crossline", [5], SHAPE)[0]
+    np.testing.assert_array_equal(section_image(lazy, xl), base[:, 5].T)
+    assert len(seen) == SHAPE[0] and all(loc[1] == (4, 8) for loc in seen)
+    seen.clear()
+    section_window(lazy, il, 0, 1, 7, 2)
+    assert seen == [((3, 4), (0, 4), (0, 7))]
+    seen.clear()
+    amplitude_stats(lazy, n_sections=2)
+    assert {loc[0] for loc in seen} == {(0, 1), (10, 11)}
+
+
+# ---------------------------------------------------------------------- coordinates
+
+
+def test_section_to_volume_index_round_trip_and_scatter():
+    vol = _ramp()
+    il = sections_for("inline", [6], SHAPE)[0]
+    xl = sections_for("crossline", [2], SHAPE)[0]
+    # hand-made: inline 6 pixel (row 4 = sample 4, col 9 = crossline 9)
+    assert tuple(int(a) for a in section_to_volume_index(il, 4, 9)) == (6, 9, 4)
+    assert tuple(int(a) for a in section_to_volume_index(xl, 4, 9)) == (9, 2, 4)
+    for sec in (il, xl):
+        r, c = np.indices(sec.shape)
+        idx = section_to_volume_index(sec, r, c)
+        np.testing.assert_array_equal(vol[idx], section_image(vol, sec))
+        rr, cc = volume_to_section_coords(sec, *idx)
+        np.testing.assert_array_equal(rr, r)
+        np.testing.assert_array_equal(cc, c)
+    with pytest.raises(ValueError):
+        volume_to_section_coords(il, 5, 0, 0)
+    rr, cc = volume_to_section_coords(il, [6, 5], [1, 1], [2, 2], strict=False)
+    assert rr.tolist() == [2, -1] and cc.tolist() == [1, -1]
+    with pytest.raises(IndexError):
+        section_to_volume_index(il, 7, 0)
+
+    m_il = np.arange(7 * 12, dtype=np.float32).reshape(7, 12) + 1
+    m_xl = -np.arange(7 * 11, dtype=np.float32).reshape(7, 11) - 1
+    out = scatter_sections([il, xl], [m_il, m_xl], SHAPE, fill=np.nan)
+    assert out.shape == SHAPE and out.dtype == np.float32
+    assert out[6, 9, 4] == m_il[4, 9]
+    assert out[9, 2, 4] == m_xl[4, 9]
+    assert out[6, 2, 3] == m_xl[3, 6]  # crossing trace: the later section (crossline) wins
+    assert scatter_sections([xl, il], [m_xl, m_il], SHAPE)[6, 2, 3] == m_il[3, 2]
+    mask = tracked_mask([il, xl], SHAPE)
+    assert mask.sum() == 7 * 12 + 7 * 11 - 7
+    assert np.isfinite(out[mask]).all() and np.isnan(out[~mask]).all()
+    assert scatter_sections([il], [m_il.astype(np.uint8)], SHAPE, fill=np.nan).dtype.kind == "f"
+
+
+# ---------------------------------------------------------------------- normalisation
+
+
+def test_amplitude_stats_close_to_truth():
+    from napari_forgetting.data.synthetic import make_f3_like
+
+    sv = make_f3_like((16, 24, 48), seed=1)
+    mean, std = amplitude_stats(sv, n_sections=8)
+    true_mean, true_std = float(sv.seismic.mean()), float(sv.seismic.std())
+    assert abs(mean - true_mean) < 0.1 * true_std
+    assert abs(std - true_std) < 0.1 * true_std
+    n = normalize(sv.seismic[3].T, (mean, std))
+    assert n.dtype == np.float32
+    np.testing.assert_allclose(n, (sv.seismic[3].T - mean) / std, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(normalize(np.ones((2, 2)), (1.0, 0.0)), np.zeros((2, 2)))
+
+
+# ---------------------------------------------------------------------- patches
+
+
+def test_patch_sampler_deterministic_inside_and_resumable():
+    secs = paper_split(SHAPE).train
+    a = PatchSampler(secs, SHAPE, patch_size=(4, 5), seed=7)
+    b = PatchSampler(secs, SHAPE, patch_size=(4, 5), seed=7)
+    draws = list(a.iter_epoch(200))
+    assert draws == list(b.iter_epoch(200))
+    assert draws != list(PatchSampler(secs, SHAPE, (4, 5), seed=8).iter_epoch(200))
+    for k, r, c in draws:
+        rows, cols = secs[k].shape
+        assert 0 <= r and r + 4 <= rows and 0 <= c and c + 5 <= cols
+    assert len({k for k, _, _ in draws}) == len(secs)
+
+    # resume mid-epoch: state after 30 draws continues identically
+    c1 = PatchSampler(secs, SHAPE, (4, 5), seed=3)
+    it = c1.iter_epoch(50)
+    first = [next(it) for _ in range(30)]
+    state = c1.state_dict()
+    rest = list(it)
+    c2 = PatchSampler(secs, SHAPE, (4, 5), seed=999)
+    c2.load_state_dict(state)
+    assert list(c2.iter_epoch(20)) == rest and c2.n_drawn == 50
+    assert first + rest == list(PatchSampler(secs, SHAPE, (4, 5), seed=3).iter_epoch(50))
+    with pytest.raises(ValueError):
+        PatchSampler(secs, SHAPE, (4, 6), seed=3).load_state_dict(state)
+
+
+def test_patch_sampler_small_sections_padded():
+    secs = all_sections(SHAPE)  # sections are 7 rows tall
+    s = PatchSampler(secs, SHAPE, patch_size=(16, 8), seed=0)
+    vol = _ramp()
+    for k, r, c in s.iter_epoch(50):
+        h, w = s.patch_shape(k)
+        assert (h, w) == (7, 8) and r == 0 and c + w <= secs[k].shape[1]
+        win = section_window(vol, secs[k], r, c, h, w)
+        padded = pad_patch(win, (16, 8), value=0)
+        assert padded.shape == (16, 8) and (padded[7:] == 0).all()
+        np.testing.assert_array_equal(padded[:7], win)
