@@ -1,0 +1,523 @@
+"""Patch training of DeepLabV3-ResNet18 with per-epoch forgetting tracking.
+
+:class:`Trainer` trains on random patches of the *training* sections of the paper's split
+(:func:`~napari_forgetting.data.sections.paper_split`: every ``every``-th inline and crossline
+is validation), amplitude-normalised with the volume's own ``(mean, std)``, with
+cross-entropy. After every epoch it evaluates the tracked sections (validation by default)
+with whole-section inference (:func:`~.deeplab.predict_section`, eval mode), computes the
+benchmark metrics (:class:`~.metrics.ConfusionMatrix`) and, by ``config.mode``:
+
+* ``"sweep"`` (the paper's): feeds the tracked sections' predictions to
+  :meth:`ForgettingTracker.update_epoch` (one step per epoch);
+* ``"online"`` (Toneva et al.'s): feeds the argmax of each *training* forward pass to
+  :meth:`ForgettingTracker.update_patch` (no extra forward) and calls ``end_epoch``; the
+  tracker then covers the training sections (:attr:`Trainer.tracker_sections`);
+* ``"off"``: no tracking (metrics only).
+
+Reproducible: the same config and seed on CPU give identical weights, predictions and heat
+maps. With ``out_dir`` a checkpoint (:mod:`.checkpoint`) is written atomically after every
+epoch; ``fit(resume=True)`` continues from it and ends bit-identical to an uninterrupted run.
+A non-finite loss raises :class:`TrainingError` and leaves the last good checkpoint in place.
+
+Callbacks (:class:`Callback`) are called in this order::
+
+    on_train_start
+    for each epoch: on_epoch_start, on_batch_end (per batch), on_evaluation, [checkpoint],
+                    on_epoch_end
+    on_train_end
+
+``trainer.should_stop = True`` (e.g. from a GUI callback) stops cleanly: checked after every
+batch and every epoch; a stop in the middle of an epoch discards that partial epoch for
+resuming (the checkpoint holds the last complete epoch). ``on_train_end`` is still called.
+
+No Qt, napari or printing here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from napari_forgetting.data.sections import (
+    PatchSampler,
+    Section,
+    amplitude_stats,
+    normalize,
+    pad_patch,
+    paper_split,
+    section_image,
+    section_labels,
+)
+from napari_forgetting.dynamics import ForgettingTracker
+
+from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from .deeplab import build_deeplabv3_resnet18, predict_section
+from .device import autocast_context, make_grad_scaler, select_device
+from .metrics import ConfusionMatrix
+
+__all__ = ["MODES", "Callback", "TrainConfig", "Trainer", "TrainingError"]
+
+MODES = ("sweep", "online", "off")
+#: Label value of padded patch pixels (ignored by the loss).
+IGNORE_INDEX = 255
+#: Config keys that may differ between a checkpoint and the resuming run.
+_RESUMABLE_CHANGES = {"epochs", "device", "num_threads"}
+
+
+class TrainingError(RuntimeError):
+    """Training cannot continue (e.g. the loss became NaN)."""
+
+
+@dataclass
+class TrainConfig:
+    """Training hyper-parameters (JSON-serialisable with :meth:`to_dict` / :meth:`from_dict`).
+
+    ``patches_per_epoch`` ``None``: as many patches as cover the training sections' pixels once
+    (``ceil(training pixels / patch pixels)``). Optimizer default: Adam, lr 1e-3, no weight
+    decay (the F3 benchmark's baselines train with Adam; the paper states no optimizer).
+    ``optimizer="sgd"`` uses ``momentum``. ``amp`` only acts on CUDA (bf16/fp16 autocast).
+    ``deterministic`` sets ``torch.use_deterministic_algorithms(True, warn_only=True)`` and
+    disables the cuDNN benchmark during :meth:`Trainer.fit`.
+    """
+
+    epochs: int = 60
+    batch_size: int = 16
+    patch_size: tuple[int, int] = (128, 128)
+    patches_per_epoch: int | None = None
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str | None = None
+    output_stride: int = 16
+    mode: str = "sweep"
+    n_classes: int = 6
+    every: int = 5
+    num_threads: int | None = None
+    amp: bool = True
+    deterministic: bool = True
+
+    def __post_init__(self) -> None:
+        self.patch_size = tuple(int(n) for n in self.patch_size)  # type: ignore[assignment]
+        if len(self.patch_size) != 2 or min(self.patch_size) < 1:
+            raise ValueError(f"patch_size must be two positive sizes, got {self.patch_size}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.optimizer.lower() not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        self.optimizer = self.optimizer.lower()
+        if self.epochs < 0 or self.batch_size < 1:
+            raise ValueError("epochs must be >= 0 and batch_size >= 1")
+        if self.patches_per_epoch is not None and self.patches_per_epoch < 1:
+            raise ValueError("patches_per_epoch must be >= 1 (or None)")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["patch_size"] = list(self.patch_size)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown TrainConfig keys: {sorted(unknown)}")
+        return cls(**d)
+
+
+class Callback:
+    """Base class of training callbacks; override the hooks you need (all no-ops here)."""
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        pass
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        pass
+
+    def on_batch_end(self, trainer: Trainer, epoch: int, batch: int, loss: float) -> None:
+        pass
+
+    def on_evaluation(self, trainer: Trainer, epoch: int, metrics: dict[str, Any]) -> None:
+        pass
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
+        pass
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        pass
+
+
+@dataclass
+class _Store:
+    """Normalised section images and labels, read lazily and cached."""
+
+    image_src: Any
+    label_src: Any
+    stats: tuple[float, float]
+    cache: dict = field(default_factory=dict)
+
+    def get(self, section: Section) -> tuple[np.ndarray, np.ndarray]:
+        key = (section.kind, section.index)
+        if key not in self.cache:
+            img = normalize(section_image(self.image_src, section), self.stats)
+            lab = section_labels(self.label_src, section)
+            self.cache[key] = (img, lab)
+        return self.cache[key]
+
+
+def _sources(volume_or_arrays: Any) -> tuple[Any, Any]:
+    """(image source, label source) of a volume/survey or a ``(seismic, labels)`` pair."""
+    if isinstance(volume_or_arrays, (tuple, list)):
+        if len(volume_or_arrays) != 2:
+            raise ValueError("pass a volume or a (seismic, labels) pair of 3-D arrays")
+        seismic, labels = volume_or_arrays
+        if tuple(seismic.shape) != tuple(labels.shape):
+            raise ValueError(f"seismic {seismic.shape} and labels {labels.shape} differ in shape")
+        return seismic, labels
+    if getattr(volume_or_arrays, "labels", None) is None:
+        raise ValueError("training needs labels: this volume has none")
+    seismic = getattr(volume_or_arrays, "seismic", None)
+    if seismic is None:
+        seismic = volume_or_arrays
+    return seismic, volume_or_arrays
+
+
+@contextlib.contextmanager
+def _torch_settings(config: TrainConfig, device: torch.device) -> Iterator[None]:
+    """Thread count and determinism for the duration of a fit, restored afterwards."""
+    threads = torch.get_num_threads()
+    det = torch.are_deterministic_algorithms_enabled()
+    det_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    bench = torch.backends.cudnn.benchmark
+    try:
+        if config.num_threads:
+            torch.set_num_threads(int(config.num_threads))
+        if config.deterministic:
+            if device.type == "cuda":
+                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            torch.backends.cudnn.benchmark = False
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(det, warn_only=det_warn)
+        torch.backends.cudnn.benchmark = bench
+
+
+def _jsonable(scores: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in scores.items():
+        out[k] = [float(x) for x in v] if isinstance(v, np.ndarray) else v
+    return out
+
+
+class Trainer:
+    """Train DeepLabV3-ResNet18 on a labelled volume and track forgetting events.
+
+    Parameters
+    ----------
+    volume_or_arrays
+        A :class:`~napari_forgetting.data.volume.SeismicVolume` or
+        :class:`~napari_forgetting.data.synthetic.SyntheticSurvey` with labels, or a
+        ``(seismic, labels)`` pair of 3-D ``(inline, crossline, sample)`` arrays.
+    config
+        :class:`TrainConfig` (default: the paper's settings).
+    callbacks
+        :class:`Callback` instances, called in the given order.
+    tracked_sections
+        Sections evaluated every epoch (metrics; sweep-mode tracking). Default: the
+        validation sections of :func:`paper_split`.
+    out_dir
+        Folder for ``checkpoint.pt`` (written after every epoch); ``None``: no checkpoints.
+
+    Attributes: ``model``, ``optimizer``, ``tracker`` (``None`` in ``"off"`` mode),
+    ``tracker_sections``, ``train_sections``, ``tracked_sections``, ``history`` (one dict per
+    epoch: ``epoch``, ``loss``, ``n_batches``, ``seconds`` and the metrics), ``epoch``
+    (completed epochs), ``should_stop``, ``stopped``, ``device``.
+    """
+
+    def __init__(
+        self,
+        volume_or_arrays: Any,
+        config: TrainConfig | None = None,
+        callbacks: Sequence[Callback] = (),
+        tracked_sections: Sequence[Section] | None = None,
+        out_dir: str | os.PathLike | None = None,
+    ) -> None:
+        self.config = config if config is not None else TrainConfig()
+        cfg = self.config
+        self.callbacks = list(callbacks)
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        image_src, label_src = _sources(volume_or_arrays)
+        self.shape = tuple(int(n) for n in image_src.shape)
+        pair = isinstance(volume_or_arrays, (tuple, list))
+        split = paper_split(image_src if pair else volume_or_arrays, cfg.every)
+        self.train_sections: list[Section] = list(split.train)
+        self.tracked_sections: list[Section] = (
+            list(split.validation) if tracked_sections is None else list(tracked_sections)
+        )
+        if not self.train_sections:
+            raise ValueError(f"no training sections in a volume of shape {self.shape}")
+        self.stats = amplitude_stats(image_src)
+        self._store = _Store(image_src, label_src, self.stats)
+        self.device = select_device(cfg.device)
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            model = build_deeplabv3_resnet18(cfg.n_classes, 1, cfg.output_stride)
+        self.model = model.to(self.device)
+        if cfg.optimizer == "adam":
+            self.optimizer: torch.optim.Optimizer = torch.optim.Adam(
+                self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+            )
+        else:
+            self.optimizer = torch.optim.SGD(
+                self.model.parameters(),
+                lr=cfg.lr,
+                momentum=cfg.momentum,
+                weight_decay=cfg.weight_decay,
+            )
+        self.scaler = make_grad_scaler(self.device, enabled=cfg.amp)
+        self.sampler = PatchSampler(self.train_sections, self.shape, cfg.patch_size, cfg.seed)
+
+        if cfg.mode == "sweep":
+            self.tracker_sections: list[Section] = self.tracked_sections
+        elif cfg.mode == "online":
+            self.tracker_sections = self.train_sections
+        else:
+            self.tracker_sections = []
+        self.tracker: ForgettingTracker | None = None
+        if cfg.mode != "off" and self.tracker_sections:
+            self.tracker = ForgettingTracker(
+                [s.shape for s in self.tracker_sections],
+                cfg.n_classes,
+                mode=cfg.mode,
+                max_epochs=max(255, cfg.epochs),
+            )
+
+        if cfg.patches_per_epoch is None:
+            pixels = sum(r * c for r, c in (s.shape for s in self.train_sections))
+            self.patches_per_epoch = max(1, math.ceil(pixels / math.prod(cfg.patch_size)))
+        else:
+            self.patches_per_epoch = int(cfg.patches_per_epoch)
+
+        self.history: list[dict[str, Any]] = []
+        self.epoch = 0
+        self.should_stop = False
+        self.stopped = False
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def checkpoint_file(self) -> Path | None:
+        """``<out_dir>/checkpoint.pt`` or ``None`` without an ``out_dir``."""
+        return None if self.out_dir is None else checkpoint_path(self.out_dir)
+
+    def heatmaps(self) -> list:
+        """The tracker's heat maps (one :class:`HeatMap` per tracker section)."""
+        if self.tracker is None:
+            raise RuntimeError("forgetting tracking is off (mode='off' or no tracked sections)")
+        return self.tracker.heatmaps()
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs (see :mod:`.checkpoint`)."""
+        state: dict[str, Any] = {
+            "config": self.config.to_dict(),
+            "epoch": self.epoch,
+            "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+            "sampler": self.sampler.state_dict(),
+            "tracker": None if self.tracker is None else self.tracker.state_dict(),
+            "history": [dict(h) for h in self.history],
+            "tracker_sections": [s.key for s in self.tracker_sections],
+            "stats": list(self.stats),
+        }
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (config must match except epochs/device/num_threads)."""
+        mine = self.config.to_dict()
+        theirs = dict(state["config"])
+        keys = (set(mine) | set(theirs)) - _RESUMABLE_CHANGES
+        diff = sorted(k for k in keys if mine.get(k) != theirs.get(k))
+        if diff:
+            raise ValueError(f"checkpoint was written with a different config: {diff}")
+        if list(state["tracker_sections"]) != [s.key for s in self.tracker_sections]:
+            raise ValueError("checkpoint tracks other sections than this trainer")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.sampler.load_state_dict(state["sampler"])
+        if self.tracker is not None:
+            self.tracker.load_state_dict(state["tracker"])
+        self.history = [dict(h) for h in state["history"]]
+        self.epoch = int(state["epoch"])
+
+    def save_checkpoint(self) -> Path | None:
+        """Write the checkpoint atomically (no-op without ``out_dir``)."""
+        if self.out_dir is None:
+            return None
+        return save_checkpoint(checkpoint_path(self.out_dir), self.state_dict())
+
+    # ------------------------------------------------------------------ training
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(self, *args)
+
+    def _batch(
+        self, draws: list[tuple[int, int, int]]
+    ) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
+        ph, pw = self.config.patch_size
+        images = np.empty((len(draws), 1, ph, pw), dtype=np.float32)
+        labels = np.empty((len(draws), ph, pw), dtype=np.int64)
+        windows = []
+        for b, (k, r, c) in enumerate(draws):
+            h, w = self.sampler.patch_shape(k)
+            img, lab = self._store.get(self.train_sections[k])
+            images[b, 0] = pad_patch(img[r : r + h, c : c + w], (ph, pw), 0.0)
+            labels[b] = pad_patch(lab[r : r + h, c : c + w], (ph, pw), IGNORE_INDEX)
+            windows.append((h, w))
+        x = torch.from_numpy(images).to(self.device)
+        y = torch.from_numpy(labels).to(self.device)
+        return x, y, windows
+
+    def _track_online(
+        self,
+        draws: list[tuple[int, int, int]],
+        windows: list[tuple[int, int]],
+        logits: torch.Tensor,
+        y: torch.Tensor,
+    ) -> None:
+        pred = logits.detach().argmax(1).to(torch.uint8).cpu().numpy()
+        true = y.to(torch.uint8).cpu().numpy()
+        ph, pw = self.config.patch_size
+        sec = np.array([d[0] for d in draws])
+        r0 = np.array([d[1] for d in draws])
+        c0 = np.array([d[2] for d in draws])
+        if all(win == (ph, pw) for win in windows):
+            self.tracker.update_patch(sec, r0, c0, pred, true)
+            return
+        for b, (h, w) in enumerate(windows):  # clipped windows: patch by patch, in order
+            self.tracker.update_patch(sec[b], r0[b], c0[b], pred[b, :h, :w], true[b, :h, :w])
+
+    def evaluate(self, sections: Sequence[Section] | None = None) -> tuple[dict, list, list]:
+        """Whole-section predictions on ``sections`` (default: the tracked ones).
+
+        Returns ``(metrics, predictions, labels)``; predictions are uint8 ``(rows, cols)``.
+        """
+        sections = self.tracked_sections if sections is None else list(sections)
+        cm = ConfusionMatrix(self.config.n_classes)
+        preds, labs = [], []
+        for sec in sections:
+            img, lab = self._store.get(sec)
+            logits = predict_section(self.model, img, amp=self.config.amp)
+            pred = logits.argmax(0).to(torch.uint8).cpu().numpy()
+            cm.update(lab, pred)
+            preds.append(pred)
+            labs.append(lab)
+        metrics = _jsonable(cm.compute()) if sections else {}
+        return metrics, preds, labs
+
+    def _train_epoch(self, epoch: int) -> tuple[float, int, bool]:
+        """One epoch of patches. Returns (mean loss, batches, completed)."""
+        cfg = self.config
+        self.model.train()
+        n = self.patches_per_epoch
+        n_batches = math.ceil(n / cfg.batch_size)
+        draws_iter = self.sampler.iter_epoch(n)
+        total = 0.0
+        for b in range(n_batches):
+            draws = [next(draws_iter) for _ in range(min(cfg.batch_size, n - b * cfg.batch_size))]
+            x, y, windows = self._batch(draws)
+            with autocast_context(self.device, enabled=cfg.amp):
+                logits = self.model(x)
+            loss = F.cross_entropy(logits.float(), y, ignore_index=IGNORE_INDEX)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                kept = self.checkpoint_file
+                where = (
+                    f"last good checkpoint kept at {kept}"
+                    if kept is not None and kept.is_file()
+                    else "no checkpoint was written (no out_dir or no completed epoch)"
+                )
+                word = "NaN" if math.isnan(value) else "infinite"
+                raise TrainingError(f"loss became {word} at epoch {epoch} batch {b}; {where}")
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            if cfg.mode == "online" and self.tracker is not None:
+                self._track_online(draws, windows, logits, y)
+            total += value
+            self._call("on_batch_end", epoch, b, value)
+            if self.should_stop:
+                return total / (b + 1), b + 1, False
+        return total / max(1, n_batches), n_batches, True
+
+    def fit(self, resume: bool = False) -> list[dict[str, Any]]:
+        """Train up to ``config.epochs`` epochs; returns :attr:`history`.
+
+        ``resume=True`` loads ``<out_dir>/checkpoint.pt`` if it exists and continues after its
+        last completed epoch (a fresh start when there is none). Raises :class:`TrainingError`
+        on a non-finite loss (the last good checkpoint is kept).
+        """
+        cfg = self.config
+        if resume:
+            if self.out_dir is None:
+                raise ValueError("resume=True needs an out_dir")
+            path = checkpoint_path(self.out_dir)
+            if path.is_file():
+                self.load_state_dict(load_checkpoint(path))
+        if self.epoch == 0 and not self.history:
+            torch.manual_seed(cfg.seed)  # dropout stream of a fresh run
+        self.should_stop = False
+        self.stopped = False
+        with _torch_settings(cfg, self.device):
+            self._call("on_train_start")
+            while self.epoch < cfg.epochs and not self.should_stop:
+                epoch = self.epoch
+                t0 = time.perf_counter()
+                self._call("on_epoch_start", epoch)
+                loss, n_batches, complete = self._train_epoch(epoch)
+                if not complete:
+                    break
+                if cfg.mode == "online" and self.tracker is not None:
+                    self.tracker.end_epoch()
+                metrics, preds, labs = self.evaluate()
+                if cfg.mode == "sweep" and self.tracker is not None:
+                    self.tracker.update_epoch(preds, labs)
+                self._call("on_evaluation", epoch, metrics)
+                logs = {
+                    "epoch": epoch,
+                    "loss": loss,
+                    "n_batches": n_batches,
+                    "seconds": time.perf_counter() - t0,
+                    **metrics,
+                }
+                self.history.append(logs)
+                self.epoch = epoch + 1
+                self.save_checkpoint()
+                self._call("on_epoch_end", epoch, logs)
+            self.stopped = self.epoch < cfg.epochs
+            self._call("on_train_end")
+        return self.history

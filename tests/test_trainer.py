@@ -1,0 +1,228 @@
+"""Trainer: determinism, resume, NaN stop, callbacks, sweep/online tracking (tiny volumes)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from napari_forgetting.data.synthetic import make_f3_like
+from napari_forgetting.dynamics import forgetting_events
+from napari_forgetting.model.checkpoint import load_checkpoint
+from napari_forgetting.model.trainer import Callback, TrainConfig, Trainer, TrainingError
+
+
+@pytest.fixture(scope="module")
+def survey():
+    return make_f3_like((8, 12, 32), seed=1)
+
+
+def cfg(**kw) -> TrainConfig:
+    base = dict(
+        epochs=3,
+        batch_size=4,
+        patch_size=(32, 32),
+        patches_per_epoch=8,
+        lr=1e-3,
+        seed=0,
+        device="cpu",
+        num_threads=2,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def assert_same_weights(a: Trainer, b: Trainer) -> None:
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+
+
+def assert_same_heatmaps(a: Trainer, b: Trainer) -> None:
+    ha, hb = a.heatmaps(), b.heatmaps()
+    assert len(ha) == len(hb)
+    for x, y in zip(ha, hb, strict=True):
+        np.testing.assert_array_equal(x.events, y.events)
+        np.testing.assert_array_equal(x.never_learned, y.never_learned)
+
+
+class Recorder(Callback):
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def on_train_start(self, trainer):
+        self.calls.append(("train_start",))
+
+    def on_epoch_start(self, trainer, epoch):
+        self.calls.append(("epoch_start", epoch))
+
+    def on_batch_end(self, trainer, epoch, batch, loss):
+        assert np.isfinite(loss)
+        self.calls.append(("batch_end", epoch, batch))
+
+    def on_evaluation(self, trainer, epoch, metrics):
+        assert 0.0 <= metrics["pixel_accuracy"] <= 1.0
+        self.calls.append(("evaluation", epoch))
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        assert logs["epoch"] == epoch and np.isfinite(logs["loss"])
+        self.calls.append(("epoch_end", epoch))
+
+    def on_train_end(self, trainer):
+        self.calls.append(("train_end",))
+
+
+def test_config_roundtrip_json():
+    c = cfg(mode="online", optimizer="SGD")
+    d = json.loads(json.dumps(c.to_dict()))
+    assert TrainConfig.from_dict(d) == c
+    with pytest.raises(ValueError):
+        TrainConfig(mode="bogus")
+
+
+def test_determinism_same_seed(survey):
+    a = Trainer(survey, cfg())
+    a.fit()
+    b = Trainer(survey, cfg())
+    b.fit()
+    assert_same_weights(a, b)
+    assert_same_heatmaps(a, b)
+    _, pa, _ = a.evaluate()
+    _, pb, _ = b.evaluate()
+    for x, y in zip(pa, pb, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
+
+
+def test_resume_after_kill_is_identical(survey, tmp_path):
+    full = Trainer(survey, cfg(), out_dir=tmp_path / "full")
+    full.fit()
+
+    class Kill(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 0:
+                raise KeyboardInterrupt("simulated kill")
+
+    killed = Trainer(survey, cfg(), callbacks=[Kill()], out_dir=tmp_path / "part")
+    with pytest.raises(KeyboardInterrupt):
+        killed.fit()
+    assert load_checkpoint(tmp_path / "part" / "checkpoint.pt")["epoch"] == 1
+    assert not list((tmp_path / "part").glob("*.tmp"))
+
+    resumed = Trainer(survey, cfg(), out_dir=tmp_path / "part")
+    resumed.fit(resume=True)
+    assert resumed.epoch == 3 and len(resumed.history) == 3
+    assert_same_weights(full, resumed)
+    assert_same_heatmaps(full, resumed)
+    assert [h["loss"] for h in full.history] == [h["loss"] for h in resumed.history]
+
+
+def test_should_stop_then_resume(survey, tmp_path):
+    class StopAfterFirst(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            trainer.should_stop = True
+
+    rec = Recorder()
+    t = Trainer(survey, cfg(), callbacks=[StopAfterFirst(), rec], out_dir=tmp_path)
+    t.fit()
+    assert t.epoch == 1 and t.stopped
+    assert rec.calls[-1] == ("train_end",)
+    t2 = Trainer(survey, cfg(), out_dir=tmp_path)
+    t2.fit(resume=True)
+    assert t2.epoch == 3 and not t2.stopped
+
+
+def test_stop_between_batches(survey):
+    class StopAtBatch(Callback):
+        def on_batch_end(self, trainer, epoch, batch, loss):
+            if epoch == 1 and batch == 0:
+                trainer.should_stop = True
+
+    rec = Recorder()
+    t = Trainer(survey, cfg(), callbacks=[StopAtBatch(), rec])
+    t.fit()
+    assert t.epoch == 1 and t.stopped and len(t.history) == 1
+    assert rec.calls[-3:] == [("epoch_start", 1), ("batch_end", 1, 0), ("train_end",)]
+
+
+def test_nan_loss_stops_and_keeps_checkpoint(survey, tmp_path):
+    class Poison(Callback):
+        def on_batch_end(self, trainer, epoch, batch, loss):
+            if epoch == 1 and batch == 0:
+                with torch.no_grad():
+                    for p in trainer.model.parameters():
+                        p.fill_(float("nan"))
+
+    t = Trainer(survey, cfg(), callbacks=[Poison()], out_dir=tmp_path)
+    with pytest.raises(TrainingError, match=r"loss became NaN at epoch 1 batch 1") as info:
+        t.fit()
+    assert "last good checkpoint kept at" in str(info.value)
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert state["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def test_callbacks_order(survey):
+    rec = Recorder()
+    c = cfg(epochs=2, patches_per_epoch=6)  # 2 batches: 4 + 2 patches
+    Trainer(survey, c, callbacks=[rec]).fit()
+    expected = [("train_start",)]
+    for e in range(2):
+        expected += [("epoch_start", e), ("batch_end", e, 0), ("batch_end", e, 1)]
+        expected += [("evaluation", e), ("epoch_end", e)]
+    expected.append(("train_end",))
+    assert rec.calls == expected
+
+
+def test_sweep_heatmaps_equal_forgetting_events(survey):
+    class Correctness(Callback):
+        def __init__(self):
+            self.history: list[list[np.ndarray]] = []
+
+        def on_evaluation(self, trainer, epoch, metrics):
+            _, preds, labs = trainer.evaluate()
+            self.history.append([p == y for p, y in zip(preds, labs, strict=True)])
+
+    rec = Correctness()
+    t = Trainer(survey, cfg(epochs=3, lr=1e-2), callbacks=[rec])
+    t.fit()
+    assert t.tracker.section_shapes == tuple(s.shape for s in t.tracked_sections)
+    heat = t.heatmaps()
+    assert len(heat) == len(t.tracked_sections) == 5  # inlines 0, 5; crosslines 0, 5, 10
+    for s, hm in enumerate(heat):
+        assert hm.events.shape == t.tracker.section_shapes[s]
+        correct = np.stack([epoch[s] for epoch in rec.history])
+        np.testing.assert_array_equal(hm.events, forgetting_events(correct))
+    assert sum(int(h.events.sum()) for h in heat) > 0  # not a trivial all-zero comparison
+    assert len(t.history) == 3 and "mean_iou" in t.history[0]
+
+
+def test_online_mode_counts(survey):
+    t = Trainer(survey, cfg(mode="online", epochs=3, lr=1e-2))
+    t.fit()
+    assert t.tracker.mode == "online" and t.tracker.epoch == 3
+    assert t.tracker.section_shapes == tuple(s.shape for s in t.train_sections)
+    heat = t.heatmaps()
+    # 32x32 patches cover whole tiny sections (32 rows, 8 or 12 columns): drawn sections are
+    # presented whole, clipped windows go through update_patch one patch at a time
+    seen = [t.tracker.last_prediction(s) >= 0 for s in range(len(heat))]
+    assert sum(int(m.sum()) for m in seen) > 0
+    assert all(h.events.min() >= 0 for h in heat)
+    assert sum(int(h.events.sum()) for h in heat) > 0  # patches were learned and forgotten
+
+
+def test_off_mode_has_no_tracker(survey):
+    t = Trainer(survey, cfg(mode="off", epochs=1))
+    t.fit()
+    assert t.tracker is None and len(t.history) == 1
+    with pytest.raises(RuntimeError):
+        t.heatmaps()
+
+
+def test_array_pair_input(survey):
+    t = Trainer((survey.seismic, survey.labels), cfg(epochs=1))
+    t.fit()
+    assert len(t.tracked_sections) == 5
