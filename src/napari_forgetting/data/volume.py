@@ -83,7 +83,7 @@ class SeismicVolume:
         n_il = self.shape[0]
         picks = np.unique(np.linspace(0, n_il - 1, min(n_sections, n_il)).round().astype(int))
         # one dask compute for all picked inlines; every 4th value is plenty for a percentile
-        sections = da.compute(*[self.data[int(i)] for i in picks])
+        sections = da.compute(*[self.data[int(i)] for i in picks], scheduler="synchronous")
         sample = np.abs(np.concatenate([np.asarray(s).ravel()[::4] for s in sections]))
         sample = sample[np.isfinite(sample)]
         a = float(np.percentile(sample, percentile)) if sample.size else 1.0
