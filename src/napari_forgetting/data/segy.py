@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import segyio
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
+from napari_forgetting._atomic import atomic_path
 from napari_forgetting.data.errors import VolumeError
 
 __all__ = ["SegyCube", "open_segy", "write_segy"]
@@ -555,10 +555,7 @@ def write_segy(
 
     keep = {k for k, (s, n) in aux_spans.items() if not _overlaps(s, n)}
 
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         with segyio.create(tmp, spec) as f:
             header = {}
             if tf.TRACE_SAMPLE_COUNT in keep:
@@ -594,15 +591,6 @@ def write_segy(
                     f.header[trace] = h
                     f.trace[trace] = line[s]
                     trace += 1
-        mode = 0o666 & ~_umask()
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _convert(line: np.ndarray, sample_format: str, out_dtype) -> np.ndarray:
@@ -616,15 +604,3 @@ def _convert(line: np.ndarray, sample_format: str, out_dtype) -> np.ndarray:
         return np.ascontiguousarray(line)
     lo, hi = _INT_RANGES[sample_format]
     return np.ascontiguousarray(np.clip(np.rint(line), lo, hi).astype(out_dtype))
-
-
-def _umask() -> int:
-    """The process umask, read without changing it (os.umask is not thread-safe)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for row in fh:
-                if row.startswith("Umask:"):
-                    return int(row.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022

@@ -38,16 +38,16 @@ Regenerate the shipped sample data with ``python -m napari_forgetting.data.synth
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from napari_forgetting._atomic import atomic_path
 
 from .classes import F3_CLASS_NAMES
 
@@ -581,18 +581,8 @@ _FORMATS = ("segy", "npy")
 
 def _atomic_write(path: Path, writer: Callable[[str], object]) -> Path:
     """Call ``writer(tmp)`` on a temporary file beside ``path``, then move it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         writer(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
     return path
 
 

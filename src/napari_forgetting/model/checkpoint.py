@@ -16,11 +16,12 @@ The file holds numpy arrays and plain dicts next to tensors, so :func:`load_chec
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from napari_forgetting._atomic import atomic_path
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -47,19 +48,8 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {"checkpoint_version": CHECKPOINT_VERSION, **state}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_path(path, fsync=True) as tmp:
+        torch.save(state, tmp)
     return path
 
 
