@@ -4,13 +4,16 @@ Subcommands:
   demo       open napari with the F3-like sample volume and its facies labels
   info       print a volume's geometry and class balance (headless)
   synthetic  write an F3-like synthetic volume (SEG-Y and/or .npy)
+  train      train DeepLabV3-ResNet18 with forgetting tracking into a run store
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from napari_forgetting.data import VolumeError, open_volume
 
@@ -46,6 +49,168 @@ def _cmd_synthetic(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_training_data(
+    data: str,
+    labels: str | None = None,
+    shape: Sequence[int] = (64, 96, 128),
+    seed: int = 0,
+    iline: int = 189,
+    xline: int = 193,
+):
+    """``(volume, source)`` for ``--data PATH|synthetic``; ``source`` records how to reopen it."""
+    import os
+
+    if data == "synthetic":
+        from napari_forgetting.data.synthetic import make_f3_like
+
+        shape = tuple(int(n) for n in shape)
+        return make_f3_like(shape, seed=seed), {
+            "kind": "synthetic",
+            "shape": list(shape),
+            "seed": int(seed),
+        }
+    vol = open_volume(data, labels=labels, iline=iline, xline=xline)
+    if vol.labels is None:
+        raise VolumeError(
+            data, "no labels found beside it; give --labels LABELS (training needs labels)"
+        )
+    src = {"kind": "file", "path": os.path.abspath(data), "iline": iline, "xline": xline}
+    if labels:
+        src["labels"] = os.path.abspath(labels)
+    return vol, src
+
+
+def _parse_tests(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep:
+            name, path = Path(item).stem, item
+        out[name] = path
+    return out
+
+
+def _fmt_metrics(logs: dict, class_names: Sequence[str]) -> str:
+    parts = [f"loss {logs['loss']:.4f}"]
+    for key, short in (
+        ("pixel_accuracy", "PA"),
+        ("mean_class_accuracy", "MCA"),
+        ("mean_iou", "mIoU"),
+        ("fw_iou", "FWIoU"),
+    ):
+        if key in logs:
+            parts.append(f"{short} {logs[key]:.3f}")
+    acc = logs.get("class_accuracy")
+    if acc is not None:
+        parts.append(
+            "acc[" + " ".join(f"{n}:{a:.2f}" for n, a in zip(class_names, acc, strict=False)) + "]"
+        )
+    return "  ".join(parts)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from napari_forgetting.model.runstore import is_run_dir
+    from napari_forgetting.model.trainer import Callback, TrainConfig, Trainer
+
+    out = Path(args.out)
+    if not args.resume and not args.overwrite and out.exists() and any(out.iterdir()):
+        print(
+            f"napari-forgetting: error: {out} is not empty; use --resume to continue that run "
+            "or --overwrite to start over",
+            file=sys.stderr,
+        )
+        return 2
+    if args.resume and not is_run_dir(out):
+        print(f"note: no run in {out} yet; starting a fresh run", file=sys.stderr)
+    volume, source = load_training_data(
+        args.data, args.labels, args.shape, args.data_seed, args.iline, args.xline
+    )
+    tests = {
+        name: load_training_data(path, iline=args.iline, xline=args.xline)[0]
+        for name, path in _parse_tests(args.test).items()
+    }
+    cfg = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        patch_size=tuple(args.patch),
+        patches_per_epoch=args.patches_per_epoch,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        mode=args.mode,
+        every=args.every,
+        output_stride=args.output_stride,
+        num_threads=args.threads,
+        n_classes=int(getattr(volume, "n_classes", None) or len(volume.class_names)),
+        track_stats=not args.no_stats,
+        never_learned=args.never_learned,
+    )
+
+    class Progress(Callback):
+        def __init__(self) -> None:
+            self.bar = None
+
+        def on_epoch_start(self, trainer, epoch):
+            self.bar = tqdm(
+                total=math.ceil(trainer.patches_per_epoch / cfg.batch_size),
+                desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                unit="batch",
+                leave=False,
+                file=sys.stderr,
+                disable=args.quiet,
+            )
+
+        def on_batch_end(self, trainer, epoch, batch, loss):
+            self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            self.bar.update(1)
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            self.bar.close()
+            tqdm.write(
+                f"epoch {epoch + 1:3d}/{cfg.epochs}  {_fmt_metrics(logs, trainer.class_names)}"
+                f"  ({logs['seconds']:.1f} s)"
+            )
+
+        def on_test(self, trainer, name, metrics):
+            tqdm.write(f"test {name}: {_fmt_metrics({'loss': float('nan'), **metrics}, ())}")
+
+        def on_exception(self, trainer, exc):
+            if self.bar is not None:
+                self.bar.close()
+
+    trainer = Trainer(
+        volume, cfg, callbacks=[Progress()], out_dir=out, test_volumes=tests, source=source
+    )
+    print(
+        f"training on {trainer.device}: volume {trainer.shape}, {len(trainer.train_sections)} "
+        f"training / {len(trainer.tracked_sections)} tracked sections, mode {cfg.mode}, "
+        f"{trainer.patches_per_epoch} patches {cfg.patch_size[0]}x{cfg.patch_size[1]} per epoch",
+        file=sys.stderr,
+    )
+    try:
+        trainer.fit(resume=args.resume, overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted after {trainer.epoch} complete epochs; the run store and checkpoint "
+            f"in {out} hold them: continue with --resume",
+            file=sys.stderr,
+        )
+        return 130
+    store = trainer.store
+    if trainer.tracker is not None:
+        total = sum(int(h.events.sum()) for h in trainer.heatmaps())
+        never = sum(int(h.never_learned.sum()) for h in trainer.heatmaps())
+        print(
+            f"forgetting events: {total} over {trainer.tracker.n_pixels} tracked pixels "
+            f"(mean {total / max(1, trainer.tracker.n_pixels):.3f}); never learned: {never} "
+            f"({never / max(1, trainer.tracker.n_pixels):.2%})"
+        )
+    print(f"run store: {out} ({store.status if store else 'not written'})")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     import napari
 
@@ -71,6 +236,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return 0
     napari.run()
     return 0
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors reported as one line (no traceback): bad runs, diverged training, bad paths."""
+    errors: list[type[BaseException]] = [FileExistsError, FileNotFoundError]
+    if "napari_forgetting.model.trainer" in sys.modules:
+        from napari_forgetting.model.runstore import RunStoreError
+        from napari_forgetting.model.trainer import TrainingError
+
+        errors += [RunStoreError, TrainingError]
+    return tuple(errors)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +282,59 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--name", default="f3_synthetic")
     syn.add_argument("--formats", nargs="+", default=["segy", "npy"], choices=["segy", "npy"])
     syn.set_defaults(func=_cmd_synthetic)
+
+    tr = sub.add_parser(
+        "train",
+        help="train DeepLabV3-ResNet18 with per-pixel forgetting tracking",
+        description="Train the paper's model on a labelled volume (validation: every fifth "
+        "inline and crossline) and write a run store with per-epoch predictions, forgetting "
+        "heat maps and metrics.",
+    )
+    tr.add_argument(
+        "--data", required=True, help="labelled volume (SEG-Y/.npy/zarr) or 'synthetic'"
+    )
+    tr.add_argument("--labels", help="labels file (default: found beside the seismic)")
+    tr.add_argument("--out", required=True, help="run directory, e.g. runs/NAME")
+    tr.add_argument("--epochs", type=int, default=60)
+    tr.add_argument("--mode", choices=["sweep", "online", "off"], default="sweep")
+    tr.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--resume", action="store_true", help="continue the run in --out")
+    tr.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    tr.add_argument("--batch-size", type=int, default=16)
+    tr.add_argument("--patch", type=int, nargs=2, default=(128, 128), metavar=("ROWS", "COLS"))
+    tr.add_argument("--patches-per-epoch", type=int, help="default: cover the training pixels once")
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--every", type=int, default=5, help="validation: every N-th inline/crossline")
+    tr.add_argument("--output-stride", type=int, choices=[8, 16], default=16)
+    tr.add_argument("--threads", type=int, help="torch CPU threads")
+    tr.add_argument(
+        "--never-learned",
+        choices=["zero", "epochs", "sentinel"],
+        default="zero",
+        help="score of never-learned pixels (the mask is always stored)",
+    )
+    tr.add_argument("--no-stats", action="store_true", help="skip confidence/variability/margin")
+    tr.add_argument(
+        "--test",
+        action="append",
+        default=[],
+        metavar="[NAME=]PATH",
+        help="a separate labelled test volume, evaluated after training (repeatable)",
+    )
+    tr.add_argument(
+        "--shape",
+        type=int,
+        nargs=3,
+        default=(64, 96, 128),
+        metavar=("INLINES", "CROSSLINES", "SAMPLES"),
+        help="--data synthetic: volume shape",
+    )
+    tr.add_argument("--data-seed", type=int, default=0, help="--data synthetic: generator seed")
+    tr.add_argument("--iline", type=int, default=189)
+    tr.add_argument("--xline", type=int, default=193)
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.set_defaults(func=_cmd_train)
     return parser
 
 
@@ -116,6 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VolumeError as exc:
         print(f"napari-forgetting: error: {exc}", file=sys.stderr)
         return 2
+    except _user_errors() as exc:
+        print(f"napari-forgetting: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -408,6 +408,9 @@ class ForgettingTracker:
         labels: Any,
         probs: Any | None = None,
         logits: Any | None = None,
+        *,
+        confidence: Any | None = None,
+        margin: Any | None = None,
     ) -> None:
         """Sweep mode: apply one full evaluation pass (epoch ``self.epoch``) to every section.
 
@@ -422,6 +425,10 @@ class ForgettingTracker:
         logits : same layout as ``probs``
             Raw outputs; the margin uses them when given (else ``log(probs)``), the
             confidence uses their softmax when ``probs`` is not given.
+        confidence, margin : lists of S float arrays (n_rows_s, n_cols_s), optional
+            Per-pixel true-class probability and true-class margin computed elsewhere (e.g.
+            on the GPU, so the class maps need not be copied); used instead of
+            ``probs``/``logits`` for the statistic they give.
 
         Nothing is changed when an argument is invalid.
         """
@@ -430,8 +437,26 @@ class ForgettingTracker:
         preds = self._per_section(predictions, "predictions", 2)
         labs = self._per_section(labels, "labels", 2)
         stats = self._config.track_confidence or self._config.track_margin
-        if stats:
+        given = {}
+        for name, x, tracked in (
+            ("confidence", confidence, self._config.track_confidence),
+            ("margin", margin, self._config.track_margin),
+        ):
+            if x is not None and tracked:
+                given[name] = [
+                    p.astype(np.float32, copy=False) for p in self._per_section(x, name, 2)
+                ]
+                for s_, (part, shape) in enumerate(
+                    zip(given[name], self.section_shapes, strict=True)
+                ):
+                    if part.shape != shape:
+                        raise ValueError(f"{name}[{s_}] has shape {part.shape}, section is {shape}")
+        need_maps = (self._config.track_confidence and "confidence" not in given) or (
+            self._config.track_margin and "margin" not in given
+        )
+        if need_maps:
             self._stats_inputs_required(probs is not None, logits is not None)
+        stats = stats and need_maps
         probs_l = self._per_section(probs, "probs", 3) if stats and probs is not None else None
         logits_l = self._per_section(logits, "logits", 3) if stats and logits is not None else None
         for s, shape in enumerate(self.section_shapes):
@@ -448,21 +473,25 @@ class ForgettingTracker:
                         f"expected {(self.n_classes, *shape)}"
                     )
         for s in range(self.n_sections):
-            conf = margin = None
+            conf = marg = None
             if stats:
-                conf, margin = self._derived(
+                conf, marg = self._derived(
                     None if probs_l is None else probs_l[s],
                     None if logits_l is None else logits_l[s],
                     labs[s],
                     axis=0,
                 )
+            if "confidence" in given:
+                conf = given["confidence"][s]
+            if "margin" in given:
+                marg = given["margin"][s]
             sel = slice(int(self._offsets[s]), int(self._offsets[s + 1]))
             self._step(
                 sel,
                 preds[s].ravel(),
                 labs[s].ravel(),
                 None if conf is None else conf.ravel(),
-                None if margin is None else margin.ravel(),
+                None if marg is None else marg.ravel(),
             )
         self._epoch += 1
 
@@ -576,6 +605,9 @@ class ForgettingTracker:
         true: Any,
         probs: Any | None = None,
         logits: Any | None = None,
+        *,
+        confidence: Any | None = None,
+        margin: Any | None = None,
     ) -> None:
         """Online mode: a patch, or a batch of patches, cut from tracked sections.
 
@@ -588,6 +620,9 @@ class ForgettingTracker:
             inside their section.
         probs, logits : float arrays (C, h, w) or (B, C, h, w), optional
             Class maps for confidence / margin tracking, as in :meth:`update_epoch`.
+        confidence, margin : float arrays (h, w) or (B, h, w), optional
+            Per-pixel true-class probability / margin computed elsewhere (used instead of
+            ``probs``/``logits`` for the statistic they give).
 
         Overlapping patches of one batch present their common pixels several times, in
         batch order (patch ``b`` before ``b + 1``), each presentation one step.
@@ -615,7 +650,20 @@ class ForgettingTracker:
         outside = (r0 < 0) | (c0 < 0) | (r0 + h > self._n_rows[sec]) | (c0 + w > self._n_cols[sec])
         if np.any(outside):
             raise IndexError(f"a {h}x{w} patch reaches outside its section")
-        stats = self._config.track_confidence or self._config.track_margin
+        given = {}
+        for name, x, tracked in (
+            ("confidence", confidence, self._config.track_confidence),
+            ("margin", margin, self._config.track_margin),
+        ):
+            if x is not None and tracked:
+                a = as_numpy(x).astype(np.float32, copy=False)
+                a = a[None] if single and a.ndim == 2 else a
+                if a.shape != (b, h, w):
+                    raise ValueError(f"{name} has shape {a.shape}, expected {(b, h, w)}")
+                given[name] = a
+        stats = (self._config.track_confidence and "confidence" not in given) or (
+            self._config.track_margin and "margin" not in given
+        )
         conf = marg = None
         if stats:
             self._stats_inputs_required(probs is not None, logits is not None)
@@ -631,6 +679,10 @@ class ForgettingTracker:
                 maps[name] = m
             self._check_classes(lab, "true")
             conf, marg = self._derived(maps["probs"], maps["logits"], lab, axis=1)
+        if given:
+            self._check_classes(lab, "true")
+            conf = given.get("confidence", conf)
+            marg = given.get("margin", marg)
         rows = r0[:, None, None] + np.arange(h)[None, :, None]
         cols = c0[:, None, None] + np.arange(w)[None, None, :]
         idx = self._offsets[sec][:, None, None] + rows * self._n_cols[sec][:, None, None] + cols
@@ -739,6 +791,44 @@ class ForgettingTracker:
             out["margin"] = self.margin(section)
         if self.mode == SWEEP or "presentations" in self._arrays:
             out["presentations"] = self.presentations(section)
+        return out
+
+    def flat_maps(self) -> dict[str, np.ndarray]:
+        """Every tracked map of all sections, flat in storage order (section ``s`` at
+        ``offsets[s]:offsets[s + 1]``, row-major), in compact dtypes for storing per epoch.
+
+        ``forgetting_events`` (raw counts, the count dtype: never-learned pixels have 0 --
+        apply a convention with :func:`~.events.forgetting_scores`), ``never_learned`` (bool),
+        ``first_learned`` (count dtype; ``count_max`` = never), and when tracked
+        ``switches`` (count dtype), ``confidence`` / ``variability`` / ``margin`` (float16,
+        NaN where a pixel was never seen). Arrays are copies.
+        """
+        a = self._arrays
+        out: dict[str, np.ndarray] = {
+            "forgetting_events": a["count"].copy(),
+            "never_learned": a["first"] == self._never,
+            "first_learned": a["first"].copy(),
+        }
+        if "switches" in a:
+            out["switches"] = a["switches"].copy()
+        stats = self._config.track_confidence or self._config.track_margin
+        if stats:
+            if self.mode == SWEEP:
+                n = np.full(self.n_pixels, self._epoch, dtype=np.float32)
+            else:
+                n = a["presentations"].astype(np.float32)
+            unseen = n == 0
+        if self._config.track_confidence:
+            conf = a["confidence_mean"].astype(np.float16)
+            conf[unseen] = np.nan
+            with np.errstate(invalid="ignore", divide="ignore"):
+                var = np.sqrt(np.maximum(a["confidence_m2"], np.float32(0)) / n)
+            out["confidence"] = conf
+            out["variability"] = var.astype(np.float16)
+        if self._config.track_margin:
+            marg = a["margin_mean"].astype(np.float16)
+            marg[unseen] = np.nan
+            out["margin"] = marg
         return out
 
     # ------------------------------------------------------------------ checkpointing

@@ -48,6 +48,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from napari_forgetting.data.classes import default_class_names
 from napari_forgetting.data.sections import (
     PatchSampler,
     Section,
@@ -58,12 +59,13 @@ from napari_forgetting.data.sections import (
     section_image,
     section_labels,
 )
-from napari_forgetting.dynamics import ForgettingTracker
+from napari_forgetting.dynamics import ForgettingTracker, NeverLearned
 
 from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from .deeplab import build_deeplabv3_resnet18, predict_section
 from .device import autocast_context, make_grad_scaler, select_device
 from .metrics import ConfusionMatrix
+from .runstore import RunStore, RunStoreError, is_run_dir
 
 __all__ = ["MODES", "Callback", "TrainConfig", "Trainer", "TrainingError"]
 
@@ -87,7 +89,10 @@ class TrainConfig:
     decay (the F3 benchmark's baselines train with Adam; the paper states no optimizer).
     ``optimizer="sgd"`` uses ``momentum``. ``amp`` only acts on CUDA (bf16/fp16 autocast).
     ``deterministic`` sets ``torch.use_deterministic_algorithms(True, warn_only=True)`` and
-    disables the cuDNN benchmark during :meth:`Trainer.fit`.
+    disables the cuDNN benchmark during :meth:`Trainer.fit`. ``track_stats`` adds the
+    per-pixel confidence, variability and margin maps (computed on the device from the same
+    forward passes). ``never_learned``: the recorded convention for never-learned pixels
+    (``"zero"`` -- the paper's Eq. 1-3 --, ``"epochs"`` or ``"sentinel"``).
     """
 
     epochs: int = 60
@@ -107,6 +112,8 @@ class TrainConfig:
     num_threads: int | None = None
     amp: bool = True
     deterministic: bool = True
+    track_stats: bool = True
+    never_learned: str = "zero"
 
     def __post_init__(self) -> None:
         self.patch_size = tuple(int(n) for n in self.patch_size)  # type: ignore[assignment]
@@ -121,6 +128,7 @@ class TrainConfig:
             raise ValueError("epochs must be >= 0 and batch_size >= 1")
         if self.patches_per_epoch is not None and self.patches_per_epoch < 1:
             raise ValueError("patches_per_epoch must be >= 1 (or None)")
+        self.never_learned = NeverLearned(self.never_learned).value
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -152,6 +160,12 @@ class Callback:
         pass
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
+        pass
+
+    def on_test(self, trainer: Trainer, name: str, metrics: dict[str, Any]) -> None:
+        pass
+
+    def on_exception(self, trainer: Trainer, exc: BaseException) -> None:
         pass
 
     def on_train_end(self, trainer: Trainer) -> None:
@@ -215,6 +229,20 @@ def _torch_settings(config: TrainConfig, device: torch.device) -> Iterator[None]
         torch.backends.cudnn.benchmark = bench
 
 
+def _true_class_stats(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """True-class probability and margin (true logit minus the largest other) per pixel.
+
+    ``logits`` ``(..., C, H, W)`` with the class axis at -3, ``y`` ``(..., H, W)`` class ids
+    (ids outside ``0..C-1``, e.g. the ignore label, are clamped; crop those pixels away).
+    """
+    z = logits.detach().float()
+    idx = y.long().clamp(0, z.shape[-3] - 1).unsqueeze(-3)
+    true = z.gather(-3, idx)
+    conf = (true - torch.logsumexp(z, dim=-3, keepdim=True)).exp().squeeze(-3)
+    other = z.scatter(-3, idx, float("-inf")).amax(dim=-3)
+    return conf, true.squeeze(-3) - other
+
+
 def _jsonable(scores: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for k, v in scores.items():
@@ -254,11 +282,25 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         tracked_sections: Sequence[Section] | None = None,
         out_dir: str | os.PathLike | None = None,
+        *,
+        test_volumes: dict[str, Any] | None = None,
+        source: dict[str, Any] | None = None,
+        parent: str | None = None,
+        class_names: Sequence[str] | None = None,
+        write_store: bool = True,
     ) -> None:
         self.config = config if config is not None else TrainConfig()
         cfg = self.config
         self.callbacks = list(callbacks)
         self.out_dir = None if out_dir is None else Path(out_dir)
+        self.write_store = bool(write_store)
+        self.source = dict(source or {})
+        self.parent = parent
+        self.test_volumes = dict(test_volumes or {})
+        names = class_names or getattr(volume_or_arrays, "class_names", None)
+        if names is None or len(names) != cfg.n_classes:
+            names = default_class_names(cfg.n_classes)
+        self.class_names = [str(n) for n in names]
         image_src, label_src = _sources(volume_or_arrays)
         self.shape = tuple(int(n) for n in image_src.shape)
         pair = isinstance(volume_or_arrays, (tuple, list))
@@ -304,6 +346,9 @@ class Trainer:
                 cfg.n_classes,
                 mode=cfg.mode,
                 max_epochs=max(255, cfg.epochs),
+                track_confidence=cfg.track_stats,
+                track_margin=cfg.track_stats,
+                never_learned=cfg.never_learned,
             )
 
         if cfg.patches_per_epoch is None:
@@ -313,9 +358,13 @@ class Trainer:
             self.patches_per_epoch = int(cfg.patches_per_epoch)
 
         self.history: list[dict[str, Any]] = []
+        self.test_metrics: dict[str, dict[str, Any]] = {}
         self.epoch = 0
         self.should_stop = False
         self.stopped = False
+        self.store: RunStore | None = None
+        #: Predictions (uint8, one per tracked section) of the last evaluated epoch.
+        self.last_predictions: list[np.ndarray] = []
 
     # ------------------------------------------------------------------ properties
 
@@ -410,33 +459,75 @@ class Trainer:
     ) -> None:
         pred = logits.detach().argmax(1).to(torch.uint8).cpu().numpy()
         true = y.to(torch.uint8).cpu().numpy()
+        conf = marg = None
+        if self.config.track_stats:
+            c, m = _true_class_stats(logits, y)
+            conf, marg = c.cpu().numpy(), m.cpu().numpy()
         ph, pw = self.config.patch_size
         sec = np.array([d[0] for d in draws])
         r0 = np.array([d[1] for d in draws])
         c0 = np.array([d[2] for d in draws])
         if all(win == (ph, pw) for win in windows):
-            self.tracker.update_patch(sec, r0, c0, pred, true)
+            self.tracker.update_patch(sec, r0, c0, pred, true, confidence=conf, margin=marg)
             return
         for b, (h, w) in enumerate(windows):  # clipped windows: patch by patch, in order
-            self.tracker.update_patch(sec[b], r0[b], c0[b], pred[b, :h, :w], true[b, :h, :w])
+            self.tracker.update_patch(
+                sec[b],
+                r0[b],
+                c0[b],
+                pred[b, :h, :w],
+                true[b, :h, :w],
+                confidence=None if conf is None else conf[b, :h, :w],
+                margin=None if marg is None else marg[b, :h, :w],
+            )
 
     def evaluate(self, sections: Sequence[Section] | None = None) -> tuple[dict, list, list]:
         """Whole-section predictions on ``sections`` (default: the tracked ones).
 
         Returns ``(metrics, predictions, labels)``; predictions are uint8 ``(rows, cols)``.
         """
+        metrics, preds, labs, _ = self._evaluate(sections, self._store, stats=False)
+        return metrics, preds, labs
+
+    def _evaluate(
+        self, sections: Sequence[Section] | None, store: _Store, stats: bool
+    ) -> tuple[dict, list, list, dict[str, list] | None]:
         sections = self.tracked_sections if sections is None else list(sections)
         cm = ConfusionMatrix(self.config.n_classes)
         preds, labs = [], []
+        derived: dict[str, list] | None = {"confidence": [], "margin": []} if stats else None
         for sec in sections:
-            img, lab = self._store.get(sec)
+            img, lab = store.get(sec)
             logits = predict_section(self.model, img, amp=self.config.amp)
             pred = logits.argmax(0).to(torch.uint8).cpu().numpy()
+            if derived is not None:
+                y = torch.from_numpy(np.ascontiguousarray(lab)).to(logits.device)
+                conf, marg = _true_class_stats(logits, y)
+                derived["confidence"].append(conf.cpu().numpy())
+                derived["margin"].append(marg.cpu().numpy())
             cm.update(lab, pred)
             preds.append(pred)
             labs.append(lab)
         metrics = _jsonable(cm.compute()) if sections else {}
-        return metrics, preds, labs
+        return metrics, preds, labs, derived
+
+    def evaluate_volume(self, volume: Any, kind: str = "inline") -> dict[str, Any]:
+        """Benchmark metrics of the current model on every ``kind`` section ("inline",
+        "crossline" or "both") of a separate labelled test volume, amplitude-normalised with
+        that volume's own statistics (per-volume normalisation, as in training)."""
+        from napari_forgetting.data.sections import all_sections
+
+        image_src, label_src = _sources(volume)
+        shape = tuple(int(n) for n in image_src.shape)
+        pair = isinstance(volume, (tuple, list))
+        secs = all_sections(image_src if pair else volume)
+        if kind != "both":
+            secs = [s for s in secs if s.kind == kind]
+        store = _Store(image_src, label_src, amplitude_stats(image_src))
+        metrics, _, _, _ = self._evaluate(secs, store, stats=False)
+        metrics["n_sections"] = len(secs)
+        metrics["shape"] = list(shape)
+        return metrics
 
     def _train_epoch(self, epoch: int) -> tuple[float, int, bool]:
         """One epoch of patches. Returns (mean loss, batches, completed)."""
@@ -474,50 +565,150 @@ class Trainer:
                 return total / (b + 1), b + 1, False
         return total / max(1, n_batches), n_batches, True
 
-    def fit(self, resume: bool = False) -> list[dict[str, Any]]:
+    # ------------------------------------------------------------------ run store
+
+    def _open_store(self, resume: bool, overwrite: bool) -> RunStore | None:
+        """Create (fresh run) or reopen (resume) the run store in ``out_dir``."""
+        if self.out_dir is None or not self.write_store:
+            return None
+        cfg = self.config
+        if resume and is_run_dir(self.out_dir):
+            store = RunStore.open(self.out_dir, mode="a")
+            if [s.key for s in store.eval_sections] != [s.key for s in self.tracked_sections]:
+                raise RunStoreError(f"{self.out_dir}: the run evaluates other sections")
+            store.ensure_epochs(cfg.epochs)
+            return store
+        if resume and checkpoint_path(self.out_dir).is_file():
+            raise RunStoreError(
+                f"{self.out_dir}: a checkpoint without a run store (run.json, state.json, "
+                "store.zarr) cannot be resumed into a run store"
+            )
+        maps = {}
+        if self.tracker is not None:
+            maps = {k: v.dtype for k, v in self.tracker.flat_maps().items()}
+        same = self.tracker_sections is self.tracked_sections or cfg.mode != "online"
+        labels_of = lambda secs: [self._store.get(s)[1] for s in secs]  # noqa: E731
+        return RunStore.create(
+            self.out_dir,
+            eval_sections=self.tracked_sections,
+            eval_labels=labels_of(self.tracked_sections),
+            map_sections=None if same else self.tracker_sections,
+            map_labels=None if same else labels_of(self.tracker_sections),
+            maps=maps,
+            epochs=cfg.epochs,
+            volume_shape=self.shape,
+            class_names=self.class_names,
+            train_config=cfg.to_dict(),
+            tracker_config=None if self.tracker is None else self.tracker.config.to_dict(),
+            source=self.source,
+            parent=self.parent,
+            extra={"amplitude_stats": list(self.stats), "mode": cfg.mode},
+            overwrite=overwrite or not resume and self._only_checkpoint_here(),
+        )
+
+    def _only_checkpoint_here(self) -> bool:
+        """A folder holding nothing but an old checkpoint may be overwritten by a fresh run."""
+        if self.out_dir is None or not self.out_dir.is_dir():
+            return False
+        names = {p.name for p in self.out_dir.iterdir()}
+        return names <= {checkpoint_path(self.out_dir).name}
+
+    def _run_tests(self) -> None:
+        for name, volume in self.test_volumes.items():
+            metrics = self.evaluate_volume(volume)
+            self.test_metrics[name] = metrics
+            self._call("on_test", name, metrics)
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, resume: bool = False, overwrite: bool = False) -> list[dict[str, Any]]:
         """Train up to ``config.epochs`` epochs; returns :attr:`history`.
 
+        With an ``out_dir`` the run store (:mod:`.runstore`) is written there epoch by epoch:
+        a fresh run refuses a folder that already holds a run unless ``overwrite``.
         ``resume=True`` loads ``<out_dir>/checkpoint.pt`` if it exists and continues after its
         last completed epoch (a fresh start when there is none). Raises :class:`TrainingError`
-        on a non-finite loss (the last good checkpoint is kept).
+        on a non-finite loss (the last good checkpoint is kept; the run is marked failed).
+        After the last epoch the separate ``test_volumes`` are evaluated.
         """
         cfg = self.config
+        if resume and self.out_dir is None:
+            raise ValueError("resume=True needs an out_dir")
+        store = self._open_store(resume, overwrite)
+        self.store = store
         if resume:
-            if self.out_dir is None:
-                raise ValueError("resume=True needs an out_dir")
             path = checkpoint_path(self.out_dir)
             if path.is_file():
                 self.load_state_dict(load_checkpoint(path))
+        if store is not None:
+            store.rewind(self.epoch, self.history)
         if self.epoch == 0 and not self.history:
             torch.manual_seed(cfg.seed)  # dropout stream of a fresh run
         self.should_stop = False
         self.stopped = False
-        with _torch_settings(cfg, self.device):
-            self._call("on_train_start")
-            while self.epoch < cfg.epochs and not self.should_stop:
-                epoch = self.epoch
-                t0 = time.perf_counter()
-                self._call("on_epoch_start", epoch)
-                loss, n_batches, complete = self._train_epoch(epoch)
-                if not complete:
-                    break
-                if cfg.mode == "online" and self.tracker is not None:
-                    self.tracker.end_epoch()
-                metrics, preds, labs = self.evaluate()
-                if cfg.mode == "sweep" and self.tracker is not None:
-                    self.tracker.update_epoch(preds, labs)
-                self._call("on_evaluation", epoch, metrics)
-                logs = {
-                    "epoch": epoch,
-                    "loss": loss,
-                    "n_batches": n_batches,
-                    "seconds": time.perf_counter() - t0,
-                    **metrics,
-                }
-                self.history.append(logs)
-                self.epoch = epoch + 1
-                self.save_checkpoint()
-                self._call("on_epoch_end", epoch, logs)
-            self.stopped = self.epoch < cfg.epochs
-            self._call("on_train_end")
+        sweep_stats = cfg.mode == "sweep" and self.tracker is not None and cfg.track_stats
+        try:
+            with _torch_settings(cfg, self.device):
+                self._call("on_train_start")
+                while self.epoch < cfg.epochs and not self.should_stop:
+                    epoch = self.epoch
+                    t0 = time.perf_counter()
+                    self._call("on_epoch_start", epoch)
+                    loss, n_batches, complete = self._train_epoch(epoch)
+                    if not complete:
+                        break
+                    if cfg.mode == "online" and self.tracker is not None:
+                        self.tracker.end_epoch()
+                    metrics, preds, labs, derived = self._evaluate(
+                        None, self._store, stats=sweep_stats
+                    )
+                    if cfg.mode == "sweep" and self.tracker is not None:
+                        self.tracker.update_epoch(preds, labs, **(derived or {}))
+                    self.last_predictions = preds
+                    self._call("on_evaluation", epoch, metrics)
+                    logs = {
+                        "epoch": epoch,
+                        "loss": loss,
+                        "n_batches": n_batches,
+                        "seconds": time.perf_counter() - t0,
+                        **metrics,
+                    }
+                    if store is not None:
+                        maps = {} if self.tracker is None else self.tracker.flat_maps()
+                        store.write_epoch(epoch, preds, maps)
+                    self.history.append(logs)
+                    self.epoch = epoch + 1
+                    self.save_checkpoint()
+                    if store is not None:
+                        store.commit(self.epoch, history=self.history, status="running")
+                    self._call("on_epoch_end", epoch, logs)
+                self.stopped = self.epoch < cfg.epochs
+                if not self.stopped:
+                    self._run_tests()
+                if store is not None:
+                    store.commit(
+                        status="stopped" if self.stopped else "finished",
+                        message=(
+                            f"stopped after {self.epoch} of {cfg.epochs} epochs"
+                            if self.stopped
+                            else f"finished {self.epoch} epochs"
+                        ),
+                        test_metrics=self.test_metrics,
+                    )
+                self._call("on_train_end")
+        except BaseException as exc:
+            if store is not None:
+                with contextlib.suppress(Exception):
+                    store.commit(status="failed", message=f"{type(exc).__name__}: {exc}")
+            self._call("on_exception", exc)
+            raise
         return self.history
+
+    def release(self) -> None:
+        """Free the model, optimiser and cached sections (GPU memory included); the trainer
+        cannot train afterwards. The tracker and history stay readable."""
+        self.model = None  # type: ignore[assignment]
+        self.optimizer = None  # type: ignore[assignment]
+        self._store.cache.clear()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
