@@ -12,17 +12,16 @@ channels_last (model + inputs). With --epochs >= 3 epoch 0 is excluded as warm-u
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-from napari_forgetting.data.synthetic import make_f3_like
+from _common import describe, survey_and_config, training_parser
+from _common import mean_kept as kept
 from napari_forgetting.model.deeplab import build_deeplabv3_resnet18
-from napari_forgetting.model.trainer import Callback, TrainConfig, Trainer
+from napari_forgetting.model.trainer import Callback, Trainer
 
 
 class EpochTimer(Callback):
@@ -37,10 +36,6 @@ class EpochTimer(Callback):
 
     def on_epoch_end(self, trainer, epoch, logs):
         self.times.append(self._last - self._t0)
-
-
-def kept(times):
-    return statistics.mean(times[1:] if len(times) >= 3 else times)
 
 
 def plain_loop(batches, epochs, channels_last, seed):
@@ -64,39 +59,16 @@ def plain_loop(batches, epochs, channels_last, seed):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--shape", type=int, nargs=3, default=(24, 64, 96))
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--patch", type=int, default=64)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--patches-per-epoch", type=int, default=64)
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args(argv)
-
-    survey = make_f3_like(tuple(args.shape), seed=0)
-    cfg = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch,
-        patch_size=(args.patch, args.patch),
-        patches_per_epoch=args.patches_per_epoch,
-        seed=0,
-        device="cpu",
-        mode="off",
-        num_threads=args.threads,
-        amp=False,
-    )
+    args = training_parser(__doc__.split("\n\n")[0]).parse_args(argv)
+    survey, cfg = survey_and_config(args, mode="off")
     px_epoch = args.patches_per_epoch * args.patch * args.patch
-    warm = "epoch 0 excluded as warm-up" if args.epochs >= 3 else "all epochs"
-    print(
-        f"volume {tuple(args.shape)}, {args.epochs} epochs x {args.patches_per_epoch} patches "
-        f"{args.patch}x{args.patch}, batch {args.batch}, {args.threads} threads, CPU ({warm})"
-    )
+    print(describe(args))
 
-    # the same patches for the plain loop: a twin trainer's sampler (same seed) + its _batch
+    # the same patches for the plain loop: a twin trainer's sampler (same seed) + its make_batch
     twin = Trainer(survey, cfg, tracked_sections=[])
     n = twin.patches_per_epoch
     draws = list(twin.sampler.iter_epoch(n))
-    batches = [twin._batch(draws[i : i + args.batch])[:2] for i in range(0, n, args.batch)]
+    batches = [twin.make_batch(draws[i : i + args.batch])[:2] for i in range(0, n, args.batch)]
 
     timer = EpochTimer()
     tr = Trainer(survey, cfg, callbacks=[timer], tracked_sections=[])

@@ -64,9 +64,10 @@ def test_layout_and_identity(sweep_run, survey):
     }
     hist = json.loads((store.path / "state.json").read_text())["history"]
     assert [h["epoch"] for h in hist] == [0, 1, 2, 3]
+    assert all(0 < h["tracking_seconds"] < h["seconds"] for h in hist)
     assert hist == json.loads(json.dumps(tr.history))
     for i, sec in enumerate(store.eval_sections):
-        np.testing.assert_array_equal(store.labels(i), tr._store.get(sec)[1])
+        np.testing.assert_array_equal(store.labels(i), tr.section_data(sec)[1])
 
 
 def test_stored_heatmaps_equal_definition_every_epoch(sweep_run):
@@ -116,7 +117,7 @@ def test_half_written_epoch_is_invisible(sweep_run, tmp_path, survey):
     store = RunStore.create(
         tmp_path / "r",
         eval_sections=tr.tracked_sections,
-        eval_labels=[tr._store.get(s)[1] for s in tr.tracked_sections],
+        eval_labels=[tr.section_data(s)[1] for s in tr.tracked_sections],
         maps={"forgetting_events": np.uint8},
         epochs=3,
         volume_shape=survey.seismic.shape,
@@ -178,7 +179,7 @@ def test_kill_and_resume_store_identical(survey, tmp_path, sweep_run):
         np.testing.assert_array_equal(store.flat_predictions(e), full.flat_predictions(e))
         for name in store.map_names:
             np.testing.assert_array_equal(store.flat_map(name, e), full.flat_map(name, e))
-    drop = {"seconds"}
+    drop = {"seconds", "tracking_seconds"}
     strip = [{k: v for k, v in h.items() if k not in drop} for h in store.history]
     assert strip == [{k: v for k, v in h.items() if k not in drop} for h in full.history]
 
@@ -199,7 +200,7 @@ def test_online_store_maps_training_sections(survey, tmp_path):
     assert len(store.eval_sections) == len(tr.tracked_sections)
     for i, heat in enumerate(tr.heatmaps()):
         np.testing.assert_array_equal(store.heatmap(i), heat.events)
-        np.testing.assert_array_equal(store.map_labels(i), tr._store.get(tr.train_sections[i])[1])
+        np.testing.assert_array_equal(store.map_labels(i), tr.section_data(tr.train_sections[i])[1])
     seen = store.map("confidence", 0)
     assert np.isfinite(seen).any()  # confidence from the training passes
 

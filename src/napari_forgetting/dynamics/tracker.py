@@ -504,6 +504,8 @@ class ForgettingTracker:
         true: Any,
         probs_true: Any | None = None,
         margin: Any | None = None,
+        *,
+        distinct: bool = False,
     ) -> None:
         """Online mode: one presentation per element, addressed by flat pixel index.
 
@@ -515,6 +517,9 @@ class ForgettingTracker:
         predicted, true : int arrays, same size
         probs_true : float array, same size -- true-class probability (confidence tracking)
         margin : float array, same size -- true-class margin (margin tracking)
+        distinct : bool
+            The caller guarantees that ``pixel_index`` has no repeats (skips the sort that
+            splits repeats into rounds; wrong results if the guarantee is false).
 
         Nothing is changed when an argument is invalid.
         """
@@ -536,7 +541,7 @@ class ForgettingTracker:
             raise IndexError(f"pixel_index out of range 0..{self.n_pixels - 1}")
         self._check_classes(pred, "predicted")
         self._check_classes(lab, "true")
-        rounds = _presentation_rounds(idx)
+        rounds = None if distinct else _presentation_rounds(idx)
         if "presentations" in self._arrays:
             n_rounds = 1 if rounds is None else len(rounds)
             if int(self._arrays["presentations"][idx].max()) + n_rounds > 65535:
@@ -683,10 +688,20 @@ class ForgettingTracker:
             self._check_classes(lab, "true")
             conf = given.get("confidence", conf)
             marg = given.get("margin", marg)
+        # patches of different sections, or disjoint windows, cannot repeat a pixel: then the
+        # (cheap, B x B) window test replaces sorting all B*h*w indices for repeats
+        ov = (
+            (sec[:, None] == sec[None, :])
+            & (r0[:, None] < r0[None, :] + h)
+            & (r0[None, :] < r0[:, None] + h)
+            & (c0[:, None] < c0[None, :] + w)
+            & (c0[None, :] < c0[:, None] + w)
+        )
+        np.fill_diagonal(ov, False)
         rows = r0[:, None, None] + np.arange(h)[None, :, None]
         cols = c0[:, None, None] + np.arange(w)[None, None, :]
         idx = self._offsets[sec][:, None, None] + rows * self._n_cols[sec][:, None, None] + cols
-        self.update_flat(idx, pred, lab, conf, marg)
+        self.update_flat(idx, pred, lab, conf, marg, distinct=not ov.any())
 
     def end_epoch(self) -> None:
         """Online mode: close the current epoch (``epoch`` += 1)."""

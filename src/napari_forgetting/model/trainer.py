@@ -271,7 +271,7 @@ class Trainer:
 
     Attributes: ``model``, ``optimizer``, ``tracker`` (``None`` in ``"off"`` mode),
     ``tracker_sections``, ``train_sections``, ``tracked_sections``, ``history`` (one dict per
-    epoch: ``epoch``, ``loss``, ``n_batches``, ``seconds`` and the metrics), ``epoch``
+    epoch: ``epoch``, ``loss``, ``n_batches``, ``seconds``, ``tracking_seconds`` (tracker work) and the metrics), ``epoch``
     (completed epochs), ``should_stop``, ``stopped``, ``device``.
     """
 
@@ -358,6 +358,7 @@ class Trainer:
             self.patches_per_epoch = int(cfg.patches_per_epoch)
 
         self.history: list[dict[str, Any]] = []
+        self._tracking_seconds = 0.0
         self.test_metrics: dict[str, dict[str, Any]] = {}
         self.epoch = 0
         self.should_stop = False
@@ -433,9 +434,18 @@ class Trainer:
         for cb in self.callbacks:
             getattr(cb, hook)(self, *args)
 
-    def _batch(
+    def section_data(self, section: Section) -> tuple[np.ndarray, np.ndarray]:
+        """``(image, labels)`` of a section of the training volume as the model sees it:
+        amplitude-normalised float32 and uint8 class ids, depth-down ``(rows, cols)``."""
+        return self._store.get(section)
+
+    def make_batch(
         self, draws: list[tuple[int, int, int]]
     ) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
+        """A training batch from sampler draws ``(train section, row0, col0)``: images
+        ``(B, 1, ph, pw)`` float32 and labels ``(B, ph, pw)`` int64 on the device, patches
+        clipped at section edges padded (labels with the ignore index 255), and the
+        ``(h, w)`` of each clipped window."""
         ph, pw = self.config.patch_size
         images = np.empty((len(draws), 1, ph, pw), dtype=np.float32)
         labels = np.empty((len(draws), ph, pw), dtype=np.int64)
@@ -539,7 +549,7 @@ class Trainer:
         total = 0.0
         for b in range(n_batches):
             draws = [next(draws_iter) for _ in range(min(cfg.batch_size, n - b * cfg.batch_size))]
-            x, y, windows = self._batch(draws)
+            x, y, windows = self.make_batch(draws)
             with autocast_context(self.device, enabled=cfg.amp):
                 logits = self.model(x)
             loss = F.cross_entropy(logits.float(), y, ignore_index=IGNORE_INDEX)
@@ -558,7 +568,9 @@ class Trainer:
             self.scaler.step(self.optimizer)
             self.scaler.update()
             if cfg.mode == "online" and self.tracker is not None:
+                t_track = time.perf_counter()
                 self._track_online(draws, windows, logits, y)
+                self._tracking_seconds += time.perf_counter() - t_track
             total += value
             self._call("on_batch_end", epoch, b, value)
             if self.should_stop:
@@ -653,6 +665,7 @@ class Trainer:
                 while self.epoch < cfg.epochs and not self.should_stop:
                     epoch = self.epoch
                     t0 = time.perf_counter()
+                    self._tracking_seconds = 0.0
                     self._call("on_epoch_start", epoch)
                     loss, n_batches, complete = self._train_epoch(epoch)
                     if not complete:
@@ -663,7 +676,9 @@ class Trainer:
                         None, self._store, stats=sweep_stats
                     )
                     if cfg.mode == "sweep" and self.tracker is not None:
+                        t_track = time.perf_counter()
                         self.tracker.update_epoch(preds, labs, **(derived or {}))
+                        self._tracking_seconds += time.perf_counter() - t_track
                     self.last_predictions = preds
                     self._call("on_evaluation", epoch, metrics)
                     logs = {
@@ -671,6 +686,7 @@ class Trainer:
                         "loss": loss,
                         "n_batches": n_batches,
                         "seconds": time.perf_counter() - t0,
+                        "tracking_seconds": self._tracking_seconds,
                         **metrics,
                     }
                     if store is not None:
