@@ -207,8 +207,7 @@ def main(argv=None) -> int:
                 ratio = t_num / t_ref
                 verdict = "OK" if ratio <= 0.05 else "MISSED"
                 print(
-                    f"  ratio {name} / full_read ({label}) = {ratio:.4f}  "
-                    f"(goal <= 0.05: {verdict})"
+                    f"  ratio {name} / full_read ({label}) = {ratio:.4f}  (goal <= 0.05: {verdict})"
                 )
 
         tracemalloc.start()
