@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -226,3 +227,81 @@ def test_array_pair_input(survey):
     t = Trainer((survey.seismic, survey.labels), cfg(epochs=1))
     t.fit()
     assert len(t.tracked_sections) == 5
+
+
+# ------------------------------------------------------------------ augmentation and pools
+
+
+def test_flip_augmentation_flips_image_and_labels_together(survey):
+    plain = Trainer(survey, cfg())
+    flip = Trainer(survey, cfg(augment="flip"))
+    draws = list(plain.sampler.iter_epoch(16))
+    x0, y0, _ = plain.make_batch(draws)
+    x1, y1, _ = flip.make_batch(draws)
+    flipped = [not torch.equal(x0[b], x1[b]) for b in range(16)]
+    assert 0 < sum(flipped) < 16  # about half
+    for b in range(16):
+        if flipped[b]:
+            assert torch.equal(x1[b], x0[b].flip(-1)) and torch.equal(y1[b], y0[b].flip(-1))
+        else:
+            assert torch.equal(y1[b], y0[b])
+
+
+def test_rotate_augmentation_keeps_classes_and_ignores_corners(survey):
+    tr = Trainer(survey, cfg(augment="rotate", rotate_degrees=30))
+    x, y, _ = tr.make_batch(list(tr.sampler.iter_epoch(8)))
+    assert x.shape == (8, 1, 32, 32) and y.shape == (8, 32, 32)
+    values = set(torch.unique(y).tolist())
+    assert values <= set(range(6)) | {255}
+    assert 255 in values  # uncovered corners are ignored by the loss
+
+
+def test_augmented_runs_are_reproducible_and_resume(survey, tmp_path):
+    a = Trainer(survey, cfg(augment="rotate"), out_dir=tmp_path / "a")
+    a.fit()
+
+    class Kill(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(survey, cfg(augment="rotate"), callbacks=[Kill()], out_dir=tmp_path / "b").fit()
+    b = Trainer(survey, cfg(augment="rotate"), out_dir=tmp_path / "b")
+    b.fit(resume=True)
+    assert_same_weights(a, b)
+    assert_same_heatmaps(a, b)
+
+
+def test_online_tracking_refuses_augmentation():
+    with pytest.raises(ValueError, match="mode='sweep'"):
+        cfg(mode="online", augment="flip")
+    with pytest.raises(ValueError, match="augment must be one of"):
+        cfg(augment="mixup")
+
+
+def test_extra_pool_sections_are_trained_on(survey):
+    pool = [(np.full((32, 20), 7.0, np.float32), np.full((32, 20), 4, np.uint8))] * 3
+    tr = Trainer(survey, cfg(patches_per_epoch=None), extra_pool=pool)
+    base = Trainer(survey, cfg(patches_per_epoch=None))
+    train_px = sum(r * c for r, c in (s.shape for s in tr.train_sections))
+    extra = math.ceil((train_px + 3 * 32 * 20) / (32 * 32))
+    assert tr.patches_per_epoch == extra > base.patches_per_epoch
+    draws = list(tr.sampler.iter_epoch(64))
+    from_pool = [b for b, d in enumerate(draws) if d[0] >= len(tr.train_sections)]
+    assert from_pool
+    x, y, windows = tr.make_batch(draws)
+    for b in from_pool:
+        assert windows[b] == (32, 20)
+        assert (x[b, 0, :, :20] == 7.0).all() and (y[b, :, :20] == 4).all()
+        assert (y[b, :, 20:] == 255).all()
+    online = Trainer(survey, cfg(mode="online", epochs=1), extra_pool=pool)
+    online.fit()  # pool patches are simply not tracked
+    assert online.tracker.epoch == 1
+
+
+def test_extra_pool_bad_input(survey):
+    with pytest.raises(ValueError, match=r"extra_pool\[0\]"):
+        Trainer(survey, cfg(), extra_pool=[(np.zeros((4, 4)), np.zeros((4, 5)))])
+    with pytest.raises(ValueError, match="labels outside"):
+        Trainer(survey, cfg(), extra_pool=[(np.zeros((4, 4)), np.full((4, 4), 9))])

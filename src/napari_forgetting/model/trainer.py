@@ -70,6 +70,9 @@ from .runstore import RunStore, RunStoreError, is_run_dir
 __all__ = ["MODES", "Callback", "TrainConfig", "Trainer", "TrainingError"]
 
 MODES = ("sweep", "online", "off")
+#: Training-patch augmentations of the paper's comparison (random horizontal flip, random
+#: rotation); the support-vector transfer is an extra pool of sections (``extra_pool``).
+AUGMENTATIONS = ("none", "flip", "rotate")
 #: Label value of padded patch pixels (ignored by the loss).
 IGNORE_INDEX = 255
 #: Config keys that may differ between a checkpoint and the resuming run.
@@ -92,7 +95,11 @@ class TrainConfig:
     disables the cuDNN benchmark during :meth:`Trainer.fit`. ``track_stats`` adds the
     per-pixel confidence, variability and margin maps (computed on the device from the same
     forward passes). ``never_learned``: the recorded convention for never-learned pixels
-    (``"zero"`` -- the paper's Eq. 1-3 --, ``"epochs"`` or ``"sentinel"``).
+    (``"zero"`` -- the paper's Eq. 1-3 --, ``"epochs"`` or ``"sentinel"``). ``augment``:
+    ``"flip"`` mirrors each training patch left-right with probability 1/2, ``"rotate"``
+    rotates it by a uniform angle in ``[-rotate_degrees, rotate_degrees]`` (bilinear image,
+    nearest labels, uncovered corners ignored by the loss); drawn from the trainer's own
+    checkpointed RNG, so resumed runs stay identical.
     """
 
     epochs: int = 60
@@ -114,6 +121,8 @@ class TrainConfig:
     deterministic: bool = True
     track_stats: bool = True
     never_learned: str = "zero"
+    augment: str = "none"
+    rotate_degrees: float = 10.0
 
     def __post_init__(self) -> None:
         self.patch_size = tuple(int(n) for n in self.patch_size)  # type: ignore[assignment]
@@ -129,6 +138,13 @@ class TrainConfig:
         if self.patches_per_epoch is not None and self.patches_per_epoch < 1:
             raise ValueError("patches_per_epoch must be >= 1 (or None)")
         self.never_learned = NeverLearned(self.never_learned).value
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"augment must be one of {AUGMENTATIONS}, got {self.augment!r}")
+        if self.augment != "none" and self.mode == "online":
+            raise ValueError(
+                "online tracking scores the training patches as the model sees them; with "
+                f"augment={self.augment!r} those pixels move: use mode='sweep'"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -229,6 +245,23 @@ def _torch_settings(config: TrainConfig, device: torch.device) -> Iterator[None]
         torch.backends.cudnn.benchmark = bench
 
 
+def _check_pool(
+    pool: Sequence[tuple[np.ndarray, np.ndarray]] | None, n_classes: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Extra training sections ``(normalised image, labels)``, depth-down, checked."""
+    out = []
+    for i, item in enumerate(pool or ()):
+        img, lab = (np.asarray(a) for a in item)
+        if img.ndim != 2 or img.shape != lab.shape:
+            raise ValueError(
+                f"extra_pool[{i}]: image {img.shape} and labels {lab.shape} must be one 2-D shape"
+            )
+        if lab.size and (lab.min() < 0 or lab.max() >= n_classes):
+            raise ValueError(f"extra_pool[{i}]: labels outside 0..{n_classes - 1}")
+        out.append((img.astype(np.float32, copy=False), lab.astype(np.uint8, copy=False)))
+    return out
+
+
 def _true_class_stats(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """True-class probability and margin (true logit minus the largest other) per pixel.
 
@@ -267,12 +300,24 @@ class Trainer:
         Sections evaluated every epoch (metrics; sweep-mode tracking). Default: the
         validation sections of :func:`paper_split`.
     out_dir
-        Folder for ``checkpoint.pt`` (written after every epoch); ``None``: no checkpoints.
+        Run directory: the run store (:mod:`.runstore`) and ``checkpoint.pt``, written after
+        every epoch; ``None``: neither.
+
+    test_volumes
+        ``{name: labelled volume}`` evaluated (all inlines, own normalisation) after the last
+        epoch; results in :attr:`test_metrics` and the run store's ``state.json``.
+    source, parent
+        Recorded in the run store: how to reopen the data, and the run this one derives from.
+    extra_pool
+        Extra training sections ``(image, labels)``, depth-down 2-D arrays, images already
+        amplitude-normalised (e.g. style-transferred sections): patches are drawn from them as
+        from the training sections (the augmented pool of the paper's workflow).
 
     Attributes: ``model``, ``optimizer``, ``tracker`` (``None`` in ``"off"`` mode),
     ``tracker_sections``, ``train_sections``, ``tracked_sections``, ``history`` (one dict per
-    epoch: ``epoch``, ``loss``, ``n_batches``, ``seconds``, ``tracking_seconds`` (tracker work) and the metrics), ``epoch``
-    (completed epochs), ``should_stop``, ``stopped``, ``device``.
+    epoch: ``epoch``, ``loss``, ``n_batches``, ``seconds``, ``tracking_seconds`` (tracker
+    work) and the metrics), ``epoch`` (completed epochs), ``should_stop``, ``stopped``,
+    ``device``, ``store`` (the :class:`RunStore` being written).
     """
 
     def __init__(
@@ -288,6 +333,7 @@ class Trainer:
         parent: str | None = None,
         class_names: Sequence[str] | None = None,
         write_store: bool = True,
+        extra_pool: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> None:
         self.config = config if config is not None else TrainConfig()
         cfg = self.config
@@ -331,7 +377,14 @@ class Trainer:
                 weight_decay=cfg.weight_decay,
             )
         self.scaler = make_grad_scaler(self.device, enabled=cfg.amp)
-        self.sampler = PatchSampler(self.train_sections, self.shape, cfg.patch_size, cfg.seed)
+        self.extra_pool = _check_pool(extra_pool, cfg.n_classes)
+        pool_sections = [
+            Section("inline", 0, 0, img.shape) for img, _ in self.extra_pool
+        ]  # shape-only stand-ins: the sampler draws windows on them like on sections
+        self.sampler = PatchSampler(
+            self.train_sections + pool_sections, None, cfg.patch_size, cfg.seed
+        )
+        self.aug_rng = np.random.default_rng([cfg.seed, 7])
 
         if cfg.mode == "sweep":
             self.tracker_sections: list[Section] = self.tracked_sections
@@ -353,6 +406,7 @@ class Trainer:
 
         if cfg.patches_per_epoch is None:
             pixels = sum(r * c for r, c in (s.shape for s in self.train_sections))
+            pixels += sum(img.size for img, _ in self.extra_pool)
             self.patches_per_epoch = max(1, math.ceil(pixels / math.prod(cfg.patch_size)))
         else:
             self.patches_per_epoch = int(cfg.patches_per_epoch)
@@ -393,6 +447,7 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
             "sampler": self.sampler.state_dict(),
+            "aug_rng": self.aug_rng.bit_generator.state,
             "tracker": None if self.tracker is None else self.tracker.state_dict(),
             "history": [dict(h) for h in self.history],
             "tracker_sections": [s.key for s in self.tracker_sections],
@@ -417,6 +472,7 @@ class Trainer:
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         self.sampler.load_state_dict(state["sampler"])
+        self.aug_rng.bit_generator.state = state["aug_rng"]
         if self.tracker is not None:
             self.tracker.load_state_dict(state["tracker"])
         self.history = [dict(h) for h in state["history"]]
@@ -450,15 +506,44 @@ class Trainer:
         images = np.empty((len(draws), 1, ph, pw), dtype=np.float32)
         labels = np.empty((len(draws), ph, pw), dtype=np.int64)
         windows = []
+        n_train = len(self.train_sections)
         for b, (k, r, c) in enumerate(draws):
             h, w = self.sampler.patch_shape(k)
-            img, lab = self._store.get(self.train_sections[k])
+            if k < n_train:
+                img, lab = self._store.get(self.train_sections[k])
+            else:
+                img, lab = self.extra_pool[k - n_train]
             images[b, 0] = pad_patch(img[r : r + h, c : c + w], (ph, pw), 0.0)
             labels[b] = pad_patch(lab[r : r + h, c : c + w], (ph, pw), IGNORE_INDEX)
             windows.append((h, w))
-        x = torch.from_numpy(images).to(self.device)
-        y = torch.from_numpy(labels).to(self.device)
-        return x, y, windows
+        x = torch.from_numpy(images)
+        y = torch.from_numpy(labels)
+        if self.config.augment != "none":
+            x, y = self._augment(x, y)
+        return x.to(self.device), y.to(self.device), windows
+
+    def _augment(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Random flip or rotation of each patch (CPU tensors; RNG: :attr:`aug_rng`)."""
+        cfg = self.config
+        if cfg.augment == "flip":
+            flip = self.aug_rng.random(len(x)) < 0.5
+            idx = torch.from_numpy(np.flatnonzero(flip))
+            x[idx] = x[idx].flip(-1)
+            y[idx] = y[idx].flip(-1)
+            return x, y
+        from torchvision.transforms.v2 import InterpolationMode
+        from torchvision.transforms.v2 import functional as TF
+
+        angles = self.aug_rng.uniform(-cfg.rotate_degrees, cfg.rotate_degrees, len(x))
+        xs, ys = [], []
+        for b, angle in enumerate(angles):
+            xs.append(TF.rotate(x[b], float(angle), InterpolationMode.BILINEAR, fill=0.0))
+            ys.append(
+                TF.rotate(y[b : b + 1], float(angle), InterpolationMode.NEAREST, fill=IGNORE_INDEX)[
+                    0
+                ]
+            )
+        return torch.stack(xs), torch.stack(ys)
 
     def _track_online(
         self,
@@ -569,7 +654,14 @@ class Trainer:
             self.scaler.update()
             if cfg.mode == "online" and self.tracker is not None:
                 t_track = time.perf_counter()
-                self._track_online(draws, windows, logits, y)
+                own = [i for i, d in enumerate(draws) if d[0] < len(self.train_sections)]
+                if len(own) == len(draws):
+                    self._track_online(draws, windows, logits, y)
+                elif own:  # pool patches are not tracker sections
+                    sel = torch.tensor(own, device=logits.device)
+                    self._track_online(
+                        [draws[i] for i in own], [windows[i] for i in own], logits[sel], y[sel]
+                    )
                 self._tracking_seconds += time.perf_counter() - t_track
             total += value
             self._call("on_batch_end", epoch, b, value)
