@@ -52,6 +52,8 @@ def test_demo_writes_a_screenshot_of_the_sample(tmp_path):
             "-m",
             "napari_forgetting.cli",
             "demo",
+            "--epochs",
+            "0",  # the sample only; live training is tested in test_widgets_training.py
             "--quit",
             "--screenshot",
             str(shot),

@@ -1,10 +1,11 @@
 """The ``napari-forgetting`` command line.
 
 Subcommands:
-  demo       open napari with the F3-like sample volume and its facies labels
+  demo       open napari with the F3-like sample volume and train on it live
   info       print a volume's geometry and class balance (headless)
   synthetic  write an F3-like synthetic volume (SEG-Y and/or .npy)
   train      train DeepLabV3-ResNet18 with forgetting tracking into a run store
+  rank       rank a run's sections by a class's forgetting density (hotspots)
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from napari_forgetting.data import VolumeError, open_volume
+
+_LAUNCH = time.monotonic()  # the demo reports its time to the first heat map from here
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -49,35 +53,11 @@ def _cmd_synthetic(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_training_data(
-    data: str,
-    labels: str | None = None,
-    shape: Sequence[int] = (64, 96, 128),
-    seed: int = 0,
-    iline: int = 189,
-    xline: int = 193,
-):
-    """``(volume, source)`` for ``--data PATH|synthetic``; ``source`` records how to reopen it."""
-    import os
+def load_training_data(data, labels=None, shape=(64, 96, 128), seed=0, iline=189, xline=193):
+    """``(volume, source)`` for ``--data PATH|synthetic`` (see :func:`workflow.data.load_data`)."""
+    from napari_forgetting.workflow.data import load_data
 
-    if data == "synthetic":
-        from napari_forgetting.data.synthetic import make_f3_like
-
-        shape = tuple(int(n) for n in shape)
-        return make_f3_like(shape, seed=seed), {
-            "kind": "synthetic",
-            "shape": list(shape),
-            "seed": int(seed),
-        }
-    vol = open_volume(data, labels=labels, iline=iline, xline=xline)
-    if vol.labels is None:
-        raise VolumeError(
-            data, "no labels found beside it; give --labels LABELS (training needs labels)"
-        )
-    src = {"kind": "file", "path": os.path.abspath(data), "iline": iline, "xline": xline}
-    if labels:
-        src["labels"] = os.path.abspath(labels)
-    return vol, src
+    return load_data(data, labels, shape, seed, iline, xline)
 
 
 def _parse_tests(items: Sequence[str]) -> dict[str, str]:
@@ -212,30 +192,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import napari
+    from napari_forgetting._widgets.demo import run_demo
 
-    from napari_forgetting._layers import DEPTH_DOWN_ORDER
-    from napari_forgetting._sample_data import sample_path
-
-    path = args.data or sample_path()
-    viewer = napari.Viewer(title="napari-forgetting demo")
-    viewer.window.resize(1200, 800)
-    viewer.open(str(path), plugin="napari-forgetting")
-    viewer.dims.order = DEPTH_DOWN_ORDER
-    first_axis = viewer.dims.range[0]
-    viewer.dims.set_point(0, (first_axis.start + first_axis.stop) / 2)
-    from qtpy.QtWidgets import QApplication
-
-    QApplication.processEvents()
-    viewer.reset_view()
-    if args.screenshot:
-        viewer.screenshot(str(args.screenshot), canvas_only=False, flash=False)
-        print(f"screenshot: {args.screenshot}")
-    if args.quit:
-        viewer.close()
-        return 0
-    napari.run()
-    return 0
+    return run_demo(
+        args.data, epochs=args.epochs, screenshot=args.screenshot, quit=args.quit, t0=_LAUNCH
+    )
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -256,10 +217,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="open napari with the sample volume and labels")
+    demo = sub.add_parser(
+        "demo", help="open napari with the sample volume and train on it live"
+    )
     demo.add_argument("--data", help="a volume to open instead of the sample")
-    demo.add_argument("--screenshot", help="save a screenshot of the viewer to this PNG")
-    demo.add_argument("--quit", action="store_true", help="close the viewer instead of running it")
+    demo.add_argument(
+        "--epochs", type=int, default=30, help="live training epochs (0: no training)"
+    )
+    demo.add_argument(
+        "--screenshot", help="save a screenshot of the viewer to this PNG after the last epoch"
+    )
+    demo.add_argument(
+        "--quit", action="store_true", help="close the viewer after the last epoch (scripts)"
+    )
     demo.set_defaults(func=_cmd_demo)
 
     info = sub.add_parser("info", help="print a volume's geometry and class balance")
@@ -335,6 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--xline", type=int, default=193)
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_cmd_train)
+
+    from napari_forgetting.transfer._cli import register as register_transfer
+
+    register_transfer(sub)
+    from napari_forgetting._rank_cli import register as register_rank
+
+    register_rank(sub)
     return parser
 
 

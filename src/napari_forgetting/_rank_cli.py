@@ -1,0 +1,83 @@
+"""``napari-forgetting rank``: a run's forgetting hotspots as a table, CSV or style sources.
+
+    napari-forgetting rank RUN --class scruff [--top 6] [--stat forgetting|never_learned|
+        low_confidence|high_variability|total] [--epoch N] [--csv OUT.csv] [--select]
+
+Prints the mapped sections of the run ranked by the statistic for the class (by name or id),
+the first ``--top`` of them (0 = all). ``--csv`` writes the whole ranking, ``--select`` keeps
+the first ``--top`` as the run's style sources (``run.json``, field ``style_sources``).
+``--epoch N`` ranks after epoch N, counted from 1 as ``train`` prints them (default: the last
+complete one).
+
+The work is :mod:`napari_forgetting.model.hotspots`; this module only parses and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from napari_forgetting.dynamics.hotspots import STATISTICS
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``rank`` subcommand to an ``add_subparsers()`` object."""
+    p = subparsers.add_parser(
+        "rank",
+        help="rank a run's sections by a class's forgetting density (hotspots)",
+        description="Rank the mapped sections of a training run by the forgetting-event "
+        "density of a class (or another learning statistic), print the top ones, export "
+        "the ranking as CSV and keep the top N as style sources for the transfer step.",
+    )
+    p.add_argument("run", help="a run directory written by `napari-forgetting train`")
+    p.add_argument(
+        "--class",
+        dest="cls",
+        help="class name (e.g. scruff) or id; not needed with --stat total",
+    )
+    p.add_argument("--top", type=int, default=6, help="rows to print and select (0 = all)")
+    p.add_argument("--stat", choices=STATISTICS, default="forgetting", help="ranking statistic")
+    p.add_argument(
+        "--epoch",
+        type=int,
+        help="rank after epoch N (1 = the first; default: the last complete)",
+    )
+    p.add_argument("--csv", help="write the whole ranking to this CSV file")
+    p.add_argument(
+        "--select",
+        action="store_true",
+        help="keep the first --top sections as the run's style sources",
+    )
+    p.set_defaults(func=_cmd_rank)
+    return p
+
+
+def _cmd_rank(args: argparse.Namespace) -> int:
+    from napari_forgetting.model.hotspots import rank_run, save_style_sources
+    from napari_forgetting.model.runstore import RunStore
+
+    try:
+        store = RunStore.open(args.run)
+        if args.epoch is not None and not 1 <= args.epoch <= store.n_epochs:
+            raise ValueError(f"--epoch {args.epoch}: {args.run} has epochs 1..{store.n_epochs}")
+        if args.top < 0:
+            raise ValueError(f"--top must be >= 0, got {args.top}")
+        epoch = None if args.epoch is None else args.epoch - 1
+        ranking = rank_run(store, args.cls, args.stat, epoch)
+        top = args.top or None
+        print(ranking.describe())
+        print(ranking.format_table(top))
+        if args.csv:
+            ranking.to_csv(args.csv)
+            print(f"csv: {args.csv} ({len(ranking)} sections)")
+        if args.select:
+            sources = save_style_sources(store, ranking, top or len(ranking))
+            print(f"style sources ({sources.class_name}): {', '.join(sources.sections)}")
+    except (ValueError, KeyError, OSError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"napari-forgetting: error: {msg}", file=sys.stderr)
+        return 1
+    return 0

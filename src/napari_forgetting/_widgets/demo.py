@@ -1,0 +1,98 @@
+"""``napari-forgetting demo``: the sample volume in napari, training live at once.
+
+The training widget is docked with a small CPU-friendly configuration (64 x 64 patches,
+batch 8, 32 patches per epoch, one core left to the GUI) and started without any click; the
+view shows a tracked (validation) inline depth-down, so the first heat map appears on screen.
+``--screenshot`` saves the window after the last epoch, ``--quit`` closes it then.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["run_demo"]
+
+
+def run_demo(
+    data: str | None = None,
+    *,
+    epochs: int = 30,
+    screenshot: str | None = None,
+    quit: bool = False,
+    t0: float | None = None,
+) -> int:
+    """Open the viewer, start training, run the Qt event loop; returns the exit status."""
+    import napari
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication
+
+    from napari_forgetting._layers import DEPTH_DOWN_ORDER
+    from napari_forgetting._sample_data import sample_path
+
+    from ._live import EpochDone, TrainingFailed, TrainingFinished
+    from .training import TrainingWidget
+
+    t0 = time.monotonic() if t0 is None else t0
+    path = data or sample_path()
+    viewer = napari.Viewer(title="napari-forgetting demo")
+    viewer.window.resize(1400, 850)
+    layers = viewer.open(str(path), plugin="napari-forgetting")
+    viewer.dims.order = DEPTH_DOWN_ORDER
+    widget = TrainingWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Live training", area="right")
+    n_inlines = layers[0].data.shape[0]
+    every = int(widget.every.value)
+    shown = min(n_inlines - 1, every * round(n_inlines / 2 / every))  # a tracked inline
+    viewer.dims.set_point(0, layers[0].translate[0] + shown * layers[0].scale[0])
+    QApplication.processEvents()
+    viewer.reset_view()
+    state: dict[str, Any] = {"status": 0, "first": None}
+
+    def save_and_maybe_quit() -> None:
+        QApplication.processEvents()
+        if screenshot:
+            Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+            viewer.screenshot(str(screenshot), canvas_only=False, flash=False)
+            print(f"screenshot: {screenshot}", file=sys.stderr)
+        if quit:
+            viewer.close()
+            QApplication.quit()
+
+    if epochs <= 0 or len(layers) < 2:
+        if epochs > 0:
+            print("no labels layer: nothing to train on", file=sys.stderr)
+        save_and_maybe_quit()
+        if quit:
+            return 0
+        napari.run()
+        return 0
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, EpochDone) and state["first"] is None:
+            state["first"] = time.monotonic() - t0
+            print(f"first heat map shown {state['first']:.1f} s after launch", file=sys.stderr)
+        elif isinstance(event, (TrainingFinished, TrainingFailed)):
+            if isinstance(event, TrainingFailed):
+                state["status"] = 1
+                print(f"training failed: {event.message}", file=sys.stderr)
+            # after the widget has drawn the last epoch
+            QTimer.singleShot(200, save_and_maybe_quit)
+
+    widget.epochs.value = int(epochs)
+    widget.device.value = "cpu" if _cpu_only() else "auto"
+    widget.start()
+    if widget.worker is None:
+        return 1
+    widget.worker.yielded.connect(on_event)
+    napari.run()
+    widget.shutdown()
+    return int(state["status"])
+
+
+def _cpu_only() -> bool:
+    import torch
+
+    return not torch.cuda.is_available()

@@ -1,0 +1,487 @@
+"""The "Hotspots" dock widget: a run's sections ranked for a class, one click away in 2-D.
+
+Thin over :mod:`napari_forgetting.model.hotspots`: it opens a run store, asks the core for the
+ranking (again whenever a new epoch is committed, polled with a QTimer while the run is
+running), and turns a chosen row into viewer state:
+
+* ``viewer.dims`` shows the section depth-down in 2-D (order ``(0, 2, 1)`` and the inline's
+  world coordinate on axis 0 for an inline, order ``(1, 2, 0)`` and axis 1 for a crossline),
+  then the camera is reset;
+* a one-section-thick Image layer ``"hotspot"`` holds the statistic's per-pixel values (for
+  forgetting: the event counts) on the class's pixels, ``NaN`` (transparent) elsewhere.
+
+World coordinates are inline / crossline numbers: the scale and translate come from a layer
+of the run's volume shape (the seismic) when there is one, else from the run's sections.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import napari
+import numpy as np
+from napari.layers import Image
+from napari.utils.colormaps import Colormap
+from napari.utils.notifications import show_info, show_warning
+from qtpy.QtCore import QTimer
+from qtpy.QtGui import QColor, QIcon, QPixmap
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from napari_forgetting.data.classes import class_colors
+from napari_forgetting.model.hotspots import (
+    DEFAULT_TOP,
+    Ranking,
+    StyleSources,
+    rank_run,
+    save_style_sources,
+    section_highlight,
+)
+from napari_forgetting.model.runstore import RunStore
+
+__all__ = ["HOTSPOT_LAYER", "HotspotsWidget", "section_dims"]
+
+HOTSPOT_LAYER = "hotspot"
+#: The statistics offered, as shown in the combo box.
+STATISTIC_LABELS = {
+    "forgetting": "forgetting density",
+    "never_learned": "never learned",
+    "low_confidence": "low confidence",
+    "high_variability": "high variability",
+    "total": "total forgetting (all classes)",
+}
+_DEFAULT_CLASS = "scruff"  # the paper's target class
+_LIVE = ("created", "running")
+
+
+def section_dims(kind: str) -> tuple[int, tuple[int, int, int]]:
+    """``(axis, dims order)`` that show a section of ``kind`` depth-down in 2-D."""
+    if kind == "inline":
+        return 0, (0, 2, 1)
+    if kind == "crossline":
+        return 1, (1, 2, 0)
+    raise ValueError(f"unknown section kind {kind!r}")
+
+
+def _axis_geometry(store: RunStore, axis: int) -> tuple[float, float]:
+    """``(scale, translate)`` of a volume axis so world = inline/crossline number, from the
+    (index, number) pairs of the run's sections (step 1 from a single section)."""
+    kind = ("inline", "crossline")[axis]
+    pairs = sorted({(s.index, float(s.number)) for s in store.map_sections if s.kind == kind})
+    if not pairs:
+        return 1.0, 0.0
+    (i0, n0), (i1, n1) = pairs[0], pairs[-1]
+    step = (n1 - n0) / (i1 - i0) if i1 != i0 and n1 != n0 else 1.0
+    return step, n0 - i0 * step
+
+
+def _colormap(rgb: tuple[float, ...], name: str, floor: float = 0.35) -> Colormap:
+    """Transparent ``NaN``; the lowest values at opacity ``floor`` in the class colour, high
+    ones bright."""
+    r, g, b = rgb[:3]
+    return Colormap(
+        colors=[[r, g, b, floor], [r, g, b, 1.0], [1.0, 1.0, 0.75, 1.0]],
+        controls=[0.0, 0.5, 1.0],
+        name=name,
+    )
+
+
+def _color_icon(rgba: tuple[float, ...]) -> QIcon:
+    pix = QPixmap(14, 14)
+    pix.fill(QColor.fromRgbF(*rgba[:3]))
+    return QIcon(pix)
+
+
+class HotspotsWidget(QWidget):
+    """Rank a run's sections for a class and navigate to them (see the module docstring)."""
+
+    POLL_MS = 1000
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.store: RunStore | None = None
+        self.ranking: Ranking | None = None
+        self.current_row = -1
+        self.last_message = ""
+        self._seen: tuple[int, str] | None = None  # (epochs, status) last ranked
+
+        self.path_edit = QLineEdit()
+        self.path_edit.setPlaceholderText("run directory (runs/NAME)")
+        self.path_edit.returnPressed.connect(lambda: self.set_run(self.path_edit.text()))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.path_edit)
+        run_row.addWidget(browse)
+
+        self.class_combo = QComboBox()
+        self.stat_combo = QComboBox()
+        for stat, label in STATISTIC_LABELS.items():
+            self.stat_combo.addItem(label, stat)
+        self.class_combo.currentIndexChanged.connect(lambda _: self.refresh())
+        self.stat_combo.currentIndexChanged.connect(self._on_statistic)
+
+        self.status = QLabel("no run")
+        self.status.setWordWrap(True)
+
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["section", "density", "pixels", "events"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.currentCellChanged.connect(self._on_current_cell)
+        self.table.cellDoubleClicked.connect(lambda row, _col: self.go_to(row))
+
+        self.prev_button = QPushButton("◀ Previous")
+        self.next_button = QPushButton("Next ▶")
+        self.prev_button.clicked.connect(self.previous_row)
+        self.next_button.clicked.connect(self.next_row)
+        nav = QHBoxLayout()
+        nav.addWidget(self.prev_button)
+        nav.addWidget(self.next_button)
+
+        self.top_spin = QSpinBox()
+        self.top_spin.setRange(1, 999)
+        self.top_spin.setValue(DEFAULT_TOP)
+        self.select_button = QPushButton("Use as style sources")
+        self.select_button.clicked.connect(self.use_as_style_sources)
+        select_row = QHBoxLayout()
+        select_row.addWidget(QLabel("top"))
+        select_row.addWidget(self.top_spin)
+        select_row.addWidget(self.select_button)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.clicked.connect(self._export_dialog)
+
+        form = QFormLayout()
+        form.addRow("run", run_row)
+        form.addRow("class", self.class_combo)
+        form.addRow("statistic", self.stat_combo)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table)
+        layout.addLayout(nav)
+        layout.addLayout(select_row)
+        layout.addWidget(self.export_button)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(self.POLL_MS)
+        self.timer.timeout.connect(self._poll)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ run, class, statistic
+
+    def set_run(self, run: RunStore | str | os.PathLike) -> None:
+        """Show the hotspots of ``run`` (a :class:`RunStore` or its directory)."""
+        try:
+            store = run if isinstance(run, RunStore) else RunStore.open(run)
+        except (ValueError, OSError) as exc:
+            self._message(str(exc), warn=True)
+            return
+        previous = self.class_name
+        self.store = store
+        self.ranking = None
+        self._seen = None
+        self.path_edit.setText(str(store.path))
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        for k, (name, rgba) in enumerate(
+            zip(store.class_names, class_colors(store.n_classes), strict=True)
+        ):
+            self.class_combo.addItem(_color_icon(rgba), name, k)
+        names = store.class_names
+        wanted = previous if previous in names else _DEFAULT_CLASS
+        self.class_combo.setCurrentIndex(names.index(wanted) if wanted in names else 0)
+        self.class_combo.blockSignals(False)
+        self.refresh()
+        if store.status in _LIVE:
+            self.timer.start()
+
+    @property
+    def class_name(self) -> str | None:
+        return self.class_combo.currentText() or None
+
+    @property
+    def statistic(self) -> str:
+        return self.stat_combo.currentData()
+
+    def set_class(self, cls: str | int) -> None:
+        """Choose the class by name or id."""
+        index = self.class_combo.findText(cls) if isinstance(cls, str) else int(cls)
+        if index < 0:
+            self._message(f"unknown class {cls!r}", warn=True)
+            return
+        self.class_combo.setCurrentIndex(index)
+
+    def set_statistic(self, statistic: str) -> None:
+        self.stat_combo.setCurrentIndex(self.stat_combo.findData(statistic))
+
+    def _on_statistic(self, _index: int) -> None:
+        self.class_combo.setEnabled(self.statistic != "total")
+        self.refresh()
+
+    def _browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a training run", self.path_edit.text())
+        if path:
+            self.set_run(path)
+
+    # ------------------------------------------------------------------ ranking
+
+    def refresh(self) -> None:
+        """Re-read the run's state and rank its sections at the last committed epoch."""
+        store = self.store
+        if store is None:
+            return
+        store.refresh()
+        self._seen = (store.n_epochs, store.status)
+        if store.n_epochs == 0:
+            self._show_ranking(None)
+            self._message(f"{store.path.name}: {store.status}, waiting for the first epoch")
+            return
+        try:
+            ranking = rank_run(store, self.class_combo.currentData(), self.statistic)
+        except (ValueError, KeyError, OSError) as exc:  # ClassAbsentError among them
+            self._show_ranking(None)
+            self._message(str(exc), warn=True)
+            return
+        self._show_ranking(ranking)
+        self._message(f"{ranking.describe()} ({store.status})".replace(f"{store.path}: ", ""))
+
+    def _poll(self) -> None:
+        store = self.store
+        if store is None:
+            self.timer.stop()
+            return
+        try:
+            store.refresh()
+        except ValueError:  # state.json being replaced on a slow file system: try again
+            return
+        if (store.n_epochs, store.status) != self._seen:
+            self.refresh()
+        if store.status not in _LIVE:
+            self.timer.stop()
+
+    def _show_ranking(self, ranking: Ranking | None) -> None:
+        previous = self.current_key
+        self.ranking = ranking
+        rows = ranking.rows if ranking is not None else ()
+        heading = ranking.heading if ranking is not None else "density"
+        self.table.blockSignals(True)
+        self.table.clearSelection()
+        self.table.setHorizontalHeaderLabels(["section", heading, "pixels", "events"])
+        whose = "all" if ranking is not None and ranking.class_id is None else "the class's"
+        self.table.horizontalHeaderItem(2).setToolTip(f"{whose} pixels in the section")
+        self.table.horizontalHeaderItem(3).setToolTip(f"forgetting events on {whose} pixels")
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            cells = (row.label, f"{row.value:.4f}", str(row.pixels), str(row.events))
+            for c, text in enumerate(cells):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        keys = [row.key for row in rows]
+        self.current_row = keys.index(previous) if previous in keys else -1
+        if self.current_row >= 0:
+            self.table.setCurrentCell(self.current_row, 0)
+        self.table.blockSignals(False)
+        if self.current_row >= 0:
+            self._highlight(self.current_row)  # new epoch: new counts, same place
+        self._update_buttons()
+
+    @property
+    def current_key(self) -> str | None:
+        if self.ranking is None or not 0 <= self.current_row < len(self.ranking):
+            return None
+        return self.ranking[self.current_row].key
+
+    # ------------------------------------------------------------------ navigation
+
+    def _on_current_cell(self, row: int, _col: int, _prev_row: int, _prev_col: int) -> None:
+        if row >= 0 and row != self.current_row:
+            self.go_to(row)
+
+    def go_to(self, row: int) -> None:
+        """Show ranked section ``row`` (0 = the top) in 2-D and highlight the class on it."""
+        if self.ranking is None or not 0 <= row < len(self.ranking):
+            return
+        self.current_row = row
+        self.table.blockSignals(True)
+        self.table.setCurrentCell(row, 0)
+        self.table.blockSignals(False)
+        self._update_buttons()
+        layer = self._highlight(row)
+        if layer is None:
+            return
+        section = self.ranking[row]
+        axis, order = section_dims(section.kind)
+        dims = self.viewer.dims
+        if dims.ndim != 3:
+            self._message(f"cannot show a section in a {dims.ndim}-D viewer", warn=True)
+            return
+        dims.ndisplay = 2
+        dims.order = order
+        dims.set_point(axis, float(layer.translate[axis]))
+        self.viewer.reset_view()
+
+    def next_row(self) -> None:
+        if self.ranking is not None and len(self.ranking):
+            self.go_to(min(self.current_row + 1, len(self.ranking) - 1))
+
+    def previous_row(self) -> None:
+        if self.ranking is not None and len(self.ranking):
+            self.go_to(max(self.current_row - 1, 0))
+
+    def _geometry(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """``(scale, translate)`` of the run's volume in world coordinates."""
+        assert self.store is not None
+        shape = self.store.volume_shape
+        candidates = [
+            layer
+            for layer in self.viewer.layers
+            if layer.name != HOTSPOT_LAYER and layer.ndim == 3 and tuple(layer.data.shape) == shape
+        ]
+        candidates.sort(key=lambda layer: not isinstance(layer, Image))  # the seismic first
+        if candidates:
+            return tuple(candidates[0].scale), tuple(candidates[0].translate)
+        geometry = [_axis_geometry(self.store, axis) for axis in (0, 1)] + [(1.0, 0.0)]
+        return tuple(g[0] for g in geometry), tuple(g[1] for g in geometry)
+
+    def _highlight(self, row: int) -> Any:
+        """Put ranked section ``row``'s class values into the ``hotspot`` layer."""
+        assert self.store is not None and self.ranking is not None
+        ranking = self.ranking
+        section = ranking[row]
+        try:
+            values = section_highlight(
+                self.store, section, ranking.statistic, ranking.class_id, ranking.epoch
+            )
+        except (ValueError, KeyError, IndexError) as exc:
+            self._message(str(exc), warn=True)
+            return None
+        axis, _ = section_dims(section.kind)
+        # the depth-down section (sample, other axis) as a one-voxel-thick slab of the volume
+        data = values.T[None] if axis == 0 else values.T[:, None, :]
+        scale, translate = self._geometry()
+        translate = list(translate)
+        translate[axis] += scale[axis] * section.index
+        finite = values[np.isfinite(values)]
+        top = float(finite.max()) if finite.size else 1.0
+        limits = (0.0, top if top > 0 else 1.0)
+        if ranking.class_id is None:
+            rgb, cname = (1.0, 0.5, 0.1), "all"
+        else:
+            rgb = class_colors(self.store.n_classes)[ranking.class_id]
+            cname = str(ranking.class_name)
+        meta = {
+            "hotspot": {
+                "run": str(self.store.path),
+                "section": section.key,
+                "class": ranking.class_name,
+                "statistic": ranking.statistic,
+                "epoch": ranking.epoch,
+            }
+        }
+        # per class: all class pixels tinted, so that event-free ones show too; for total
+        # forgetting only the pixels with events
+        colormap = _colormap(rgb, f"hotspot {cname}", 0.0 if ranking.class_id is None else 0.35)
+        if HOTSPOT_LAYER in self.viewer.layers:
+            layer = self.viewer.layers[HOTSPOT_LAYER]
+            layer.scale = scale
+            layer.translate = translate
+            layer.data = data
+            layer.colormap = colormap
+            layer.contrast_limits = limits
+            layer.metadata = meta
+        else:
+            layer = self.viewer.add_image(
+                data,
+                name=HOTSPOT_LAYER,
+                scale=scale,
+                translate=translate,
+                colormap=colormap,
+                contrast_limits=limits,
+                blending="translucent",
+                metadata=meta,
+            )
+        return layer
+
+    # ------------------------------------------------------------------ selection, export
+
+    def use_as_style_sources(self) -> StyleSources | None:
+        """Keep the top-N sections (spin box) as the run's style sources (``run.json``)."""
+        if self.store is None or self.ranking is None:
+            self._message("no ranking to select from", warn=True)
+            return None
+        try:
+            sources = save_style_sources(self.store, self.ranking, self.top_spin.value())
+        except (ValueError, OSError) as exc:
+            self._message(str(exc), warn=True)
+            return None
+        self._message(
+            f"style sources for {sources.class_name} kept with the run: "
+            + ", ".join(k.replace(":", " ") for k in sources.sections),
+            info=True,
+        )
+        return sources
+
+    def export_csv(self, path: str | os.PathLike) -> Path | None:
+        """Write the whole current ranking to ``path``."""
+        if self.ranking is None:
+            self._message("no ranking to export", warn=True)
+            return None
+        try:
+            out = self.ranking.to_csv(path)
+        except OSError as exc:
+            self._message(f"could not write {path}: {exc}", warn=True)
+            return None
+        self._message(f"ranking written to {out}", info=True)
+        return out
+
+    def _export_dialog(self) -> None:
+        if self.ranking is None or self.store is None:
+            self._message("no ranking to export", warn=True)
+            return
+        what = self.ranking.class_name or "all"
+        default = self.store.path / f"hotspots_{what}_{self.ranking.statistic}.csv"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export ranking", str(default), "CSV files (*.csv)"
+        )
+        if path:
+            self.export_csv(path)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _update_buttons(self) -> None:
+        n = len(self.ranking) if self.ranking is not None else 0
+        self.prev_button.setEnabled(n > 0 and self.current_row > 0)
+        self.next_button.setEnabled(n > 0 and self.current_row < n - 1)
+        has_class = self.ranking is not None and self.ranking.class_id is not None
+        self.select_button.setEnabled(n > 0 and has_class)
+        self.export_button.setEnabled(n > 0)
+
+    def _message(self, text: str, warn: bool = False, info: bool = False) -> None:
+        repeated = text == self.last_message
+        self.last_message = text
+        self.status.setText(text)
+        if warn and not repeated:  # once, not again at every epoch of a running run
+            show_warning(text)
+        elif info:
+            show_info(text)

@@ -1,0 +1,184 @@
+"""Matplotlib plots embedded in Qt: metrics against epochs, one pixel's learning history.
+
+The figures take the viewer theme's colours (background, text), so they read on napari's
+dark and light themes alike; class lines and bars use the F3 class colours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from napari_forgetting.data import class_colors
+
+__all__ = ["MetricsPlot", "PixelHistoryPlot", "theme_colors"]
+
+
+def theme_colors(viewer: Any = None) -> tuple[str, str]:
+    """``(background, foreground)`` hex colours of the viewer's theme (dark by default)."""
+    try:
+        from napari.utils.theme import get_theme
+
+        theme = get_theme(viewer.theme if viewer is not None else "dark")
+        return theme.background.as_hex(), theme.text.as_hex()
+    except Exception:  # noqa: BLE001 - a plot must never fail for a theme lookup
+        return "#262930", "#f0f1f2"
+
+
+class _FigureWidget(QWidget):
+    def __init__(self, viewer: Any = None, n_axes: int = 2, height: float = 4.0) -> None:
+        super().__init__()
+        self.viewer = viewer
+        # fixed margins: a constrained layout costs several renders per redraw, and a redraw
+        # runs on the GUI thread while training competes for the CPU
+        self.figure = Figure(figsize=(4.5, height))
+        self.figure.subplots_adjust(left=0.17, right=0.97, top=0.93, bottom=0.16, hspace=0.55)
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.axes = self.figure.subplots(n_axes, 1)
+        self.text = QLabel("")
+        self.text.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.text)
+        layout.addWidget(self.canvas)
+        if viewer is not None:
+            viewer.events.theme.connect(self._redraw)
+
+    def _style(self) -> tuple[str, str]:
+        bg, fg = theme_colors(self.viewer)
+        self.figure.set_facecolor(bg)
+        for ax in self.axes:
+            ax.set_facecolor(bg)
+            ax.tick_params(colors=fg, labelsize=8)
+            for spine in ax.spines.values():
+                spine.set_color(fg)
+            ax.xaxis.label.set_color(fg)
+            ax.yaxis.label.set_color(fg)
+            ax.title.set_color(fg)
+        return bg, fg
+
+    def _redraw(self, event: Any = None) -> None:  # re-styled on a theme change
+        self.draw()
+
+    def draw(self) -> None:
+        raise NotImplementedError
+
+
+class MetricsPlot(_FigureWidget):
+    """Loss (top) and per-class accuracy (bottom) against epochs; :meth:`set_history`."""
+
+    def __init__(self, viewer: Any = None, class_names: Sequence[str] = ()) -> None:
+        super().__init__(viewer, n_axes=2, height=4.0)
+        self.class_names = list(class_names)
+        self.history: list[dict[str, Any]] = []
+        self.draw()
+
+    def set_history(
+        self, history: Sequence[dict[str, Any]], class_names: Sequence[str] | None = None
+    ) -> None:
+        self.history = [dict(h) for h in history]
+        if class_names is not None:
+            self.class_names = list(class_names)
+        self.draw()
+
+    def draw(self) -> None:
+        loss_ax, acc_ax = self.axes
+        loss_ax.clear()
+        acc_ax.clear()
+        bg, fg = self._style()
+        h = self.history
+        epochs = np.array([e.get("epoch", i) + 1 for i, e in enumerate(h)])
+        if h:
+            loss_ax.plot(epochs, [e.get("loss", np.nan) for e in h], "o-", color=fg, ms=3)
+            acc = np.array([e.get("class_accuracy") or [] for e in h], dtype=object)
+            n = max((len(a) for a in acc), default=0)
+            colors = class_colors(n)
+            for k in range(n):
+                ys = [a[k] if len(a) > k else np.nan for a in acc]
+                name = self.class_names[k] if k < len(self.class_names) else f"class {k}"
+                acc_ax.plot(epochs, ys, "o-", ms=3, color=colors[k][:3], label=name)
+            mca = [e.get("mean_class_accuracy", np.nan) for e in h]
+            acc_ax.plot(epochs, mca, "--", color=fg, lw=1, label="mean")
+            leg = acc_ax.legend(fontsize=7, ncol=2, facecolor=bg, edgecolor=fg, framealpha=0.8)
+            for t in leg.get_texts():
+                t.set_color(fg)
+            last = h[-1]
+            self.text.setText(
+                f"epoch {int(epochs[-1])}: loss {last.get('loss', float('nan')):.4f}, "
+                f"pixel accuracy {last.get('pixel_accuracy', float('nan')):.3f}, "
+                f"mean class accuracy {last.get('mean_class_accuracy', float('nan')):.3f}"
+            )
+        else:
+            self.text.setText("no epoch yet")
+        loss_ax.set_ylabel("training loss")
+        acc_ax.set_ylabel("class accuracy")
+        acc_ax.set_xlabel("epoch")
+        acc_ax.set_ylim(-0.02, 1.02)
+        self.canvas.draw_idle()
+
+
+class PixelHistoryPlot(_FigureWidget):
+    """A clicked pixel: correctness per epoch with forgetting events marked (top) and its
+    section's forgetting density per class (bottom); or a message (untracked pixel)."""
+
+    def __init__(self, viewer: Any = None) -> None:
+        super().__init__(viewer, n_axes=2, height=4.0)
+        self.history = None
+        self.message = "click a pixel on a tracked section"
+        self.draw()
+
+    def show_history(self, history: Any) -> None:
+        """Show a :class:`~._live.PixelHistory`."""
+        self.history = history
+        self.message = history.summary()
+        self.draw()
+
+    def show_message(self, message: str) -> None:
+        self.history = None
+        self.message = message
+        self.draw()
+
+    def draw(self) -> None:
+        hist_ax, dens_ax = self.axes
+        hist_ax.clear()
+        dens_ax.clear()
+        _, fg = self._style()
+        self.text.setText(self.message)
+        h = self.history
+        if h is None:
+            self.canvas.draw_idle()
+            return
+        epochs = np.arange(1, h.correct.size + 1)
+        colors = class_colors(len(h.class_names))
+        hist_ax.step(epochs, h.correct.astype(int), where="mid", color=fg, lw=1)
+        pred_colors = [colors[int(p)][:3] if p < len(colors) else fg for p in h.predictions]
+        hist_ax.scatter(epochs, h.correct.astype(int), c=pred_colors, s=25, zorder=3)
+        for t in h.forgotten_at:
+            hist_ax.axvline(t + 1, color="#d62728", lw=1.5, alpha=0.8)
+        if len(h.forgotten_at):
+            hist_ax.scatter(
+                h.forgotten_at + 1,
+                np.zeros(len(h.forgotten_at)),
+                marker="x",
+                color="#d62728",
+                s=60,
+                zorder=4,
+                label="forgetting event",
+            )
+        hist_ax.set_yticks([0, 1], ["wrong", "correct"])
+        hist_ax.set_ylim(-0.3, 1.3)
+        hist_ax.set_xlabel("epoch (marker colour: predicted class)")
+        hist_ax.set_title(f"true class: {h.class_names[h.true_class]}", fontsize=9)
+        names = list(h.class_names)
+        bar_colors = [c[:3] for c in colors]
+        dens = np.nan_to_num(h.density, nan=0.0)
+        dens_ax.bar(range(len(names)), dens, color=bar_colors, edgecolor=fg, lw=0.5)
+        dens_ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=7)
+        dens_ax.set_ylabel("events / pixel")
+        dens_ax.set_title(f"{h.section.kind} {h.section.number:g}: density per class", fontsize=9)
+        self.canvas.draw_idle()

@@ -1,0 +1,54 @@
+"""Section reading shared by the transfer trainer and the quality figures (numpy only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from napari_forgetting.data.sections import Section, normalize, section_image, section_labels
+
+
+def sources(volume_or_arrays: Any) -> tuple[Any, Any]:
+    """(image source, label source) of a volume/survey or a ``(seismic, labels)`` pair."""
+    if isinstance(volume_or_arrays, (tuple, list)):
+        if len(volume_or_arrays) != 2:
+            raise ValueError("pass a volume or a (seismic, labels) pair of 3-D arrays")
+        seismic, labels = volume_or_arrays
+        if tuple(seismic.shape) != tuple(labels.shape):
+            raise ValueError(f"seismic {seismic.shape} and labels {labels.shape} differ in shape")
+        return seismic, labels
+    if getattr(volume_or_arrays, "labels", None) is None:
+        raise ValueError("style transfer needs labels: this volume has none")
+    seismic = getattr(volume_or_arrays, "seismic", None)
+    if seismic is None:
+        seismic = volume_or_arrays
+    return seismic, volume_or_arrays
+
+
+def split_source(volume_or_arrays: Any) -> Any:
+    """What :func:`paper_split` should see: the volume (header numbers) or the seismic array."""
+    if isinstance(volume_or_arrays, (tuple, list)):
+        return volume_or_arrays[0]
+    return volume_or_arrays
+
+
+@dataclass
+class SectionStore:
+    """Section images (raw, or normalised with ``stats``) and labels, read lazily and cached."""
+
+    image_src: Any
+    label_src: Any
+    stats: tuple[float, float] | None = None
+    cache: dict = field(default_factory=dict)
+
+    def get(self, section: Section) -> tuple[np.ndarray, np.ndarray]:
+        key = (section.kind, section.index)
+        if key not in self.cache:
+            img = section_image(self.image_src, section)
+            if self.stats is not None:
+                img = normalize(img, self.stats)
+            lab = section_labels(self.label_src, section)
+            self.cache[key] = (img, lab)
+        return self.cache[key]

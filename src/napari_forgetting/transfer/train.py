@@ -1,0 +1,519 @@
+"""Training the style transfer model in the reconstruction setting.
+
+:class:`TransferTrainer` trains :class:`~.model.RegionStyleTransfer` (style encoder +
+generator) against a :class:`~.model.MultiscalePatchDiscriminator` on random patches of the
+*training* sections of the paper's split (:func:`~napari_forgetting.data.sections.paper_split`),
+amplitude-normalised with the volume's ``(mean, std)``. Reconstruction setting (SEAN's): the
+style codes come from the very patch the generator must rebuild from its labels.
+
+Per batch: one generator step (``gan_weight * hinge + fm_weight * feature matching +
+reconstruction``, see :mod:`.losses`), then one discriminator step (hinge). Patch padding
+(sections smaller than the patch) is label :data:`~.model.IGNORE_INDEX`: no class, zero in
+both the real and the generated image, excluded from the L1 terms. After each epoch the
+reconstruction PSNR of ``eval_sections`` validation sections is measured against the
+section-mean baseline (:func:`~.quality.reconstruction_quality`).
+
+As :class:`napari_forgetting.model.trainer.Trainer`: a JSON-serialisable config dataclass,
+:class:`Callback` hooks (``on_train_start``, ``on_epoch_start``, ``on_batch_end``,
+``on_epoch_end``, ``on_train_end``), ``should_stop`` checked after every batch and epoch (a
+partial epoch is discarded for resuming), an atomic ``<out_dir>/checkpoint.pt`` after every
+epoch, ``fit(resume=True)`` continuing bit-identically, the same seed giving the same weights
+on CPU, CUDA autocast (bf16) when on a GPU. A non-finite loss raises
+:class:`~napari_forgetting.model.trainer.TrainingError`.
+
+No Qt, napari or printing here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from napari_forgetting.data.sections import (
+    PatchSampler,
+    Section,
+    amplitude_stats,
+    pad_patch,
+    paper_split,
+)
+from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from napari_forgetting.model.device import autocast_context, make_grad_scaler, select_device
+from napari_forgetting.model.trainer import TrainingError
+
+from ._data import SectionStore, sources, split_source
+from .losses import (
+    feature_matching_loss,
+    hinge_d_loss,
+    hinge_g_loss,
+    reconstruction_loss,
+)
+from .model import (
+    IGNORE_INDEX,
+    MultiscalePatchDiscriminator,
+    RegionStyleTransfer,
+    TransferModelConfig,
+)
+
+__all__ = ["Callback", "TransferConfig", "TransferTrainer", "TrainingError"]
+
+#: Config keys that may differ between a checkpoint and the resuming run.
+_RESUMABLE_CHANGES = {"epochs", "device", "num_threads", "eval_sections"}
+#: The kind of file this trainer writes (checked by :func:`~.apply.load_transfer_model`).
+CHECKPOINT_KIND = "napari_forgetting.transfer"
+
+
+@dataclass
+class TransferConfig:
+    """Transfer training hyper-parameters (JSON-serialisable: :meth:`to_dict`/:meth:`from_dict`).
+
+    Architecture: ``n_classes``, ``style_dim``, ``ngf``, ``n_up``, ``encoder_width``,
+    ``spade_hidden`` (see :class:`~.model.TransferModelConfig`); ``ndf``, ``num_d``,
+    ``n_layers_d`` for the discriminator. Losses: ``gan_weight`` (hinge), ``fm_weight``
+    (feature matching), ``l1_weight`` (multi-scale L1 over ``rec_scales`` scales),
+    ``spectral_weight`` (FFT magnitude); ``gan_weight = fm_weight = 0`` trains without the
+    discriminator (reconstruction only, faster). Optimisers: Adam, ``lr_g`` / ``lr_d``,
+    ``betas``. ``patches_per_epoch`` ``None``: cover the training pixels once.
+    ``eval_sections``: validation sections whose reconstruction PSNR is measured per epoch
+    (0: none).
+    """
+
+    epochs: int = 20
+    batch_size: int = 8
+    patch_size: tuple[int, int] = (64, 64)
+    patches_per_epoch: int | None = None
+    lr_g: float = 5e-4
+    lr_d: float = 5e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    n_classes: int = 6
+    style_dim: int = 32
+    ngf: int = 32
+    n_up: int = 3
+    encoder_width: int = 16
+    spade_hidden: int | None = None
+    ndf: int = 32
+    num_d: int = 2
+    n_layers_d: int = 3
+    gan_weight: float = 1.0
+    fm_weight: float = 10.0
+    l1_weight: float = 10.0
+    spectral_weight: float = 2.0
+    rec_scales: int = 3
+    eval_sections: int = 4
+    seed: int = 0
+    device: str | None = None
+    every: int = 5
+    num_threads: int | None = None
+    amp: bool = True
+    deterministic: bool = True
+
+    def __post_init__(self) -> None:
+        self.patch_size = tuple(int(n) for n in self.patch_size)  # type: ignore[assignment]
+        self.betas = tuple(float(b) for b in self.betas)  # type: ignore[assignment]
+        if len(self.patch_size) != 2 or min(self.patch_size) < 1:
+            raise ValueError(f"patch_size must be two positive sizes, got {self.patch_size}")
+        if self.epochs < 0 or self.batch_size < 1:
+            raise ValueError("epochs must be >= 0 and batch_size >= 1")
+        if self.patches_per_epoch is not None and self.patches_per_epoch < 1:
+            raise ValueError("patches_per_epoch must be >= 1 (or None)")
+        if min(self.gan_weight, self.fm_weight, self.l1_weight, self.spectral_weight) < 0:
+            raise ValueError("loss weights must be >= 0")
+        if self.rec_scales < 1 or self.eval_sections < 0:
+            raise ValueError("rec_scales must be >= 1 and eval_sections >= 0")
+        self.model_config()  # validates the architecture
+
+    def model_config(self) -> TransferModelConfig:
+        """The :class:`~.model.TransferModelConfig` part."""
+        return TransferModelConfig(
+            n_classes=self.n_classes,
+            style_dim=self.style_dim,
+            ngf=self.ngf,
+            n_up=self.n_up,
+            encoder_width=self.encoder_width,
+            spade_hidden=self.spade_hidden,
+        )
+
+    @property
+    def uses_discriminator(self) -> bool:
+        return self.gan_weight > 0 or self.fm_weight > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["patch_size"] = list(self.patch_size)
+        d["betas"] = list(self.betas)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TransferConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown TransferConfig keys: {sorted(unknown)}")
+        return cls(**d)
+
+
+class Callback:
+    """Base class of transfer training callbacks; override the hooks you need."""
+
+    def on_train_start(self, trainer: TransferTrainer) -> None:
+        pass
+
+    def on_epoch_start(self, trainer: TransferTrainer, epoch: int) -> None:
+        pass
+
+    def on_batch_end(self, trainer: TransferTrainer, epoch: int, batch: int, loss: float) -> None:
+        """``loss``: the generator's total loss; the parts are in ``trainer.last_batch``."""
+
+    def on_epoch_end(self, trainer: TransferTrainer, epoch: int, logs: dict[str, Any]) -> None:
+        pass
+
+    def on_train_end(self, trainer: TransferTrainer) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _torch_settings(config: TransferConfig, device: torch.device) -> Iterator[None]:
+    """Thread count and determinism for the duration of a fit, restored afterwards (as the
+    segmentation trainer does)."""
+    threads = torch.get_num_threads()
+    det = torch.are_deterministic_algorithms_enabled()
+    det_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    bench = torch.backends.cudnn.benchmark
+    try:
+        if config.num_threads:
+            torch.set_num_threads(int(config.num_threads))
+        if config.deterministic:
+            if device.type == "cuda":
+                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            torch.backends.cudnn.benchmark = False
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(det, warn_only=det_warn)
+        torch.backends.cudnn.benchmark = bench
+
+
+def _n_classes_of(volume_or_arrays: Any) -> int | None:
+    names = getattr(volume_or_arrays, "class_names", None)
+    return len(names) if names else None
+
+
+class TransferTrainer:
+    """Train the SEAN-style transfer model on a labelled volume (reconstruction setting).
+
+    Parameters
+    ----------
+    volume_or_arrays
+        A :class:`~napari_forgetting.data.volume.SeismicVolume` or
+        :class:`~napari_forgetting.data.synthetic.SyntheticSurvey` with labels, or a
+        ``(seismic, labels)`` pair of 3-D ``(inline, crossline, sample)`` arrays.
+    config
+        :class:`TransferConfig`.
+    callbacks
+        :class:`Callback` instances, called in the given order.
+    out_dir
+        Folder for ``checkpoint.pt`` (written after every epoch); ``None``: no checkpoints.
+
+    Attributes: ``model`` (:class:`~.model.RegionStyleTransfer`, its ``amplitude_stats`` set to
+    the volume's), ``discriminator``, ``opt_g``, ``opt_d``, ``train_sections``,
+    ``validation_sections``, ``eval_sections``, ``history`` (one dict per epoch), ``epoch``
+    (completed epochs), ``last_batch`` (loss parts of the latest batch), ``should_stop``,
+    ``stopped``, ``device``, ``stats``.
+    """
+
+    def __init__(
+        self,
+        volume_or_arrays: Any,
+        config: TransferConfig | None = None,
+        callbacks: Sequence[Callback] = (),
+        out_dir: str | os.PathLike | None = None,
+    ) -> None:
+        self.config = config if config is not None else TransferConfig()
+        cfg = self.config
+        self.callbacks = list(callbacks)
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        image_src, label_src = sources(volume_or_arrays)
+        declared = _n_classes_of(volume_or_arrays)
+        if declared is not None and declared > cfg.n_classes:
+            raise ValueError(
+                f"the volume has {declared} classes but the config says n_classes={cfg.n_classes}"
+            )
+        self.shape = tuple(int(n) for n in image_src.shape)
+        split = paper_split(split_source(volume_or_arrays), cfg.every)
+        self.train_sections: list[Section] = list(split.train)
+        self.validation_sections: list[Section] = list(split.validation)
+        if not self.train_sections:
+            raise ValueError(f"no training sections in a volume of shape {self.shape}")
+        n_eval = min(cfg.eval_sections, len(self.validation_sections))
+        picks = np.unique(np.linspace(0, len(self.validation_sections) - 1, n_eval).round())
+        self.eval_sections: list[Section] = [
+            self.validation_sections[int(i)] for i in picks[:n_eval]
+        ]
+        self.volume = volume_or_arrays
+        self.stats = amplitude_stats(image_src)
+        self._store = SectionStore(image_src, label_src, self.stats)
+        self.device = select_device(cfg.device)
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            model = RegionStyleTransfer(cfg.model_config())
+            torch.manual_seed(cfg.seed + 1)
+            disc = MultiscalePatchDiscriminator(cfg.n_classes, cfg.ndf, cfg.num_d, cfg.n_layers_d)
+        model.amplitude_stats.copy_(torch.tensor(self.stats, dtype=torch.float64))
+        self.model = model.to(self.device)
+        self.discriminator = disc.to(self.device)
+        self.opt_g = torch.optim.Adam(self.model.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+        self.scaler_g = make_grad_scaler(self.device, enabled=cfg.amp)
+        self.scaler_d = make_grad_scaler(self.device, enabled=cfg.amp)
+        self.sampler = PatchSampler(self.train_sections, self.shape, cfg.patch_size, cfg.seed)
+        if cfg.patches_per_epoch is None:
+            pixels = sum(r * c for r, c in (s.shape for s in self.train_sections))
+            self.patches_per_epoch = max(1, math.ceil(pixels / math.prod(cfg.patch_size)))
+        else:
+            self.patches_per_epoch = int(cfg.patches_per_epoch)
+
+        self.history: list[dict[str, Any]] = []
+        self.last_batch: dict[str, float] = {}
+        self.epoch = 0
+        self.should_stop = False
+        self.stopped = False
+
+    # ------------------------------------------------------------------ checkpoints
+
+    @property
+    def checkpoint_file(self) -> Path | None:
+        """``<out_dir>/checkpoint.pt`` or ``None`` without an ``out_dir``."""
+        return None if self.out_dir is None else checkpoint_path(self.out_dir)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs, plus what :func:`~.apply.load_transfer_model` reads
+        (``kind``, ``model_config``, ``model``)."""
+
+        def cpu(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+            return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+        return {
+            "kind": CHECKPOINT_KIND,
+            "config": self.config.to_dict(),
+            "model_config": self.config.model_config().to_dict(),
+            "epoch": self.epoch,
+            "model": cpu(self.model),
+            "discriminator": cpu(self.discriminator),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict(),
+            "scaler_d": self.scaler_d.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+            "sampler": self.sampler.state_dict(),
+            "history": [dict(h) for h in self.history],
+            "stats": list(self.stats),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (config must match except epochs/device/threads/eval)."""
+        if state.get("kind") != CHECKPOINT_KIND:
+            raise ValueError("not a style transfer checkpoint")
+        mine = self.config.to_dict()
+        theirs = dict(state["config"])
+        keys = (set(mine) | set(theirs)) - _RESUMABLE_CHANGES
+        diff = sorted(k for k in keys if mine.get(k) != theirs.get(k))
+        if diff:
+            raise ValueError(f"checkpoint was written with a different config: {diff}")
+        self.model.load_state_dict(state["model"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.scaler_g.load_state_dict(state["scaler_g"])
+        self.scaler_d.load_state_dict(state["scaler_d"])
+        torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.sampler.load_state_dict(state["sampler"])
+        self.history = [dict(h) for h in state["history"]]
+        self.epoch = int(state["epoch"])
+
+    def save_checkpoint(self) -> Path | None:
+        """Write the checkpoint atomically (no-op without ``out_dir``)."""
+        if self.out_dir is None:
+            return None
+        return save_checkpoint(checkpoint_path(self.out_dir), self.state_dict())
+
+    # ------------------------------------------------------------------ training
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(self, *args)
+
+    def _batch(
+        self, draws: list[tuple[int, int, int]]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Images ``(B,1,ph,pw)``, labels ``(B,ph,pw)`` (padding = IGNORE_INDEX), valid mask."""
+        ph, pw = self.config.patch_size
+        images = np.empty((len(draws), 1, ph, pw), dtype=np.float32)
+        labels = np.empty((len(draws), ph, pw), dtype=np.int64)
+        for b, (k, r, c) in enumerate(draws):
+            h, w = self.sampler.patch_shape(k)
+            img, lab = self._store.get(self.train_sections[k])
+            images[b, 0] = pad_patch(img[r : r + h, c : c + w], (ph, pw), 0.0)
+            labels[b] = pad_patch(lab[r : r + h, c : c + w], (ph, pw), IGNORE_INDEX)
+        x = torch.from_numpy(images).to(self.device)
+        y = torch.from_numpy(labels).to(self.device)
+        valid = (y != IGNORE_INDEX).unsqueeze(1).float()
+        return x, y, valid
+
+    def _check_finite(self, value: float, what: str, epoch: int, batch: int) -> None:
+        if math.isfinite(value):
+            return
+        kept = self.checkpoint_file
+        where = (
+            f"last good checkpoint kept at {kept}"
+            if kept is not None and kept.is_file()
+            else "no checkpoint was written (no out_dir or no completed epoch)"
+        )
+        word = "NaN" if math.isnan(value) else "infinite"
+        raise TrainingError(f"{what} loss became {word} at epoch {epoch} batch {batch}; {where}")
+
+    def train_step(
+        self, x: torch.Tensor, y: torch.Tensor, valid: torch.Tensor, epoch: int = 0, batch: int = 0
+    ) -> dict[str, float]:
+        """One generator step and (with a discriminator) one discriminator step."""
+        cfg = self.config
+        use_d = cfg.uses_discriminator
+        onehot = self.model.onehot(y)
+        # --- generator (and style encoder)
+        self.discriminator.requires_grad_(False)
+        with autocast_context(self.device, enabled=cfg.amp):
+            style, _ = self.model.encoder(x, onehot)
+            fake = self.model.generator(onehot, style)
+        fake = fake.float() * valid
+        rec, parts = reconstruction_loss(
+            fake,
+            x,
+            valid,
+            l1_weight=cfg.l1_weight,
+            spectral_weight=cfg.spectral_weight,
+            scales=cfg.rec_scales,
+        )
+        loss_g = rec
+        adv = fm = torch.zeros((), device=self.device)
+        if use_d:
+            with autocast_context(self.device, enabled=cfg.amp):
+                fake_out = self.discriminator(fake, onehot)
+                with torch.no_grad():
+                    real_out = self.discriminator(x, onehot)
+            adv = hinge_g_loss(fake_out)
+            fm = feature_matching_loss(real_out, fake_out)
+            loss_g = loss_g + cfg.gan_weight * adv + cfg.fm_weight * fm
+        value_g = float(loss_g.detach())
+        self._check_finite(value_g, "generator", epoch, batch)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler_g.scale(loss_g).backward()
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.update()
+        self.discriminator.requires_grad_(True)
+        # --- discriminator
+        value_d = 0.0
+        if use_d:
+            with autocast_context(self.device, enabled=cfg.amp):
+                d_fake = self.discriminator(fake.detach(), onehot)
+                d_real = self.discriminator(x, onehot)
+            loss_d = hinge_d_loss(d_real, d_fake)
+            value_d = float(loss_d.detach())
+            self._check_finite(value_d, "discriminator", epoch, batch)
+            self.opt_d.zero_grad(set_to_none=True)
+            self.scaler_d.scale(loss_d).backward()
+            self.scaler_d.step(self.opt_d)
+            self.scaler_d.update()
+        return {
+            "loss_g": value_g,
+            "loss_d": value_d,
+            "adv": float(adv.detach()),
+            "fm": float(fm.detach()),
+            **parts,
+        }
+
+    def _train_epoch(self, epoch: int) -> tuple[dict[str, float], int, bool]:
+        """One epoch of patches. Returns (mean loss parts, batches, completed)."""
+        cfg = self.config
+        self.model.train()
+        self.discriminator.train()
+        n = self.patches_per_epoch
+        n_batches = math.ceil(n / cfg.batch_size)
+        draws_iter = self.sampler.iter_epoch(n)
+        totals: dict[str, float] = {}
+        for b in range(n_batches):
+            draws = [next(draws_iter) for _ in range(min(cfg.batch_size, n - b * cfg.batch_size))]
+            x, y, valid = self._batch(draws)
+            parts = self.train_step(x, y, valid, epoch, b)
+            for k, v in parts.items():
+                totals[k] = totals.get(k, 0.0) + v
+            self.last_batch = parts
+            self._call("on_batch_end", epoch, b, parts["loss_g"])
+            if self.should_stop:
+                return {k: v / (b + 1) for k, v in totals.items()}, b + 1, False
+        return {k: v / max(1, n_batches) for k, v in totals.items()}, n_batches, True
+
+    def evaluate(self, sections: Sequence[Section] | None = None) -> dict[str, Any]:
+        """Reconstruction PSNR of ``sections`` (default :attr:`eval_sections`) vs the
+        section-mean baseline; see :func:`~.quality.reconstruction_quality`."""
+        from .quality import reconstruction_quality
+
+        sections = self.eval_sections if sections is None else list(sections)
+        if not sections:
+            return {}
+        q = reconstruction_quality(self.model, self.volume, sections)
+        return {k: q[k] for k in ("psnr", "baseline_psnr", "psnr_gain_db")}
+
+    def fit(self, resume: bool = False) -> list[dict[str, Any]]:
+        """Train up to ``config.epochs`` epochs; returns :attr:`history`.
+
+        ``resume=True`` loads ``<out_dir>/checkpoint.pt`` if it exists and continues after its
+        last completed epoch (a fresh start when there is none).
+        """
+        cfg = self.config
+        if resume:
+            if self.out_dir is None:
+                raise ValueError("resume=True needs an out_dir")
+            path = checkpoint_path(self.out_dir)
+            if path.is_file():
+                self.load_state_dict(load_checkpoint(path))
+        if self.epoch == 0 and not self.history:
+            torch.manual_seed(cfg.seed)  # noise stream of a fresh run
+        self.should_stop = False
+        self.stopped = False
+        with _torch_settings(cfg, self.device):
+            self._call("on_train_start")
+            while self.epoch < cfg.epochs and not self.should_stop:
+                epoch = self.epoch
+                t0 = time.perf_counter()
+                self._call("on_epoch_start", epoch)
+                losses, n_batches, complete = self._train_epoch(epoch)
+                if not complete:
+                    break
+                metrics = self.evaluate()
+                logs = {
+                    "epoch": epoch,
+                    **losses,
+                    "n_batches": n_batches,
+                    **metrics,
+                    "seconds": time.perf_counter() - t0,
+                }
+                self.history.append(logs)
+                self.epoch = epoch + 1
+                self.save_checkpoint()
+                self._call("on_epoch_end", epoch, logs)
+            self.stopped = self.epoch < cfg.epochs
+            self._call("on_train_end")
+        self.model.eval()
+        return self.history

@@ -1,0 +1,363 @@
+"""Support-vector augmentation: the augmented pool and retraining on it (the paper's Fig. 4).
+
+From a finished run: the top ``N`` sections by forgetting density of class ``k`` are the style
+sources (the selection kept with the run, or a fresh ranking); ``M`` transfers are made from
+each onto training sections drawn at random among those holding class ``k`` (a transfer needs
+the class in both sections); every result keeps its target's labels. The pool is written as
+an export set (:mod:`.export`: F3 ``.npy`` + SEG-Y + zarr + manifest), one set per section
+kind (inline targets and crossline targets differ in shape), and read back from it, so the
+augmented data a user exports is exactly what retraining used. Retraining trains the
+segmentation model from scratch on the training sections plus the pool, as a new run whose
+``run.json`` names its parent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_forgetting.data.sections import (
+    Section,
+    amplitude_stats,
+    normalize,
+    paper_split,
+    section_image,
+    section_labels,
+)
+from napari_forgetting.model.hotspots import load_style_sources, rank_run, resolve_class
+from napari_forgetting.model.runstore import RunStore
+
+from .data import open_source
+from .export import FORMATS, export_volume
+
+__all__ = [
+    "POOL_MANIFEST",
+    "AugmentedPool",
+    "PoolItem",
+    "generate_pool",
+    "load_pool",
+    "retrain",
+    "save_pool",
+]
+
+POOL_MANIFEST = "pool.json"
+
+
+@dataclass
+class PoolItem:
+    """One generated section: ``image`` (float32 amplitudes, depth-down ``(rows, cols)``)
+    and the target's ``labels`` (uint8); where it came from."""
+
+    image: np.ndarray
+    labels: np.ndarray
+    target: str
+    source: str
+    kind: str
+    seed: int
+
+    def record(self, position: int) -> dict[str, Any]:
+        return {
+            "position": position,
+            "kind": self.kind,
+            "target": self.target,
+            "source": self.source,
+            "seed": self.seed,
+            "shape": list(self.image.shape),
+        }
+
+
+@dataclass
+class AugmentedPool:
+    """Generated sections for class ``class_id`` plus their provenance."""
+
+    items: list[PoolItem]
+    class_id: int
+    class_name: str
+    parent_run: str | None = None
+    transfer_checkpoint: str | None = None
+    seed: int = 0
+    sources: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def training_pairs(self, stats: tuple[float, float]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(normalised image, labels)`` pairs for :class:`~..model.trainer.Trainer`'s
+        ``extra_pool``, normalised with the training volume's ``stats``."""
+        return [(normalize(it.image, stats), it.labels) for it in self.items]
+
+    def by_kind(self) -> dict[str, list[tuple[int, PoolItem]]]:
+        out: dict[str, list[tuple[int, PoolItem]]] = {}
+        for i, it in enumerate(self.items):
+            out.setdefault(it.kind, []).append((i, it))
+        return out
+
+
+def _candidates(volume: Any, train: Sequence[Section], class_id: int) -> list[Section]:
+    """Training sections holding ``class_id`` (targets must contain the class)."""
+    out = []
+    for sec in train:
+        if np.any(section_labels(volume, sec) == class_id):
+            out.append(sec)
+    return out
+
+
+def generate_pool(
+    run: RunStore | str | os.PathLike,
+    transfer_model: Any,
+    cls: str | int = "scruff",
+    n_sources: int = 6,
+    per_source: int = 64,
+    seed: int = 0,
+    volume: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> AugmentedPool:
+    """Make ``n_sources x per_source`` transfers of class ``cls`` from a run's hotspots.
+
+    ``transfer_model``: a trained :class:`~..transfer.RegionStyleTransfer` or its checkpoint
+    path. Style sources: the selection saved with the run for this class if there is one
+    (``napari-forgetting rank --select`` or the Hotspots widget), else the top ``n_sources``
+    of the forgetting-density ranking at the last epoch. ``volume``: the run's data (default:
+    reopened from the run's ``source``). ``progress(done, total)`` is called after each
+    transfer; ``should_stop()`` aborts between transfers (the partial pool is returned).
+    """
+    from napari_forgetting.transfer import load_transfer_model, transfer
+
+    store = run if isinstance(run, RunStore) else RunStore.open(run)
+    class_id = resolve_class(store.class_names, cls)
+    class_name = store.class_names[class_id]
+    if volume is None:
+        volume = open_source(store.info.get("source") or {})
+    saved = load_style_sources(store)
+    if saved is not None and saved.class_id == class_id and len(saved.sections) >= n_sources:
+        source_keys = list(saved.sections[:n_sources])
+    else:
+        ranking = rank_run(store, class_id, "forgetting")
+        source_keys = [r.key for r in ranking.top(n_sources)]
+    if not source_keys:
+        raise ValueError(f"run {store.path}: no section holds class {class_name!r}")
+    every = int(store.train_config.get("every", 5))
+    train = paper_split(volume, every).train
+    targets = _candidates(volume, train, class_id)
+    if not targets:
+        raise ValueError(f"no training section holds class {class_name!r}: nowhere to transfer")
+    model = transfer_model
+    ckpt = None
+    if isinstance(transfer_model, (str, os.PathLike)):
+        ckpt = str(Path(transfer_model).resolve())
+        model = load_transfer_model(transfer_model, n_classes=store.n_classes)
+    rng = np.random.default_rng([int(seed), class_id])
+    items: list[PoolItem] = []
+    total = len(source_keys) * int(per_source)
+    for key in source_keys:
+        src = Section.from_key(key, volume)
+        src_img, src_lab = section_image(volume, src), section_labels(volume, src)
+        for _ in range(int(per_source)):
+            if should_stop is not None and should_stop():
+                break
+            tgt = targets[int(rng.integers(len(targets)))]
+            tgt_img, tgt_lab = section_image(volume, tgt), section_labels(volume, tgt)
+            out = transfer(model, tgt_img, tgt_lab, src_img, src_lab, class_id)
+            items.append(PoolItem(out, tgt_lab.astype(np.uint8), tgt.key, key, tgt.kind, seed))
+            if progress is not None:
+                progress(len(items), total)
+    return AugmentedPool(
+        items=items,
+        class_id=class_id,
+        class_name=class_name,
+        parent_run=str(store.path.resolve()),
+        transfer_checkpoint=ckpt,
+        seed=int(seed),
+        sources=source_keys,
+    )
+
+
+def save_pool(
+    pool: AugmentedPool,
+    out_dir: str | os.PathLike,
+    formats: Sequence[str] = FORMATS,
+    overwrite: bool = False,
+    volume: Any = None,
+    class_names: Sequence[str] | None = None,
+) -> dict[str, dict[str, Path]]:
+    """Export the pool: one set ``augmented_<kind>`` per target kind, then ``pool.json``.
+
+    A stack of generated inline sections is written as a volume ``(N, crossline, sample)``
+    whose inline numbers are 1..N and whose crossline numbers are the survey's (from
+    ``volume`` when given); crossline targets likewise ``(N, inline, sample)``. Every
+    section's source, target, class, seed and checkpoints are in the manifests.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pool_file = out / POOL_MANIFEST
+    if pool_file.exists() and not overwrite:
+        raise FileExistsError(f"{pool_file} exists; pass overwrite (--overwrite) to replace it")
+    written: dict[str, dict[str, Path]] = {}
+    sets = []
+    for kind, entries in sorted(pool.by_kind().items()):
+        shapes = {it.image.shape for _, it in entries}
+        if len(shapes) != 1:
+            raise ValueError(f"{kind} items of several shapes {sorted(shapes)}")
+        seismic = np.stack([it.image.T for _, it in entries])  # (N, cols, rows=samples)
+        labels = np.stack([it.labels.T for _, it in entries])
+        cols = None
+        if volume is not None:
+            numbers = getattr(volume, "crosslines" if kind == "inline" else "inlines", None)
+            if numbers is not None and len(numbers) == seismic.shape[1]:
+                cols = np.asarray(numbers).astype(np.int64)
+        name = f"augmented_{kind}"
+        records = [it.record(i) for i, it in entries]
+        manifest = {
+            "kind": "augmented_pool",
+            "section_kind": kind,
+            "class_id": pool.class_id,
+            "class": pool.class_name,
+            "parent_run": pool.parent_run,
+            "transfer_checkpoint": pool.transfer_checkpoint,
+            "seed": pool.seed,
+            "sections": [{**r, "inline_number": n + 1} for n, r in enumerate(records)],
+        }
+        written[kind] = export_volume(
+            out,
+            name,
+            seismic,
+            labels,
+            crosslines=cols,
+            sample_interval=float(getattr(volume, "sample_interval", 4.0) or 4.0),
+            class_names=class_names,
+            formats=formats,
+            manifest=manifest,
+            overwrite=overwrite,
+        )
+        sets.append({"kind": kind, "name": name, "count": len(entries)})
+    from napari_forgetting._atomic import atomic_path
+
+    record = {
+        "kind": "augmented_pool",
+        "class_id": pool.class_id,
+        "class": pool.class_name,
+        "parent_run": pool.parent_run,
+        "transfer_checkpoint": pool.transfer_checkpoint,
+        "seed": pool.seed,
+        "sources": list(pool.sources),
+        "count": len(pool),
+        "sets": sets,
+        "formats": list(formats),
+        **pool.extra,
+    }
+    with atomic_path(pool_file, fsync=True) as tmp, open(tmp, "w") as fh:
+        json.dump(record, fh, indent=1)
+        fh.write("\n")
+    return written
+
+
+def load_pool(path: str | os.PathLike) -> AugmentedPool:
+    """Read a pool written by :func:`save_pool` (from its ``.npy`` files, else zarr)."""
+    out = Path(path)
+    pool_file = out / POOL_MANIFEST if out.is_dir() else out
+    out = pool_file.parent
+    try:
+        record = json.loads(pool_file.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{pool_file}: no augmented pool here (an interrupted export has no pool.json)"
+        ) from None
+    items: list[tuple[int, PoolItem]] = []
+    for s in record["sets"]:
+        manifest = json.loads((out / f"{s['name']}.manifest.json").read_text())
+        npy = out / f"{s['name']}_seismic.npy"
+        if npy.is_file():
+            seismic = np.load(npy)
+            labels = np.load(out / f"{s['name']}_labels.npy")
+        else:
+            import zarr
+
+            group = zarr.open_group(str(out / f"{s['name']}.zarr"), mode="r")
+            seismic, labels = group["seismic"][...], group["labels"][...]
+        for n, r in enumerate(manifest["sections"]):
+            items.append(
+                (
+                    int(r["position"]),
+                    PoolItem(
+                        np.ascontiguousarray(seismic[n].T),
+                        np.ascontiguousarray(labels[n].T),
+                        r["target"],
+                        r["source"],
+                        r["kind"],
+                        int(r["seed"]),
+                    ),
+                )
+            )
+    items.sort(key=lambda t: t[0])
+    return AugmentedPool(
+        items=[it for _, it in items],
+        class_id=int(record["class_id"]),
+        class_name=str(record["class"]),
+        parent_run=record.get("parent_run"),
+        transfer_checkpoint=record.get("transfer_checkpoint"),
+        seed=int(record.get("seed", 0)),
+        sources=list(record.get("sources", [])),
+    )
+
+
+def retrain(
+    parent: RunStore | str | os.PathLike,
+    pool: AugmentedPool | str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    volume: Any = None,
+    overrides: dict[str, Any] | None = None,
+    callbacks: Sequence[Any] = (),
+    resume: bool = False,
+    overwrite: bool = False,
+) -> Any:
+    """Train from scratch on the parent's training sections plus the pool, as a new run.
+
+    The parent's training configuration is reused (``overrides`` change fields, e.g.
+    ``{"seed": 1, "epochs": 30}``); the new run's ``run.json`` records the parent and the
+    pool. Returns the finished :class:`~..model.trainer.Trainer`.
+    """
+    from napari_forgetting.model.trainer import TrainConfig, Trainer
+
+    store = parent if isinstance(parent, RunStore) else RunStore.open(parent)
+    if not isinstance(pool, AugmentedPool):
+        pool_path = str(Path(pool).resolve())
+        pool = load_pool(pool)
+    else:
+        pool_path = None
+    if volume is None:
+        volume = open_source(store.info.get("source") or {})
+    cfg_dict = dict(store.train_config)
+    cfg_dict.update(overrides or {})
+    cfg = TrainConfig.from_dict(cfg_dict)
+    stats = amplitude_stats(volume)
+    trainer = Trainer(
+        volume,
+        cfg,
+        callbacks=callbacks,
+        out_dir=out_dir,
+        source=store.info.get("source"),
+        parent=str(store.path.resolve()),
+        extra_pool=pool.training_pairs(stats),
+    )
+    trainer.fit(resume=resume, overwrite=overwrite)
+    if trainer.store is not None:
+        RunStore.open(trainer.store.path, mode="a").update_info(
+            augmented_pool={
+                "path": pool_path,
+                "class": pool.class_name,
+                "class_id": pool.class_id,
+                "count": len(pool),
+                "sources": list(pool.sources),
+                "transfer_checkpoint": pool.transfer_checkpoint,
+            }
+        )
+    return trainer

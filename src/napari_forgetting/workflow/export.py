@@ -1,0 +1,209 @@
+"""Export volumes, run results and augmented datasets: F3 ``.npy``, SEG-Y and zarr + manifest.
+
+Every export writes a *set* of files for one name:
+
+* ``"npy"``  -- the F3 facies benchmark layout: ``<name>_seismic.npy`` (float32) and
+  ``<name>_labels.npy`` (uint8), axes ``(inline, crossline, sample)``;
+* ``"segy"`` -- ``<name>.sgy`` (IEEE float, inline-sorted, inline / crossline numbers at
+  bytes 189 / 193, the sample interval in the headers) with ``<name>_labels.npy`` beside it
+  (where this project's reader looks for labels);
+* ``"zarr"`` -- ``<name>.zarr``, a group with ``seismic`` and ``labels`` arrays and the
+  ``inlines`` / ``crosslines`` / ``samples`` / ``class_names`` attributes the reader uses;
+* ``<name>.manifest.json`` -- what was written, from what, with which seeds and checkpoints.
+
+Atomic: every file (and the zarr folder) is written under a temporary name in the output
+folder and renamed into place; the manifest is renamed last, so an interrupted export never
+leaves a file that looks complete, and a set without its manifest is recognisably incomplete.
+Existing outputs are never replaced unless ``overwrite=True``.
+
+numpy, zarr and segyio only (no torch, Qt or napari).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_forgetting._atomic import atomic_path
+from napari_forgetting.data.segy import write_segy
+
+__all__ = ["FORMATS", "export_paths", "export_volume"]
+
+FORMATS = ("npy", "segy", "zarr")
+
+
+def export_paths(out_dir: str | os.PathLike, name: str, formats: Sequence[str]) -> dict[str, Path]:
+    """The files an export of ``name`` in ``formats`` writes (keys: seismic_npy, labels,
+    segy, zarr, manifest)."""
+    out = Path(out_dir)
+    paths: dict[str, Path] = {}
+    if "npy" in formats:
+        paths["seismic_npy"] = out / f"{name}_seismic.npy"
+    if "npy" in formats or "segy" in formats:
+        paths["labels"] = out / f"{name}_labels.npy"
+    if "segy" in formats:
+        paths["segy"] = out / f"{name}.sgy"
+    if "zarr" in formats:
+        paths["zarr"] = out / f"{name}.zarr"
+    paths["manifest"] = out / f"{name}.manifest.json"
+    return paths
+
+
+def _check(name: str, formats: Sequence[str]) -> tuple[str, ...]:
+    if not name or os.sep in name or (os.altsep and os.altsep in name) or name.startswith("."):
+        raise ValueError(f"name must be a plain file stem, got {name!r}")
+    formats = (formats,) if isinstance(formats, str) else tuple(formats)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {formats!r}")
+    return formats
+
+
+def _save_npy(path: Path, array: Any) -> None:
+    with atomic_path(path, fsync=True) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, np.ascontiguousarray(np.asarray(array)), allow_pickle=False)
+
+
+def _save_zarr(path: Path, seismic: np.ndarray, labels: np.ndarray | None, attrs: dict) -> None:
+    """Write a zarr group into a temporary folder beside ``path``, then rename it in."""
+    import zarr
+
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        store = tmp / "store.zarr"
+        group = zarr.open_group(str(store), mode="w")
+        chunks = (1, *seismic.shape[1:])
+        group.create_array("seismic", data=np.ascontiguousarray(seismic), chunks=chunks)
+        if labels is not None:
+            group.create_array("labels", data=np.ascontiguousarray(labels), chunks=chunks)
+        group.attrs.update(attrs)
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(path, old)
+        os.replace(store, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, Path):
+        return str(x)
+    return x
+
+
+def export_volume(
+    out_dir: str | os.PathLike,
+    name: str,
+    seismic: Any,
+    labels: Any = None,
+    *,
+    inlines: Sequence[int] | None = None,
+    crosslines: Sequence[int] | None = None,
+    sample_interval: float = 4.0,
+    samples: Sequence[float] | None = None,
+    class_names: Sequence[str] | None = None,
+    formats: Sequence[str] = FORMATS,
+    manifest: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> dict[str, Path]:
+    """Write one ``(inline, crossline, sample)`` volume (and its labels) in ``formats``.
+
+    ``seismic`` float (numpy, dask or anything ``np.asarray`` takes), ``labels`` uint8 of the
+    same shape or ``None``. ``inlines`` / ``crosslines``: header numbers (default ``1..n``).
+    ``manifest``: extra fields for ``<name>.manifest.json``. Returns the written paths.
+
+    Raises :class:`FileExistsError` naming every existing output unless ``overwrite``;
+    nothing is written then.
+    """
+    formats = _check(name, formats)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = export_paths(out, name, formats)
+    if labels is None:
+        paths.pop("labels", None)
+    existing = [str(p) for p in paths.values() if p.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"export would replace {', '.join(existing)}; pass overwrite (--overwrite) to do so"
+        )
+    seis = np.asarray(seismic, dtype=np.float32)
+    if seis.ndim != 3:
+        raise ValueError(f"seismic must be 3-D (inline, crossline, sample), got {seis.shape}")
+    lab = None
+    if labels is not None:
+        lab = np.asarray(labels)
+        if lab.shape != seis.shape:
+            raise ValueError(f"labels {lab.shape} and seismic {seis.shape} differ in shape")
+        lab = lab.astype(np.uint8)
+    n_il, n_xl, n_s = seis.shape
+    inl = np.arange(1, n_il + 1) if inlines is None else np.asarray(inlines, dtype=np.int64)
+    xl = np.arange(1, n_xl + 1) if crosslines is None else np.asarray(crosslines, dtype=np.int64)
+    if inl.shape != (n_il,) or xl.shape != (n_xl,):
+        raise ValueError("inlines / crosslines must give one number per inline / crossline")
+    smp = (
+        np.arange(n_s, dtype=np.float64) * float(sample_interval)
+        if samples is None
+        else np.asarray(samples, dtype=np.float64)
+    )
+    # the manifest is removed first so an overwritten set is never paired with an old manifest
+    if overwrite:
+        with contextlib.suppress(FileNotFoundError):
+            paths["manifest"].unlink()
+    if lab is not None and "labels" in paths:
+        _save_npy(paths["labels"], lab)
+    if "seismic_npy" in paths:
+        _save_npy(paths["seismic_npy"], seis)
+    if "segy" in paths:
+        write_segy(paths["segy"], seis, inl, xl, float(sample_interval))
+    if "zarr" in paths:
+        attrs = {
+            "inlines": inl.tolist(),
+            "crosslines": xl.tolist(),
+            "samples": smp.tolist(),
+        }
+        if class_names is not None:
+            attrs["class_names"] = list(class_names)
+        _save_zarr(paths["zarr"], seis, lab, attrs)
+    record = {
+        "name": name,
+        "written": _now(),
+        "formats": list(formats),
+        "files": {k: p.name for k, p in paths.items() if k != "manifest"},
+        "shape": [n_il, n_xl, n_s],
+        "axes": ["inline", "crossline", "sample"],
+        "inlines": [int(inl[0]), int(inl[-1])],
+        "crosslines": [int(xl[0]), int(xl[-1])],
+        "sample_interval": float(sample_interval),
+        "class_names": None if class_names is None else list(class_names),
+        **_jsonable(manifest or {}),
+    }
+    with atomic_path(paths["manifest"], fsync=True) as tmp, open(tmp, "w") as fh:
+        json.dump(record, fh, indent=1)
+        fh.write("\n")
+    return paths
