@@ -6,6 +6,11 @@ Subcommands:
   synthetic  write an F3-like synthetic volume (SEG-Y and/or .npy)
   train      train DeepLabV3-ResNet18 with forgetting tracking into a run store
   rank       rank a run's sections by a class's forgetting density (hotspots)
+  transfer-train  train the class-specific style transfer model
+  augment    style-transfer a class from a run's hotspots into an augmented pool
+  retrain    retrain from scratch on a run's data plus an augmented pool
+  export     export a volume or run result as F3 .npy, SEG-Y and zarr + manifest
+  compare    compare baseline / flip / rotate / transfer over seeds on dask
 """
 
 from __future__ import annotations
@@ -88,11 +93,51 @@ def _fmt_metrics(logs: dict, class_names: Sequence[str]) -> str:
     return "  ".join(parts)
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
+def make_progress(epochs: int, quiet: bool = False):
+    """A training :class:`Callback` that shows a tqdm bar per epoch and prints its metrics."""
     from tqdm import tqdm
 
+    from napari_forgetting.model.trainer import Callback
+
+    class Progress(Callback):
+        def __init__(self) -> None:
+            self.bar = None
+
+        def on_epoch_start(self, trainer, epoch):
+            self.bar = tqdm(
+                total=math.ceil(trainer.patches_per_epoch / trainer.config.batch_size),
+                desc=f"epoch {epoch + 1}/{epochs}",
+                unit="batch",
+                leave=False,
+                file=sys.stderr,
+                disable=quiet,
+            )
+
+        def on_batch_end(self, trainer, epoch, batch, loss):
+            self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            self.bar.update(1)
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            self.bar.close()
+            tqdm.write(
+                f"epoch {epoch + 1:3d}/{epochs}  {_fmt_metrics(logs, trainer.class_names)}"
+                f"  ({logs['seconds']:.1f} s)"
+            )
+
+        def on_test(self, trainer, name, metrics):
+            tqdm.write(f"test {name}: {_fmt_metrics({'loss': float('nan'), **metrics}, ())}")
+
+        def on_exception(self, trainer, exc):
+            if self.bar is not None:
+                self.bar.close()
+
+    return Progress()
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+
     from napari_forgetting.model.runstore import is_run_dir
-    from napari_forgetting.model.trainer import Callback, TrainConfig, Trainer
+    from napari_forgetting.model.trainer import TrainConfig, Trainer
 
     out = Path(args.out)
     if not args.resume and not args.overwrite and out.exists() and any(out.iterdir()):
@@ -128,40 +173,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         never_learned=args.never_learned,
     )
 
-    class Progress(Callback):
-        def __init__(self) -> None:
-            self.bar = None
-
-        def on_epoch_start(self, trainer, epoch):
-            self.bar = tqdm(
-                total=math.ceil(trainer.patches_per_epoch / cfg.batch_size),
-                desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                unit="batch",
-                leave=False,
-                file=sys.stderr,
-                disable=args.quiet,
-            )
-
-        def on_batch_end(self, trainer, epoch, batch, loss):
-            self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-            self.bar.update(1)
-
-        def on_epoch_end(self, trainer, epoch, logs):
-            self.bar.close()
-            tqdm.write(
-                f"epoch {epoch + 1:3d}/{cfg.epochs}  {_fmt_metrics(logs, trainer.class_names)}"
-                f"  ({logs['seconds']:.1f} s)"
-            )
-
-        def on_test(self, trainer, name, metrics):
-            tqdm.write(f"test {name}: {_fmt_metrics({'loss': float('nan'), **metrics}, ())}")
-
-        def on_exception(self, trainer, exc):
-            if self.bar is not None:
-                self.bar.close()
-
     trainer = Trainer(
-        volume, cfg, callbacks=[Progress()], out_dir=out, test_volumes=tests, source=source
+        volume,
+        cfg,
+        callbacks=[make_progress(cfg.epochs, args.quiet)],
+        out_dir=out,
+        test_volumes=tests,
+        source=source,
     )
     print(
         f"training on {trainer.device}: volume {trainer.shape}, {len(trainer.train_sections)} "
@@ -312,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     from napari_forgetting._rank_cli import register as register_rank
 
     register_rank(sub)
+    from napari_forgetting._workflow_cli import register as register_workflow
+
+    register_workflow(sub)
+    from napari_forgetting._compare_cli import register as register_compare
+
+    register_compare(sub)
     return parser
 
 

@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+from collections.abc import Iterator
 
 import torch
 
@@ -21,6 +23,7 @@ __all__ = [
     "make_grad_scaler",
     "mps_available",
     "select_device",
+    "torch_settings",
 ]
 
 
@@ -109,3 +112,31 @@ def make_grad_scaler(
     dtype = dtype or autocast_dtype(device)
     use = bool(enabled and device.type == "cuda" and dtype == torch.float16)
     return torch.amp.GradScaler("cuda" if device.type == "cuda" else "cpu", enabled=use)
+
+
+@contextlib.contextmanager
+def torch_settings(
+    num_threads: int | None, deterministic: bool, device: torch.device
+) -> Iterator[None]:
+    """Thread count and determinism for the duration of a fit, restored afterwards.
+
+    ``deterministic``: ``torch.use_deterministic_algorithms(True, warn_only=True)``, the cuDNN
+    benchmark off and, on CUDA, the cuBLAS workspace setting deterministic GEMMs need.
+    """
+    threads = torch.get_num_threads()
+    det = torch.are_deterministic_algorithms_enabled()
+    det_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    bench = torch.backends.cudnn.benchmark
+    try:
+        if num_threads:
+            torch.set_num_threads(int(num_threads))
+        if deterministic:
+            if device.type == "cuda":
+                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            torch.backends.cudnn.benchmark = False
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(det, warn_only=det_warn)
+        torch.backends.cudnn.benchmark = bench

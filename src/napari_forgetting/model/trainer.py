@@ -39,8 +39,8 @@ import contextlib
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -53,17 +53,15 @@ from napari_forgetting.data.sections import (
     PatchSampler,
     Section,
     amplitude_stats,
-    normalize,
     pad_patch,
     paper_split,
-    section_image,
-    section_labels,
 )
+from napari_forgetting.data.store import SectionStore, sources
 from napari_forgetting.dynamics import ForgettingTracker, NeverLearned
 
 from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from .deeplab import build_deeplabv3_resnet18, predict_section
-from .device import autocast_context, make_grad_scaler, select_device
+from .device import autocast_context, make_grad_scaler, select_device, torch_settings
 from .metrics import ConfusionMatrix
 from .runstore import RunStore, RunStoreError, is_run_dir
 
@@ -188,63 +186,6 @@ class Callback:
         pass
 
 
-@dataclass
-class _Store:
-    """Normalised section images and labels, read lazily and cached."""
-
-    image_src: Any
-    label_src: Any
-    stats: tuple[float, float]
-    cache: dict = field(default_factory=dict)
-
-    def get(self, section: Section) -> tuple[np.ndarray, np.ndarray]:
-        key = (section.kind, section.index)
-        if key not in self.cache:
-            img = normalize(section_image(self.image_src, section), self.stats)
-            lab = section_labels(self.label_src, section)
-            self.cache[key] = (img, lab)
-        return self.cache[key]
-
-
-def _sources(volume_or_arrays: Any) -> tuple[Any, Any]:
-    """(image source, label source) of a volume/survey or a ``(seismic, labels)`` pair."""
-    if isinstance(volume_or_arrays, (tuple, list)):
-        if len(volume_or_arrays) != 2:
-            raise ValueError("pass a volume or a (seismic, labels) pair of 3-D arrays")
-        seismic, labels = volume_or_arrays
-        if tuple(seismic.shape) != tuple(labels.shape):
-            raise ValueError(f"seismic {seismic.shape} and labels {labels.shape} differ in shape")
-        return seismic, labels
-    if getattr(volume_or_arrays, "labels", None) is None:
-        raise ValueError("training needs labels: this volume has none")
-    seismic = getattr(volume_or_arrays, "seismic", None)
-    if seismic is None:
-        seismic = volume_or_arrays
-    return seismic, volume_or_arrays
-
-
-@contextlib.contextmanager
-def _torch_settings(config: TrainConfig, device: torch.device) -> Iterator[None]:
-    """Thread count and determinism for the duration of a fit, restored afterwards."""
-    threads = torch.get_num_threads()
-    det = torch.are_deterministic_algorithms_enabled()
-    det_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    bench = torch.backends.cudnn.benchmark
-    try:
-        if config.num_threads:
-            torch.set_num_threads(int(config.num_threads))
-        if config.deterministic:
-            if device.type == "cuda":
-                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-            torch.use_deterministic_algorithms(True, warn_only=True)
-            torch.backends.cudnn.benchmark = False
-        yield
-    finally:
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(det, warn_only=det_warn)
-        torch.backends.cudnn.benchmark = bench
-
-
 def _check_pool(
     pool: Sequence[tuple[np.ndarray, np.ndarray]] | None, n_classes: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -347,7 +288,7 @@ class Trainer:
         if names is None or len(names) != cfg.n_classes:
             names = default_class_names(cfg.n_classes)
         self.class_names = [str(n) for n in names]
-        image_src, label_src = _sources(volume_or_arrays)
+        image_src, label_src = sources(volume_or_arrays)
         self.shape = tuple(int(n) for n in image_src.shape)
         pair = isinstance(volume_or_arrays, (tuple, list))
         split = paper_split(image_src if pair else volume_or_arrays, cfg.every)
@@ -358,7 +299,7 @@ class Trainer:
         if not self.train_sections:
             raise ValueError(f"no training sections in a volume of shape {self.shape}")
         self.stats = amplitude_stats(image_src)
-        self._store = _Store(image_src, label_src, self.stats)
+        self._store = SectionStore(image_src, label_src, self.stats)
         self.device = select_device(cfg.device)
 
         with torch.random.fork_rng(devices=[]):
@@ -585,7 +526,7 @@ class Trainer:
         return metrics, preds, labs
 
     def _evaluate(
-        self, sections: Sequence[Section] | None, store: _Store, stats: bool
+        self, sections: Sequence[Section] | None, store: SectionStore, stats: bool
     ) -> tuple[dict, list, list, dict[str, list] | None]:
         sections = self.tracked_sections if sections is None else list(sections)
         cm = ConfusionMatrix(self.config.n_classes)
@@ -612,13 +553,13 @@ class Trainer:
         that volume's own statistics (per-volume normalisation, as in training)."""
         from napari_forgetting.data.sections import all_sections
 
-        image_src, label_src = _sources(volume)
+        image_src, label_src = sources(volume)
         shape = tuple(int(n) for n in image_src.shape)
         pair = isinstance(volume, (tuple, list))
         secs = all_sections(image_src if pair else volume)
         if kind != "both":
             secs = [s for s in secs if s.kind == kind]
-        store = _Store(image_src, label_src, amplitude_stats(image_src))
+        store = SectionStore(image_src, label_src, amplitude_stats(image_src))
         metrics, _, _, _ = self._evaluate(secs, store, stats=False)
         metrics["n_sections"] = len(secs)
         metrics["shape"] = list(shape)
@@ -752,7 +693,7 @@ class Trainer:
         self.stopped = False
         sweep_stats = cfg.mode == "sweep" and self.tracker is not None and cfg.track_stats
         try:
-            with _torch_settings(cfg, self.device):
+            with torch_settings(cfg.num_threads, cfg.deterministic, self.device):
                 self._call("on_train_start")
                 while self.epoch < cfg.epochs and not self.should_stop:
                     epoch = self.epoch

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from napari_forgetting.data.sections import Section, paper_split
+from napari_forgetting.data.store import SectionStore, sources, split_source
 
-from ._data import SectionStore, sources, split_source
 from .apply import ModelLike, _resolve, reconstruct, transfer
 
 __all__ = [
@@ -66,7 +66,7 @@ def reconstruction_quality(
     MSE are means over sections (MSE in normalised units, i.e. divided by the model's std**2).
     """
     model = _resolve(model_or_checkpoint, None)
-    image_src, label_src = sources(volume_or_arrays)
+    image_src, label_src = sources(volume_or_arrays, "style transfer")
     if sections is None:
         sections = paper_split(split_source(volume_or_arrays), every).validation
         if max_sections is not None and len(sections) > max_sections:
@@ -163,7 +163,7 @@ def transfer_quality(
     of the per-triple ratios.
     """
     model = _resolve(model_or_checkpoint, None)
-    image_src, label_src = sources(volume_or_arrays)
+    image_src, label_src = sources(volume_or_arrays, "style transfer")
     if sections is None:
         sections = paper_split(split_source(volume_or_arrays), every).validation
     store = SectionStore(image_src, label_src)

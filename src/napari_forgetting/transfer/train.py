@@ -26,11 +26,10 @@ No Qt, napari or printing here.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -45,11 +44,16 @@ from napari_forgetting.data.sections import (
     pad_patch,
     paper_split,
 )
+from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
-from napari_forgetting.model.device import autocast_context, make_grad_scaler, select_device
+from napari_forgetting.model.device import (
+    autocast_context,
+    make_grad_scaler,
+    select_device,
+    torch_settings,
+)
 from napari_forgetting.model.trainer import TrainingError
 
-from ._data import SectionStore, sources, split_source
 from .losses import (
     feature_matching_loss,
     hinge_d_loss,
@@ -179,29 +183,6 @@ class Callback:
         pass
 
 
-@contextlib.contextmanager
-def _torch_settings(config: TransferConfig, device: torch.device) -> Iterator[None]:
-    """Thread count and determinism for the duration of a fit, restored afterwards (as the
-    segmentation trainer does)."""
-    threads = torch.get_num_threads()
-    det = torch.are_deterministic_algorithms_enabled()
-    det_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    bench = torch.backends.cudnn.benchmark
-    try:
-        if config.num_threads:
-            torch.set_num_threads(int(config.num_threads))
-        if config.deterministic:
-            if device.type == "cuda":
-                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-            torch.use_deterministic_algorithms(True, warn_only=True)
-            torch.backends.cudnn.benchmark = False
-        yield
-    finally:
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(det, warn_only=det_warn)
-        torch.backends.cudnn.benchmark = bench
-
-
 def _n_classes_of(volume_or_arrays: Any) -> int | None:
     names = getattr(volume_or_arrays, "class_names", None)
     return len(names) if names else None
@@ -241,7 +222,7 @@ class TransferTrainer:
         cfg = self.config
         self.callbacks = list(callbacks)
         self.out_dir = None if out_dir is None else Path(out_dir)
-        image_src, label_src = sources(volume_or_arrays)
+        image_src, label_src = sources(volume_or_arrays, "style transfer")
         declared = _n_classes_of(volume_or_arrays)
         if declared is not None and declared > cfg.n_classes:
             raise ValueError(
@@ -492,7 +473,7 @@ class TransferTrainer:
             torch.manual_seed(cfg.seed)  # noise stream of a fresh run
         self.should_stop = False
         self.stopped = False
-        with _torch_settings(cfg, self.device):
+        with torch_settings(cfg.num_threads, cfg.deterministic, self.device):
             self._call("on_train_start")
             while self.epoch < cfg.epochs and not self.should_stop:
                 epoch = self.epoch

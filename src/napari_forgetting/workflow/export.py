@@ -73,16 +73,21 @@ def _save_npy(path: Path, array: Any) -> None:
         np.save(fh, np.ascontiguousarray(np.asarray(array)), allow_pickle=False)
 
 
-def _save_zarr(path: Path, seismic: np.ndarray, labels: np.ndarray | None, attrs: dict) -> None:
-    """Write a zarr group into a temporary folder beside ``path``, then rename it in."""
+def _save_zarr(
+    path: Path, seismic: np.ndarray | None, labels: np.ndarray | None, attrs: dict
+) -> None:
+    """Write a zarr group (``seismic`` and/or ``labels``) into a temporary folder beside
+    ``path``, then rename it in (replacing an older one only once the new one is complete)."""
     import zarr
 
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         store = tmp / "store.zarr"
         group = zarr.open_group(str(store), mode="w")
-        chunks = (1, *seismic.shape[1:])
-        group.create_array("seismic", data=np.ascontiguousarray(seismic), chunks=chunks)
+        shape = (seismic if seismic is not None else labels).shape
+        chunks = (1, *shape[1:])
+        if seismic is not None:
+            group.create_array("seismic", data=np.ascontiguousarray(seismic), chunks=chunks)
         if labels is not None:
             group.create_array("labels", data=np.ascontiguousarray(labels), chunks=chunks)
         group.attrs.update(attrs)

@@ -1,4 +1,5 @@
-"""Section reading shared by the transfer trainer and the quality figures (numpy only)."""
+"""Section reading shared by the segmentation and transfer trainers and the quality figures
+(numpy only): a volume's image and label sources, and a lazy per-section cache."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from napari_forgetting.data.sections import Section, normalize, section_image, section_labels
 
 
-def sources(volume_or_arrays: Any) -> tuple[Any, Any]:
+def sources(volume_or_arrays: Any, purpose: str = "training") -> tuple[Any, Any]:
     """(image source, label source) of a volume/survey or a ``(seismic, labels)`` pair."""
     if isinstance(volume_or_arrays, (tuple, list)):
         if len(volume_or_arrays) != 2:
@@ -20,7 +21,7 @@ def sources(volume_or_arrays: Any) -> tuple[Any, Any]:
             raise ValueError(f"seismic {seismic.shape} and labels {labels.shape} differ in shape")
         return seismic, labels
     if getattr(volume_or_arrays, "labels", None) is None:
-        raise ValueError("style transfer needs labels: this volume has none")
+        raise ValueError(f"{purpose} needs labels: this volume has none")
     seismic = getattr(volume_or_arrays, "seismic", None)
     if seismic is None:
         seismic = volume_or_arrays

@@ -1,0 +1,128 @@
+"""``napari-forgetting compare``: the method comparison (Table 1 / Fig. 5) on dask.
+
+    napari-forgetting compare --data PATH|synthetic --methods baseline,flip,rotate,transfer
+        --seeds 5 --epochs 60 --out report/ [--scheduler ADDRESS] [--workers N]
+        [--transfer-checkpoint CKPT] [--class scruff] [--sources 6 --per-source 64]
+
+The work is :mod:`napari_forgetting.workflow.compare`; this module only parses and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``compare`` subcommand to an ``add_subparsers()`` object."""
+    p = subparsers.add_parser(
+        "compare",
+        help="compare baseline / flip / rotate / transfer over seeds (Table 1, Fig. 5)",
+        description="Train every (method, seed) from scratch as a dask.distributed task and "
+        "write per-class accuracy (mean ± std over seeds), forgetting events per class and "
+        "the heat maps of the same validation sections under each method (report.md, CSV, "
+        "PNG). Finished jobs are skipped when run again; failed jobs are retried, then "
+        "reported.",
+    )
+    p.add_argument("--data", required=True, help="labelled volume or 'synthetic'")
+    p.add_argument("--labels", help="labels file (default: found beside the seismic)")
+    p.add_argument("--out", required=True, help="report folder (jobs in OUT/jobs/)")
+    p.add_argument(
+        "--methods", default="baseline,flip,rotate,transfer", help="comma-separated methods"
+    )
+    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per method")
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--scheduler", help="address of an existing dask scheduler")
+    p.add_argument("--workers", type=int, default=2, help="LocalCluster workers (1 thread each)")
+    p.add_argument(
+        "--threads-cluster",
+        action="store_true",
+        help="LocalCluster of threads instead of worker processes",
+    )
+    p.add_argument("--retries", type=int, default=1, help="extra attempts of a failed job")
+    p.add_argument("--transfer-checkpoint", help="a trained transfer model (else one is trained)")
+    p.add_argument("--transfer-epochs", type=int, help="epochs of the transfer model trained here")
+    p.add_argument("--class", dest="cls", default="scruff", help="class of the augmented pool")
+    p.add_argument("--sources", type=int, default=6, help="hotspot style sources")
+    p.add_argument("--per-source", type=int, default=64, help="transfers per source")
+    p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--patch", type=int, nargs=2, default=(128, 128), metavar=("ROWS", "COLS"))
+    p.add_argument("--patches-per-epoch", type=int, help="default: cover the training pixels once")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--every", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per job")
+    p.add_argument(
+        "--shape",
+        type=int,
+        nargs=3,
+        default=(64, 96, 128),
+        metavar=("INLINES", "CROSSLINES", "SAMPLES"),
+        help="--data synthetic: volume shape",
+    )
+    p.add_argument("--data-seed", type=int, default=0, help="--data synthetic: generator seed")
+    p.add_argument("--iline", type=int, default=189)
+    p.add_argument("--xline", type=int, default=193)
+    p.add_argument(
+        "--sequential",
+        action="store_true",
+        help="run the jobs one after another in this process (no dask)",
+    )
+    p.set_defaults(func=_cmd_compare)
+    return p
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from napari_forgetting.workflow.compare import CompareConfig, run_comparison
+
+    try:
+        train = {
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "patch_size": list(args.patch),
+            "patches_per_epoch": args.patches_per_epoch,
+            "lr": args.lr,
+            "device": args.device,
+            "every": args.every,
+            "num_threads": args.threads,
+        }
+        transfer = {} if args.transfer_epochs is None else {"epochs": args.transfer_epochs}
+        config = CompareConfig(
+            data=args.data,
+            labels=args.labels,
+            shape=tuple(args.shape),
+            data_seed=args.data_seed,
+            iline=args.iline,
+            xline=args.xline,
+            methods=tuple(args.methods.split(",")),
+            seeds=args.seeds,
+            train=train,
+            transfer_checkpoint=args.transfer_checkpoint,
+            transfer=transfer,
+            cls=args.cls,
+            n_sources=args.sources,
+            per_source=args.per_source,
+            retries=args.retries,
+        )
+    except ValueError as exc:
+        print(f"napari-forgetting: error: {exc}", file=sys.stderr)
+        return 2
+    result = run_comparison(
+        config,
+        args.out,
+        scheduler=args.scheduler,
+        n_workers=args.workers,
+        processes=not args.threads_cluster,
+        sequential=args.sequential,
+        log=lambda msg: print(msg, file=sys.stderr),
+    )
+    print(
+        f"ran {len(result.ran)}, skipped {len(result.skipped)} finished, "
+        f"failed {len(result.failed)} ({result.seconds:.1f} s)"
+    )
+    for kind, path in result.files.items():
+        print(f"{kind}: {path}")
+    return 0 if result.ok else 1

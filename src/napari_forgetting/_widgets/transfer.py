@@ -1,0 +1,645 @@
+"""The "Transfer" dock widget: class-specific style transfer, previewed as in the paper's Fig. 3.
+
+Thin over :mod:`napari_forgetting.transfer`: pick a seismic + labels layer pair (any opened
+volume), the class (scruff by default), a style source A (from a run's Hotspots ranking or
+any section typed as ``inline:N`` / ``crossline:N``), a second source B and a target section
+(random among the sections holding the class, or chosen). *Preview* shows, side by side as
+2-D image layers (translated next to each other; the widget's own layers, bound by object):
+
+* ``transfer: target`` -- the target section,
+* ``transfer: result`` -- the target with the class's style taken from source A,
+* ``transfer: labels`` -- the target's labels (the result's labels, by construction),
+* ``transfer: A - B`` -- result(A) minus result(B): where the two sources differ.
+
+Sections are read from the layer data depth-down (inline ``i`` = ``data[i].T``, crossline
+``j`` = ``data[:, j].T``); section keys use the layers' header numbers (metadata
+``inlines`` / ``crosslines``, else ``translate + scale * index``), as the run stores do.
+
+*Load checkpoint* is one click (a file dialog, then
+:func:`~napari_forgetting.transfer.load_transfer_model`).
+*Train transfer model* runs :class:`~napari_forgetting.transfer.TransferTrainer` (a tiny CPU
+configuration by default) in a napari worker with a progress bar and Stop; it writes
+``checkpoint.pt`` to the chosen folder and loads the model when done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from magicgui.widgets import (
+    ComboBox,
+    Container,
+    FileEdit,
+    Label,
+    LineEdit,
+    PushButton,
+    SpinBox,
+)
+from napari.layers import Image, Labels
+from napari.utils import progress
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import QFileDialog, QScrollArea, QVBoxLayout, QWidget
+
+from napari_forgetting._layers import labels_colormap
+from napari_forgetting.data.classes import class_colors, default_class_names
+from napari_forgetting.data.sections import Section, all_sections, section_image, section_labels
+
+from ._live import gui_friendly_threads
+from ._torch_guard import hide_triton_before_torch
+from .hotspots import _color_icon
+from .training import LayerVolume
+
+hide_triton_before_torch()  # before anything imports torch (see _torch_guard)
+
+__all__ = ["LAYER_NAMES", "TransferWidget"]
+
+_DEFAULT_CLASS = "scruff"  # the paper's target class
+#: role -> layer name of the preview layers, left to right.
+LAYER_NAMES = {
+    "target": "transfer: target",
+    "result": "transfer: result",
+    "labels": "transfer: labels",
+    "difference": "transfer: A - B",
+}
+_GAP = 0.1  # gap between the side-by-side panels, as a fraction of the section width
+
+
+# ---------------------------------------------------------------------------------- worker
+
+
+@dataclass
+class TrainProgress:
+    epoch: int
+    batch: int
+    n_batches: int
+    epochs: int
+    loss: float
+
+
+@dataclass
+class TrainDone:
+    epochs_complete: int
+    epochs: int
+    stopped: bool
+    checkpoint: Path | None
+    error: str | None = None
+
+
+class _QueueCallback:
+    """Transfer trainer callback that hands batch progress to the worker generator."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.queue: queue.Queue = queue.Queue()
+        self.stop = stop
+
+    def on_train_start(self, trainer: Any) -> None:
+        pass
+
+    def on_epoch_start(self, trainer: Any, epoch: int) -> None:
+        pass
+
+    def on_batch_end(self, trainer: Any, epoch: int, batch: int, loss: float) -> None:
+        n = -(-trainer.patches_per_epoch // trainer.config.batch_size)
+        self.queue.put(TrainProgress(epoch, batch, n, trainer.config.epochs, float(loss)))
+        if self.stop.is_set():
+            trainer.should_stop = True
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict) -> None:
+        if self.stop.is_set():
+            trainer.should_stop = True
+
+    def on_train_end(self, trainer: Any) -> None:
+        pass
+
+
+def train_events(data: Any, config: Any, out_dir: Path, stop: threading.Event, callbacks=()):
+    """Train in a helper thread; yield :class:`TrainProgress` and finally :class:`TrainDone`.
+
+    Never raises (an error becomes ``TrainDone.error``).
+    """
+    from napari_forgetting.transfer import TransferTrainer
+
+    trainer = None
+    try:
+        cb = _QueueCallback(stop)
+        trainer = TransferTrainer(data, config, callbacks=[cb, *callbacks], out_dir=out_dir)
+        if stop.is_set():
+            trainer.should_stop = True
+        outcome: dict[str, BaseException] = {}
+        done = object()
+
+        def fit() -> None:
+            try:
+                trainer.fit()
+            except BaseException as exc:  # noqa: BLE001 - handed to the generator
+                outcome["error"] = exc
+            finally:
+                cb.queue.put(done)
+
+        thread = threading.Thread(target=fit, name="napari-forgetting-transfer", daemon=True)
+        thread.start()
+        while True:
+            item = cb.queue.get()
+            latest = None
+            with contextlib.suppress(queue.Empty):
+                while item is not done:  # several batches since the last look: one event
+                    latest = item
+                    item = cb.queue.get_nowait()
+            if latest is not None:
+                yield latest
+            if item is done:
+                break
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        yield TrainDone(
+            trainer.epoch, config.epochs, trainer.epoch < config.epochs, trainer.checkpoint_file
+        )
+    except Exception as exc:  # noqa: BLE001 - reported to the user, never re-raised
+        done_epochs = 0 if trainer is None else int(trainer.epoch)
+        ckpt = None if trainer is None else trainer.checkpoint_file
+        yield TrainDone(done_epochs, config.epochs, True, ckpt, f"{type(exc).__name__}: {exc}")
+    finally:
+        if trainer is not None:
+            trainer.should_stop = True
+
+
+def _default_out_dir() -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(tempfile.gettempdir()) / "napari-forgetting-transfer" / stamp
+
+
+# ---------------------------------------------------------------------------------- widget
+
+
+class TransferWidget(QWidget):
+    """Dock widget: class-specific style transfer between sections (see the module docstring)."""
+
+    def __init__(self, napari_viewer: Any) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.model: Any = None  # RegionStyleTransfer
+        self.checkpoint: Path | None = None
+        self.store: Any = None  # RunStore of the hotspot ranking
+        self.layers: dict[str, Any] = {}  # role -> own preview layer
+        self.messages: list[str] = []
+        self.worker: Any = None
+        self.pbar: Any = None
+        self.last_result: dict[str, np.ndarray] = {}
+        self.extra_callbacks: list = []  # injected into the trainer (tests)
+        self._stop = threading.Event()
+        self._rng = np.random.default_rng()
+
+        self.seismic = ComboBox(label="seismic", choices=self._image_layers, nullable=True)
+        self.labels = ComboBox(label="labels", choices=self._labels_layers, nullable=True)
+        self.class_combo = ComboBox(label="class", choices=[])
+        self.run_path = LineEdit(label="hotspots run", value="")
+        self.run_path.tooltip = (
+            "a run folder: its style sources (or Hotspots ranking) for the class"
+        )
+        self.run_button = PushButton(text="Use run's hotspots")
+        self.ranked = ComboBox(label="ranked sources", choices=[], nullable=True)
+        self.source_a = LineEdit(label="style source A", value="")
+        self.source_a.tooltip = "a section key: inline:N or crossline:N"
+        self.source_b = LineEdit(label="style source B", value="")
+        self.source_b.tooltip = "second source for the difference image (inline:N / crossline:N)"
+        self.target = LineEdit(label="target", value="")
+        self.target.tooltip = "empty: a random section holding the class; or inline:N / crossline:N"
+        self.random_button = PushButton(text="Random target")
+        self.load_button = PushButton(text="Load checkpoint")
+        self.epochs = SpinBox(label="epochs", value=3, min=1, max=10000)
+        self.patch = SpinBox(label="patch size", value=32, min=16, max=1024, step=16)
+        self.patches = SpinBox(label="patches / epoch", value=32, min=1, max=10_000_000)
+        self.ngf = SpinBox(label="width (ngf)", value=8, min=2, max=256)
+        self.device = ComboBox(label="device", choices=["auto", "cpu", "cuda", "mps"], value="auto")
+        self.out_folder = FileEdit(label="checkpoint folder", mode="d", value="")
+        self.train_button = PushButton(text="Train transfer model")
+        self.stop_button = PushButton(text="Stop", enabled=False)
+        self.preview_button = PushButton(text="Preview")
+        self.status = Label(value="load or train a transfer model, then Preview")
+
+        self.form = Container(
+            widgets=[
+                self.seismic,
+                self.labels,
+                self.class_combo,
+                Container(widgets=[self.run_path, self.run_button], layout="horizontal"),
+                self.ranked,
+                self.source_a,
+                self.source_b,
+                Container(widgets=[self.target, self.random_button], layout="horizontal"),
+                self.load_button,
+                self.epochs,
+                self.patch,
+                self.patches,
+                self.ngf,
+                self.device,
+                self.out_folder,
+                Container(
+                    widgets=[self.train_button, self.stop_button], layout="horizontal", labels=False
+                ),
+                self.preview_button,
+                self.status,
+            ]
+        )
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.form.native)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+        self.setMinimumWidth(330)
+
+        self.run_button.changed.connect(lambda: self.set_run(self.run_path.value))
+        self.ranked.changed.connect(self._on_ranked)
+        self.random_button.changed.connect(self.random_target)
+        self.load_button.changed.connect(self._load_dialog)
+        self.train_button.changed.connect(self.train)
+        self.stop_button.changed.connect(self.stop)
+        self.preview_button.changed.connect(self.preview)
+        self.labels.changed.connect(lambda _v: self._fill_classes())
+        self.viewer.layers.events.inserted.connect(self.reset_choices)
+        self.viewer.layers.events.removed.connect(self.reset_choices)
+        self.reset_choices()
+
+    # -------------------------------------------------------------- choices
+
+    def _own(self) -> tuple:
+        return tuple(self.layers.values())
+
+    def _image_layers(self, _widget: Any = None) -> list:
+        return [
+            (layer.name, layer)
+            for layer in self.viewer.layers
+            if isinstance(layer, Image)
+            and layer.ndim == 3
+            and not (layer.metadata or {}).get("kind")
+            and layer.name != "hotspot"
+            and layer not in self._own()
+        ]
+
+    def _labels_layers(self, _widget: Any = None) -> list:
+        return [
+            (layer.name, layer)
+            for layer in self.viewer.layers
+            if isinstance(layer, Labels) and layer.ndim == 3 and layer not in self._own()
+        ]
+
+    def reset_choices(self, event: Any = None) -> None:
+        for combo in (self.seismic, self.labels):
+            combo.reset_choices()
+            layers = [c for c in combo.choices if c is not None]
+            if combo.value is None and layers:
+                combo.value = layers[0]
+        self._fill_classes()
+
+    def class_names(self) -> list[str]:
+        for layer in (self.labels.value, self.seismic.value):
+            names = (layer.metadata or {}).get("class_names") if layer is not None else None
+            if names:
+                return [str(n) for n in names]
+        if self.model is not None:
+            return list(default_class_names(self.model.n_classes))
+        if self.store is not None:
+            return list(self.store.class_names)
+        return list(default_class_names(6))
+
+    def _fill_classes(self) -> None:
+        names = self.class_names()
+        current = self.class_combo.value
+        if list(self.class_combo.choices) != names:
+            self.class_combo.choices = names
+            wanted = current if current in names else _DEFAULT_CLASS
+            if wanted in names:
+                self.class_combo.value = wanted
+            native = self.class_combo.native
+            for k, rgba in enumerate(class_colors(len(names))):
+                native.setItemIcon(k, _color_icon(rgba))
+
+    @property
+    def class_id(self) -> int:
+        return self.class_names().index(self.class_combo.value)
+
+    def set_class(self, name: str) -> None:
+        self.class_combo.value = name
+
+    # -------------------------------------------------------------- helpers
+
+    def _tell(self, message: str, error: bool = False) -> None:
+        self.messages.append(message)
+        self.status.value = message if len(message) < 120 else message[:117] + "..."
+        (show_error if error else show_info)(message)
+
+    def _volume(self) -> LayerVolume:
+        seismic, labels = self.seismic.value, self.labels.value
+        if seismic is None or labels is None:
+            raise ValueError("pick a seismic (Image) and a labels (Labels) layer first")
+        return LayerVolume.from_layers(seismic, labels)
+
+    @staticmethod
+    def _section(volume: LayerVolume, key: str, role: str) -> Section:
+        key = str(key).strip()
+        if not key:
+            raise ValueError(f"no {role}: type a section as inline:N or crossline:N")
+        try:
+            return Section.from_key(key, volume)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+
+    @staticmethod
+    def _read(volume: LayerVolume, section: Section) -> tuple[np.ndarray, np.ndarray]:
+        return section_image(volume.seismic, section), section_labels(volume.labels, section)
+
+    # -------------------------------------------------------------- sources and target
+
+    def set_run(self, run: Any) -> list[str]:
+        """Style sources from a run (a RunStore or its folder): the ones kept with the run for
+        the class (Hotspots' "Use as style sources"), else the Hotspots ranking's order."""
+        from napari_forgetting.model.hotspots import load_style_sources, rank_run
+        from napari_forgetting.model.runstore import RunStore
+
+        try:
+            store = run if isinstance(run, RunStore) else RunStore.open(str(run).strip())
+            self.store = store
+            self.run_path.value = str(store.path)
+            self._fill_classes()
+            cls = self.class_combo.value
+            kept = load_style_sources(store)
+            if kept is not None and kept.class_name == cls:
+                keys, how = list(kept.sections), "style sources kept with the run"
+            else:
+                store.refresh()
+                if store.n_epochs == 0:
+                    raise ValueError(f"{store.path.name}: no epoch yet to rank")
+                keys, how = rank_run(store, cls).keys(), "Hotspots ranking"
+        except Exception as exc:  # noqa: BLE001 - a bad run is a message
+            self._tell(f"cannot use the run's hotspots: {exc}", error=True)
+            return []
+        self.ranked.choices = keys
+        if keys:
+            self.ranked.value = keys[0]
+            self.source_a.value = keys[0]
+            self.source_b.value = keys[1] if len(keys) > 1 else keys[0]
+        self._tell(f"{len(keys)} style source(s) for {cls} from the {how}")
+        return keys
+
+    def _on_ranked(self, key: Any) -> None:
+        if key:
+            self.source_a.value = str(key)
+
+    def random_target(self) -> str | None:
+        """Pick a random section of the layers that holds the class; returns its key."""
+        try:
+            volume = self._volume()
+            k = self.class_id
+            lab = volume.labels
+            holding = [s for s in all_sections(volume) if np.any(section_labels(lab, s) == k)]
+            if not holding:
+                raise ValueError(f"class {self.class_combo.value!r} is on no section of the labels")
+            section = holding[int(self._rng.integers(len(holding)))]
+        except Exception as exc:  # noqa: BLE001
+            self._tell(f"cannot pick a target: {exc}", error=True)
+            return None
+        self.target.value = section.key
+        return section.key
+
+    # -------------------------------------------------------------- model
+
+    def _load_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load a transfer checkpoint", "", "Checkpoints (*.pt);;All files (*)"
+        )
+        if path:
+            self.load_checkpoint(path)
+
+    def load_checkpoint(self, path: Any) -> bool:
+        """Load a transfer checkpoint (``checkpoint.pt`` or its folder)."""
+        from napari_forgetting.transfer import load_transfer_model
+
+        try:
+            self.model = load_transfer_model(path)
+        except Exception as exc:  # noqa: BLE001
+            self._tell(f"cannot load the transfer checkpoint: {exc}", error=True)
+            return False
+        self.checkpoint = Path(path)
+        self._tell(f"transfer model loaded from {path} ({self.model.n_classes} classes)")
+        return True
+
+    def set_model(self, model: Any) -> None:
+        """Use an in-memory :class:`~napari_forgetting.transfer.RegionStyleTransfer`."""
+        self.model = model.eval()
+
+    # -------------------------------------------------------------- training
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def _config(self, n_classes: int) -> Any:
+        from napari_forgetting.model.device import select_device
+        from napari_forgetting.transfer import TransferConfig
+
+        device = None if self.device.value == "auto" else self.device.value
+        device = str(select_device(device))
+        w = int(self.ngf.value)
+        return TransferConfig(
+            epochs=int(self.epochs.value),
+            batch_size=4,
+            patch_size=(int(self.patch.value), int(self.patch.value)),
+            patches_per_epoch=int(self.patches.value),
+            n_classes=n_classes,
+            style_dim=w,
+            ngf=w,
+            encoder_width=w,
+            ndf=w,
+            eval_sections=1,
+            device=device,
+            num_threads=gui_friendly_threads(device),
+        )
+
+    def train(self) -> None:
+        """Train a transfer model on the selected layers in a worker; loads it when done."""
+        if self.running:
+            return
+        try:
+            volume = self._volume()
+            n_classes = len(self.class_names())
+            config = self._config(n_classes)
+            folder = str(self.out_folder.value or "").strip()
+            out_dir = Path(folder) if folder not in ("", ".") else _default_out_dir()
+            data = (np.asarray(volume.seismic), np.asarray(volume.labels))
+        except Exception as exc:  # noqa: BLE001
+            self._tell(f"cannot start transfer training: {exc}", error=True)
+            return
+        from napari.qt.threading import create_worker
+
+        self._stop.clear()
+        self._out_dir = out_dir
+        self._total = max(1, config.epochs * -(-config.patches_per_epoch // config.batch_size))
+        self.pbar = progress(total=self._total, desc="transfer training")
+        worker = create_worker(
+            train_events,
+            data,
+            config,
+            out_dir,
+            self._stop,
+            list(self.extra_callbacks),
+            _start_thread=False,
+        )
+        worker.yielded.connect(self._on_event)
+        worker.finished.connect(self._on_worker_finished)
+        self.worker = worker
+        self.train_button.enabled = False
+        self.stop_button.enabled = True
+        self.status.value = f"training the transfer model (checkpoints in {out_dir}) ..."
+        worker.start()
+
+    def stop(self) -> None:
+        """Stop after the current batch; the checkpoint keeps the last complete epoch."""
+        self._stop.set()
+        if self.running:
+            self.status.value = "stopping after the current batch ..."
+
+    def _on_event(self, ev: Any) -> None:
+        try:
+            if isinstance(ev, TrainProgress):
+                bar = self.pbar
+                if bar is not None:
+                    done = ev.epoch * ev.n_batches + ev.batch + 1
+                    if done > bar.n:
+                        bar.update(done - bar.n)
+                    bar.set_description(
+                        f"transfer epoch {ev.epoch + 1}/{ev.epochs} loss {ev.loss:.3f}"
+                    )
+            elif isinstance(ev, TrainDone):
+                self._close_pbar()
+                self._on_done(ev)
+        except Exception as exc:  # noqa: BLE001 - a display bug must not kill the viewer
+            self._tell(f"could not show training progress: {type(exc).__name__}: {exc}", True)
+
+    def _on_done(self, ev: TrainDone) -> None:
+        has_ckpt = ev.checkpoint is not None and Path(ev.checkpoint).is_file()
+        if ev.error:
+            self._tell(f"transfer training failed: {ev.error}", error=True)
+        elif ev.stopped:
+            self._tell(
+                f"transfer training stopped after {ev.epochs_complete} of {ev.epochs} epochs"
+            )
+        else:
+            self._tell(f"transfer training finished: {ev.epochs_complete} epochs")
+        if has_ckpt:
+            self.load_checkpoint(ev.checkpoint)
+
+    def _on_worker_finished(self) -> None:
+        self._close_pbar()
+        self.worker = None
+        self.train_button.enabled = True
+        self.stop_button.enabled = False
+
+    def _close_pbar(self) -> None:
+        if self.pbar is not None:
+            self.pbar.close()
+            self.pbar = None
+
+    # -------------------------------------------------------------- preview
+
+    def preview(self) -> dict[str, np.ndarray] | None:
+        """Transfer the class from source A (and B) onto the target and show Fig. 3's panels.
+
+        Returns the arrays shown (``target``, ``result``, ``labels``, ``difference``), or
+        ``None`` after telling the user what is wrong.
+        """
+        from napari_forgetting.transfer import transfer
+
+        try:
+            if self.model is None:
+                raise ValueError("no transfer model: load a checkpoint or train one first")
+            volume = self._volume()
+            k = self.class_id
+            if not self.target.value.strip():
+                self.random_target()
+            t_sec = self._section(volume, self.target.value, "target")
+            a_sec = self._section(volume, self.source_a.value, "style source A")
+            b_key = self.source_b.value.strip() or self.source_a.value
+            b_sec = self._section(volume, b_key, "style source B")
+            t_img, t_lab = self._read(volume, t_sec)
+            a_img, a_lab = self._read(volume, a_sec)
+            b_img, b_lab = self._read(volume, b_sec)
+            n = len(self.class_names())
+            res_a = transfer(self.model, t_img, t_lab, a_img, a_lab, k, n_classes=n)
+            res_b = transfer(self.model, t_img, t_lab, b_img, b_lab, k, n_classes=n)
+        except Exception as exc:  # noqa: BLE001 - bad input is a message, never a crash
+            self._tell(f"cannot preview the transfer: {exc}", error=True)
+            return None
+        arrays = {"target": t_img, "result": res_a, "labels": t_lab, "difference": res_a - res_b}
+        try:
+            self._show(arrays, len(self.class_names()))
+        except Exception as exc:  # noqa: BLE001
+            self._tell(f"could not show the transfer: {type(exc).__name__}: {exc}", True)
+            return None
+        self.last_result = arrays
+        self._tell(
+            f"{self.class_combo.value}: style of {a_sec.key} on {t_sec.key}; difference to "
+            f"{b_sec.key} (max |A - B| {float(np.abs(arrays['difference']).max()):.3g})"
+        )
+        return arrays
+
+    def _show(self, arrays: dict[str, np.ndarray], n_classes: int) -> None:
+        rows, cols = arrays["target"].shape
+        step = cols * (1 + _GAP)
+        lo, hi = np.percentile(
+            np.concatenate([arrays["target"].ravel(), arrays["result"].ravel()]), [1, 99]
+        )
+        if not hi > lo:
+            hi = lo + 1.0
+        d = float(np.abs(arrays["difference"]).max()) or 1.0
+        for i, (role, name) in enumerate(LAYER_NAMES.items()):
+            data = arrays[role]
+            layer = self.layers.get(role)
+            translate = (0.0, i * step)
+            if layer is None or layer not in self.viewer.layers:
+                if role == "labels":
+                    layer = Labels(
+                        data.astype(np.uint8),
+                        name=name,
+                        colormap=labels_colormap(n_classes),
+                        translate=translate,
+                    )
+                else:
+                    layer = Image(
+                        data,
+                        name=name,
+                        colormap="PiYG" if role == "difference" else "gray",
+                        translate=translate,
+                        metadata={"kind": "transfer"},
+                    )
+                self.layers[role] = layer
+                self.viewer.add_layer(layer)
+            else:
+                layer.data = data.astype(np.uint8) if role == "labels" else data
+                layer.translate = translate
+            if role == "difference":
+                layer.contrast_limits = (-d, d)
+            elif role != "labels":
+                layer.contrast_limits = (float(lo), float(hi))
+
+    # -------------------------------------------------------------- teardown
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self, timeout_s: float = 30.0) -> None:
+        """Stop a running training and wait for its worker (used on close and in tests)."""
+        self._stop.set()
+        if self.worker is not None:
+            self.worker.await_workers(msecs=int(timeout_s * 1000))
+        self._close_pbar()

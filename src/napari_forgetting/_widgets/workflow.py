@@ -1,0 +1,436 @@
+"""The "Augment and retrain" dock: the paper's loop from a finished run, in a background worker.
+
+From a parent run (its folder; or ``set_run`` from another widget) and a transfer checkpoint:
+generate the augmented pool (style transfers of a class from the run's hotspot sections onto
+random training sections; :func:`~napari_forgetting.workflow.augment.generate_pool`), write it
+as an export set (F3 ``.npy`` + SEG-Y + zarr + manifest), retrain from scratch on the
+training sections plus the pool as a new run linked to its parent, and show the new run's
+forgetting heat map beside the parent's ("forgetting events (parent)" /
+"forgetting events (retrained)", optionally in napari's grid view) so hotspots that
+disappeared, shrank, moved or appeared are seen at once. "Export pool" copies the pool to
+another folder in the chosen formats (atomic, never overwriting without confirmation).
+
+Thin: everything it runs is in :mod:`napari_forgetting.workflow`; progress and errors arrive
+as events from a ``thread_worker`` generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from napari.qt.threading import thread_worker
+from napari.utils import progress
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ._live import (
+    EpochDone,
+    RunGeometry,
+    TrainingFailed,
+    TrainingFinished,
+    TrainingJob,
+    geometry_from_sections,
+    gui_friendly_threads,
+)
+from ._torch_guard import hide_triton_before_torch
+
+PARENT_LAYER = "forgetting events (parent)"
+RETRAINED_LAYER = "forgetting events (retrained)"
+
+
+@dataclass(frozen=True)
+class PoolProgress:
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class PoolSaved:
+    path: Path
+    count: int
+    sources: tuple[str, ...]
+
+
+@dataclass
+class RetrainJob(TrainingJob):
+    """A :class:`TrainingJob` on the parent's data plus an augmented pool."""
+
+    extra_pool: Any = None
+    parent: str | None = None
+
+    def _build(self) -> Any:
+        from napari_forgetting.model.trainer import Trainer
+
+        from ._live import _QueueCallback
+
+        return Trainer(
+            self.data,
+            self.config,
+            callbacks=[_QueueCallback(self._stop), *self.callbacks],
+            out_dir=self.run_dir,
+            source=self.source,
+            parent=self.parent,
+            extra_pool=self.extra_pool,
+        )
+
+
+def augment_and_retrain_events(
+    run_dir: Path,
+    checkpoint: Path,
+    cls: str,
+    n_sources: int,
+    per_source: int,
+    seed: int,
+    epochs: int,
+    out_dir: Path,
+    holder: dict,
+):
+    """Generator: pool progress, :class:`PoolSaved`, then the retraining's events.
+
+    ``holder["job"]`` receives the running :class:`RetrainJob` (for Stop); ``holder["stop"]``
+    (bool) aborts the pool generation between transfers.
+    """
+    hide_triton_before_torch()
+    from napari_forgetting.data.sections import amplitude_stats
+    from napari_forgetting.model.runstore import RunStore
+    from napari_forgetting.model.trainer import TrainConfig
+    from napari_forgetting.workflow.augment import generate_pool, save_pool
+    from napari_forgetting.workflow.data import open_source
+
+    try:
+        parent = RunStore.open(run_dir)
+        volume = open_source(parent.info.get("source") or {})
+        done: list[PoolProgress] = []
+        pool = generate_pool(
+            parent,
+            checkpoint,
+            cls,
+            n_sources,
+            per_source,
+            seed,
+            volume=volume,
+            progress=lambda d, t: done.append(PoolProgress(d, t)),
+            should_stop=lambda: bool(holder.get("stop")),
+        )
+        yield from done
+        if holder.get("stop"):
+            yield TrainingFailed("stopped while generating the pool", RuntimeError(), 0, None)
+            return
+        pool_dir = out_dir / "pool"
+        save_pool(pool, pool_dir, volume=volume, class_names=parent.class_names, overwrite=True)
+        yield PoolSaved(pool_dir, len(pool), tuple(pool.sources))
+        cfg = dict(parent.train_config)
+        cfg.update(epochs=int(epochs), num_threads=gui_friendly_threads(cfg.get("device")))
+        job = RetrainJob(
+            data=volume,
+            config=TrainConfig.from_dict(cfg),
+            run_dir=out_dir / "run",
+            source=parent.info.get("source") or {},
+            extra_pool=pool.training_pairs(amplitude_stats(volume)),
+            parent=str(parent.path.resolve()),
+        )
+        holder["job"] = job
+        yield from job.events()
+    except Exception as exc:  # noqa: BLE001 - shown to the user, the viewer keeps working
+        yield TrainingFailed(f"{type(exc).__name__}: {exc}", exc, 0, None)
+
+
+def _grid(viewer: Any) -> Any:
+    """The viewer's grid settings (``viewer.canvas.grid`` since napari 0.9)."""
+    canvas = getattr(viewer, "canvas", None)
+    return getattr(canvas, "grid", None) or viewer.grid
+
+
+class AugmentWidget(QWidget):
+    """Dock widget: augmented pool + retraining + export, from a parent run."""
+
+    def __init__(self, napari_viewer: Any) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.worker = None
+        self.holder: dict = {}
+        self.pool_dir: Path | None = None
+        self.retrained_dir: Path | None = None
+        self._bar = None
+        self._geometry: RunGeometry | None = None
+        self._layer = None
+        self.last_message = ""
+
+        self.run_edit = QLineEdit()
+        self.run_edit.setPlaceholderText("parent run folder (napari-forgetting train --out …)")
+        self.run_edit.editingFinished.connect(lambda: self.set_run(self.run_edit.text()))
+        browse = QPushButton("…")
+        browse.clicked.connect(self._browse_run)
+        self.ckpt_edit = QLineEdit()
+        self.ckpt_edit.setPlaceholderText("transfer checkpoint (transfer-train --out …)")
+        browse_ckpt = QPushButton("…")
+        browse_ckpt.clicked.connect(self._browse_ckpt)
+        self.class_box = QComboBox()
+        self.sources = QSpinBox(minimum=1, maximum=1000, value=6)
+        self.per_source = QSpinBox(minimum=1, maximum=100000, value=64)
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.epochs = QSpinBox(minimum=1, maximum=10000, value=60)
+        self.out_edit = QLineEdit()
+        self.out_edit.setPlaceholderText("output folder (default: <run>_augmented)")
+        self.grid = QCheckBox("show parent and retrained side by side (grid)")
+        self.grid.setChecked(True)
+        self.start_btn = QPushButton("Augment && retrain")
+        self.start_btn.clicked.connect(self.start)
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setEnabled(False)
+        self.stop_btn.clicked.connect(self.stop)
+        self.formats = {f: QCheckBox(f) for f in ("npy", "segy", "zarr")}
+        for box in self.formats.values():
+            box.setChecked(True)
+        self.export_btn = QPushButton("Export pool…")
+        self.export_btn.setEnabled(False)
+        self.export_btn.clicked.connect(lambda: self.export_pool())
+        self.status = QLabel("choose a finished run and a transfer checkpoint")
+        self.status.setWordWrap(True)
+
+        form = QFormLayout()
+        row = QHBoxLayout()
+        row.addWidget(self.run_edit)
+        row.addWidget(browse)
+        form.addRow("parent run", row)
+        row = QHBoxLayout()
+        row.addWidget(self.ckpt_edit)
+        row.addWidget(browse_ckpt)
+        form.addRow("transfer model", row)
+        form.addRow("class", self.class_box)
+        form.addRow("style sources (top N)", self.sources)
+        form.addRow("transfers per source", self.per_source)
+        form.addRow("seed", self.seed)
+        form.addRow("retraining epochs", self.epochs)
+        form.addRow("output", self.out_edit)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.grid)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_btn)
+        buttons.addWidget(self.stop_btn)
+        layout.addLayout(buttons)
+        fmt = QHBoxLayout()
+        for box in self.formats.values():
+            fmt.addWidget(box)
+        fmt.addWidget(self.export_btn)
+        layout.addLayout(fmt)
+        layout.addWidget(self.status)
+        layout.addStretch()
+
+    # ------------------------------------------------------------------ inputs
+
+    def _say(self, text: str, level: str = "info") -> None:
+        self.last_message = text
+        self.status.setText(text)
+        {"info": show_info, "warning": show_warning, "error": show_error}[level](text)
+
+    def _browse_run(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Parent run")
+        if path:
+            self.set_run(path)
+
+    def _browse_ckpt(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Transfer checkpoint", "", "*.pt")
+        if path:
+            self.ckpt_edit.setText(path)
+
+    def set_run(self, run: Any) -> None:
+        """Use ``run`` (a RunStore or its folder) as the parent."""
+        from napari_forgetting.model.runstore import RunStore, RunStoreError
+
+        path = Path(getattr(run, "path", run))
+        try:
+            store = RunStore.open(path)
+        except RunStoreError as exc:
+            self._say(str(exc), "warning")
+            return
+        self.run_edit.setText(str(path))
+        current = self.class_box.currentText()
+        self.class_box.clear()
+        self.class_box.addItems(store.class_names)
+        wanted = current if current in store.class_names else "scruff"
+        if wanted in store.class_names:
+            self.class_box.setCurrentText(wanted)
+        self.epochs.setValue(int(store.train_config.get("epochs", self.epochs.value())))
+        if not self.out_edit.text():
+            self.out_edit.setText(str(path.with_name(path.name + "_augmented")))
+        self.status.setText(f"parent: {path.name} ({store.status}, {store.n_epochs} epochs)")
+
+    # ------------------------------------------------------------------ running
+
+    def start(self) -> None:
+        run, ckpt = self.run_edit.text().strip(), self.ckpt_edit.text().strip()
+        if not run or not ckpt:
+            self._say("choose a parent run and a transfer checkpoint first", "warning")
+            return
+        if self.worker is not None:
+            self._say("a run is in progress; stop it first", "warning")
+            return
+        self.set_run(run)
+        out = Path(self.out_edit.text().strip() or run + "_augmented")
+        if (out / "run").exists() and any((out / "run").iterdir()):
+            self._say(f"{out / 'run'} already holds a run; choose another output", "warning")
+            return
+        self.holder = {}
+        self._layer = None
+        self._geometry = None
+        self._show_parent(Path(run))
+        gen = augment_and_retrain_events(
+            Path(run), Path(ckpt), self.class_box.currentText(), self.sources.value(),
+            self.per_source.value(), self.seed.value(), self.epochs.value(), out, self.holder,
+        )  # fmt: skip
+        self.worker = thread_worker(lambda: (yield from gen), start_thread=False)()
+        self.worker.yielded.connect(self._on_event)
+        self.worker.finished.connect(self._on_finished)
+        self.start_btn.setEnabled(False)
+        self.stop_btn.setEnabled(True)
+        self._bar = progress(total=self.sources.value() * self.per_source.value())
+        self._bar.set_description("style transfers")
+        self.status.setText("generating the augmented pool …")
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.holder["stop"] = True
+        job = self.holder.get("job")
+        if job is not None:
+            job.stop()
+        self.status.setText("stopping after the current step …")
+
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def _on_event(self, ev: Any) -> None:
+        if isinstance(ev, PoolProgress):
+            if self._bar is not None:
+                self._bar.n = ev.done
+                self._bar.refresh()
+        elif isinstance(ev, PoolSaved):
+            self.pool_dir = ev.path
+            self.export_btn.setEnabled(True)
+            self._close_bar()
+            self._bar = progress(total=self.epochs.value())
+            self._bar.set_description("retraining")
+            self.status.setText(
+                f"pool: {ev.count} sections from {', '.join(ev.sources)}; retraining …"
+            )
+        elif isinstance(ev, EpochDone):
+            self._show_retrained(ev)
+            if self._bar is not None:
+                self._bar.n = ev.epoch + 1
+                self._bar.refresh()
+        elif isinstance(ev, TrainingFinished):
+            self.retrained_dir = ev.run_dir
+            word = "stopped" if ev.stopped else "finished"
+            self._say(
+                f"retraining {word} after {ev.epochs_complete} epochs: {ev.run_dir} "
+                f"(parent {self.run_edit.text()})"
+            )
+        elif isinstance(ev, TrainingFailed):
+            self._say(f"augment and retrain failed: {ev.message}", "error")
+
+    def _on_finished(self) -> None:
+        self._close_bar()
+        self.worker = None
+        self.start_btn.setEnabled(True)
+        self.stop_btn.setEnabled(False)
+
+    # ------------------------------------------------------------------ layers
+
+    def _heat_volume(self, store: Any) -> np.ndarray:
+        return store.volume("heatmap", fill=np.nan, dtype=np.float32)
+
+    def _layer_kwargs(self, store: Any) -> dict:
+        from .training import forgetting_colormap
+
+        geo = geometry_from_sections(store.volume_shape, store.eval_sections)
+        return {"colormap": forgetting_colormap(), **geo}
+
+    def _show_parent(self, run: Path) -> None:
+        from napari_forgetting.model.runstore import RunStore
+
+        store = RunStore.open(run)
+        if store.n_epochs == 0 or not store.map_names:
+            return
+        data = self._heat_volume(store)
+        hi = max(1.0, float(np.nanmax(data)) if np.isfinite(data).any() else 1.0)
+        if PARENT_LAYER in self.viewer.layers:
+            self.viewer.layers.remove(PARENT_LAYER)
+        self.viewer.add_image(
+            data, name=PARENT_LAYER, contrast_limits=(0.0, hi), **self._layer_kwargs(store)
+        )
+        self._parent_max = hi
+
+    def _show_retrained(self, ev: EpochDone) -> None:
+        if "forgetting_events" not in ev.maps:
+            return
+        job = self.holder.get("job")
+        if self._geometry is None and job is not None and job.trainer is not None:
+            tr = job.trainer
+            self._geometry = RunGeometry(tr.shape, tr.tracked_sections, tr.tracker_sections)
+        if self._geometry is None:
+            return
+        flat = ev.maps["forgetting_events"].astype(np.float32)
+        if self._layer is None or self._layer not in self.viewer.layers:
+            vol = np.full(self._geometry.volume_shape, np.nan, dtype=np.float32)
+            from napari_forgetting.model.runstore import RunStore
+
+            kwargs = self._layer_kwargs(RunStore.open(job.run_dir))
+            hi = getattr(self, "_parent_max", 1.0)
+            self._layer = self.viewer.add_image(
+                vol, name=RETRAINED_LAYER, contrast_limits=(0.0, hi), **kwargs
+            )
+            if self.grid.isChecked():
+                _grid(self.viewer).enabled = True
+        self._geometry.scatter(self._layer.data, flat, "map")
+        self._layer.refresh()
+
+    # ------------------------------------------------------------------ export
+
+    def export_pool(self, out_dir: str | Path | None = None, overwrite: bool = False) -> bool:
+        """Write the last pool to ``out_dir`` in the ticked formats (asks for a folder)."""
+        if self.pool_dir is None:
+            self._say("no augmented pool yet: run Augment & retrain first", "warning")
+            return False
+        if out_dir is None:
+            out_dir = QFileDialog.getExistingDirectory(self, "Export the augmented pool to")
+            if not out_dir:
+                return False
+        formats = [f for f, box in self.formats.items() if box.isChecked()]
+        if not formats:
+            self._say("tick at least one format", "warning")
+            return False
+        from napari_forgetting.workflow.augment import load_pool, save_pool
+        from napari_forgetting.workflow.data import open_source
+
+        try:
+            pool = load_pool(self.pool_dir)
+            volume = None
+            if pool.parent_run:
+                from napari_forgetting.model.runstore import RunStore
+
+                parent = RunStore.open(pool.parent_run)
+                volume = open_source(parent.info.get("source") or {})
+            save_pool(pool, out_dir, formats=formats, overwrite=overwrite, volume=volume)
+        except (FileExistsError, ValueError, OSError) as exc:
+            self._say(f"export failed: {exc}", "error")
+            return False
+        self._say(f"exported {len(pool)} sections to {out_dir} ({', '.join(formats)})")
+        return True

@@ -1,0 +1,777 @@
+"""Method comparison: the paper's Table 1 and Fig. 5, every (method, seed) a dask task.
+
+Methods: ``baseline`` (no augmentation), ``flip`` (random left-right flips), ``rotate``
+(random rotations) and ``transfer`` (the support-vector augmentation: the baseline run of the
+same seed -> its forgetting hotspots of class ``cls`` -> an augmented pool of style
+transfers -> training from scratch on the training sections plus the pool).
+
+Every (method, seed) trains from scratch as one task on a ``dask.distributed`` cluster (a
+``LocalCluster`` of single-threaded worker processes by default, or an existing scheduler).
+Tasks receive the data's ``source`` record (:mod:`.data`) and reopen the volume themselves:
+no volume is ever shipped. A ``transfer`` task depends on the baseline task of its seed and
+on the transfer-model task (trained once, unless a checkpoint is given); the dependencies are
+futures. Failed tasks are retried (``retries``) and then reported, never dropped; jobs whose
+run store in ``<out>/jobs/<method>-seed<k>/`` is finished are not submitted again
+(resumable), and an interrupted one resumes from its checkpoint.
+
+Report (``<out>/``, every file written atomically):
+
+* ``accuracy.csv`` / Table 1 in ``report.md`` -- per-class accuracy on the validation
+  sections at the last epoch, mean and standard deviation over seeds, one row per method;
+* ``forgetting.csv`` -- total and per-class forgetting events on the validation sections
+  (sums of the per-pixel event counts at the last epoch), mean and std over seeds;
+* ``jobs.csv`` -- one row per (method, seed): status, error, accuracies, events;
+* ``heatmaps.png`` -- Fig. 5: forgetting heat maps of the same validation sections under
+  each method (seed of the lowest number finished for every method), side by side.
+
+No Qt or napari here; matplotlib is used through its Agg canvas only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_forgetting._atomic import atomic_path
+
+__all__ = [
+    "METHODS",
+    "CompareConfig",
+    "CompareResult",
+    "JobSpec",
+    "build_jobs",
+    "run_comparison",
+    "write_report",
+]
+
+METHODS = ("baseline", "flip", "rotate", "transfer")
+JOBS_DIR = "jobs"
+TRANSFER_DIR = "transfer_model"
+POOLS_DIR = "pools"
+_DONE = "done.json"
+
+
+@dataclass
+class CompareConfig:
+    """What to compare and how each run trains.
+
+    ``data``/``labels``/``shape``/``data_seed``/``iline``/``xline``: as ``train``'s options
+    (:func:`.data.load_data`). ``train``: :class:`~..model.trainer.TrainConfig` fields shared
+    by every job (the method sets ``augment`` and the seed ``seed``). ``transfer_checkpoint``:
+    a trained transfer model; without one a model is trained once (``transfer`` holds
+    :class:`~..transfer.TransferConfig` overrides). ``cls``, ``n_sources``, ``per_source``:
+    the augmented pool (class, hotspot sources, transfers per source). ``retries``: extra
+    attempts of a failed task.
+    """
+
+    data: str = "synthetic"
+    labels: str | None = None
+    shape: tuple[int, int, int] = (64, 96, 128)
+    data_seed: int = 0
+    iline: int = 189
+    xline: int = 193
+    methods: tuple[str, ...] = METHODS
+    seeds: int = 5
+    train: dict[str, Any] = field(default_factory=dict)
+    transfer_checkpoint: str | None = None
+    transfer: dict[str, Any] = field(default_factory=dict)
+    cls: str = "scruff"
+    n_sources: int = 6
+    per_source: int = 64
+    retries: int = 1
+
+    def __post_init__(self) -> None:
+        self.methods = tuple(m.strip() for m in self.methods if m.strip())
+        bad = [m for m in self.methods if m not in METHODS]
+        if bad or not self.methods:
+            raise ValueError(f"unknown methods {bad}; choose from {', '.join(METHODS)}")
+        if len(set(self.methods)) != len(self.methods):
+            raise ValueError(f"methods repeated: {self.methods}")
+        if self.seeds < 1:
+            raise ValueError(f"seeds must be >= 1, got {self.seeds}")
+        if self.retries < 0:
+            raise ValueError(f"retries must be >= 0, got {self.retries}")
+        self.shape = tuple(int(n) for n in self.shape)  # type: ignore[assignment]
+
+
+@dataclass
+class JobSpec:
+    """One task: ``name`` (``<method>-seed<k>``, or ``transfer-model``), the module-level
+    function and its keyword arguments; ``deps`` maps keyword names to the names of the jobs
+    whose results they receive."""
+
+    name: str
+    func: Callable[..., dict[str, Any]]
+    kwargs: dict[str, Any]
+    deps: dict[str, str] = field(default_factory=dict)
+    out_dir: Path | None = None
+
+
+@dataclass
+class CompareResult:
+    """``ran``: jobs executed now; ``skipped``: already finished before; ``failed``:
+    ``{name: error}`` after the retries; ``files``: the report's files; ``seconds``."""
+
+    out_dir: Path
+    ran: list[str]
+    skipped: list[str]
+    failed: dict[str, str]
+    files: dict[str, Path]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+# ---------------------------------------------------------------------------- job functions
+# Module-level (picklable) functions executed on the workers; they get the data's source
+# record and reopen the volume themselves.
+
+
+def job_name(method: str, seed: int) -> str:
+    return f"{method}-seed{seed}"
+
+
+def _run_finished(path: Path, epochs: int | None = None) -> bool:
+    from napari_forgetting.model.runstore import RunStore, is_run_dir
+
+    if not is_run_dir(path):
+        return False
+    try:
+        store = RunStore.open(path)
+    except Exception:  # noqa: BLE001 -- an unreadable run is not finished
+        return False
+    if store.status != "finished":
+        return False
+    return epochs is None or store.n_epochs == int(epochs)
+
+
+def _fit(trainer: Any) -> None:
+    """Run one training: resume an interrupted run in its folder, else start fresh."""
+    from napari_forgetting.model.runstore import RunStoreError
+
+    try:
+        trainer.fit(resume=True)
+    except RunStoreError:
+        trainer.fit(overwrite=True)
+
+
+def train_job(
+    *, source: dict[str, Any], train: dict[str, Any], method: str, seed: int, out_dir: str
+) -> dict[str, Any]:
+    """Train ``method`` (baseline / flip / rotate) with ``seed`` into ``out_dir``."""
+    from napari_forgetting.model.trainer import TrainConfig, Trainer
+
+    from .data import open_source
+
+    t0 = time.perf_counter()
+    volume = open_source(source)
+    augment = {"baseline": "none", "flip": "flip", "rotate": "rotate"}[method]
+    cfg = TrainConfig.from_dict({**train, "augment": augment, "seed": int(seed)})
+    trainer = Trainer(volume, cfg, out_dir=out_dir, source=source)
+    _fit(trainer)
+    trainer.release()
+    return {
+        "name": job_name(method, seed),
+        "path": str(out_dir),
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def transfer_model_job(
+    *, source: dict[str, Any], transfer: dict[str, Any], out_dir: str
+) -> dict[str, Any]:
+    """Train the style-transfer model once (resumable); returns its checkpoint."""
+    from napari_forgetting.transfer import TransferConfig, TransferTrainer
+
+    from .data import open_source
+
+    t0 = time.perf_counter()
+    volume = open_source(source)
+    cfg = TransferConfig.from_dict(dict(transfer))
+    trainer = TransferTrainer(volume, cfg, out_dir=out_dir)
+    trainer.fit(resume=True)
+    ckpt = Path(out_dir) / "checkpoint.pt"
+    if not ckpt.is_file():  # epochs=0: an untrained model still gets its checkpoint
+        trainer.save_checkpoint()
+    done = {"checkpoint": str(ckpt), "epochs": trainer.epoch, "config": cfg.to_dict()}
+    with atomic_path(Path(out_dir) / _DONE) as tmp, open(tmp, "w") as fh:
+        json.dump(done, fh, indent=1)
+    return {"name": "transfer-model", "path": str(ckpt), "seconds": time.perf_counter() - t0}
+
+
+def augmented_job(
+    *,
+    source: dict[str, Any],
+    train: dict[str, Any],
+    seed: int,
+    out_dir: str,
+    pool_dir: str,
+    parent: Any,
+    transfer_model: Any,
+    cls: str,
+    n_sources: int,
+    per_source: int,
+) -> dict[str, Any]:
+    """The transfer method for one seed: pool from the baseline run ``parent`` (a path or the
+    baseline job's result) with ``transfer_model`` (a checkpoint path or that job's result),
+    then training from scratch on the training sections plus the pool."""
+    from napari_forgetting.model.trainer import TrainConfig, Trainer
+
+    from .augment import POOL_MANIFEST, generate_pool, load_pool, save_pool
+    from .data import open_source
+
+    t0 = time.perf_counter()
+    parent_path = parent["path"] if isinstance(parent, dict) else str(parent)
+    ckpt = transfer_model["path"] if isinstance(transfer_model, dict) else str(transfer_model)
+    volume = open_source(source)
+    pool_path = Path(pool_dir)
+    if (pool_path / POOL_MANIFEST).is_file():
+        pool = load_pool(pool_path)
+    else:
+        pool = generate_pool(parent_path, ckpt, cls, n_sources, per_source, int(seed), volume)
+        save_pool(pool, pool_path, formats=("npy",), overwrite=True, volume=volume)
+    from napari_forgetting.data.sections import amplitude_stats
+
+    cfg = TrainConfig.from_dict({**train, "augment": "none", "seed": int(seed)})
+    trainer = Trainer(
+        volume,
+        cfg,
+        out_dir=out_dir,
+        source=source,
+        parent=str(Path(parent_path).resolve()),
+        extra_pool=pool.training_pairs(amplitude_stats(volume)),
+    )
+    _fit(trainer)
+    trainer.release()
+    from napari_forgetting.model.runstore import RunStore
+
+    RunStore.open(out_dir, mode="a").update_info(
+        augmented_pool={
+            "path": str(pool_path.resolve()),
+            "class": pool.class_name,
+            "class_id": pool.class_id,
+            "count": len(pool),
+            "sources": list(pool.sources),
+            "transfer_checkpoint": pool.transfer_checkpoint,
+        }
+    )
+    return {
+        "name": job_name("transfer", seed),
+        "path": str(out_dir),
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+# ---------------------------------------------------------------------------- the job graph
+
+
+def default_transfer_config(train: dict[str, Any], n_classes: int) -> dict[str, Any]:
+    """A small transfer model, trained once for the comparison (reconstruction + GAN)."""
+    patch = train.get("patch_size", (64, 64))
+    return {
+        "epochs": 5,
+        "batch_size": 8,
+        "patch_size": list(patch),
+        "patches_per_epoch": 64,
+        "n_classes": n_classes,
+        "style_dim": 8,
+        "ngf": 8,
+        "n_up": 2,
+        "encoder_width": 8,
+        "ndf": 8,
+        "n_layers_d": 2,
+        "eval_sections": 1,
+        "device": train.get("device"),
+        "num_threads": train.get("num_threads"),
+        "every": int(train.get("every", 5)),
+    }
+
+
+def build_jobs(
+    config: CompareConfig, out_dir: str | os.PathLike, source: dict[str, Any], n_classes: int
+) -> tuple[list[JobSpec], list[str]]:
+    """The jobs still to run (in dependency order) and the names of those already finished.
+
+    A transfer job whose baseline (or transfer model) is finished gets its path directly;
+    otherwise it depends on that job.
+    """
+    out = Path(out_dir)
+    train = {**config.train, "n_classes": n_classes}
+    epochs = train.get("epochs")
+    jobs: list[JobSpec] = []
+    skipped: list[str] = []
+    done_paths: dict[str, str] = {}
+    seeds = range(config.seeds)
+    methods = list(config.methods)
+    # baselines first: transfer jobs need them
+    need_baseline = "transfer" in methods
+    base_methods = [m for m in ("baseline", "flip", "rotate") if m in methods]
+    if need_baseline and "baseline" not in base_methods:
+        base_methods.insert(0, "baseline")
+    for method in base_methods:
+        for seed in seeds:
+            name = job_name(method, seed)
+            path = out / JOBS_DIR / name
+            if _run_finished(path, epochs):
+                skipped.append(name)
+                done_paths[name] = str(path)
+                continue
+            jobs.append(
+                JobSpec(
+                    name,
+                    train_job,
+                    {
+                        "source": source,
+                        "train": train,
+                        "method": method,
+                        "seed": seed,
+                        "out_dir": str(path),
+                    },
+                    out_dir=path,
+                )
+            )
+    if "transfer" in methods:
+        tm: Any
+        tm_dep: str | None = None
+        if config.transfer_checkpoint:
+            tm = str(Path(config.transfer_checkpoint).resolve())
+        else:
+            tdir = out / TRANSFER_DIR
+            tcfg = {**default_transfer_config(train, n_classes), **config.transfer}
+            if (tdir / _DONE).is_file():
+                skipped.append("transfer-model")
+                tm = str(tdir / "checkpoint.pt")
+            else:
+                tm, tm_dep = None, "transfer-model"
+                jobs.append(
+                    JobSpec(
+                        "transfer-model",
+                        transfer_model_job,
+                        {"source": source, "transfer": tcfg, "out_dir": str(tdir)},
+                        out_dir=tdir,
+                    )
+                )
+        for seed in seeds:
+            name = job_name("transfer", seed)
+            path = out / JOBS_DIR / name
+            if _run_finished(path, epochs):
+                skipped.append(name)
+                continue
+            base = job_name("baseline", seed)
+            deps = {}
+            kwargs = {
+                "source": source,
+                "train": train,
+                "seed": seed,
+                "out_dir": str(path),
+                "pool_dir": str(out / POOLS_DIR / f"seed{seed}"),
+                "cls": config.cls,
+                "n_sources": config.n_sources,
+                "per_source": config.per_source,
+                "parent": done_paths.get(base),
+                "transfer_model": tm,
+            }
+            if base not in done_paths:
+                deps["parent"] = base
+            if tm_dep is not None:
+                deps["transfer_model"] = tm_dep
+            jobs.append(JobSpec(name, augmented_job, kwargs, deps, out_dir=path))
+    return jobs, skipped
+
+
+def _format_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _run_sequential(jobs: Sequence[JobSpec], retries: int) -> tuple[list[str], dict[str, str]]:
+    """Run the jobs one after another in this process (dependency order is list order)."""
+    results: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    ran: list[str] = []
+    for job in jobs:
+        broken = [d for d in job.deps.values() if d in failed]
+        if broken:
+            failed[job.name] = f"dependency failed: {', '.join(broken)}"
+            continue
+        kwargs = {**job.kwargs, **{k: results[d] for k, d in job.deps.items()}}
+        for attempt in range(retries + 1):
+            try:
+                results[job.name] = job.func(**kwargs)
+                ran.append(job.name)
+                failed.pop(job.name, None)
+                break
+            except Exception as exc:  # noqa: BLE001 -- reported, never dropped
+                failed[job.name] = f"{_format_error(exc)} (after {attempt + 1} attempts)"
+    return ran, failed
+
+
+def _run_dask(
+    jobs: Sequence[JobSpec], retries: int, client: Any
+) -> tuple[list[str], dict[str, str]]:
+    """Submit the jobs to a dask client, dependencies as futures; wait for all."""
+    from distributed import wait
+
+    futures: dict[str, Any] = {}
+    token = f"{os.getpid()}-{time.time_ns()}"
+    for job in jobs:
+        kwargs = {**job.kwargs, **{k: futures[d] for k, d in job.deps.items()}}
+        futures[job.name] = client.submit(
+            job.func, key=f"{job.name}-{token}", retries=retries, pure=False, **kwargs
+        )
+    wait(list(futures.values()))
+    ran: list[str] = []
+    failed: dict[str, str] = {}
+    for job in jobs:
+        fut = futures[job.name]
+        if fut.status == "finished":
+            ran.append(job.name)
+            continue
+        try:
+            exc = fut.exception()
+        except Exception as e:  # noqa: BLE001 -- e.g. a cancelled future
+            exc = e
+        dep_failed = [d for d in job.deps.values() if d in failed]
+        if dep_failed:
+            failed[job.name] = f"dependency failed: {', '.join(dep_failed)}"
+        else:
+            failed[job.name] = f"{_format_error(exc)} (after {retries + 1} attempts)"
+    return ran, failed
+
+
+def run_comparison(
+    config: CompareConfig,
+    out_dir: str | os.PathLike,
+    *,
+    client: Any = None,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    processes: bool = True,
+    sequential: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> CompareResult:
+    """Run every (method, seed) not yet finished, then write the report.
+
+    Execution: ``client`` (a ``distributed.Client``), else ``scheduler`` (an address),
+    else a ``LocalCluster`` of ``n_workers`` workers with one thread each (``processes``:
+    worker processes, else threads); ``sequential=True`` runs the jobs one after another in
+    this process instead (the benchmark's reference).
+    """
+    from .data import load_data
+
+    t0 = time.perf_counter()
+    say = log or (lambda msg: None)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    volume, source = load_data(
+        config.data, config.labels, config.shape, config.data_seed, config.iline, config.xline
+    )
+    n_classes = int(getattr(volume, "n_classes", None) or len(volume.class_names))
+    del volume  # the workers reopen it from `source`
+    jobs, skipped = build_jobs(config, out, source, n_classes)
+    if skipped:
+        say(f"already finished, skipped: {', '.join(skipped)}")
+    say(f"jobs to run: {', '.join(j.name for j in jobs) or 'none'}")
+    if not jobs:
+        ran, failed = [], {}
+    elif sequential:
+        ran, failed = _run_sequential(jobs, config.retries)
+    elif client is not None:
+        ran, failed = _run_dask(jobs, config.retries, client)
+    else:
+        from distributed import Client, LocalCluster
+
+        if scheduler:
+            with Client(scheduler) as c:
+                ran, failed = _run_dask(jobs, config.retries, c)
+        else:
+            with (
+                LocalCluster(
+                    n_workers=n_workers,
+                    threads_per_worker=1,
+                    processes=processes,
+                    dashboard_address=None,
+                ) as cluster,
+                Client(cluster) as c,
+            ):
+                ran, failed = _run_dask(jobs, config.retries, c)
+    for name, err in failed.items():
+        say(f"FAILED {name}: {err}")
+    files = write_report(out, config, failed=failed)
+    return CompareResult(out, ran, skipped, failed, files, time.perf_counter() - t0)
+
+
+# ---------------------------------------------------------------------------- the report
+
+
+def display_names(class_names: Sequence[str]) -> list[str]:
+    """The F3 display names for the F3 classes, else the names as they are."""
+    from napari_forgetting.data.classes import F3_CLASS_NAMES, F3_DISPLAY_NAMES
+
+    table = dict(zip(F3_CLASS_NAMES, F3_DISPLAY_NAMES, strict=True))
+    return [table.get(n, n) for n in class_names]
+
+
+def job_metrics(path: str | os.PathLike) -> dict[str, Any]:
+    """Last-epoch per-class accuracy and forgetting events of a finished run."""
+    from napari_forgetting.model.runstore import RunStore
+
+    store = RunStore.open(path)
+    last = store.history[-1]
+    n = store.n_classes
+    events = np.zeros(n, np.float64)
+    for i in range(len(store.map_sections)):
+        counts = store.map("forgetting_events", i).astype(np.float64).ravel()
+        lab = store.map_labels(i).ravel().astype(np.int64)
+        keep = (lab >= 0) & (lab < n)
+        events += np.bincount(lab[keep], weights=counts[keep], minlength=n)
+    return {
+        "class_names": store.class_names,
+        "class_accuracy": [float(a) for a in last["class_accuracy"]],
+        "mean_class_accuracy": float(last.get("mean_class_accuracy", math.nan)),
+        "events": events,
+        "total_events": float(events.sum()),
+        "epochs": store.n_epochs,
+    }
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    a = np.asarray(values, np.float64)
+    if a.size == 0:
+        return math.nan, math.nan
+    return float(np.nanmean(a)), float(np.nanstd(a, ddof=1)) if a.size > 1 else 0.0
+
+
+def _write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        fh.write(text)
+
+
+def _csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in rows:
+        w.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
+    return buf.getvalue()
+
+
+def write_report(
+    out_dir: str | os.PathLike,
+    config: CompareConfig,
+    failed: dict[str, str] | None = None,
+    n_figure_sections: int = 3,
+) -> dict[str, Path]:
+    """Write ``report.md``, ``accuracy.csv``, ``forgetting.csv``, ``jobs.csv`` and
+    ``heatmaps.png`` from the finished runs under ``<out>/jobs``; failed jobs are listed."""
+    out = Path(out_dir)
+    failed = dict(failed or {})
+    epochs = config.train.get("epochs")
+    per_job: dict[tuple[str, int], dict[str, Any]] = {}
+    for method in config.methods:
+        for seed in range(config.seeds):
+            name = job_name(method, seed)
+            path = out / JOBS_DIR / name
+            if _run_finished(path, epochs):
+                per_job[(method, seed)] = job_metrics(path)
+            elif name not in failed:
+                failed[name] = "not finished (no finished run store)"
+    class_names: list[str] = next(iter(per_job.values()))["class_names"] if per_job else []
+    shown = display_names(class_names)
+    n = len(class_names)
+
+    # jobs.csv
+    job_rows = []
+    for method in config.methods:
+        for seed in range(config.seeds):
+            m = per_job.get((method, seed))
+            name = job_name(method, seed)
+            if m is None:
+                job_rows.append([method, seed, "failed", failed.get(name, "")] + [""] * (2 * n + 2))
+            else:
+                job_rows.append(
+                    [
+                        method,
+                        seed,
+                        "finished",
+                        "",
+                        m["mean_class_accuracy"],
+                        *m["class_accuracy"],
+                        m["total_events"],
+                        *[float(e) for e in m["events"]],
+                    ]
+                )
+    job_header = (
+        ["method", "seed", "status", "error", "mean_class_accuracy"]
+        + [f"acc_{c}" for c in class_names]
+        + ["events_total"]
+        + [f"events_{c}" for c in class_names]
+    )
+
+    # aggregates
+    acc_rows, ev_rows, md_acc, md_ev = [], [], [], []
+    for method in config.methods:
+        ms = [per_job[(method, s)] for s in range(config.seeds) if (method, s) in per_job]
+        k = len(ms)
+        acc = [_mean_std([m["class_accuracy"][c] for m in ms]) for c in range(n)]
+        mca = _mean_std([m["mean_class_accuracy"] for m in ms])
+        tot = _mean_std([m["total_events"] for m in ms])
+        ev = [_mean_std([float(m["events"][c]) for m in ms]) for c in range(n)]
+        acc_rows.append([method, k, *[v for pair in acc for v in pair], *mca])
+        ev_rows.append([method, k, *tot, *[v for pair in ev for v in pair]])
+        md_acc.append(
+            [method, str(k)]
+            + [f"{a:.3f} ± {s:.3f}" for a, s in acc]
+            + [f"{mca[0]:.3f} ± {mca[1]:.3f}"]
+        )
+        md_ev.append([method, str(k), f"{tot[0]:.1f} ± {tot[1]:.1f}"] + [f"{a:.1f}" for a, _ in ev])
+    acc_header = ["method", "n_seeds"]
+    for c in class_names:
+        acc_header += [f"{c}_mean", f"{c}_std"]
+    acc_header += ["mean_class_accuracy_mean", "mean_class_accuracy_std"]
+    ev_header = ["method", "n_seeds", "total_mean", "total_std"]
+    for c in class_names:
+        ev_header += [f"{c}_mean", f"{c}_std"]
+
+    files = {
+        "accuracy": out / "accuracy.csv",
+        "forgetting": out / "forgetting.csv",
+        "jobs": out / "jobs.csv",
+        "figure": out / "heatmaps.png",
+        "report": out / "report.md",
+    }
+    _write_text(files["accuracy"], _csv_text(acc_header, acc_rows))
+    _write_text(files["forgetting"], _csv_text(ev_header, ev_rows))
+    _write_text(files["jobs"], _csv_text(job_header, job_rows))
+    fig_sections = _figure(files["figure"], out, config, per_job, shown, n_figure_sections)
+
+    def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+
+    cfg_line = json.dumps({k: v for k, v in asdict(config).items() if k != "train"})
+    md = [
+        "# Method comparison",
+        "",
+        f"Data: `{config.data}`; methods: {', '.join(config.methods)}; seeds: {config.seeds}; "
+        f"training: `{json.dumps(config.train)}`.",
+        "",
+        "## Table 1: per-class accuracy on the validation sections (last epoch, mean ± std "
+        "over seeds)",
+        "",
+        md_table(["method", "seeds", *shown, "mean class acc."], md_acc),
+        "",
+        "## Forgetting events on the validation sections (last epoch, mean over seeds)",
+        "",
+        md_table(["method", "seeds", "total (± std)", *shown], md_ev),
+        "",
+        "## Fig. 5: forgetting heat maps",
+        "",
+        f"![heat maps](heatmaps.png) Sections: {', '.join(fig_sections) or 'none'}.",
+        "",
+        "## Failed jobs",
+        "",
+    ]
+    if failed:
+        md += [f"- `{name}`: {err}" for name, err in sorted(failed.items())]
+    else:
+        md.append("None.")
+    md += ["", f"Configuration: `{cfg_line}`", ""]
+    _write_text(files["report"], "\n".join(md))
+    return files
+
+
+def _figure(
+    path: Path,
+    out: Path,
+    config: CompareConfig,
+    per_job: dict[tuple[str, int], Any],
+    shown: Sequence[str],
+    n_sections: int,
+) -> list[str]:
+    """Fig. 5: rows = validation sections (those with the most pixels of ``config.cls``),
+    columns = labels + each method's heat map (its lowest finished seed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+
+    from napari_forgetting.data.classes import class_colors
+    from napari_forgetting.model.runstore import RunStore
+
+    runs = {}
+    for method in config.methods:
+        seeds = sorted(s for (m, s) in per_job if m == method)
+        if seeds:
+            runs[method] = (seeds[0], RunStore.open(out / JOBS_DIR / job_name(method, seeds[0])))
+    keys: list[str] = []
+    if runs:
+        ref = next(iter(runs.values()))[1]
+        names = ref.class_names
+        cid = names.index(config.cls) if config.cls in names else None
+        counts = []
+        for i in range(len(ref.map_sections)):
+            lab = ref.map_labels(i)
+            counts.append(int((lab == cid).sum()) if cid is not None else int(lab.size))
+        order = sorted(range(len(counts)), key=lambda i: (-counts[i], i))[:n_sections]
+        keys = [ref.map_sections[i].key for i in sorted(order)]
+    cols = 1 + len(runs)
+    rows = max(1, len(keys))
+    fig = Figure(figsize=(2.6 * cols, 2.4 * rows), dpi=100)
+    FigureCanvasAgg(fig)
+    if not keys:
+        fig.text(0.5, 0.5, "no finished runs", ha="center")
+    else:
+        ref = next(iter(runs.values()))[1]
+        cmap = ListedColormap(class_colors(ref.n_classes))
+        for r, key in enumerate(keys):
+            maps = {
+                m: st.map("forgetting_events", key).astype(float) for m, (_, st) in runs.items()
+            }
+            vmax = max(1.0, max(float(h.max()) for h in maps.values()))
+            ax = fig.add_subplot(rows, cols, r * cols + 1)
+            ax.imshow(
+                ref.map_labels(key),
+                cmap=cmap,
+                vmin=-0.5,
+                vmax=ref.n_classes - 0.5,
+                aspect="auto",
+                interpolation="nearest",
+            )
+            ax.set_ylabel(key, fontsize=8)
+            if r == 0:
+                ax.set_title("labels", fontsize=9)
+            for c, (m, (seed, _)) in enumerate(runs.items()):
+                ax = fig.add_subplot(rows, cols, r * cols + c + 2)
+                im = ax.imshow(
+                    maps[m],
+                    cmap="inferno",
+                    vmin=0,
+                    vmax=vmax,
+                    aspect="auto",
+                    interpolation="nearest",
+                )
+                if r == 0:
+                    ax.set_title(f"{m} (seed {seed})", fontsize=9)
+                if c == len(runs) - 1:
+                    fig.colorbar(im, ax=ax, fraction=0.05, label="events")
+        for ax in fig.axes:
+            if ax.images:
+                ax.set_xticks([])
+                ax.set_yticks([])
+        fig.suptitle("forgetting events per pixel, validation sections", fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    return keys

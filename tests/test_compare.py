@@ -1,0 +1,145 @@
+"""Method comparison on dask: report rows, resumability, failures reported, transfer end to end."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from napari_forgetting.cli import main
+from napari_forgetting.model.runstore import RunStore
+from napari_forgetting.workflow import compare as cmp
+from napari_forgetting.workflow.compare import CompareConfig, run_comparison
+
+SHAPE = (8, 12, 32)
+TRAIN = dict(
+    epochs=2, batch_size=4, patch_size=[32, 32], patches_per_epoch=4, lr=3e-3, device="cpu",
+    num_threads=1,
+)  # fmt: skip
+F3_DISPLAY = ["Upper North Sea", "Middle North Sea", "Lower North Sea", "Rijnland / Chalk",
+              "Scruff", "Zechstein"]  # fmt: skip
+
+
+def config(**kw) -> CompareConfig:
+    base = dict(
+        data="synthetic", shape=SHAPE, data_seed=2, methods=("baseline", "flip"), seeds=2,
+        train=dict(TRAIN), retries=1,
+    )  # fmt: skip
+    base.update(kw)
+    return CompareConfig(**base)
+
+
+def rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    """2 methods x 2 seeds through a real LocalCluster of 2 worker processes."""
+    out = tmp_path_factory.mktemp("compare") / "report"
+    result = run_comparison(config(), out, n_workers=2, processes=True)
+    return out, result
+
+
+def test_report_files_and_rows(first):
+    out, result = first
+    assert result.ok, result.failed
+    assert sorted(result.ran) == ["baseline-seed0", "baseline-seed1", "flip-seed0", "flip-seed1"]
+    assert result.skipped == []
+    for name in ("report.md", "accuracy.csv", "forgetting.csv", "jobs.csv", "heatmaps.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0
+    acc = rows(out / "accuracy.csv")
+    assert [r["method"] for r in acc] == ["baseline", "flip"]
+    assert all(r["n_seeds"] == "2" for r in acc)
+    assert "scruff_mean" in acc[0] and "scruff_std" in acc[0]
+    ev = rows(out / "forgetting.csv")
+    assert [r["method"] for r in ev] == ["baseline", "flip"] and "total_mean" in ev[0]
+    jobs = rows(out / "jobs.csv")
+    assert [(r["method"], r["seed"], r["status"]) for r in jobs] == [
+        ("baseline", "0", "finished"), ("baseline", "1", "finished"),
+        ("flip", "0", "finished"), ("flip", "1", "finished"),
+    ]  # fmt: skip
+    # the means in accuracy.csv are the means of the per-seed rows
+    base = [float(r["acc_scruff"]) for r in jobs if r["method"] == "baseline"]
+    assert float(acc[0]["scruff_mean"]) == pytest.approx(sum(base) / 2, abs=1e-5)
+    md = (out / "report.md").read_text()
+    assert "| method | seeds | " + " | ".join(F3_DISPLAY) in md  # Table 1 layout
+    assert "| baseline | 2 |" in md and "| flip | 2 |" in md and "±" in md
+    assert "heatmaps.png" in md and "None." in md  # no failed jobs
+    assert (out / "heatmaps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in result.ran:
+        store = RunStore.open(out / "jobs" / name)
+        assert store.status == "finished" and store.n_epochs == 2
+        assert store.train_config["augment"] == ("flip" if name.startswith("flip") else "none")
+        assert store.info["source"]["kind"] == "synthetic"  # workers reopened the data
+
+
+def test_rerun_skips_finished_jobs(first):
+    out, _ = first
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "jobs").glob("*/state.json")}
+    assert len(stamps) == 4
+    again = run_comparison(config(), out, sequential=True)  # no cluster needed: nothing to run
+    assert again.ran == [] and again.ok
+    assert sorted(again.skipped) == ["baseline-seed0", "baseline-seed1", "flip-seed0", "flip-seed1"]
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # not retrained
+    assert [r["method"] for r in rows(out / "accuracy.csv")] == ["baseline", "flip"]
+    # the CLI on the finished folder: everything skipped, exit 0
+    argv = ["compare", "--data", "synthetic", "--shape", *map(str, SHAPE), "--data-seed", "2",
+            "--methods", "baseline,flip", "--seeds", "2", "--epochs", "2", "--out", str(out),
+            "--batch-size", "4", "--patch", "32", "32", "--patches-per-epoch", "4",
+            "--lr", "0.003", "--device", "cpu"]  # fmt: skip
+    assert main(argv) == 0
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+def test_failed_job_is_retried_and_reported(tmp_path, monkeypatch):
+    """Baseline training raises (in-process threads cluster, so the patch reaches the worker):
+    it is retried, then reported; the transfer job that needs it is reported too."""
+    attempts = []
+    real_fit = cmp._fit
+
+    def failing_fit(trainer):
+        if trainer.config.augment == "none" and not trainer.extra_pool:
+            attempts.append(1)
+            raise RuntimeError("injected failure")
+        real_fit(trainer)
+
+    monkeypatch.setattr(cmp, "_fit", failing_fit)
+    cfg = config(
+        methods=("baseline", "flip", "transfer"), seeds=1, retries=1,
+        transfer={"epochs": 0}, n_sources=1, per_source=1,
+    )  # fmt: skip
+    result = run_comparison(cfg, tmp_path, n_workers=2, processes=False)
+    assert len(attempts) == 2  # one retry
+    assert set(result.failed) == {"baseline-seed0", "transfer-seed0"}
+    assert "injected failure" in result.failed["baseline-seed0"]
+    assert "dependency failed: baseline-seed0" in result.failed["transfer-seed0"]
+    assert "flip-seed0" in result.ran and "transfer-model" in result.ran
+    md = (tmp_path / "report.md").read_text()
+    assert "`baseline-seed0`: RuntimeError: injected failure (after 2 attempts)" in md
+    assert "`transfer-seed0`: dependency failed" in md
+    jobs = {(r["method"], r["status"]) for r in rows(tmp_path / "jobs.csv")}
+    assert jobs == {("baseline", "failed"), ("flip", "finished"), ("transfer", "failed")}
+    assert main(["compare", "--data", "synthetic", "--out", str(tmp_path / "x"),
+                 "--methods", "baseline,bogus"]) == 2  # fmt: skip
+
+
+def test_transfer_method_end_to_end(tmp_path):
+    """baseline -> transfer model (1 epoch, trained once as a job) -> pool -> training."""
+    cfg = config(
+        methods=("baseline", "transfer"), seeds=1, transfer={"epochs": 1},
+        n_sources=2, per_source=2, train={**TRAIN, "epochs": 1},
+    )  # fmt: skip
+    result = run_comparison(cfg, tmp_path, n_workers=2, processes=False)
+    assert result.ok, result.failed
+    assert sorted(result.ran) == ["baseline-seed0", "transfer-model", "transfer-seed0"]
+    store = RunStore.open(tmp_path / "jobs" / "transfer-seed0")
+    assert store.status == "finished"
+    assert store.info["parent"].endswith("baseline-seed0")
+    pool = store.info["augmented_pool"]
+    assert pool["class"] == "scruff" and pool["count"] == 4
+    assert pool["transfer_checkpoint"].endswith("transfer_model/checkpoint.pt")
+    assert [r["method"] for r in rows(tmp_path / "accuracy.csv")] == ["baseline", "transfer"]
+    again = run_comparison(cfg, tmp_path, sequential=True)
+    assert again.ran == [] and set(again.skipped) == set(result.ran)

@@ -1,0 +1,176 @@
+"""The "Transfer" dock widget: Fig. 3 preview, bad-input messages, training in a worker.
+
+A tiny synthetic volume and an untrained tiny model keep the file to seconds on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_forgetting._widgets.transfer import LAYER_NAMES, TransferWidget
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SCRUFF = "scruff"
+
+
+@pytest.fixture(scope="module")
+def survey():
+    from napari_forgetting.data.synthetic import make_f3_like
+
+    s = make_f3_like((8, 12, 32), seed=1)
+    labels = np.array(s.labels, copy=True)
+    k = list(s.class_names).index(SCRUFF)
+    assert (labels == k).any()
+    labels[0][labels[0] == k] = 0  # inline 0 holds no scruff: the absent-class case
+    return s, labels
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    import torch
+
+    from napari_forgetting.model.checkpoint import save_checkpoint
+    from napari_forgetting.transfer.model import RegionStyleTransfer, TransferModelConfig
+
+    torch.manual_seed(0)
+    cfg = TransferModelConfig(n_classes=6, style_dim=4, ngf=4, n_up=3, encoder_width=4)
+    model = RegionStyleTransfer(cfg)
+    path = tmp_path_factory.mktemp("ckpt") / "checkpoint.pt"
+    state = {
+        "kind": "napari_forgetting.transfer",
+        "model_config": cfg.to_dict(),
+        "model": model.state_dict(),
+    }
+    return save_checkpoint(path, state)
+
+
+@pytest.fixture
+def notifications():
+    from napari.utils.notifications import notification_manager
+
+    seen = []
+
+    def record(notification):
+        seen.append(str(notification.message))
+
+    notification_manager.notification_ready.connect(record)
+    yield seen
+    notification_manager.notification_ready.disconnect(record)
+
+
+def _widget(make_napari_viewer, survey):
+    s, labels = survey
+    viewer = make_napari_viewer()
+    meta = {"class_names": list(s.class_names)}
+    viewer.add_image(np.asarray(s.seismic), name="seismic", metadata=meta)
+    viewer.add_labels(labels, name="facies", metadata=meta)
+    widget = TransferWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Transfer")
+    return viewer, widget
+
+
+def _scruff_sections(widget, labels, k):
+    return [f"inline:{i}" for i in range(labels.shape[0]) if (labels[i] == k).any()]
+
+
+def test_preview_shows_fig3_panels(make_napari_viewer, survey, checkpoint):
+    viewer, widget = _widget(make_napari_viewer, survey)
+    assert widget.class_combo.value == SCRUFF  # default class
+    assert widget.load_checkpoint(checkpoint)
+    k = widget.class_id
+    keys = _scruff_sections(widget, survey[1], k)
+    assert len(keys) >= 3
+    widget.source_a.value, widget.source_b.value = keys[0], keys[1]
+    widget.target.value = ""  # random target among sections holding the class
+    arrays = widget.preview()
+    assert arrays is not None, widget.messages
+    assert widget.target.value
+    rows, cols = arrays["target"].shape
+    assert rows == 32 and cols in (8, 12)
+    for role, name in LAYER_NAMES.items():
+        layer = viewer.layers[name]
+        assert layer is widget.layers[role]
+        assert layer.data.shape == (rows, cols)
+    xs = [viewer.layers[n].translate[1] for n in LAYER_NAMES.values()]
+    assert xs == sorted(xs) and len(set(xs)) == 4  # side by side
+    np.testing.assert_array_equal(viewer.layers[LAYER_NAMES["labels"]].data, arrays["labels"])
+    # same sources: a zero difference; previews reuse the widget's layers
+    widget.target.value = keys[2]
+    widget.source_b.value = keys[0]
+    again = widget.preview()
+    assert again is not None
+    assert np.abs(again["difference"]).max() == 0
+    assert len([n for n in viewer.layers if n.name.startswith("transfer:")]) == 4
+    # the preview layers are not offered as inputs
+    assert all(c is None or c.ndim == 3 for c in widget.seismic.choices)
+
+
+def test_absent_class_and_bad_input_are_messages(
+    make_napari_viewer, survey, checkpoint, notifications
+):
+    viewer, widget = _widget(make_napari_viewer, survey)
+    assert widget.preview() is None
+    assert "no transfer model" in widget.messages[-1]
+    widget.load_checkpoint(checkpoint)
+    keys = _scruff_sections(widget, survey[1], widget.class_id)
+    widget.target.value = keys[0]
+    widget.source_a.value = "inline:0"  # no scruff there
+    widget.source_b.value = keys[1]
+    assert widget.preview() is None
+    assert "does not occur in the style source" in widget.messages[-1]
+    widget.source_a.value, widget.target.value = keys[1], "inline:0"
+    assert widget.preview() is None
+    assert "does not occur in the target" in widget.messages[-1]
+    widget.target.value = "inline:99"
+    assert widget.preview() is None
+    assert "no inline numbered 99" in widget.messages[-1]
+    assert not widget.load_checkpoint(checkpoint.parent / "missing.pt")
+    assert any("does not occur" in m for m in notifications)
+
+
+def test_training_in_worker_writes_loadable_checkpoint(make_napari_viewer, survey, tmp_path, qtbot):
+    from napari_forgetting.transfer import load_transfer_model
+
+    viewer, widget = _widget(make_napari_viewer, survey)
+    widget.epochs.value = 1
+    widget.patch.value = 16
+    widget.patches.value = 4
+    widget.ngf.value = 4
+    widget.device.value = "cpu"
+    widget.out_folder.value = str(tmp_path / "tr")
+    widget.train()
+    assert widget.running
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert (tmp_path / "tr" / "checkpoint.pt").is_file(), widget.messages
+    assert "finished" in " ".join(widget.messages)
+    assert widget.model is not None
+    assert load_transfer_model(tmp_path / "tr").n_classes == 6
+    keys = _scruff_sections(widget, survey[1], widget.class_id)
+    widget.source_a.value, widget.source_b.value, widget.target.value = keys[:3]
+    assert widget.preview() is not None
+
+
+def test_stop(make_napari_viewer, survey, tmp_path, qtbot):
+    from napari_forgetting.transfer import Callback
+
+    viewer, widget = _widget(make_napari_viewer, survey)
+
+    class StopAtFirstBatch(Callback):
+        def on_batch_end(self, trainer, epoch, batch, loss):
+            widget.stop()
+
+    widget.extra_callbacks.append(StopAtFirstBatch())
+    widget.epochs.value = 50
+    widget.patch.value = 16
+    widget.patches.value = 4
+    widget.ngf.value = 4
+    widget.device.value = "cpu"
+    widget.out_folder.value = str(tmp_path / "st")
+    widget.train()
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    text = " ".join(widget.messages)
+    assert "transfer training stopped after" in text and "of 50 epochs" in text, text
+    assert "finished" not in text
+    assert not widget.stop_button.enabled and widget.train_button.enabled

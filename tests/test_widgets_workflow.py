@@ -1,0 +1,107 @@
+"""Augment-and-retrain dock, napari writers (pytest-qt, tiny volumes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_forgetting.data import open_volume
+from napari_forgetting.data.synthetic import make_f3_like
+from napari_forgetting.model.runstore import RunStore
+from napari_forgetting.model.trainer import TrainConfig, Trainer
+
+SHAPE = (8, 12, 32)
+
+
+@pytest.fixture(scope="module")
+def parent_and_checkpoint(tmp_path_factory):
+    from napari_forgetting.transfer import TransferConfig, TransferTrainer
+
+    root = tmp_path_factory.mktemp("aug")
+    survey = make_f3_like(SHAPE, seed=2)
+    cfg = TrainConfig(epochs=1, batch_size=4, patch_size=(32, 32), patches_per_epoch=4,
+                      device="cpu", num_threads=1)  # fmt: skip
+    source = {"kind": "synthetic", "shape": list(SHAPE), "seed": 2}
+    Trainer(survey, cfg, out_dir=root / "parent", source=source).fit()
+    tcfg = TransferConfig(
+        epochs=1, batch_size=2, patch_size=(16, 16), patches_per_epoch=2, style_dim=4, ngf=4,
+        n_up=2, encoder_width=4, ndf=4, num_d=1, n_layers_d=2, eval_sections=0, device="cpu",
+        num_threads=1,
+    )  # fmt: skip
+    TransferTrainer(survey, tcfg, out_dir=root / "tm").fit()
+    return root / "parent", root / "tm" / "checkpoint.pt"
+
+
+def test_augment_and_retrain_from_the_dock(
+    make_napari_viewer, qtbot, parent_and_checkpoint, tmp_path
+):
+    from napari_forgetting._widgets.workflow import (
+        PARENT_LAYER,
+        RETRAINED_LAYER,
+        AugmentWidget,
+        _grid,
+    )
+
+    parent, ckpt = parent_and_checkpoint
+    viewer = make_napari_viewer()
+    w = AugmentWidget(viewer)
+    w.set_run(parent)
+    assert w.class_box.currentText() == "scruff"
+    w.ckpt_edit.setText(str(ckpt))
+    w.sources.setValue(1)
+    w.per_source.setValue(2)
+    w.epochs.setValue(1)
+    w.out_edit.setText(str(tmp_path / "out"))
+    w.start()
+    qtbot.waitUntil(lambda: w.worker is None, timeout=180_000)
+    assert "finished after 1 epochs" in w.last_message, w.last_message
+    child = RunStore.open(tmp_path / "out" / "run")
+    assert child.info["parent"] == str(parent.resolve())
+    assert child.status == "finished"
+    names = [layer.name for layer in viewer.layers]
+    assert PARENT_LAYER in names and RETRAINED_LAYER in names
+    retrained = viewer.layers[RETRAINED_LAYER].data
+    expected = child.volume("heatmap", fill=np.nan, dtype=np.float32)
+    np.testing.assert_array_equal(np.isnan(retrained), np.isnan(expected))
+    np.testing.assert_array_equal(retrained[~np.isnan(retrained)], expected[~np.isnan(expected)])
+    assert _grid(viewer).enabled
+    # export: written once, refused the second time without overwrite
+    assert w.export_pool(tmp_path / "export")
+    assert (tmp_path / "export" / "pool.json").is_file()
+    assert not w.export_pool(tmp_path / "export")
+    assert "export failed" in w.last_message
+
+
+def test_missing_inputs_give_a_message(make_napari_viewer, tmp_path):
+    from napari_forgetting._widgets.workflow import AugmentWidget
+
+    w = AugmentWidget(make_napari_viewer())
+    w.start()
+    assert "choose a parent run" in w.last_message
+    w.set_run(tmp_path / "nothing")
+    assert "no such run directory" in w.last_message
+    assert not w.export_pool(tmp_path)
+
+
+def test_writers_roundtrip(make_napari_viewer, tmp_path):
+    survey = make_f3_like(SHAPE, seed=4)
+    from napari_forgetting.data.synthetic import write_survey
+
+    path = write_survey(survey, tmp_path / "in", name="cube", formats=("segy",))["segy"]
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(path), plugin="napari-forgetting")
+    image, labels = layers
+    vol_in = open_volume(path)
+    for ext in (".sgy", ".npy", ".zarr"):
+        out = tmp_path / f"saved{ext}"
+        written = image.save(str(out), plugin="napari-forgetting")
+        assert written == [str(out)]
+        back = open_volume(out, find_labels_beside=False)
+        np.testing.assert_array_equal(np.asarray(back.data), survey.seismic)
+        if ext != ".npy":
+            np.testing.assert_array_equal(back.inlines, vol_in.inlines)
+            np.testing.assert_array_equal(back.crosslines, vol_in.crosslines)
+    lab_out = tmp_path / "saved_labels.npy"
+    labels.save(str(lab_out), plugin="napari-forgetting")
+    np.testing.assert_array_equal(np.load(lab_out), survey.labels)
+    assert not list(tmp_path.glob(".*.tmp"))
