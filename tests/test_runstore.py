@@ -77,9 +77,7 @@ def test_stored_heatmaps_equal_definition_every_epoch(sweep_run):
         lab = store.labels(i)
         correct = np.stack([store.prediction(i, e) == lab for e in range(store.n_epochs)])
         for e in range(store.n_epochs):
-            np.testing.assert_array_equal(
-                store.heatmap(i, e), forgetting_events(correct[: e + 1])
-            )
+            np.testing.assert_array_equal(store.heatmap(i, e), forgetting_events(correct[: e + 1]))
             np.testing.assert_array_equal(
                 store.map("never_learned", i, e), never_learned(correct[: e + 1])
             )

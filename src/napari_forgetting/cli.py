@@ -235,9 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser(
-        "demo", help="open napari with the sample volume and train on it live"
-    )
+    demo = sub.add_parser("demo", help="open napari with the sample volume and train on it live")
     demo.add_argument("--data", help="a volume to open instead of the sample")
     demo.add_argument(
         "--epochs", type=int, default=30, help="live training epochs (0: no training)"
