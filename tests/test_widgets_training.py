@@ -367,3 +367,23 @@ def test_demo_with_one_epoch_writes_a_non_blank_screenshot(tmp_path, survey):
 
     pixels = np.asarray(Image.open(shot))
     assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.std() > 10
+
+
+def test_metrics_plot_renders_in_a_helper_thread(qtbot):
+    import threading
+
+    from napari_forgetting._widgets.plots import MetricsPlot
+
+    plot = MetricsPlot(None, ["a", "b"])
+    qtbot.addWidget(plot)
+    threads: list[str] = []
+    build = plot._build
+    plot._build = lambda *a: (threads.append(threading.current_thread().name), build(*a))[1]
+    logs = {"epoch": 0, "loss": 1.0, "class_accuracy": [0.5, 0.2], "pixel_accuracy": 0.4,
+            "mean_class_accuracy": 0.35}  # fmt: skip
+    plot.set_history([logs, {**logs, "epoch": 1, "loss": 0.5}])
+    assert plot.wait()
+    qtbot.waitUntil(lambda: plot.canvas.pixmap() is not None and not plot.canvas.pixmap().isNull())
+    assert threads and all(t == "metrics-plot" for t in threads)
+    assert plot.axes[1].get_legend_handles_labels()[1] == ["a", "b", "mean"]
+    assert "epoch 2: loss 0.5000" in plot.text.text()
