@@ -27,8 +27,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "PNG). Finished jobs are skipped when run again; failed jobs are retried, then "
         "reported.",
     )
-    p.add_argument("--data", required=True, help="labelled volume or 'synthetic'")
-    p.add_argument("--labels", help="labels file (default: found beside the seismic)")
+    from napari_forgetting.workflow.data import add_data_arguments
+
+    add_data_arguments(p)
     p.add_argument("--out", required=True, help="report folder (jobs in OUT/jobs/)")
     p.add_argument(
         "--methods", default="baseline,flip,rotate,transfer", help="comma-separated methods"
@@ -55,17 +56,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--every", type=int, default=5)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per job")
-    p.add_argument(
-        "--shape",
-        type=int,
-        nargs=3,
-        default=(64, 96, 128),
-        metavar=("INLINES", "CROSSLINES", "SAMPLES"),
-        help="--data synthetic: volume shape",
-    )
-    p.add_argument("--data-seed", type=int, default=0, help="--data synthetic: generator seed")
-    p.add_argument("--iline", type=int, default=189)
-    p.add_argument("--xline", type=int, default=193)
     p.add_argument(
         "--sequential",
         action="store_true",

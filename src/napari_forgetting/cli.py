@@ -58,13 +58,6 @@ def _cmd_synthetic(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_training_data(data, labels=None, shape=(64, 96, 128), seed=0, iline=189, xline=193):
-    """``(volume, source)`` for ``--data PATH|synthetic`` (see :func:`workflow.data.load_data`)."""
-    from napari_forgetting.workflow.data import load_data
-
-    return load_data(data, labels, shape, seed, iline, xline)
-
-
 def _parse_tests(items: Sequence[str]) -> dict[str, str]:
     out = {}
     for item in items:
@@ -149,11 +142,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 2
     if args.resume and not is_run_dir(out):
         print(f"note: no run in {out} yet; starting a fresh run", file=sys.stderr)
-    volume, source = load_training_data(
+    from napari_forgetting.workflow.data import load_data
+
+    volume, source = load_data(
         args.data, args.labels, args.shape, args.data_seed, args.iline, args.xline
     )
     tests = {
-        name: load_training_data(path, iline=args.iline, xline=args.xline)[0]
+        name: load_data(path, iline=args.iline, xline=args.xline)[0]
         for name, path in _parse_tests(args.test).items()
     }
     cfg = TrainConfig(
@@ -276,10 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
         "inline and crossline) and write a run store with per-epoch predictions, forgetting "
         "heat maps and metrics.",
     )
-    tr.add_argument(
-        "--data", required=True, help="labelled volume (SEG-Y/.npy/zarr) or 'synthetic'"
-    )
-    tr.add_argument("--labels", help="labels file (default: found beside the seismic)")
+    from napari_forgetting.workflow.data import add_data_arguments
+
+    add_data_arguments(tr)
     tr.add_argument("--out", required=True, help="run directory, e.g. runs/NAME")
     tr.add_argument("--epochs", type=int, default=60)
     tr.add_argument("--mode", choices=["sweep", "online", "off"], default="sweep")
@@ -308,17 +302,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="[NAME=]PATH",
         help="a separate labelled test volume, evaluated after training (repeatable)",
     )
-    tr.add_argument(
-        "--shape",
-        type=int,
-        nargs=3,
-        default=(64, 96, 128),
-        metavar=("INLINES", "CROSSLINES", "SAMPLES"),
-        help="--data synthetic: volume shape",
-    )
-    tr.add_argument("--data-seed", type=int, default=0, help="--data synthetic: generator seed")
-    tr.add_argument("--iline", type=int, default=189)
-    tr.add_argument("--xline", type=int, default=193)
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_cmd_train)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from napari_forgetting.data import VolumeError, open_volume
 
-__all__ = ["load_data", "open_source"]
+__all__ = ["add_data_arguments", "load_data", "open_source"]
 
 
 def load_data(
@@ -53,6 +53,25 @@ def load_data(
     if labels:
         src["labels"] = os.path.abspath(labels)
     return vol, src
+
+
+def add_data_arguments(parser: Any) -> None:
+    """The command-line options :func:`load_data` takes: ``--data PATH|synthetic``,
+    ``--labels``, ``--shape`` / ``--data-seed`` (synthetic) and ``--iline`` / ``--xline``
+    (SEG-Y header bytes). ``args.shape`` etc. go straight to :func:`load_data`."""
+    parser.add_argument("--data", required=True, help="labelled SEG-Y/.npy/zarr, or 'synthetic'")
+    parser.add_argument("--labels", help="labels file (default: found beside the seismic)")
+    parser.add_argument(
+        "--shape",
+        type=int,
+        nargs=3,
+        default=(64, 96, 128),
+        metavar=("INLINES", "CROSSLINES", "SAMPLES"),
+        help="--data synthetic: volume shape",
+    )
+    parser.add_argument("--data-seed", type=int, default=0, help="--data synthetic: seed")
+    parser.add_argument("--iline", type=int, default=189, help="inline header byte (SEG-Y)")
+    parser.add_argument("--xline", type=int, default=193, help="crossline header byte (SEG-Y)")
 
 
 def open_source(source: dict[str, Any]) -> Any:
