@@ -576,3 +576,39 @@ def test_torch_tensors_are_accepted() -> None:
     logits = torch.zeros((1, 2, 2, 3), requires_grad=True)
     tracker.update_epoch(pred[None], torch.ones((1, 2, 3), dtype=torch.long), logits=logits)
     np.testing.assert_array_equal(tracker.correct(0), [[False, True, True], [True, True, False]])
+
+
+def test_precomputed_confidence_and_margin_equal_class_maps() -> None:
+    from napari_forgetting.dynamics import ForgettingTracker, softmax
+    from napari_forgetting.dynamics.stats import true_class_confidence, true_class_margin
+
+    rng = np.random.default_rng(0)
+    shapes = [(5, 7), (4, 3)]
+    kw = dict(track_confidence=True, track_margin=True)
+    a, b = ForgettingTracker(shapes, 3, **kw), ForgettingTracker(shapes, 3, **kw)
+    for _ in range(3):
+        logits = [rng.normal(size=(3, *s)).astype(np.float32) for s in shapes]
+        labels = [rng.integers(0, 3, s) for s in shapes]
+        preds = [z.argmax(0) for z in logits]
+        pairs = list(zip(logits, labels, strict=True))
+        a.update_epoch(preds, labels, logits=logits)
+        b.update_epoch(
+            preds,
+            labels,
+            confidence=[true_class_confidence(softmax(z), y) for z, y in pairs],
+            margin=[true_class_margin(z, y) for z, y in pairs],
+        )
+    for s in range(2):
+        np.testing.assert_allclose(a.confidence(s), b.confidence(s), rtol=1e-6)
+        np.testing.assert_allclose(a.variability(s), b.variability(s), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(a.margin(s), b.margin(s), rtol=1e-6)
+    online = ForgettingTracker(shapes, 3, mode="online", **kw)
+    z, y = logits[0][:, :2, :3], labels[0][:2, :3]
+    conf = true_class_confidence(softmax(z), y)
+    with pytest.raises(ValueError, match="pass probs or logits"):  # margin: not given, no maps
+        online.update_patch(0, 0, 0, z.argmax(0), y, confidence=conf)
+    online.update_patch(
+        0, 0, 0, z.argmax(0), y,
+        confidence=conf, margin=true_class_margin(z, y),
+    )  # fmt: skip
+    np.testing.assert_allclose(online.margin(0)[:2, :3], true_class_margin(z, y), rtol=1e-6)

@@ -367,6 +367,25 @@ class ForgettingTracker:
         if self._config.track_margin and not (have_probs or have_logits):
             raise ValueError("track_margin is on: pass logits or probs")
 
+    def _given_stats(
+        self, confidence: Any, margin: Any, convert: Any
+    ) -> tuple[dict[str, Any], bool]:
+        """The precomputed statistics a caller passed for the tracked ones, checked and
+        converted by ``convert(x, name)``, and whether class maps (probs / logits) are still
+        needed for a tracked statistic that was not given."""
+        cfg = self._config
+        given = {}
+        for name, x, tracked in (
+            ("confidence", confidence, cfg.track_confidence),
+            ("margin", margin, cfg.track_margin),
+        ):
+            if x is not None and tracked:
+                given[name] = convert(x, name)
+        need_maps = (cfg.track_confidence and "confidence" not in given) or (
+            cfg.track_margin and "margin" not in given
+        )
+        return given, bool(need_maps)
+
     def _derived(
         self, probs: np.ndarray | None, logits: np.ndarray | None, true: np.ndarray, axis: int
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -436,27 +455,17 @@ class ForgettingTracker:
         self._check_open()
         preds = self._per_section(predictions, "predictions", 2)
         labs = self._per_section(labels, "labels", 2)
-        stats = self._config.track_confidence or self._config.track_margin
-        given = {}
-        for name, x, tracked in (
-            ("confidence", confidence, self._config.track_confidence),
-            ("margin", margin, self._config.track_margin),
-        ):
-            if x is not None and tracked:
-                given[name] = [
-                    p.astype(np.float32, copy=False) for p in self._per_section(x, name, 2)
-                ]
-                for s_, (part, shape) in enumerate(
-                    zip(given[name], self.section_shapes, strict=True)
-                ):
-                    if part.shape != shape:
-                        raise ValueError(f"{name}[{s_}] has shape {part.shape}, section is {shape}")
-        need_maps = (self._config.track_confidence and "confidence" not in given) or (
-            self._config.track_margin and "margin" not in given
-        )
-        if need_maps:
+
+        def per_section(x: Any, name: str) -> list[np.ndarray]:
+            parts = [p.astype(np.float32, copy=False) for p in self._per_section(x, name, 2)]
+            for s_, (part, shape) in enumerate(zip(parts, self.section_shapes, strict=True)):
+                if part.shape != shape:
+                    raise ValueError(f"{name}[{s_}] has shape {part.shape}, section is {shape}")
+            return parts
+
+        given, stats = self._given_stats(confidence, margin, per_section)
+        if stats:  # a tracked statistic still comes from the class maps
             self._stats_inputs_required(probs is not None, logits is not None)
-        stats = stats and need_maps
         probs_l = self._per_section(probs, "probs", 3) if stats and probs is not None else None
         logits_l = self._per_section(logits, "logits", 3) if stats and logits is not None else None
         for s, shape in enumerate(self.section_shapes):
@@ -655,20 +664,15 @@ class ForgettingTracker:
         outside = (r0 < 0) | (c0 < 0) | (r0 + h > self._n_rows[sec]) | (c0 + w > self._n_cols[sec])
         if np.any(outside):
             raise IndexError(f"a {h}x{w} patch reaches outside its section")
-        given = {}
-        for name, x, tracked in (
-            ("confidence", confidence, self._config.track_confidence),
-            ("margin", margin, self._config.track_margin),
-        ):
-            if x is not None and tracked:
-                a = as_numpy(x).astype(np.float32, copy=False)
-                a = a[None] if single and a.ndim == 2 else a
-                if a.shape != (b, h, w):
-                    raise ValueError(f"{name} has shape {a.shape}, expected {(b, h, w)}")
-                given[name] = a
-        stats = (self._config.track_confidence and "confidence" not in given) or (
-            self._config.track_margin and "margin" not in given
-        )
+
+        def per_patch(x: Any, name: str) -> np.ndarray:
+            a = as_numpy(x).astype(np.float32, copy=False)
+            a = a[None] if single and a.ndim == 2 else a
+            if a.shape != (b, h, w):
+                raise ValueError(f"{name} has shape {a.shape}, expected {(b, h, w)}")
+            return a
+
+        given, stats = self._given_stats(confidence, margin, per_patch)
         conf = marg = None
         if stats:
             self._stats_inputs_required(probs is not None, logits is not None)
