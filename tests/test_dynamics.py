@@ -455,6 +455,46 @@ def test_overlapping_patches_in_one_batch_equal_sequential_calls() -> None:
         batched.update_patch(0, 3, 3, pred[0], true[0])  # reaches outside the 5x5 section
 
 
+def test_clipped_padded_patches_in_one_call_equal_cropped_sequential_calls() -> None:
+    """``sizes``: patches clipped at the section edge, padded with an ignore label to the
+    batch shape, give the same state as presenting each cropped window on its own."""
+    rng = np.random.default_rng(11)
+    shapes = [(6, 4), (5, 7)]
+    labels = [rng.integers(0, 3, size=s) for s in shapes]
+    batched = ForgettingTracker(shapes, 3, mode="online", track_confidence=True, track_margin=True)
+    sequential = ForgettingTracker(
+        shapes, 3, mode="online", track_confidence=True, track_margin=True
+    )
+    # (section, row0, col0, h, w): clipped windows, overlaps inside the batch, a full patch
+    wins = [(0, 2, 1, 4, 3), (0, 3, 2, 3, 2), (1, 0, 0, 4, 4), (1, 1, 5, 4, 2), (0, 2, 1, 4, 3)]
+    sec, r0, c0, hs, ws = (np.array(v) for v in zip(*wins, strict=True))
+    for _ in range(5):
+        pred = rng.integers(0, 3, size=(len(wins), 4, 4))
+        conf = rng.random((len(wins), 4, 4)).astype(np.float32)
+        marg = rng.normal(size=(len(wins), 4, 4)).astype(np.float32)
+        true = np.full((len(wins), 4, 4), 255)
+        for b, (s, r, c, h, w) in enumerate(wins):
+            true[b, :h, :w] = labels[s][r : r + h, c : c + w]
+        batched.update_patch(
+            sec, r0, c0, pred, true, confidence=conf, margin=marg, sizes=np.stack([hs, ws], 1)
+        )
+        for b, (s, r, c, h, w) in enumerate(wins):
+            sequential.update_patch(
+                s, r, c, pred[b, :h, :w], true[b, :h, :w],
+                confidence=conf[b, :h, :w], margin=marg[b, :h, :w],
+            )  # fmt: skip
+        batched.end_epoch()
+        sequential.end_epoch()
+    assert batched.presentations(0).max() >= 3  # the overlaps were presented repeatedly
+    for name, arr in batched.state_dict()["arrays"].items():
+        np.testing.assert_array_equal(arr, sequential.state_dict()["arrays"][name], err_msg=name)
+    with pytest.raises(IndexError, match="patch 1 .*outside its section 0"):
+        batched.update_patch(0, [0, 3], [0, 0], pred[:2], true[:2], sizes=[[4, 4], [4, 4]],
+                             confidence=conf[:2], margin=marg[:2])  # fmt: skip
+    with pytest.raises(ValueError, match="sizes"):
+        batched.update_patch(0, 0, 0, pred[0], true[0], sizes=[5, 4])
+
+
 def test_online_counts_saturate_instead_of_wrapping() -> None:
     tracker = ForgettingTracker([(1, 2)], 2, mode="online")
     n = 600  # 300 forgetting events at pixel 0, more than uint8 holds

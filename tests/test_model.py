@@ -230,3 +230,50 @@ def test_autocast_on_cpu_is_null():
     ctx = autocast_context(torch.device("cpu"))
     assert isinstance(ctx, contextlib.nullcontext)
     assert not make_grad_scaler("cpu").is_enabled()
+
+
+def test_class_ids_equal_argmax_including_ties():
+    from napari_forgetting.model.deeplab import class_ids
+
+    rng = np.random.default_rng(0)
+    z = torch.from_numpy(rng.integers(0, 3, size=(4, 6, 9, 7)).astype(np.float32))  # many ties
+    for dim in (1, -3):
+        ids = class_ids(z, dim=dim)
+        assert ids.dtype == torch.uint8
+        np.testing.assert_array_equal(ids.numpy(), z.argmax(dim).numpy())
+    np.testing.assert_array_equal(class_ids(z[0], dim=0).numpy(), z[0].argmax(0).numpy())
+    wide = torch.randn(1, 300, 2, 2)
+    assert class_ids(wide, 1).dtype == torch.int64
+    np.testing.assert_array_equal(class_ids(wide, 1).numpy(), wide.argmax(1).numpy())
+
+
+def test_make_optimizer_fused_where_available_and_equal_to_looped():
+    from napari_forgetting.model.device import make_optimizer
+
+    def steps(fused: bool, name: str, **kw):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 2))
+        opt = (
+            make_optimizer(name, net.parameters(), **kw)
+            if fused
+            else {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[name](net.parameters(), **kw)
+        )
+        x = torch.randn(16, 5, generator=torch.Generator().manual_seed(1))
+        for _ in range(5):
+            opt.zero_grad()
+            net(x).square().mean().backward()
+            opt.step()
+        return opt, [p.detach().clone() for p in net.parameters()]
+
+    for name, kw in (
+        ("adam", {"lr": 1e-2, "weight_decay": 1e-4}),
+        ("sgd", {"lr": 0.1, "momentum": 0.9}),
+    ):
+        opt, fused = steps(True, name, **kw)
+        _, looped = steps(False, name, **kw)
+        if tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 5):
+            assert opt.defaults["fused"] is True  # CPU fused kernels exist in this torch
+        for a, b in zip(fused, looped, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        make_optimizer("lbfgs", [torch.zeros(1, requires_grad=True)])

@@ -622,6 +622,7 @@ class ForgettingTracker:
         *,
         confidence: Any | None = None,
         margin: Any | None = None,
+        sizes: Any | None = None,
     ) -> None:
         """Online mode: a patch, or a batch of patches, cut from tracked sections.
 
@@ -637,6 +638,10 @@ class ForgettingTracker:
         confidence, margin : float arrays (h, w) or (B, h, w), optional
             Per-pixel true-class probability / margin computed elsewhere (used instead of
             ``probs``/``logits`` for the statistic they give).
+        sizes : int array (B, 2) or (2,), optional
+            The valid ``(h_b, w_b)`` of each patch, for patches clipped at a section's edge and
+            padded to the batch's ``(h, w)``: only the top-left ``h_b x w_b`` pixels of patch
+            ``b`` are presented (and only they must lie inside the section). Default: all.
 
         Overlapping patches of one batch present their common pixels several times, in
         batch order (patch ``b`` before ``b + 1``), each presentation one step.
@@ -661,9 +666,28 @@ class ForgettingTracker:
         )
         if sec.min() < 0 or sec.max() >= self.n_sections:
             raise IndexError(f"section index out of range 0..{self.n_sections - 1}")
-        outside = (r0 < 0) | (c0 < 0) | (r0 + h > self._n_rows[sec]) | (c0 + w > self._n_cols[sec])
+        if sizes is None:
+            hs, ws = np.full(b, h, dtype=np.int64), np.full(b, w, dtype=np.int64)
+        else:
+            hw = np.broadcast_to(as_int_array(sizes, "sizes").astype(np.int64), (b, 2))
+            hs, ws = hw[:, 0], hw[:, 1]
+            if np.any((hs < 0) | (hs > h) | (ws < 0) | (ws > w)):
+                raise ValueError(f"sizes must lie in 0..{h} x 0..{w} (the patch shape)")
+        outside = (
+            (r0 < 0) | (c0 < 0) | (r0 + hs > self._n_rows[sec]) | (c0 + ws > self._n_cols[sec])
+        )
         if np.any(outside):
-            raise IndexError(f"a {h}x{w} patch reaches outside its section")
+            b0 = int(np.flatnonzero(outside)[0])
+            raise IndexError(
+                f"patch {b0} ({int(hs[b0])}x{int(ws[b0])} at row {int(r0[b0])}, col "
+                f"{int(c0[b0])}) reaches outside its section {int(sec[b0])}"
+            )
+        keep = None
+        if not (np.all(hs == h) and np.all(ws == w)):
+            keep = (np.arange(h)[None, :, None] < hs[:, None, None]) & (
+                np.arange(w)[None, None, :] < ws[:, None, None]
+            )  # (B, h, w)
+            lab = np.where(keep, lab, 0)  # padding (e.g. an ignore label) is never presented
 
         def per_patch(x: Any, name: str) -> np.ndarray:
             a = as_numpy(x).astype(np.float32, copy=False)
@@ -696,15 +720,19 @@ class ForgettingTracker:
         # (cheap, B x B) window test replaces sorting all B*h*w indices for repeats
         ov = (
             (sec[:, None] == sec[None, :])
-            & (r0[:, None] < r0[None, :] + h)
-            & (r0[None, :] < r0[:, None] + h)
-            & (c0[:, None] < c0[None, :] + w)
-            & (c0[None, :] < c0[:, None] + w)
+            & (r0[:, None] < r0[None, :] + hs[None, :])
+            & (r0[None, :] < r0[:, None] + hs[:, None])
+            & (c0[:, None] < c0[None, :] + ws[None, :])
+            & (c0[None, :] < c0[:, None] + ws[:, None])
         )
         np.fill_diagonal(ov, False)
         rows = r0[:, None, None] + np.arange(h)[None, :, None]
         cols = c0[:, None, None] + np.arange(w)[None, None, :]
         idx = self._offsets[sec][:, None, None] + rows * self._n_cols[sec][:, None, None] + cols
+        if keep is not None:  # boolean indexing keeps batch order, then row-major
+            idx, pred, lab = idx[keep], pred[keep], lab[keep]
+            conf = None if conf is None else conf[keep]
+            marg = None if marg is None else marg[keep]
         self.update_flat(idx, pred, lab, conf, marg, distinct=not ov.any())
 
     def end_epoch(self) -> None:

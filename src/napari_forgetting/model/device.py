@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 
@@ -21,6 +22,7 @@ __all__ = [
     "autocast_context",
     "autocast_dtype",
     "make_grad_scaler",
+    "make_optimizer",
     "mps_available",
     "select_device",
     "torch_settings",
@@ -140,3 +142,23 @@ def torch_settings(
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(det, warn_only=det_warn)
         torch.backends.cudnn.benchmark = bench
+
+
+def make_optimizer(name: str, params: Any, **options: Any) -> torch.optim.Optimizer:
+    """``torch.optim.Adam`` (``name="adam"``) or ``SGD`` (``"sgd"``), fused where torch can.
+
+    The fused implementations update every parameter tensor in one kernel instead of a Python
+    loop over them; torch uses them by default on no device, and the per-tensor loop is what a
+    plain training loop gets on CPU. On two CPU cores an Adam step of DeepLabV3-ResNet18 takes
+    about 12 ms fused against 45-70 ms looped (``benchmarks/bench_throughput.py``). Where the
+    installed torch or the device has no fused kernel, the default implementation is used.
+    Fused and looped updates agree to float rounding; each is deterministic.
+    """
+    kinds = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+    if name not in kinds:
+        raise ValueError(f"optimizer must be one of {sorted(kinds)}, got {name!r}")
+    params = list(params)
+    try:
+        return kinds[name](params, fused=True, **options)
+    except (RuntimeError, TypeError, ValueError):  # no fused kernel for this torch / device
+        return kinds[name](params, **options)

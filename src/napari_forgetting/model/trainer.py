@@ -60,8 +60,14 @@ from napari_forgetting.data.store import SectionStore, sources
 from napari_forgetting.dynamics import ForgettingTracker, NeverLearned
 
 from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
-from .deeplab import build_deeplabv3_resnet18, predict_section
-from .device import autocast_context, make_grad_scaler, select_device, torch_settings
+from .deeplab import build_deeplabv3_resnet18, class_ids, predict_section
+from .device import (
+    autocast_context,
+    make_grad_scaler,
+    make_optimizer,
+    select_device,
+    torch_settings,
+)
 from .metrics import ConfusionMatrix
 from .runstore import RunStore, RunStoreError, is_run_dir
 
@@ -306,17 +312,10 @@ class Trainer:
             torch.manual_seed(cfg.seed)
             model = build_deeplabv3_resnet18(cfg.n_classes, 1, cfg.output_stride)
         self.model = model.to(self.device)
-        if cfg.optimizer == "adam":
-            self.optimizer: torch.optim.Optimizer = torch.optim.Adam(
-                self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
-            )
-        else:
-            self.optimizer = torch.optim.SGD(
-                self.model.parameters(),
-                lr=cfg.lr,
-                momentum=cfg.momentum,
-                weight_decay=cfg.weight_decay,
-            )
+        options = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
+        if cfg.optimizer == "sgd":
+            options["momentum"] = cfg.momentum
+        self.optimizer = make_optimizer(cfg.optimizer, self.model.parameters(), **options)
         self.scaler = make_grad_scaler(self.device, enabled=cfg.amp)
         self.extra_pool = _check_pool(extra_pool, cfg.n_classes)
         pool_sections = [
@@ -493,29 +492,16 @@ class Trainer:
         logits: torch.Tensor,
         y: torch.Tensor,
     ) -> None:
-        pred = logits.detach().argmax(1).to(torch.uint8).cpu().numpy()
+        pred = class_ids(logits.detach(), dim=1).cpu().numpy()
         true = y.to(torch.uint8).cpu().numpy()
         conf = marg = None
         if self.config.track_stats:
             c, m = _true_class_stats(logits, y)
             conf, marg = c.cpu().numpy(), m.cpu().numpy()
-        ph, pw = self.config.patch_size
-        sec = np.array([d[0] for d in draws])
-        r0 = np.array([d[1] for d in draws])
-        c0 = np.array([d[2] for d in draws])
-        if all(win == (ph, pw) for win in windows):
-            self.tracker.update_patch(sec, r0, c0, pred, true, confidence=conf, margin=marg)
-            return
-        for b, (h, w) in enumerate(windows):  # clipped windows: patch by patch, in order
-            self.tracker.update_patch(
-                sec[b],
-                r0[b],
-                c0[b],
-                pred[b, :h, :w],
-                true[b, :h, :w],
-                confidence=None if conf is None else conf[b, :h, :w],
-                margin=None if marg is None else marg[b, :h, :w],
-            )
+        sec, r0, c0 = np.asarray(draws, dtype=np.int64).reshape(-1, 3).T
+        self.tracker.update_patch(
+            sec, r0, c0, pred, true, confidence=conf, margin=marg, sizes=np.asarray(windows)
+        )
 
     def evaluate(self, sections: Sequence[Section] | None = None) -> tuple[dict, list, list]:
         """Whole-section predictions on ``sections`` (default: the tracked ones).
@@ -535,7 +521,7 @@ class Trainer:
         for sec in sections:
             img, lab = store.get(sec)
             logits = predict_section(self.model, img, amp=self.config.amp)
-            pred = logits.argmax(0).to(torch.uint8).cpu().numpy()
+            pred = class_ids(logits, dim=0).cpu().numpy()
             if derived is not None:
                 y = torch.from_numpy(np.ascontiguousarray(lab)).to(logits.device)
                 conf, marg = _true_class_stats(logits, y)

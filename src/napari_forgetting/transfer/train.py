@@ -49,6 +49,7 @@ from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint,
 from napari_forgetting.model.device import (
     autocast_context,
     make_grad_scaler,
+    make_optimizer,
     select_device,
     torch_settings,
 )
@@ -252,8 +253,10 @@ class TransferTrainer:
         model.amplitude_stats.copy_(torch.tensor(self.stats, dtype=torch.float64))
         self.model = model.to(self.device)
         self.discriminator = disc.to(self.device)
-        self.opt_g = torch.optim.Adam(self.model.parameters(), lr=cfg.lr_g, betas=cfg.betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+        self.opt_g = make_optimizer("adam", self.model.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+        self.opt_d = make_optimizer(
+            "adam", self.discriminator.parameters(), lr=cfg.lr_d, betas=cfg.betas
+        )
         self.scaler_g = make_grad_scaler(self.device, enabled=cfg.amp)
         self.scaler_d = make_grad_scaler(self.device, enabled=cfg.amp)
         self.sampler = PatchSampler(self.train_sections, self.shape, cfg.patch_size, cfg.seed)
