@@ -16,6 +16,7 @@ from napari_forgetting.data.sections import (
     normalize,
     pad_patch,
     paper_split,
+    read_sections,
     scatter_sections,
     section_image,
     section_labels,
@@ -156,6 +157,49 @@ def test_only_needed_chunks_computed():
     seen.clear()
     amplitude_stats(lazy, n_sections=2)
     assert {loc[0] for loc in seen} == {(0, 1), (10, 11)}
+
+
+def test_read_sections_one_compute_each_chunk_once_and_store_preload():
+    from napari_forgetting.data.store import SectionStore
+
+    base = _ramp()
+    labels = (base.astype(np.int64) % 6).astype(np.uint8)
+    seen: list[tuple] = []
+
+    def count(block, block_info=None):
+        if block_info is not None and 0 in block_info:
+            seen.append(tuple(map(tuple, block_info[0]["array-location"])))
+        return block
+
+    lazy = da.from_array(base, chunks=(1, 4, 7)).map_blocks(
+        count, dtype=np.float32, meta=np.empty((0, 0, 0), np.float32)
+    )
+    secs = all_sections(SHAPE)
+    got = read_sections(lazy, secs)
+    for sec, img in zip(secs, got, strict=True):
+        np.testing.assert_array_equal(img, section_image(base, sec))
+        assert img.dtype == np.float32 and img.flags.c_contiguous
+    n_chunks = SHAPE[0] * 3
+    assert sorted(seen) == sorted(set(seen)) and len(seen) == n_chunks  # every chunk read once
+    lab = read_sections(labels, secs[:3], labels=True)
+    np.testing.assert_array_equal(lab[2], section_labels(labels, secs[2]))
+    assert lab[0].dtype == np.uint8
+
+    stats = (3.0, 2.0)
+    lazy_store = SectionStore(lazy, labels, stats)
+    plain_store = SectionStore(base, labels, stats)
+    seen.clear()
+    one_section = 4 * max(s.shape[0] * s.shape[1] for s in secs)
+    assert lazy_store.preload(secs + secs[:2], max_bytes=3 * one_section) == len(secs)
+    assert seen  # read now ...
+    seen.clear()
+    for sec in secs:
+        for a, b in zip(lazy_store.get(sec), plain_store.get(sec), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert not seen  # ... and never again
+    assert lazy_store.preload(secs) == 0
+    with pytest.raises(ValueError, match="does not belong"):
+        read_sections(base, [Section("inline", 99, 99, (7, 12))])
 
 
 # ---------------------------------------------------------------------- coordinates

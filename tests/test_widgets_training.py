@@ -329,9 +329,11 @@ def test_event_loop_stays_responsive_during_training(make_napari_viewer, qtbot, 
         f"{max(widget.live.last_update_ms, *update_ms):.1f} ms (max)"
     )
     assert len(ticks) > 20
-    # the goal is 100 ms; on the shared two-core machines (load ~4) the measured max
-    # was ~300 ms, mostly the metrics plot's Agg render. The bound catches real blocking.
-    assert max_gap < 750, f"GUI blocked for {max_gap:.0f} ms"
+    # The goal is 100 ms: bench_gui.py on the sample volume measures 57-71 ms on an
+    # idle two-core machine (this tiny run: ~40 ms). Before the fixes of the checkpoint
+    # writer, the section reads and the plot's render timing it was 130-280 ms; the bound
+    # leaves room for a loaded CI machine and still catches such blocking.
+    assert max_gap < 250, f"GUI blocked for {max_gap:.0f} ms"
 
 
 @pytest.mark.timeout(240)
@@ -387,3 +389,26 @@ def test_metrics_plot_renders_in_a_helper_thread(qtbot):
     assert threads and all(t == "metrics-plot" for t in threads)
     assert plot.axes[1].get_legend_handles_labels()[1] == ["a", "b", "mean"]
     assert "epoch 2: loss 0.5000" in plot.text.text()
+
+
+def test_metrics_plot_closed_before_its_delayed_render_is_harmless(qtbot, monkeypatch):
+    import threading
+
+    from napari_forgetting._widgets.plots import MetricsPlot
+
+    errors: list = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    plot = MetricsPlot(None, ["a"])
+    assert plot.wait()
+    logs = {"epoch": 0, "loss": 1.0, "class_accuracy": [0.5], "mean_class_accuracy": 0.5}
+    plot.set_history([logs])  # the render waits render_delay_s ...
+    renders = plot.renders
+    plot.close()
+    plot.deleteLater()
+    qtbot.wait(50)  # ... and the Qt object is deleted before it emits
+    end = time.monotonic() + 10
+    while time.monotonic() < end and plot.renders == renders:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    assert plot.renders == renders + 1
+    assert errors == []

@@ -7,6 +7,7 @@ dark and light themes alike; class lines and bars use the F3 class colours.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,12 +79,18 @@ class MetricsPlot(QWidget):
 
     Updated every epoch while training runs, so the figure is built and rendered (Agg) in a
     helper thread and only the finished image is shown on the GUI thread: a render costs
-    ~200 ms on a busy CPU, which would otherwise stall the viewer once per epoch. Only the
-    helper thread touches the figure; requests arriving during a render are merged into one
-    more render.
+    ~150 ms of Python on an idle CPU, which would otherwise stall the viewer once per epoch.
+    Only the helper thread touches the figure; requests arriving during a render are merged
+    into one more render.
+
+    The render starts ``render_delay_s`` after a request: an epoch's end is also when the GUI
+    thread fills and repaints the live layers, and a render holding the GIL at that moment
+    made each of the GUI thread's many GIL hand-overs wait (gaps of ~120 ms in the event loop;
+    ``benchmarks/bench_gui.py``). Requests within the delay are merged.
     """
 
     rendered = Signal(object)
+    render_delay_s = 0.4
 
     def __init__(self, viewer: Any = None, class_names: Sequence[str] = ()) -> None:
         super().__init__()
@@ -143,8 +150,6 @@ class MetricsPlot(QWidget):
 
     def wait(self, timeout: float = 10.0) -> bool:
         """Block until no render is pending (tests, screenshots); True when idle."""
-        import time
-
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             with self._lock:
@@ -154,6 +159,7 @@ class MetricsPlot(QWidget):
         return False
 
     def _render_loop(self) -> None:
+        time.sleep(self.render_delay_s)
         while True:
             with self._lock:
                 request, self._request = self._request, None
@@ -167,7 +173,12 @@ class MetricsPlot(QWidget):
             except Exception:  # noqa: BLE001 - a plot must never take the viewer down
                 continue
             self.renders += 1
-            self.rendered.emit(image)
+            try:
+                self.rendered.emit(image)
+            except RuntimeError:  # the widget was deleted (dock or viewer closed) meanwhile
+                with self._lock:
+                    self._busy = False
+                return
 
     def _show(self, image: np.ndarray) -> None:
         h, w = image.shape[:2]

@@ -306,6 +306,9 @@ class Trainer:
             raise ValueError(f"no training sections in a volume of shape {self.shape}")
         self.stats = amplitude_stats(image_src)
         self._store = SectionStore(image_src, label_src, self.stats)
+        # every section training and evaluation will touch, in a few dask computes now
+        # instead of one small read each during the first epochs (data/store.py)
+        self._store.preload(self.train_sections + self.tracked_sections)
         self.device = select_device(cfg.device)
 
         with torch.random.fork_rng(devices=[]):
@@ -546,6 +549,7 @@ class Trainer:
         if kind != "both":
             secs = [s for s in secs if s.kind == kind]
         store = SectionStore(image_src, label_src, amplitude_stats(image_src))
+        store.preload(secs)
         metrics, _, _, _ = self._evaluate(secs, store, stats=False)
         metrics["n_sections"] = len(secs)
         metrics["shape"] = list(shape)

@@ -76,6 +76,7 @@ def reconstruction_quality(
     if not sections:
         raise ValueError("no sections to evaluate")
     store = SectionStore(image_src, label_src)
+    store.preload(sections)
     std = float(model.amplitude_stats[1]) or 1.0
     rows = []
     for sec in sections:
@@ -167,6 +168,7 @@ def transfer_quality(
     if sections is None:
         sections = paper_split(split_source(volume_or_arrays), every).validation
     store = SectionStore(image_src, label_src)
+    store.preload(sections)
     having = [s for s in sections if (store.get(s)[1] == int(class_id)).any()]
     if len(having) < 3:
         raise ValueError(

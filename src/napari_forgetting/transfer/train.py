@@ -243,6 +243,7 @@ class TransferTrainer:
         self.volume = volume_or_arrays
         self.stats = amplitude_stats(image_src)
         self._store = SectionStore(image_src, label_src, self.stats)
+        self._store.preload(self.train_sections + self.eval_sections)
         self.device = select_device(cfg.device)
 
         with torch.random.fork_rng(devices=[]):
