@@ -645,8 +645,10 @@ def test_precomputed_confidence_and_margin_equal_class_maps() -> None:
     online = ForgettingTracker(shapes, 3, mode="online", **kw)
     z, y = logits[0][:, :2, :3], labels[0][:2, :3]
     conf = true_class_confidence(softmax(z), y)
-    with pytest.raises(ValueError, match="pass probs or logits"):  # margin: not given, no maps
-        online.update_patch(0, 0, 0, z.argmax(0), y, confidence=conf)
+    with pytest.raises(ValueError, match=r"^margin is tracked: pass margin=, or probs"):
+        online.update_patch(0, 0, 0, z.argmax(0), y, confidence=conf)  # margin missing only
+    with pytest.raises(ValueError, match=r"^confidence and margin are tracked"):
+        online.update_patch(0, 0, 0, z.argmax(0), y)
     online.update_patch(
         0, 0, 0, z.argmax(0), y,
         confidence=conf, margin=true_class_margin(z, y),

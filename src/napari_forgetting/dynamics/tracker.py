@@ -361,11 +361,22 @@ class ForgettingTracker:
         if self.mode != mode:
             raise RuntimeError(f"{what} is for a {mode!r} tracker; this one is {self.mode!r}")
 
-    def _stats_inputs_required(self, have_probs: bool, have_logits: bool) -> None:
-        if self._config.track_confidence and not (have_probs or have_logits):
-            raise ValueError("track_confidence is on: pass probs or logits")
-        if self._config.track_margin and not (have_probs or have_logits):
-            raise ValueError("track_margin is on: pass logits or probs")
+    def _stats_inputs_required(self, given: dict[str, Any], have_maps: bool) -> None:
+        """Raise naming each tracked statistic that was neither given precomputed nor can be
+        derived (no ``probs`` / ``logits``)."""
+        if have_maps:
+            return
+        cfg = self._config
+        missing = [
+            name
+            for name, tracked in (("confidence", cfg.track_confidence), ("margin", cfg.track_margin))
+            if tracked and name not in given
+        ]
+        if missing:
+            raise ValueError(
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} tracked: pass "
+                f"{' and '.join(f'{m}=' for m in missing)}, or probs or logits"
+            )
 
     def _given_stats(
         self, confidence: Any, margin: Any, convert: Any
@@ -465,7 +476,7 @@ class ForgettingTracker:
 
         given, stats = self._given_stats(confidence, margin, per_section)
         if stats:  # a tracked statistic still comes from the class maps
-            self._stats_inputs_required(probs is not None, logits is not None)
+            self._stats_inputs_required(given, probs is not None or logits is not None)
         probs_l = self._per_section(probs, "probs", 3) if stats and probs is not None else None
         logits_l = self._per_section(logits, "logits", 3) if stats and logits is not None else None
         for s, shape in enumerate(self.section_shapes):
@@ -699,7 +710,7 @@ class ForgettingTracker:
         given, stats = self._given_stats(confidence, margin, per_patch)
         conf = marg = None
         if stats:
-            self._stats_inputs_required(probs is not None, logits is not None)
+            self._stats_inputs_required(given, probs is not None or logits is not None)
             maps = {}
             for name, x in (("probs", probs), ("logits", logits)):
                 if x is None:
