@@ -132,8 +132,8 @@ def test_open_volume_section_matches(tmp_path, tiny_survey):
     np.testing.assert_array_equal(p_img, sv.seismic[4].T[1:4, 2:6])
 
 
-def test_only_needed_chunks_computed():
-    base = _ramp()
+def _counting_lazy(base: np.ndarray) -> tuple[da.Array, list[tuple]]:
+    """``base`` as a dask array of (1, 4, 7) chunks that records each chunk it computes."""
     seen: list[tuple] = []
 
     def count(block, block_info=None):
@@ -144,6 +144,12 @@ def test_only_needed_chunks_computed():
     lazy = da.from_array(base, chunks=(1, 4, 7)).map_blocks(
         count, dtype=np.float32, meta=np.empty((0, 0, 0), np.float32)
     )
+    return lazy, seen
+
+
+def test_only_needed_chunks_computed():
+    base = _ramp()
+    lazy, seen = _counting_lazy(base)
     il = sections_for("inline", [3], SHAPE)[0]
     np.testing.assert_array_equal(section_image(lazy, il), base[3].T)
     assert len(seen) == 3 and all(loc[0] == (3, 4) for loc in seen)  # 3 chunks of inline 3
@@ -164,16 +170,7 @@ def test_read_sections_one_compute_each_chunk_once_and_store_preload():
 
     base = _ramp()
     labels = (base.astype(np.int64) % 6).astype(np.uint8)
-    seen: list[tuple] = []
-
-    def count(block, block_info=None):
-        if block_info is not None and 0 in block_info:
-            seen.append(tuple(map(tuple, block_info[0]["array-location"])))
-        return block
-
-    lazy = da.from_array(base, chunks=(1, 4, 7)).map_blocks(
-        count, dtype=np.float32, meta=np.empty((0, 0, 0), np.float32)
-    )
+    lazy, seen = _counting_lazy(base)
     secs = all_sections(SHAPE)
     got = read_sections(lazy, secs)
     for sec, img in zip(secs, got, strict=True):
