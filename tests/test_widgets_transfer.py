@@ -107,6 +107,41 @@ def test_preview_shows_fig3_panels(make_napari_viewer, survey, checkpoint):
     assert all(c is None or c.ndim == 3 for c in widget.seismic.choices)
 
 
+def test_preview_button_transfers_in_a_worker_thread(
+    make_napari_viewer, survey, checkpoint, qtbot, monkeypatch
+):
+    import threading
+
+    from napari_forgetting._widgets import transfer as transfer_widget
+
+    viewer, widget = _widget(make_napari_viewer, survey)
+    assert widget.load_checkpoint(checkpoint)
+    keys = _scruff_sections(widget, survey[1], widget.class_id)
+    widget.source_a.value, widget.source_b.value, widget.target.value = keys[:3]
+    threads: list[str] = []
+    compute = transfer_widget._compute_preview
+
+    def spy(**inputs):
+        threads.append(threading.current_thread().name)
+        return compute(**inputs)
+
+    monkeypatch.setattr(transfer_widget, "_compute_preview", spy)
+    widget.preview_button.changed.emit(True)  # the button's own signal
+    assert widget.preview_worker is not None and not widget.preview_button.enabled
+    qtbot.waitUntil(lambda: widget.preview_worker is None, timeout=60_000)
+    assert threads and threads[0] != threading.main_thread().name
+    assert widget.preview_button.enabled
+    assert widget.last_result is not None
+    for role, name in LAYER_NAMES.items():
+        np.testing.assert_array_equal(viewer.layers[name].data, widget.last_result[role])
+    # an error in the worker is one clear message, and the button works again
+    widget.source_a.value = "inline:0"  # no scruff there: transfer() raises in the worker
+    widget.preview_in_background()
+    qtbot.waitUntil(lambda: widget.preview_worker is None, timeout=60_000)
+    assert "does not occur in the style source" in widget.messages[-1]
+    assert widget.preview_button.enabled
+
+
 def test_absent_class_and_bad_input_are_messages(
     make_napari_viewer, survey, checkpoint, notifications
 ):

@@ -55,7 +55,7 @@ from napari_forgetting.data.sections import Section, all_sections, section_image
 from ._live import gui_friendly_threads
 from ._torch_guard import hide_triton_before_torch
 from .hotspots import _color_icon
-from .training import LayerVolume
+from .training import LayerVolume, _alive
 
 hide_triton_before_torch()  # before anything imports torch (see _torch_guard)
 
@@ -172,6 +172,39 @@ def train_events(data: Any, config: Any, out_dir: Path, stop: threading.Event, c
             trainer.should_stop = True
 
 
+def _compute_preview(
+    model: Any,
+    target: tuple[np.ndarray, np.ndarray],
+    source_a: tuple[np.ndarray, np.ndarray],
+    source_b: tuple[np.ndarray, np.ndarray],
+    class_id: int,
+    n_classes: int,
+) -> dict[str, np.ndarray]:
+    """Fig. 3's panels (no Qt; runs in a worker): the target, the target with the class's
+    style of source A, its labels, and the difference to the result with source B."""
+    from napari_forgetting.transfer import transfer
+
+    t_img, t_lab = target
+    res_a = transfer(model, t_img, t_lab, *source_a, class_id, n_classes=n_classes)
+    res_b = transfer(model, t_img, t_lab, *source_b, class_id, n_classes=n_classes)
+    return {"target": t_img, "result": res_a, "labels": t_lab, "difference": res_a - res_b}
+
+
+@dataclass(frozen=True)
+class _PreviewFailed:
+    message: str
+
+
+def _compute_preview_or_error(**inputs: Any) -> dict[str, np.ndarray] | _PreviewFailed:
+    """:func:`_compute_preview` for a worker: an error comes back as a value, to become one
+    clear message (raised, or returned as an exception, napari's worker would add a raw
+    traceback notification)."""
+    try:
+        return _compute_preview(**inputs)
+    except Exception as exc:  # noqa: BLE001 - reported to the user
+        return _PreviewFailed(str(exc))
+
+
 def _default_out_dir() -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path(tempfile.gettempdir()) / "napari-forgetting-transfer" / stamp
@@ -192,6 +225,7 @@ class TransferWidget(QWidget):
         self.layers: dict[str, Any] = {}  # role -> own preview layer
         self.messages: list[str] = []
         self.worker: Any = None
+        self.preview_worker: Any = None
         self.pbar: Any = None
         self.last_result: dict[str, np.ndarray] = {}
         self.extra_callbacks: list = []  # injected into the trainer (tests)
@@ -264,7 +298,7 @@ class TransferWidget(QWidget):
         self.load_button.changed.connect(self._load_dialog)
         self.train_button.changed.connect(self.train)
         self.stop_button.changed.connect(self.stop)
-        self.preview_button.changed.connect(self.preview)
+        self.preview_button.changed.connect(self.preview_in_background)
         self.labels.changed.connect(lambda _v: self._fill_classes())
         self.viewer.layers.events.inserted.connect(self.reset_choices)
         self.viewer.layers.events.removed.connect(self.reset_choices)
@@ -552,18 +586,64 @@ class TransferWidget(QWidget):
     # -------------------------------------------------------------- preview
 
     def preview(self) -> dict[str, np.ndarray] | None:
-        """Transfer the class from source A (and B) onto the target and show Fig. 3's panels.
+        """Transfer the class from source A (and B) onto the target and show Fig. 3's panels,
+        here and now (scripts, tests; the Preview button runs :meth:`preview_in_background`).
 
         Returns the arrays shown (``target``, ``result``, ``labels``, ``difference``), or
         ``None`` after telling the user what is wrong.
         """
-        from napari_forgetting.transfer import transfer
+        job = self._preview_job()
+        if job is None:
+            return None
+        try:
+            arrays = _compute_preview(**job["inputs"])
+        except Exception as exc:  # noqa: BLE001 - bad input is a message, never a crash
+            self._tell(f"cannot preview the transfer: {exc}", error=True)
+            return None
+        return self._finish_preview(arrays, job)
 
+    def preview_in_background(self) -> Any:
+        """The Preview button: check the inputs and read the sections here, run the two
+        transfers in a worker thread (a full F3 section takes ~16 s each on two CPU cores),
+        then show the panels. Returns the worker, or ``None`` when nothing was started."""
+        if self.preview_worker is not None:
+            return None
+        job = self._preview_job()
+        if job is None:
+            return None
+        from napari.qt.threading import create_worker
+
+        worker = create_worker(_compute_preview_or_error, **job["inputs"], _start_thread=False)
+        bar = progress(total=0, desc="style transfer preview")
+
+        def returned(result: Any) -> None:
+            if isinstance(result, _PreviewFailed):
+                self._tell(f"cannot preview the transfer: {result.message}", error=True)
+            else:
+                self._finish_preview(result, job)
+
+        def done() -> None:
+            bar.close()
+            self.preview_worker = None
+            if _alive(self):
+                self.preview_button.enabled = True
+
+        worker.returned.connect(returned)
+        worker.finished.connect(done)
+        self.preview_worker = worker
+        self.preview_button.enabled = False
+        self.status.value = (
+            f"transferring the style of {job['a'].key} onto {job['t'].key} in the background ..."
+        )
+        worker.start()
+        return worker
+
+    def _preview_job(self) -> dict[str, Any] | None:
+        """The checked inputs of a preview (sections read), or ``None`` after a message."""
         try:
             if self.model is None:
                 raise ValueError("no transfer model: load a checkpoint or train one first")
             volume = self._volume()
-            k = self.class_id
             if not self.target.value.strip():
                 self.random_target()
             t_sec = self._section(volume, self.target.value, "target")
@@ -574,21 +654,31 @@ class TransferWidget(QWidget):
             a_img, a_lab = self._read(volume, a_sec)
             b_img, b_lab = self._read(volume, b_sec)
             n = len(self.class_names())
-            res_a = transfer(self.model, t_img, t_lab, a_img, a_lab, k, n_classes=n)
-            res_b = transfer(self.model, t_img, t_lab, b_img, b_lab, k, n_classes=n)
+            inputs = {
+                "model": self.model,
+                "target": (t_img, t_lab),
+                "source_a": (a_img, a_lab),
+                "source_b": (b_img, b_lab),
+                "class_id": self.class_id,
+                "n_classes": n,
+            }
         except Exception as exc:  # noqa: BLE001 - bad input is a message, never a crash
             self._tell(f"cannot preview the transfer: {exc}", error=True)
             return None
-        arrays = {"target": t_img, "result": res_a, "labels": t_lab, "difference": res_a - res_b}
+        return {"inputs": inputs, "t": t_sec, "a": a_sec, "b": b_sec, "n_classes": n}
+
+    def _finish_preview(
+        self, arrays: dict[str, np.ndarray], job: dict[str, Any]
+    ) -> dict[str, np.ndarray] | None:
         try:
-            self._show(arrays, len(self.class_names()))
+            self._show(arrays, job["n_classes"])
         except Exception as exc:  # noqa: BLE001
             self._tell(f"could not show the transfer: {type(exc).__name__}: {exc}", True)
             return None
         self.last_result = arrays
         self._tell(
-            f"{self.class_combo.value}: style of {a_sec.key} on {t_sec.key}; difference to "
-            f"{b_sec.key} (max |A - B| {float(np.abs(arrays['difference']).max()):.3g})"
+            f"{self.class_combo.value}: style of {job['a'].key} on {job['t'].key}; difference "
+            f"to {job['b'].key} (max |A - B| {float(np.abs(arrays['difference']).max()):.3g})"
         )
         return arrays
 
@@ -640,6 +730,7 @@ class TransferWidget(QWidget):
     def shutdown(self, timeout_s: float = 30.0) -> None:
         """Stop a running training and wait for its worker (used on close and in tests)."""
         self._stop.set()
-        if self.worker is not None:
-            self.worker.await_workers(msecs=int(timeout_s * 1000))
+        for worker in (self.worker, self.preview_worker):
+            if worker is not None:
+                worker.await_workers(msecs=int(timeout_s * 1000))
         self._close_pbar()

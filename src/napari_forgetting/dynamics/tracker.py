@@ -369,7 +369,10 @@ class ForgettingTracker:
         cfg = self._config
         missing = [
             name
-            for name, tracked in (("confidence", cfg.track_confidence), ("margin", cfg.track_margin))
+            for name, tracked in (
+                ("confidence", cfg.track_confidence),
+                ("margin", cfg.track_margin),
+            )
             if tracked and name not in given
         ]
         if missing:
