@@ -27,7 +27,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "PNG). Finished jobs are skipped when run again; failed jobs are retried, then "
         "reported.",
     )
-    from napari_forgetting.workflow.data import add_data_arguments
+    from napari_forgetting.data.source import add_data_arguments
 
     add_data_arguments(p)
     p.add_argument("--out", required=True, help="report folder (jobs in OUT/jobs/)")

@@ -12,9 +12,9 @@ FORMATS = ("npy", "segy", "zarr")
 def _cmd_augment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from napari_forgetting.data.source import open_source
     from napari_forgetting.model.runstore import RunStore
     from napari_forgetting.workflow.augment import generate_pool, save_pool
-    from napari_forgetting.workflow.data import open_source
 
     run = RunStore.open(args.run)
     volume = open_source(run.info.get("source") or {})
@@ -84,8 +84,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     import numpy as np
 
     from napari_forgetting.data import open_volume
+    from napari_forgetting.data.source import open_source
     from napari_forgetting.model.runstore import RunStore, is_run_dir
-    from napari_forgetting.workflow.data import open_source
     from napari_forgetting.workflow.export import export_volume
 
     src = Path(args.source)

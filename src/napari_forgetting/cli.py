@@ -142,7 +142,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 2
     if args.resume and not is_run_dir(out):
         print(f"note: no run in {out} yet; starting a fresh run", file=sys.stderr)
-    from napari_forgetting.workflow.data import load_data
+    from napari_forgetting.data.source import load_data
 
     volume, source = load_data(
         args.data, args.labels, args.shape, args.data_seed, args.iline, args.xline
@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
         "inline and crossline) and write a run store with per-epoch predictions, forgetting "
         "heat maps and metrics.",
     )
-    from napari_forgetting.workflow.data import add_data_arguments
+    from napari_forgetting.data.source import add_data_arguments
 
     add_data_arguments(tr)
     tr.add_argument("--out", required=True, help="run directory, e.g. runs/NAME")

@@ -107,10 +107,10 @@ def augment_and_retrain_events(
     """
     hide_triton_before_torch()
     from napari_forgetting.data.sections import amplitude_stats
+    from napari_forgetting.data.source import open_source
     from napari_forgetting.model.runstore import RunStore
     from napari_forgetting.model.trainer import TrainConfig
     from napari_forgetting.workflow.augment import generate_pool, save_pool
-    from napari_forgetting.workflow.data import open_source
 
     try:
         parent = RunStore.open(run_dir)
@@ -417,8 +417,8 @@ class AugmentWidget(QWidget):
         if not formats:
             self._say("tick at least one format", "warning")
             return False
+        from napari_forgetting.data.source import open_source
         from napari_forgetting.workflow.augment import load_pool, save_pool
-        from napari_forgetting.workflow.data import open_source
 
         try:
             pool = load_pool(self.pool_dir)

@@ -28,14 +28,15 @@ __all__ = ["register"]
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``transfer-train`` subcommand to an ``add_subparsers()`` object."""
+    from napari_forgetting.data.source import add_data_arguments
+
     p = subparsers.add_parser(
         "transfer-train",
         help="train the class-specific (SEAN-style) style transfer model",
         description="Train the style transfer model in the reconstruction setting on the "
         "training sections of a labelled volume (every 5th inline/crossline is held out).",
     )
-    p.add_argument("--data", required=True, help="a labelled volume, or 'synthetic'")
-    p.add_argument("--labels", help="labels file (default: found beside the seismic)")
+    add_data_arguments(p)
     p.add_argument("--out", required=True, help="output folder (checkpoint.pt, history.json)")
     p.add_argument("--epochs", type=int, default=None, help="epochs (default 20)")
     p.add_argument("--seed", type=int, default=0, help="training seed")
@@ -60,17 +61,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--threads", "--num-threads", dest="num_threads", type=int, help="torch CPU threads"
     )
     p.add_argument(
-        "--shape",
-        type=int,
-        nargs=3,
-        default=(64, 96, 128),
-        metavar=("INLINES", "CROSSLINES", "SAMPLES"),
-        help="size of the synthetic volume",
-    )
-    p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic volume")
-    p.add_argument("--iline", type=int, default=189, help="inline header byte (SEG-Y)")
-    p.add_argument("--xline", type=int, default=193, help="crossline header byte (SEG-Y)")
-    p.add_argument(
         "--quiet", "--no-progress", dest="quiet", action="store_true", help="no progress bar"
     )
     p.set_defaults(func=_cmd_transfer_train)
@@ -78,17 +68,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _load_data(args: argparse.Namespace) -> tuple[Any, int]:
-    if args.data == "synthetic":
-        from napari_forgetting.data.synthetic import make_f3_like
+    from napari_forgetting.data.source import load_data
 
-        survey = make_f3_like(tuple(args.shape), seed=args.data_seed)
-        return survey, len(survey.class_names)
-    from napari_forgetting.data import open_volume
-
-    vol = open_volume(args.data, labels=args.labels, iline=args.iline, xline=args.xline)
-    if vol.labels is None:
-        raise ValueError(f"{args.data}: no labels found (pass --labels)")
-    return vol, vol.n_classes
+    vol, _ = load_data(args.data, args.labels, args.shape, args.data_seed, args.iline, args.xline)
+    return vol, len(vol.class_names)
 
 
 def _config(args: argparse.Namespace, n_classes: int):

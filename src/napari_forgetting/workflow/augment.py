@@ -30,10 +30,10 @@ from napari_forgetting.data.sections import (
     section_image,
     section_labels,
 )
+from napari_forgetting.data.source import open_source
 from napari_forgetting.model.hotspots import load_style_sources, rank_run, resolve_class
 from napari_forgetting.model.runstore import RunStore
 
-from .data import open_source
 from .export import FORMATS, export_volume
 
 __all__ = [

@@ -171,9 +171,8 @@ def train_job(
     *, source: dict[str, Any], train: dict[str, Any], method: str, seed: int, out_dir: str
 ) -> dict[str, Any]:
     """Train ``method`` (baseline / flip / rotate) with ``seed`` into ``out_dir``."""
+    from napari_forgetting.data.source import open_source
     from napari_forgetting.model.trainer import TrainConfig, Trainer
-
-    from .data import open_source
 
     t0 = time.perf_counter()
     volume = open_source(source)
@@ -193,9 +192,8 @@ def transfer_model_job(
     *, source: dict[str, Any], transfer: dict[str, Any], out_dir: str
 ) -> dict[str, Any]:
     """Train the style-transfer model once (resumable); returns its checkpoint."""
+    from napari_forgetting.data.source import open_source
     from napari_forgetting.transfer import TransferConfig, TransferTrainer
-
-    from .data import open_source
 
     t0 = time.perf_counter()
     volume = open_source(source)
@@ -227,10 +225,10 @@ def augmented_job(
     """The transfer method for one seed: pool from the baseline run ``parent`` (a path or the
     baseline job's result) with ``transfer_model`` (a checkpoint path or that job's result),
     then training from scratch on the training sections plus the pool."""
+    from napari_forgetting.data.source import open_source
     from napari_forgetting.model.trainer import TrainConfig, Trainer
 
     from .augment import POOL_MANIFEST, generate_pool, load_pool, save_pool
-    from .data import open_source
 
     t0 = time.perf_counter()
     parent_path = parent["path"] if isinstance(parent, dict) else str(parent)
@@ -468,7 +466,7 @@ def run_comparison(
     worker processes, else threads); ``sequential=True`` runs the jobs one after another in
     this process instead (the benchmark's reference).
     """
-    from .data import load_data
+    from napari_forgetting.data.source import load_data
 
     t0 = time.perf_counter()
     say = log or (lambda msg: None)

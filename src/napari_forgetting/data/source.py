@@ -12,7 +12,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from napari_forgetting.data import VolumeError, open_volume
+from napari_forgetting.data.errors import VolumeError
+from napari_forgetting.data.volume import open_volume
 
 __all__ = ["add_data_arguments", "load_data", "open_source"]
 
