@@ -40,7 +40,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,8 @@ from napari_forgetting.data.sections import (
 from napari_forgetting.data.store import SectionStore, sources
 from napari_forgetting.dynamics import ForgettingTracker, NeverLearned
 
-from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from ._scaffold import JsonConfig, TrainerScaffold, TrainingError
+from .checkpoint import checkpoint_path
 from .deeplab import build_deeplabv3_resnet18, class_ids, predict_section
 from .device import (
     autocast_context,
@@ -79,16 +80,10 @@ MODES = ("sweep", "online", "off")
 AUGMENTATIONS = ("none", "flip", "rotate")
 #: Label value of padded patch pixels (ignored by the loss).
 IGNORE_INDEX = 255
-#: Config keys that may differ between a checkpoint and the resuming run.
-_RESUMABLE_CHANGES = {"epochs", "device", "num_threads"}
-
-
-class TrainingError(RuntimeError):
-    """Training cannot continue (e.g. the loss became NaN)."""
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """Training hyper-parameters (JSON-serialisable with :meth:`to_dict` / :meth:`from_dict`).
 
     ``patches_per_epoch`` ``None``: as many patches as cover the training sections' pixels once
@@ -149,19 +144,6 @@ class TrainConfig:
                 "online tracking scores the training patches as the model sees them; with "
                 f"augment={self.augment!r} those pixels move: use mode='sweep'"
             )
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["patch_size"] = list(self.patch_size)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown TrainConfig keys: {sorted(unknown)}")
-        return cls(**d)
 
 
 class Callback:
@@ -230,7 +212,7 @@ def _jsonable(scores: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class Trainer:
+class Trainer(TrainerScaffold):
     """Train DeepLabV3-ResNet18 on a labelled volume and track forgetting events.
 
     Parameters
@@ -366,11 +348,6 @@ class Trainer:
 
     # ------------------------------------------------------------------ properties
 
-    @property
-    def checkpoint_file(self) -> Path | None:
-        """``<out_dir>/checkpoint.pt`` or ``None`` without an ``out_dir``."""
-        return None if self.out_dir is None else checkpoint_path(self.out_dir)
-
     def heatmaps(self) -> list:
         """The tracker's heat maps (one :class:`HeatMap` per tracker section)."""
         if self.tracker is None:
@@ -387,8 +364,7 @@ class Trainer:
             "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+            **self._rng_state(),
             "sampler": self.sampler.state_dict(),
             "aug_rng": self.aug_rng.bit_generator.state,
             "tracker": None if self.tracker is None else self.tracker.state_dict(),
@@ -400,20 +376,13 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` (config must match except epochs/device/num_threads)."""
-        mine = self.config.to_dict()
-        theirs = dict(state["config"])
-        keys = (set(mine) | set(theirs)) - _RESUMABLE_CHANGES
-        diff = sorted(k for k in keys if mine.get(k) != theirs.get(k))
-        if diff:
-            raise ValueError(f"checkpoint was written with a different config: {diff}")
+        self._check_config(state["config"])
         if list(state["tracker_sections"]) != [s.key for s in self.tracker_sections]:
             raise ValueError("checkpoint tracks other sections than this trainer")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["torch_rng"])
-        if state.get("cuda_rng") is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self._restore_rng(state)
         self.sampler.load_state_dict(state["sampler"])
         self.aug_rng.bit_generator.state = state["aug_rng"]
         if self.tracker is not None:
@@ -421,17 +390,7 @@ class Trainer:
         self.history = [dict(h) for h in state["history"]]
         self.epoch = int(state["epoch"])
 
-    def save_checkpoint(self) -> Path | None:
-        """Write the checkpoint atomically (no-op without ``out_dir``)."""
-        if self.out_dir is None:
-            return None
-        return save_checkpoint(checkpoint_path(self.out_dir), self.state_dict())
-
     # ------------------------------------------------------------------ training
-
-    def _call(self, hook: str, *args: Any) -> None:
-        for cb in self.callbacks:
-            getattr(cb, hook)(self, *args)
 
     def section_data(self, section: Section) -> tuple[np.ndarray, np.ndarray]:
         """``(image, labels)`` of a section of the training volume as the model sees it:
@@ -570,15 +529,7 @@ class Trainer:
                 logits = self.model(x)
             loss = F.cross_entropy(logits.float(), y, ignore_index=IGNORE_INDEX)
             value = float(loss.detach())
-            if not math.isfinite(value):
-                kept = self.checkpoint_file
-                where = (
-                    f"last good checkpoint kept at {kept}"
-                    if kept is not None and kept.is_file()
-                    else "no checkpoint was written (no out_dir or no completed epoch)"
-                )
-                word = "NaN" if math.isnan(value) else "infinite"
-                raise TrainingError(f"loss became {word} at epoch {epoch} batch {b}; {where}")
+            self._check_finite(value, epoch, b)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)
@@ -672,9 +623,7 @@ class Trainer:
         store = self._open_store(resume, overwrite)
         self.store = store
         if resume:
-            path = checkpoint_path(self.out_dir)
-            if path.is_file():
-                self.load_state_dict(load_checkpoint(path))
+            self._resume_from_checkpoint()
         if store is not None:
             store.rewind(self.epoch, self.history)
         if self.epoch == 0 and not self.history:

@@ -30,7 +30,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ from napari_forgetting.data.sections import (
     paper_split,
 )
 from napari_forgetting.data.store import SectionStore, sources, split_source
-from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from napari_forgetting.model._scaffold import JsonConfig, TrainerScaffold, TrainingError
 from napari_forgetting.model.device import (
     autocast_context,
     make_grad_scaler,
@@ -53,7 +53,6 @@ from napari_forgetting.model.device import (
     select_device,
     torch_settings,
 )
-from napari_forgetting.model.trainer import TrainingError
 
 from .losses import (
     feature_matching_loss,
@@ -70,14 +69,12 @@ from .model import (
 
 __all__ = ["Callback", "TransferConfig", "TransferTrainer", "TrainingError"]
 
-#: Config keys that may differ between a checkpoint and the resuming run.
-_RESUMABLE_CHANGES = {"epochs", "device", "num_threads", "eval_sections"}
 #: The kind of file this trainer writes (checked by :func:`~.apply.load_transfer_model`).
 CHECKPOINT_KIND = "napari_forgetting.transfer"
 
 
 @dataclass
-class TransferConfig:
+class TransferConfig(JsonConfig):
     """Transfer training hyper-parameters (JSON-serialisable: :meth:`to_dict`/:meth:`from_dict`).
 
     Architecture: ``n_classes``, ``style_dim``, ``ngf``, ``n_up``, ``encoder_width``,
@@ -150,20 +147,6 @@ class TransferConfig:
     def uses_discriminator(self) -> bool:
         return self.gan_weight > 0 or self.fm_weight > 0
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["patch_size"] = list(self.patch_size)
-        d["betas"] = list(self.betas)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TransferConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown TransferConfig keys: {sorted(unknown)}")
-        return cls(**d)
-
 
 class Callback:
     """Base class of transfer training callbacks; override the hooks you need."""
@@ -189,7 +172,7 @@ def _n_classes_of(volume_or_arrays: Any) -> int | None:
     return len(names) if names else None
 
 
-class TransferTrainer:
+class TransferTrainer(TrainerScaffold):
     """Train the SEAN-style transfer model on a labelled volume (reconstruction setting).
 
     Parameters
@@ -211,6 +194,9 @@ class TransferTrainer:
     (completed epochs), ``last_batch`` (loss parts of the latest batch), ``should_stop``,
     ``stopped``, ``device``, ``stats``.
     """
+
+    #: Config keys that may differ between a checkpoint and the resuming run.
+    resumable_changes = TrainerScaffold.resumable_changes | {"eval_sections"}
 
     def __init__(
         self,
@@ -275,11 +261,6 @@ class TransferTrainer:
 
     # ------------------------------------------------------------------ checkpoints
 
-    @property
-    def checkpoint_file(self) -> Path | None:
-        """``<out_dir>/checkpoint.pt`` or ``None`` without an ``out_dir``."""
-        return None if self.out_dir is None else checkpoint_path(self.out_dir)
-
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs, plus what :func:`~.apply.load_transfer_model` reads
         (``kind``, ``model_config``, ``model``)."""
@@ -298,8 +279,7 @@ class TransferTrainer:
             "opt_d": self.opt_d.state_dict(),
             "scaler_g": self.scaler_g.state_dict(),
             "scaler_d": self.scaler_d.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+            **self._rng_state(),
             "sampler": self.sampler.state_dict(),
             "history": [dict(h) for h in self.history],
             "stats": list(self.stats),
@@ -309,36 +289,19 @@ class TransferTrainer:
         """Restore :meth:`state_dict` (config must match except epochs/device/threads/eval)."""
         if state.get("kind") != CHECKPOINT_KIND:
             raise ValueError("not a style transfer checkpoint")
-        mine = self.config.to_dict()
-        theirs = dict(state["config"])
-        keys = (set(mine) | set(theirs)) - _RESUMABLE_CHANGES
-        diff = sorted(k for k in keys if mine.get(k) != theirs.get(k))
-        if diff:
-            raise ValueError(f"checkpoint was written with a different config: {diff}")
+        self._check_config(state["config"])
         self.model.load_state_dict(state["model"])
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.scaler_g.load_state_dict(state["scaler_g"])
         self.scaler_d.load_state_dict(state["scaler_d"])
-        torch.set_rng_state(state["torch_rng"])
-        if state.get("cuda_rng") is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self._restore_rng(state)
         self.sampler.load_state_dict(state["sampler"])
         self.history = [dict(h) for h in state["history"]]
         self.epoch = int(state["epoch"])
 
-    def save_checkpoint(self) -> Path | None:
-        """Write the checkpoint atomically (no-op without ``out_dir``)."""
-        if self.out_dir is None:
-            return None
-        return save_checkpoint(checkpoint_path(self.out_dir), self.state_dict())
-
     # ------------------------------------------------------------------ training
-
-    def _call(self, hook: str, *args: Any) -> None:
-        for cb in self.callbacks:
-            getattr(cb, hook)(self, *args)
 
     def _batch(
         self, draws: list[tuple[int, int, int]]
@@ -356,18 +319,6 @@ class TransferTrainer:
         y = torch.from_numpy(labels).to(self.device)
         valid = (y != IGNORE_INDEX).unsqueeze(1).float()
         return x, y, valid
-
-    def _check_finite(self, value: float, what: str, epoch: int, batch: int) -> None:
-        if math.isfinite(value):
-            return
-        kept = self.checkpoint_file
-        where = (
-            f"last good checkpoint kept at {kept}"
-            if kept is not None and kept.is_file()
-            else "no checkpoint was written (no out_dir or no completed epoch)"
-        )
-        word = "NaN" if math.isnan(value) else "infinite"
-        raise TrainingError(f"{what} loss became {word} at epoch {epoch} batch {batch}; {where}")
 
     def train_step(
         self, x: torch.Tensor, y: torch.Tensor, valid: torch.Tensor, epoch: int = 0, batch: int = 0
@@ -401,7 +352,7 @@ class TransferTrainer:
             fm = feature_matching_loss(real_out, fake_out)
             loss_g = loss_g + cfg.gan_weight * adv + cfg.fm_weight * fm
         value_g = float(loss_g.detach())
-        self._check_finite(value_g, "generator", epoch, batch)
+        self._check_finite(value_g, epoch, batch, "generator")
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler_g.scale(loss_g).backward()
         self.scaler_g.step(self.opt_g)
@@ -415,7 +366,7 @@ class TransferTrainer:
                 d_real = self.discriminator(x, onehot)
             loss_d = hinge_d_loss(d_real, d_fake)
             value_d = float(loss_d.detach())
-            self._check_finite(value_d, "discriminator", epoch, batch)
+            self._check_finite(value_d, epoch, batch, "discriminator")
             self.opt_d.zero_grad(set_to_none=True)
             self.scaler_d.scale(loss_d).backward()
             self.scaler_d.step(self.opt_d)
@@ -468,11 +419,7 @@ class TransferTrainer:
         """
         cfg = self.config
         if resume:
-            if self.out_dir is None:
-                raise ValueError("resume=True needs an out_dir")
-            path = checkpoint_path(self.out_dir)
-            if path.is_file():
-                self.load_state_dict(load_checkpoint(path))
+            self._resume_from_checkpoint()
         if self.epoch == 0 and not self.history:
             torch.manual_seed(cfg.seed)  # noise stream of a fresh run
         self.should_stop = False
