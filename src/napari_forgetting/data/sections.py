@@ -336,11 +336,7 @@ def section_image(source: Any, section: Section) -> np.ndarray:
 
     Only that section is read / computed (one slice of the dask graph).
     """
-    arr = _image_array(source)
-    _check_fits(arr, section)
-    return np.ascontiguousarray(
-        _read(arr, _slice(section, slice(None), slice(None))).T, dtype=np.float32
-    )
+    return read_sections(source, [section])[0]
 
 
 def section_labels(source: Any, section: Section) -> np.ndarray:
@@ -348,11 +344,7 @@ def section_labels(source: Any, section: Section) -> np.ndarray:
 
     ``source`` is a volume/survey with labels, or the labels array itself.
     """
-    arr = _label_array(source)
-    _check_fits(arr, section)
-    return np.ascontiguousarray(
-        _read(arr, _slice(section, slice(None), slice(None))).T, dtype=np.uint8
-    )
+    return read_sections(source, [section], labels=True)[0]
 
 
 def read_sections(

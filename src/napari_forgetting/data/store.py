@@ -9,13 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_forgetting.data.sections import (
-    Section,
-    normalize,
-    read_sections,
-    section_image,
-    section_labels,
-)
+from napari_forgetting.data.sections import Section, normalize, read_sections
 
 
 def sources(volume_or_arrays: Any, purpose: str = "training") -> tuple[Any, Any]:
@@ -54,11 +48,7 @@ class SectionStore:
     def get(self, section: Section) -> tuple[np.ndarray, np.ndarray]:
         key = (section.kind, section.index)
         if key not in self.cache:
-            img = section_image(self.image_src, section)
-            if self.stats is not None:
-                img = normalize(img, self.stats)
-            lab = section_labels(self.label_src, section)
-            self.cache[key] = (img, lab)
+            self.preload([section])
         return self.cache[key]
 
     def preload(self, sections: Sequence[Section], max_bytes: int = 256 * 2**20) -> int:

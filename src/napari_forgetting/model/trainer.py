@@ -56,7 +56,7 @@ from napari_forgetting.data.sections import (
     pad_patch,
     paper_split,
 )
-from napari_forgetting.data.store import SectionStore, sources
+from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.dynamics import ForgettingTracker, NeverLearned
 
 from ._scaffold import JsonConfig, TrainerScaffold, TrainingError
@@ -278,8 +278,7 @@ class Trainer(TrainerScaffold):
         self.class_names = [str(n) for n in names]
         image_src, label_src = sources(volume_or_arrays)
         self.shape = tuple(int(n) for n in image_src.shape)
-        pair = isinstance(volume_or_arrays, (tuple, list))
-        split = paper_split(image_src if pair else volume_or_arrays, cfg.every)
+        split = paper_split(split_source(volume_or_arrays), cfg.every)
         self.train_sections: list[Section] = list(split.train)
         self.tracked_sections: list[Section] = (
             list(split.validation) if tracked_sections is None else list(tracked_sections)
@@ -503,8 +502,7 @@ class Trainer(TrainerScaffold):
 
         image_src, label_src = sources(volume)
         shape = tuple(int(n) for n in image_src.shape)
-        pair = isinstance(volume, (tuple, list))
-        secs = all_sections(image_src if pair else volume)
+        secs = all_sections(split_source(volume))
         if kind != "both":
             secs = [s for s in secs if s.kind == kind]
         store = SectionStore(image_src, label_src, amplitude_stats(image_src))
