@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 
 def _umask() -> int:
@@ -42,3 +46,24 @@ def atomic_path(path: str | os.PathLike, *, fsync: bool = False) -> Iterator[str
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+def write_json(
+    path: str | os.PathLike, data: Any, *, fsync: bool = False, indent: int = 1
+) -> None:
+    """``data`` as JSON in ``path``, written atomically (:func:`atomic_path`), ending in a
+    newline. numpy scalars and arrays and paths are converted; anything else not JSON is a
+    ``TypeError`` and leaves the old file untouched."""
+    with atomic_path(path, fsync=fsync) as tmp, open(tmp, "w") as fh:
+        json.dump(data, fh, indent=indent, default=_json_default)
+        fh.write("\n")
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import zarr
 
-from napari_forgetting._atomic import atomic_path
+from napari_forgetting._atomic import write_json
 from napari_forgetting.data.sections import Section, scatter_sections
 from napari_forgetting.dynamics import NeverLearned, forgetting_scores
 
@@ -88,22 +88,6 @@ def _section_from(d: dict[str, Any]) -> Section:
 def _offsets(sections: Sequence[Section]) -> np.ndarray:
     sizes = [r * c for r, c in (s.shape for s in sections)]
     return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1, default=_json_default)
-        fh.write("\n")
-
-
-def _json_default(x: Any) -> Any:
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, Path):
-        return str(x)
-    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
 
 
 def _read_json(path: Path) -> Any:
@@ -249,8 +233,8 @@ class RunStore:
             "maps": sorted(maps),
             **(extra or {}),
         }
-        _write_json(path / RUN_FILE, info)
-        _write_json(
+        write_json(path / RUN_FILE, info)
+        write_json(
             path / STATE_FILE,
             {
                 "epochs_complete": 0,
@@ -353,7 +337,7 @@ class RunStore:
         for arr in arrays:
             arr.resize((epochs, arr.shape[1]))
         self.info["epochs"] = epochs
-        _write_json(self.path / RUN_FILE, self.info)
+        write_json(self.path / RUN_FILE, self.info)
 
     def write_epoch(
         self,
@@ -412,7 +396,7 @@ class RunStore:
             state["message"] = message
         state.update(extra)
         state["updated"] = _now()
-        _write_json(self.path / STATE_FILE, state)
+        write_json(self.path / STATE_FILE, state)
         self.state = state
 
     def rewind(self, epochs_complete: int, history: Sequence[dict[str, Any]]) -> None:
@@ -424,7 +408,7 @@ class RunStore:
         """Add or change fields of ``run.json`` (e.g. hotspot selections)."""
         self._require_writable()
         self.info.update(fields)
-        _write_json(self.path / RUN_FILE, self.info)
+        write_json(self.path / RUN_FILE, self.info)
 
     # ------------------------------------------------------------------ reading
 

@@ -18,7 +18,6 @@ Only argparse at import time: torch is loaded when the command runs.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -161,7 +160,7 @@ def _progress_callback(show_bar: bool):
 
 
 def _cmd_transfer_train(args: argparse.Namespace) -> int:
-    from napari_forgetting._atomic import atomic_path
+    from napari_forgetting._atomic import write_json
     from napari_forgetting.data import VolumeError
     from napari_forgetting.transfer.train import TrainingError, TransferTrainer
 
@@ -194,7 +193,6 @@ def _cmd_transfer_train(args: argparse.Namespace) -> int:
         return 130
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "history.json") as tmp:
-        Path(tmp).write_text(json.dumps({"config": config.to_dict(), "history": history}, indent=2))
+    write_json(out / "history.json", {"config": config.to_dict(), "history": history}, indent=2)
     print(f"checkpoint: {trainer.checkpoint_file} ({trainer.epoch} epochs)")
     return 0

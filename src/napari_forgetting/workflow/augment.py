@@ -238,7 +238,7 @@ def save_pool(
             overwrite=overwrite,
         )
         sets.append({"kind": kind, "name": name, "count": len(entries)})
-    from napari_forgetting._atomic import atomic_path
+    from napari_forgetting._atomic import write_json
 
     record = {
         "kind": "augmented_pool",
@@ -253,9 +253,7 @@ def save_pool(
         "formats": list(formats),
         **pool.extra,
     }
-    with atomic_path(pool_file, fsync=True) as tmp, open(tmp, "w") as fh:
-        json.dump(record, fh, indent=1)
-        fh.write("\n")
+    write_json(pool_file, record, fsync=True)
     return written
 
 

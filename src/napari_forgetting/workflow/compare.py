@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_forgetting._atomic import atomic_path
+from napari_forgetting._atomic import atomic_path, write_json
 
 __all__ = [
     "METHODS",
@@ -204,8 +204,7 @@ def transfer_model_job(
     if not ckpt.is_file():  # epochs=0: an untrained model still gets its checkpoint
         trainer.save_checkpoint()
     done = {"checkpoint": str(ckpt), "epochs": trainer.epoch, "config": cfg.to_dict()}
-    with atomic_path(Path(out_dir) / _DONE) as tmp, open(tmp, "w") as fh:
-        json.dump(done, fh, indent=1)
+    write_json(Path(out_dir) / _DONE, done)
     return {"name": "transfer-model", "path": str(ckpt), "seconds": time.perf_counter() - t0}
 
 

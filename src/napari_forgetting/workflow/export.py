@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import json
 import os
 import shutil
 import tempfile
@@ -33,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_forgetting._atomic import atomic_path
+from napari_forgetting._atomic import atomic_path, write_json
 from napari_forgetting.data.segy import write_segy
 
 __all__ = ["FORMATS", "export_paths", "export_volume"]
@@ -208,7 +207,5 @@ def export_volume(
         "class_names": None if class_names is None else list(class_names),
         **_jsonable(manifest or {}),
     }
-    with atomic_path(paths["manifest"], fsync=True) as tmp, open(tmp, "w") as fh:
-        json.dump(record, fh, indent=1)
-        fh.write("\n")
+    write_json(paths["manifest"], record, fsync=True)
     return paths
