@@ -48,9 +48,7 @@ def atomic_path(path: str | os.PathLike, *, fsync: bool = False) -> Iterator[str
         raise
 
 
-def write_json(
-    path: str | os.PathLike, data: Any, *, fsync: bool = False, indent: int = 1
-) -> None:
+def write_json(path: str | os.PathLike, data: Any, *, fsync: bool = False, indent: int = 1) -> None:
     """``data`` as JSON in ``path``, written atomically (:func:`atomic_path`), ending in a
     newline. numpy scalars and arrays and paths are converted; anything else not JSON is a
     ``TypeError`` and leaves the old file untouched."""

@@ -315,18 +315,6 @@ def resolve_class(class_names: Sequence[str], cls: str | int) -> int:
     raise ValueError(f"unknown class {cls!r}; classes: {known}")
 
 
-def _resolve_epoch(store: RunStore, epoch: int | None) -> int:
-    n = store.n_epochs
-    if n == 0:
-        raise RunStoreError(f"{store.path}: no complete epoch yet")
-    e = n - 1 if epoch is None else int(epoch)
-    if e < 0:
-        e += n
-    if not 0 <= e < n:
-        raise ValueError(f"epoch index {epoch} not complete ({store.path} has {n} epochs)")
-    return e
-
-
 def _check_maps(store: RunStore, statistic: str) -> None:
     needed = ("forgetting_events", "never_learned", *_NEEDS[statistic])
     missing = [m for m in needed if m not in store.map_names]
@@ -378,7 +366,7 @@ def rank_run(
         class_id = resolve_class(store.class_names, cls)
         class_name = store.class_names[class_id]
     _check_maps(store, statistic)
-    e = _resolve_epoch(store, epoch)
+    e = store.epoch_index(epoch)
     n = len(store.map_sections)
     values, events, labels = [], [], []
     for i in range(n):
@@ -434,7 +422,7 @@ def section_highlight(
     _check_maps(store, statistic)
     key = section.key if isinstance(section, RankRow) else section
     i = store.map_index(key)
-    e = _resolve_epoch(store, epoch)
+    e = store.epoch_index(epoch)
     values, _ = _section_values(store, statistic, i, e)
     out = values.astype(np.float32)
     if class_id is not None and statistic not in CLASS_FREE_STATISTICS:

@@ -47,7 +47,14 @@ from napari_forgetting._atomic import write_json
 from napari_forgetting.data.sections import Section, scatter_sections
 from napari_forgetting.dynamics import NeverLearned, forgetting_scores
 
-__all__ = ["RUN_VERSION", "STATUSES", "RunStore", "RunStoreError", "is_run_dir"]
+__all__ = [
+    "RUN_VERSION",
+    "STATUSES",
+    "EpochNotComplete",
+    "RunStore",
+    "RunStoreError",
+    "is_run_dir",
+]
 
 RUN_VERSION = 1
 RUN_FILE = "run.json"
@@ -69,6 +76,10 @@ _CHUNK = 1 << 20  # pixels per chunk along the flat axis (1 MiB of uint8)
 
 class RunStoreError(ValueError):
     """A run directory is missing, incomplete or not a run."""
+
+
+class EpochNotComplete(IndexError, ValueError):
+    """An epoch index beyond the run's complete epochs (an index error and a bad value)."""
 
 
 def is_run_dir(path: str | os.PathLike) -> bool:
@@ -424,7 +435,10 @@ class RunStore:
                 return i
         raise KeyError(f"{key!r} is not among this run's sections")
 
-    def _epoch(self, epoch: int | None) -> int:
+    def epoch_index(self, epoch: int | None) -> int:
+        """The 0-based index of a complete epoch: ``None`` is the last, negative counts from
+        the end. Raises :class:`RunStoreError` before the first epoch and
+        :class:`EpochNotComplete` for an epoch not (yet) complete."""
         n = self.n_epochs
         if n == 0:
             raise RunStoreError(f"{self.path}: no complete epoch yet")
@@ -432,7 +446,9 @@ class RunStore:
         if e < 0:
             e += n
         if not 0 <= e < n:
-            raise IndexError(f"epoch {epoch} not complete (run has {n} complete epochs)")
+            raise EpochNotComplete(
+                f"epoch index {epoch} not complete ({self.path} has {n} complete epochs)"
+            )
         return e
 
     def eval_index(self, section: int | Section | str) -> int:
@@ -444,31 +460,28 @@ class RunStore:
     def labels(self, section: int | Section | str) -> np.ndarray:
         """True classes of an evaluated section, uint8 (rows, cols)."""
         i = self.eval_index(section)
-        key = ("eval", i)
-        if key not in self._label_cache:
-            lo, hi = self.eval_offsets[i], self.eval_offsets[i + 1]
-            self._label_cache[key] = self._group["labels"][lo:hi].reshape(
-                self.eval_sections[i].shape
-            )
-        return self._label_cache[key]
+        return self._cached_labels("labels", i, self.eval_offsets, self.eval_sections)
 
     def map_labels(self, section: int | Section | str) -> np.ndarray:
         """True classes of a mapped section, uint8 (rows, cols)."""
         if self.info.get("maps_same_as_eval", True):
             return self.labels(section)
         i = self.map_index(section)
-        key = ("map", i)
+        return self._cached_labels("map_labels", i, self.map_offsets, self.map_sections)
+
+    def _cached_labels(
+        self, array: str, i: int, offsets: np.ndarray, sections: list[Section]
+    ) -> np.ndarray:
+        key = (array, i)
         if key not in self._label_cache:
-            lo, hi = self.map_offsets[i], self.map_offsets[i + 1]
-            self._label_cache[key] = self._group["map_labels"][lo:hi].reshape(
-                self.map_sections[i].shape
-            )
+            lo, hi = offsets[i], offsets[i + 1]
+            self._label_cache[key] = self._group[array][lo:hi].reshape(sections[i].shape)
         return self._label_cache[key]
 
     def prediction(self, section: int | Section | str, epoch: int | None = None) -> np.ndarray:
         """Predicted classes of an evaluated section at ``epoch`` (default: the last)."""
         i = self.eval_index(section)
-        e = self._epoch(epoch)
+        e = self.epoch_index(epoch)
         lo, hi = self.eval_offsets[i], self.eval_offsets[i + 1]
         return self._group["predictions"][e, lo:hi].reshape(self.eval_sections[i].shape)
 
@@ -487,7 +500,7 @@ class RunStore:
         if name not in self.map_names:
             raise KeyError(f"map {name!r} not stored in this run (stored: {self.map_names})")
         i = self.map_index(section)
-        e = self._epoch(epoch)
+        e = self.epoch_index(epoch)
         lo, hi = self.map_offsets[i], self.map_offsets[i + 1]
         return self._group["maps"][name][e, lo:hi].reshape(self.map_sections[i].shape)
 
@@ -495,10 +508,10 @@ class RunStore:
         """A stored map of all mapped sections at ``epoch``, flat."""
         if name not in self.map_names:
             raise KeyError(f"map {name!r} not stored in this run (stored: {self.map_names})")
-        return self._group["maps"][name][self._epoch(epoch)]
+        return self._group["maps"][name][self.epoch_index(epoch)]
 
     def flat_predictions(self, epoch: int | None = None) -> np.ndarray:
-        return self._group["predictions"][self._epoch(epoch)]
+        return self._group["predictions"][self.epoch_index(epoch)]
 
     def heatmap(
         self,
@@ -508,7 +521,7 @@ class RunStore:
     ) -> np.ndarray:
         """Forgetting events of a mapped section, never-learned pixels scored by
         ``convention`` (default: the run's), int64 (rows, cols)."""
-        e = self._epoch(epoch)
+        e = self.epoch_index(epoch)
         counts = self.map("forgetting_events", section, e)
         never = self.map("never_learned", section, e)
         conv = self.never_learned if convention is None else convention
@@ -518,7 +531,7 @@ class RunStore:
 
     def first_learned(self, section: int | Section | str, epoch: int | None = None) -> np.ndarray:
         """Epoch each pixel of a mapped section was first correct, -1 if never (int64)."""
-        e = self._epoch(epoch)
+        e = self.epoch_index(epoch)
         first = self.map("first_learned", section, e).astype(np.int64)
         first[self.map("never_learned", section, e)] = -1
         return first
@@ -531,7 +544,7 @@ class RunStore:
     ) -> np.ndarray:
         """A map (or ``"prediction"`` / ``"labels"``) scattered into a volume-shaped array."""
         if name == "prediction":
-            e = self._epoch(epoch)
+            e = self.epoch_index(epoch)
             secs = self.eval_sections
             maps = [self.prediction(i, e) for i in range(len(secs))]
         elif name == "labels":
@@ -541,7 +554,7 @@ class RunStore:
             secs = self.map_sections
             maps = self.heatmaps(epoch)
         else:
-            e = self._epoch(epoch)
+            e = self.epoch_index(epoch)
             secs = self.map_sections
             maps = [self.map(name, i, e) for i in range(len(secs))]
         return scatter_sections(secs, maps, self.volume_shape, fill=fill, dtype=dtype)
