@@ -35,6 +35,19 @@ def theme_colors(viewer: Any = None) -> tuple[str, str]:
         return "#262930", "#f0f1f2"
 
 
+def _apply_theme(figure: Figure, axes: Sequence[Any], bg: str, fg: str) -> None:
+    """Background ``bg`` and foreground ``fg`` (ticks, spines, labels, titles) of a figure."""
+    figure.set_facecolor(bg)
+    for ax in axes:
+        ax.set_facecolor(bg)
+        ax.tick_params(colors=fg, labelsize=8)
+        for spine in ax.spines.values():
+            spine.set_color(fg)
+        ax.xaxis.label.set_color(fg)
+        ax.yaxis.label.set_color(fg)
+        ax.title.set_color(fg)
+
+
 class _FigureWidget(QWidget):
     def __init__(self, viewer: Any = None, n_axes: int = 2, height: float = 4.0) -> None:
         super().__init__()
@@ -56,15 +69,7 @@ class _FigureWidget(QWidget):
 
     def _style(self) -> tuple[str, str]:
         bg, fg = theme_colors(self.viewer)
-        self.figure.set_facecolor(bg)
-        for ax in self.axes:
-            ax.set_facecolor(bg)
-            ax.tick_params(colors=fg, labelsize=8)
-            for spine in ax.spines.values():
-                spine.set_color(fg)
-            ax.xaxis.label.set_color(fg)
-            ax.yaxis.label.set_color(fg)
-            ax.title.set_color(fg)
+        _apply_theme(self.figure, self.axes, bg, fg)
         return bg, fg
 
     def _redraw(self, event: Any = None) -> None:  # re-styled on a theme change
@@ -190,12 +195,7 @@ class MetricsPlot(QWidget):
         loss_ax, acc_ax = self.axes
         loss_ax.clear()
         acc_ax.clear()
-        self.figure.set_facecolor(bg)
-        for ax in self.axes:
-            ax.set_facecolor(bg)
-            ax.tick_params(colors=fg, labelsize=8)
-            for spine in ax.spines.values():
-                spine.set_color(fg)
+        _apply_theme(self.figure, self.axes, bg, fg)
         if h:
             epochs = np.array([e.get("epoch", i) + 1 for i, e in enumerate(h)])
             loss_ax.plot(epochs, [e.get("loss", np.nan) for e in h], "o-", color=fg, ms=3)
