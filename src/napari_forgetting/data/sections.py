@@ -32,7 +32,7 @@ Everything here is numpy + dask only (no torch, Qt or napari).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,7 @@ __all__ = [
     "all_sections",
     "amplitude_stats",
     "normalize",
+    "cut_patches",
     "pad_patch",
     "paper_split",
     "scatter_sections",
@@ -575,6 +576,30 @@ def pad_patch(patch: np.ndarray, patch_size: Sequence[int], value: Any = 0) -> n
     if ph == 0 and pw == 0:
         return patch
     return np.pad(patch, ((0, ph), (0, pw)), mode="constant", constant_values=value)
+
+
+def cut_patches(
+    draws: Sequence[tuple[int, int, int]],
+    sampler: PatchSampler,
+    arrays: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    label_pad: int,
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """A batch from sampler draws ``(section k, row0, col0)``: images ``(B, 1, ph, pw)``
+    float32 and labels ``(B, ph, pw)`` int64, each window clipped at its section's edge by
+    :meth:`PatchSampler.patch_shape` and padded (:func:`pad_patch`: images with 0, labels
+    with ``label_pad``), and the ``(h, w)`` of each clipped window. ``arrays(k)`` gives
+    section ``k``'s ``(image, labels)``."""
+    ph, pw = sampler.patch_size
+    images = np.empty((len(draws), 1, ph, pw), dtype=np.float32)
+    labels = np.empty((len(draws), ph, pw), dtype=np.int64)
+    windows = []
+    for b, (k, r, c) in enumerate(draws):
+        h, w = sampler.patch_shape(k)
+        img, lab = arrays(k)
+        images[b, 0] = pad_patch(img[r : r + h, c : c + w], (ph, pw), 0.0)
+        labels[b] = pad_patch(lab[r : r + h, c : c + w], (ph, pw), label_pad)
+        windows.append((h, w))
+    return images, labels, windows
 
 
 class PatchSampler:

@@ -53,7 +53,7 @@ from napari_forgetting.data.sections import (
     PatchSampler,
     Section,
     amplitude_stats,
-    pad_patch,
+    cut_patches,
     paper_split,
 )
 from napari_forgetting.data.store import SectionStore, sources, split_source
@@ -403,20 +403,14 @@ class Trainer(TrainerScaffold):
         ``(B, 1, ph, pw)`` float32 and labels ``(B, ph, pw)`` int64 on the device, patches
         clipped at section edges padded (labels with the ignore index 255), and the
         ``(h, w)`` of each clipped window."""
-        ph, pw = self.config.patch_size
-        images = np.empty((len(draws), 1, ph, pw), dtype=np.float32)
-        labels = np.empty((len(draws), ph, pw), dtype=np.int64)
-        windows = []
         n_train = len(self.train_sections)
-        for b, (k, r, c) in enumerate(draws):
-            h, w = self.sampler.patch_shape(k)
+
+        def arrays(k: int) -> tuple[np.ndarray, np.ndarray]:
             if k < n_train:
-                img, lab = self._store.get(self.train_sections[k])
-            else:
-                img, lab = self.extra_pool[k - n_train]
-            images[b, 0] = pad_patch(img[r : r + h, c : c + w], (ph, pw), 0.0)
-            labels[b] = pad_patch(lab[r : r + h, c : c + w], (ph, pw), IGNORE_INDEX)
-            windows.append((h, w))
+                return self._store.get(self.train_sections[k])
+            return self.extra_pool[k - n_train]
+
+        images, labels, windows = cut_patches(draws, self.sampler, arrays, IGNORE_INDEX)
         x = torch.from_numpy(images)
         y = torch.from_numpy(labels)
         if self.config.augment != "none":

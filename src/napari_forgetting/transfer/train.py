@@ -41,7 +41,7 @@ from napari_forgetting.data.sections import (
     PatchSampler,
     Section,
     amplitude_stats,
-    pad_patch,
+    cut_patches,
     paper_split,
 )
 from napari_forgetting.data.store import SectionStore, sources, split_source
@@ -307,14 +307,9 @@ class TransferTrainer(TrainerScaffold):
         self, draws: list[tuple[int, int, int]]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Images ``(B,1,ph,pw)``, labels ``(B,ph,pw)`` (padding = IGNORE_INDEX), valid mask."""
-        ph, pw = self.config.patch_size
-        images = np.empty((len(draws), 1, ph, pw), dtype=np.float32)
-        labels = np.empty((len(draws), ph, pw), dtype=np.int64)
-        for b, (k, r, c) in enumerate(draws):
-            h, w = self.sampler.patch_shape(k)
-            img, lab = self._store.get(self.train_sections[k])
-            images[b, 0] = pad_patch(img[r : r + h, c : c + w], (ph, pw), 0.0)
-            labels[b] = pad_patch(lab[r : r + h, c : c + w], (ph, pw), IGNORE_INDEX)
+        images, labels, _ = cut_patches(
+            draws, self.sampler, lambda k: self._store.get(self.train_sections[k]), IGNORE_INDEX
+        )
         x = torch.from_numpy(images).to(self.device)
         y = torch.from_numpy(labels).to(self.device)
         valid = (y != IGNORE_INDEX).unsqueeze(1).float()
