@@ -19,3 +19,18 @@ def tiny_survey():
     from napari_forgetting.data.synthetic import make_f3_like
 
     return make_f3_like((8, 16, 32), seed=3)
+
+
+@pytest.fixture
+def notifications():
+    """Messages of the napari notifications shown during a test."""
+    from napari.utils.notifications import notification_manager
+
+    seen = []
+
+    def record(notification):
+        seen.append(str(notification.message))
+
+    notification_manager.notification_ready.connect(record)
+    yield seen
+    notification_manager.notification_ready.disconnect(record)

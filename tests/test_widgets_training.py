@@ -65,20 +65,6 @@ class Grab(Callback):
         self.sections = list(trainer.tracker_sections)
 
 
-@pytest.fixture
-def notifications():
-    from napari.utils.notifications import notification_manager
-
-    seen = []
-
-    def record(notification):
-        seen.append(str(notification.message))
-
-    notification_manager.notification_ready.connect(record)
-    yield seen
-    notification_manager.notification_ready.disconnect(record)
-
-
 def test_heat_layer_holds_exactly_the_tracker_counts_after_two_epochs(
     make_napari_viewer, qtbot, survey, tmp_path
 ):

@@ -46,20 +46,6 @@ def checkpoint(tmp_path_factory):
     return save_checkpoint(path, state)
 
 
-@pytest.fixture
-def notifications():
-    from napari.utils.notifications import notification_manager
-
-    seen = []
-
-    def record(notification):
-        seen.append(str(notification.message))
-
-    notification_manager.notification_ready.connect(record)
-    yield seen
-    notification_manager.notification_ready.disconnect(record)
-
-
 def _widget(make_napari_viewer, survey):
     s, labels = survey
     viewer = make_napari_viewer()
