@@ -63,3 +63,10 @@ def mean_kept(times: Sequence[float]) -> float:
 
 def median_kept(times: Sequence[float]) -> float:
     return statistics.median(kept(times))
+
+
+def rotated(items: Sequence, round_index: int) -> list:
+    """``items`` starting at ``round_index`` (mod len): interleaved variants each take every
+    place in a round in turn (the first epoch of a round was measurably slower)."""
+    k = round_index % len(items)
+    return list(items[k:]) + list(items[:k])

@@ -24,7 +24,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from _common import describe, median_kept, survey_and_config, training_parser
+from _common import describe, median_kept, rotated, survey_and_config, training_parser
 from napari_forgetting.model.deeplab import build_deeplabv3_resnet18
 from napari_forgetting.model.trainer import Callback, Trainer
 
@@ -100,8 +100,7 @@ def main(argv=None) -> int:
     tr.config.epochs = 0
     runs = [trainer_epoch] + [loop.epoch for loop in plain.values()]
     for epoch in range(args.epochs):
-        k = epoch % len(runs)  # rotate the order: no variant always runs first or last
-        for run in runs[k:] + runs[:k]:
+        for run in rotated(runs, epoch):
             run()
 
     t_tr = median_kept(timer.times)

@@ -29,7 +29,7 @@ import time
 
 import torch
 
-from _common import describe, median_kept, survey_and_config, training_parser
+from _common import describe, median_kept, rotated, survey_and_config, training_parser
 from napari_forgetting.model.deeplab import predict_section
 from napari_forgetting.model.trainer import Trainer
 
@@ -51,8 +51,7 @@ def main(argv=None) -> int:
         trainers[name] = Trainer(survey, cfg)
     names = list(trainers)
     for epoch in range(args.epochs):
-        k = epoch % len(names)  # rotate the order: no variant always runs first or last
-        for name in names[k:] + names[:k]:
+        for name in rotated(names, epoch):
             tr = trainers[name]
             tr.config.epochs = epoch + 1
             tr.fit()
