@@ -286,7 +286,7 @@ class _QueueCallback:
         pass
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict) -> None:
-        maps = {} if trainer.tracker is None else trainer.tracker.flat_maps()
+        maps = trainer.epoch_maps()
         preds = trainer.last_predictions
         flat = np.concatenate([p.ravel() for p in preds]) if preds else np.zeros(0, np.uint8)
         self.queue.put(EpochDone(epoch, dict(logs), flat, maps, tuple(trainer.history)))

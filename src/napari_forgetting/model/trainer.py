@@ -344,8 +344,19 @@ class Trainer(TrainerScaffold):
         self.store: RunStore | None = None
         #: Predictions (uint8, one per tracked section) of the last evaluated epoch.
         self.last_predictions: list[np.ndarray] = []
+        self._maps: tuple[int, dict[str, np.ndarray]] | None = None  # (tracker epoch, maps)
 
     # ------------------------------------------------------------------ properties
+
+    def epoch_maps(self) -> dict[str, np.ndarray]:
+        """The tracker's flat maps (:meth:`ForgettingTracker.flat_maps`) after its latest
+        epoch, computed once per epoch for the run store and any callback; ``{}`` without
+        tracking. Treat them as read-only."""
+        if self.tracker is None:
+            return {}
+        if self._maps is None or self._maps[0] != self.tracker.epoch:
+            self._maps = (self.tracker.epoch, self.tracker.flat_maps())
+        return self._maps[1]
 
     def heatmaps(self) -> list:
         """The tracker's heat maps (one :class:`HeatMap` per tracker section)."""
@@ -386,6 +397,7 @@ class Trainer(TrainerScaffold):
         self.aug_rng.bit_generator.state = state["aug_rng"]
         if self.tracker is not None:
             self.tracker.load_state_dict(state["tracker"])
+        self._maps = None
         self.history = [dict(h) for h in state["history"]]
         self.epoch = int(state["epoch"])
 
@@ -654,8 +666,7 @@ class Trainer(TrainerScaffold):
                         **metrics,
                     }
                     if store is not None:
-                        maps = {} if self.tracker is None else self.tracker.flat_maps()
-                        store.write_epoch(epoch, preds, maps)
+                        store.write_epoch(epoch, preds, self.epoch_maps())
                     self.history.append(logs)
                     self.epoch = epoch + 1
                     self.save_checkpoint()
