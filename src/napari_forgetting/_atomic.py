@@ -49,19 +49,25 @@ def atomic_path(path: str | os.PathLike, *, fsync: bool = False) -> Iterator[str
 
 
 def write_json(path: str | os.PathLike, data: Any, *, fsync: bool = False, indent: int = 1) -> None:
-    """``data`` as JSON in ``path``, written atomically (:func:`atomic_path`), ending in a
-    newline. numpy scalars and arrays and paths are converted; anything else not JSON is a
-    ``TypeError`` and leaves the old file untouched."""
+    """``data`` as JSON in ``path`` (after :func:`jsonable`), written atomically
+    (:func:`atomic_path`), ending in a newline. Anything still not JSON is a ``TypeError`` and
+    leaves the old file untouched."""
     with atomic_path(path, fsync=fsync) as tmp, open(tmp, "w") as fh:
-        json.dump(data, fh, indent=indent, default=_json_default)
+        json.dump(jsonable(data), fh, indent=indent)
         fh.write("\n")
 
 
-def _json_default(x: Any) -> Any:
+def jsonable(x: Any) -> Any:
+    """``x`` with dict keys as strings, tuples as lists, numpy scalars and arrays as Python
+    numbers and lists, and paths as strings, at any depth; other values unchanged."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, np.ndarray):
         return x.tolist()
     if isinstance(x, Path):
         return str(x)
-    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+    return x

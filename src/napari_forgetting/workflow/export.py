@@ -107,20 +107,6 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, Path):
-        return str(x)
-    return x
-
-
 def export_volume(
     out_dir: str | os.PathLike,
     name: str,
@@ -205,7 +191,7 @@ def export_volume(
         "crosslines": [int(xl[0]), int(xl[-1])],
         "sample_interval": float(sample_interval),
         "class_names": None if class_names is None else list(class_names),
-        **_jsonable(manifest or {}),
+        **(manifest or {}),
     }
     write_json(paths["manifest"], record, fsync=True)
     return paths
