@@ -24,12 +24,13 @@ machine are noisy, the tracking work measured inside each epoch
 
 from __future__ import annotations
 
+import statistics
 import sys
 import time
 
 import torch
 
-from _common import describe, median_kept, rotated, survey_and_config, training_parser
+from _common import describe, kept, median_kept, rotated, survey_and_config, training_parser
 from napari_forgetting.model.deeplab import predict_section
 from napari_forgetting.model.trainer import Trainer
 
@@ -40,6 +41,11 @@ VARIANTS = (
     ("sweep", "sweep", True),
     ("sweep (no stats)", "sweep", False),
 )
+
+
+def _quartiles(values) -> str:
+    q1, _, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else (values[0],) * 3
+    return f"{q1:.3f}-{q3:.3f}"
 
 
 def main(argv=None) -> int:
@@ -57,10 +63,11 @@ def main(argv=None) -> int:
             tr.fit()
     res = {name: median_kept([h["seconds"] for h in tr.history]) for name, tr in trainers.items()}
     off_s = [h["seconds"] for h in trainers["off"].history]
-    paired = {  # median over rounds of (variant epoch / off epoch of the same round)
-        name: median_kept([h["seconds"] / o for h, o in zip(tr.history, off_s, strict=True)])
+    rounds = {  # per round: variant epoch / off epoch of the same round (warm-up cut)
+        name: kept([h["seconds"] / o for h, o in zip(tr.history, off_s, strict=True)])
         for name, tr in trainers.items()
     }
+    paired = {name: statistics.median(r) for name, r in rounds.items()}
     track = {
         name: median_kept([h["tracking_seconds"] for h in tr.history])
         for name, tr in trainers.items()
@@ -92,7 +99,8 @@ def main(argv=None) -> int:
         if name != "off":
             print(
                 f"  ratio {name}/off epoch time = {paired[name]:.4f} (median of the rounds' "
-                f"ratios; ratio of the medians {res[name] / off:.4f})"
+                f"ratios, quartiles {_quartiles(rounds[name])}, {len(rounds[name])} rounds; "
+                f"ratio of the medians {res[name] / off:.4f})"
             )
     print("  noise-free view (tracking work timed inside the epoch, history['tracking_seconds']):")
     for name in ("online", "online (no stats)", "sweep", "sweep (no stats)"):
