@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import time
 from collections.abc import Sequence
 
 from napari_forgetting.data.synthetic import make_f3_like
-from napari_forgetting.model.trainer import TrainConfig
+from napari_forgetting.model.trainer import TrainConfig, Trainer
 
 
 def training_parser(description: str, epochs: int = 3) -> argparse.ArgumentParser:
@@ -70,3 +71,41 @@ def rotated(items: Sequence, round_index: int) -> list:
     place in a round in turn (the first epoch of a round was measurably slower)."""
     k = round_index % len(items)
     return list(items[k:]) + list(items[:k])
+
+
+class LockStep:
+    """Train several trainers *in lock step*, in one thread: one step of each in turn --
+    a batch, or an epoch's end (tracker closing, evaluation, sweep update) -- through
+    :meth:`Trainer.fit_steps`, the order rotated at every step.
+
+    Each step is timed, so a variant's epoch time is the sum of its own steps, each measured
+    within a second of every other variant's same step: machine load that lasts longer than
+    a few steps hits all variants alike, which epoch-by-epoch interleaving (rounds of several
+    seconds) cannot promise.
+    """
+
+    def __init__(self, trainers: dict[str, Trainer]) -> None:
+        self.trainers = trainers
+        self.steps: dict[str, list[tuple[tuple, float]]] = {name: [] for name in trainers}
+
+    def run(self) -> dict[str, list[float]]:
+        """Fit every trainer to its ``config.epochs``; returns each variant's epoch times."""
+        steps = {name: tr.fit_steps() for name, tr in self.trainers.items()}
+        epochs: dict[str, list[float]] = {name: [] for name in steps}
+        open_s = dict.fromkeys(steps, 0.0)
+        active, step = list(steps), 0
+        while active:
+            for name in rotated(active, step):
+                t0 = time.perf_counter()
+                mark = next(steps[name], None)
+                dt = time.perf_counter() - t0
+                if mark is None:  # fit()'s tail after the last epoch: not an epoch's time
+                    active.remove(name)
+                    continue
+                self.steps[name].append((mark, dt))
+                open_s[name] += dt
+                if mark[0] == "epoch":
+                    epochs[name].append(open_s[name])
+                    open_s[name] = 0.0
+            step += 1
+        return epochs

@@ -136,6 +136,47 @@ def test_should_stop_then_resume(survey, tmp_path):
     assert t2.epoch == 3 and not t2.stopped
 
 
+def test_fit_steps_yields_each_batch_and_epoch_and_equals_fit(survey):
+    rec = Recorder()
+    t = Trainer(survey, cfg(mode="online"), callbacks=[rec])
+    marks = list(t.fit_steps())
+    expected = [m for e in range(3) for m in [("batch", e, 0), ("batch", e, 1), ("epoch", e)]]
+    assert marks == expected
+    # each mark comes right after its callback
+    assert [c for c in rec.calls if c[0] in ("batch_end", "epoch_end")] == [
+        ("batch_end", *m[1:]) if m[0] == "batch" else ("epoch_end", m[1]) for m in marks
+    ]
+    assert rec.calls[-1] == ("train_end",)
+    ref = Trainer(survey, cfg(mode="online"))
+    ref.fit()
+    assert_same_weights(ref, t)
+    assert_same_heatmaps(ref, t)
+    assert [h["loss"] for h in ref.history] == [h["loss"] for h in t.history]
+
+
+def test_fit_steps_closed_mid_epoch_stops_and_resumes_identically(survey, tmp_path):
+    full = Trainer(survey, cfg(), out_dir=tmp_path / "full")
+    full.fit()
+    rec = Recorder()
+    t = Trainer(survey, cfg(), callbacks=[rec], out_dir=tmp_path / "part")
+    steps = t.fit_steps()
+    for mark in steps:
+        if mark == ("batch", 1, 0):
+            break
+    steps.close()
+    assert t.stopped and t.epoch == 1 and len(t.history) == 1
+    assert rec.calls[-1] == ("train_end",)
+    state = json.loads((tmp_path / "part" / "state.json").read_text())
+    assert state["status"] == "stopped" and state["epochs_complete"] == 1
+    assert load_checkpoint(tmp_path / "part" / "checkpoint.pt")["epoch"] == 1
+    resumed = Trainer(survey, cfg(), out_dir=tmp_path / "part")
+    assert list(resumed.fit_steps(resume=True))[0] == ("batch", 1, 0)
+    assert resumed.epoch == 3
+    assert_same_weights(full, resumed)
+    assert_same_heatmaps(full, resumed)
+    assert [h["loss"] for h in full.history] == [h["loss"] for h in resumed.history]
+
+
 def test_stop_between_batches(survey):
     class StopAtBatch(Callback):
         def on_batch_end(self, trainer, epoch, batch, loss):

@@ -39,7 +39,7 @@ import contextlib
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -518,8 +518,9 @@ class Trainer(TrainerScaffold):
         metrics["shape"] = list(shape)
         return metrics
 
-    def _train_epoch(self, epoch: int) -> tuple[float, int, bool]:
-        """One epoch of patches. Returns (mean loss, batches, completed)."""
+    def _train_epoch(self, epoch: int) -> Generator[tuple, None, tuple[float, int, bool]]:
+        """One epoch of patches, yielding ``("batch", epoch, b)`` after each batch's
+        ``on_batch_end``. Returns (mean loss, batches, completed)."""
         cfg = self.config
         self.model.train()
         n = self.patches_per_epoch
@@ -551,6 +552,7 @@ class Trainer(TrainerScaffold):
                 self._tracking_seconds += time.perf_counter() - t_track
             total += value
             self._call("on_batch_end", epoch, b, value)
+            yield ("batch", epoch, b)
             if self.should_stop:
                 return total / (b + 1), b + 1, False
         return total / max(1, n_batches), n_batches, True
@@ -621,6 +623,22 @@ class Trainer(TrainerScaffold):
         on a non-finite loss (the last good checkpoint is kept; the run is marked failed).
         After the last epoch the separate ``test_volumes`` are evaluated.
         """
+        for _ in self.fit_steps(resume, overwrite):
+            pass
+        return self.history
+
+    def fit_steps(self, resume: bool = False, overwrite: bool = False) -> Iterator[tuple]:
+        """:meth:`fit` one step at a time, for a caller that interleaves training with other
+        work in its own thread: yields ``("batch", epoch, b)`` after every training batch
+        (after ``on_batch_end``) and ``("epoch", epoch)`` after every completed epoch (after
+        ``on_epoch_end``; its checkpoint is written). Running it to the end is ``fit()``.
+        Closing it early (``.close()``) stops the run as ``should_stop`` would: an epoch
+        cut short is dropped, the run store is marked stopped with its last complete epoch
+        and checkpoint, and ``on_train_end`` is called; ``fit_steps(resume=True)`` or
+        ``fit(resume=True)`` continues from there. Dropout draws from torch's global
+        generator, so trainers stepped in turn in one thread draw from one stream: each is
+        then reproducible as part of the same interleaving, not alone.
+        """
         cfg = self.config
         if resume and self.out_dir is None:
             raise ValueError("resume=True needs an out_dir")
@@ -643,7 +661,7 @@ class Trainer(TrainerScaffold):
                     t0 = time.perf_counter()
                     self._tracking_seconds = 0.0
                     self._call("on_epoch_start", epoch)
-                    loss, n_batches, complete = self._train_epoch(epoch)
+                    loss, n_batches, complete = yield from self._train_epoch(epoch)
                     if not complete:
                         break
                     if cfg.mode == "online" and self.tracker is not None:
@@ -673,6 +691,7 @@ class Trainer(TrainerScaffold):
                     if store is not None:
                         store.commit(self.epoch, history=self.history, status="running")
                     self._call("on_epoch_end", epoch, logs)
+                    yield ("epoch", epoch)
                 self.stopped = self.epoch < cfg.epochs
                 if not self.stopped:
                     self._run_tests()
@@ -687,13 +706,22 @@ class Trainer(TrainerScaffold):
                         test_metrics=self.test_metrics,
                     )
                 self._call("on_train_end")
+        except GeneratorExit:  # the caller closed fit_steps(): a stop, not a failure
+            self.stopped = True
+            if store is not None:
+                with contextlib.suppress(Exception):
+                    store.commit(
+                        status="stopped",
+                        message=f"stopped after {self.epoch} of {cfg.epochs} epochs",
+                    )
+            self._call("on_train_end")
+            raise
         except BaseException as exc:
             if store is not None:
                 with contextlib.suppress(Exception):
                     store.commit(status="failed", message=f"{type(exc).__name__}: {exc}")
             self._call("on_exception", exc)
             raise
-        return self.history
 
     def release(self) -> None:
         """Free the model, optimiser and cached sections (GPU memory included); the trainer
