@@ -30,6 +30,10 @@ Callbacks (:class:`Callback`) are called in this order::
 batch and every epoch; a stop in the middle of an epoch discards that partial epoch for
 resuming (the checkpoint holds the last complete epoch). ``on_train_end`` is still called.
 
+``fit_steps()`` is ``fit()`` as a generator, yielding after every batch and every epoch, for
+a caller that drives training step by step in its own thread (``benchmarks/_common.py``
+trains several variants in lock step with it); closing it early is a clean stop as above.
+
 No Qt, napari or printing here.
 """
 
