@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from napari_forgetting._widgets._live import RunGeometry, TrainingJob
+from napari_forgetting._widgets._live import RunGeometry, TrainingJob, heat_limit
 from napari_forgetting._widgets.training import HEAT_NAME, PREDICTION_NAME, TrainingWidget
 from napari_forgetting.data.sections import paper_split, scatter_sections
 from napari_forgetting.model.trainer import Callback, TrainConfig
@@ -91,7 +91,9 @@ def test_heat_layer_holds_exactly_the_tracker_counts_after_two_epochs(
     np.testing.assert_allclose(heat.translate, seismic.translate)
     np.testing.assert_allclose(heat.colormap.colors[0][:3], [0, 0, 0.5], atol=0.01)
     assert heat.colormap.colors[-1][0] > 0.45 and heat.colormap.colors[-1][2] < 0.05
-    assert heat.contrast_limits[0] == 0 and heat.contrast_limits[1] >= 1
+    # the upper limit comes from the training thread's heat_limit of the last counts
+    all_counts = np.concatenate([c.ravel() for c in grab.counts])
+    assert tuple(heat.contrast_limits) == (0.0, max(1.0, heat_limit(all_counts)))
     # prediction: class ids on the evaluated sections, with the class colours
     pred = widget.live.layers[PREDICTION_NAME]
     last = grab.trainer.store.prediction(0)
@@ -245,6 +247,32 @@ def test_open_a_run_store_and_follow_it_while_it_is_written(make_napari_viewer, 
     np.testing.assert_array_equal(heat.data[tracked], expected[tracked])
     assert np.isnan(heat.data[~tracked]).all()
     assert widget.epoch_slider.max == 1 and not widget.poll_timer.isActive()
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int64])
+@pytest.mark.parametrize("n", [1, 2, 7, 200, 10_001, 70_001])
+def test_heat_limit_is_the_ceiled_percentile(dtype, n):
+    rng = np.random.default_rng(n)
+    for high in (1, 3, 60):
+        counts = rng.integers(0, high, n).astype(dtype)
+        assert heat_limit(counts) == np.ceil(np.percentile(counts, 99.5))
+        for q in (33.3, 50.0, 66.7, 90.0):  # interpolation weights below and above 0.5
+            assert heat_limit(counts, q=q) == np.ceil(np.percentile(counts, q))
+    skew = np.zeros(n, dtype)
+    skew[-1] = 9  # one hot pixel: above the 99.5th percentile unless n is tiny
+    assert heat_limit(skew) == np.ceil(np.percentile(skew, 99.5))
+    with pytest.raises(ValueError, match="no counts"):
+        heat_limit(np.zeros(0, dtype))
+
+
+def test_heat_limit_on_a_sample_that_misleads_its_narrowing():
+    n = 4_000_000
+    counts = np.zeros(n, np.uint8)
+    counts[:: n >> 14] = 50  # exactly the strided sample: its percentile says 50
+    assert np.count_nonzero(counts) < 0.005 * n
+    assert heat_limit(counts) == np.ceil(np.percentile(counts, 99.5)) == 0.0
+    counts[-2000:] = 7  # and a genuine tail
+    assert heat_limit(counts) == np.ceil(np.percentile(counts, 99.5))
 
 
 def test_run_geometry_scatter_and_locate_agree_with_the_core(survey):

@@ -46,6 +46,7 @@ from ._live import (
     config_for_resume,
     geometry_from_sections,
     gui_friendly_threads,
+    heat_limit,
     pixel_history,
 )
 from ._torch_guard import hide_triton_before_torch
@@ -236,10 +237,18 @@ class LiveLayers:
 
     # -------------------------------------------------------------- updates
 
-    def show(self, epoch: int, maps: dict[str, np.ndarray], predictions: np.ndarray) -> list[str]:
+    def show(
+        self,
+        epoch: int,
+        maps: dict[str, np.ndarray],
+        predictions: np.ndarray,
+        heat_upper: float | None = None,
+    ) -> list[str]:
         """Fill the buffers with one epoch's flat arrays and refresh the layers in place.
 
-        Returns the names of layers that had been closed and were re-created.
+        ``heat_upper``: the counts' :func:`heat_limit` when the caller computed it off the
+        GUI thread (live training); computed here otherwise (replay). Returns the names of
+        layers that had been closed and were re-created.
         """
         t0 = time.perf_counter()
         recreated = self.ensure()
@@ -247,8 +256,8 @@ class LiveLayers:
         counts = maps.get("forgetting_events")
         if counts is not None and counts.size:
             geo.scatter(self.heat, counts, "map")
-            upper = float(np.percentile(counts, 99.5)) if counts.size else 0.0
-            self.heat_max = max(self.heat_max, float(np.ceil(upper)))  # never shrinks
+            upper = heat_limit(counts) if heat_upper is None else float(heat_upper)
+            self.heat_max = max(self.heat_max, upper)  # never shrinks
         if predictions is not None and predictions.size:
             geo.scatter(self.prediction, predictions, "eval")
         for name in self.extras:
@@ -665,7 +674,7 @@ class TrainingWidget(QWidget):
         follow = self.follow.value or self.epoch_slider.value >= self.epoch_slider.max
         self._set_slider_range(ev.epoch + 1, follow)
         if follow:
-            recreated = live.show(ev.epoch, ev.maps, ev.predictions)
+            recreated = live.show(ev.epoch, ev.maps, ev.predictions, ev.heat_upper)
             if recreated:
                 self._tell(f"re-created the closed layer(s) {', '.join(recreated)}")
         if self.metrics_plot is not None:

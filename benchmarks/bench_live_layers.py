@@ -1,0 +1,84 @@
+"""GUI-thread cost of one epoch's live layer update at full F3 size (401 x 701 x 255).
+
+The paper's validation split of an F3-sized volume (every fifth inline and crossline:
+28.9 M tracked pixels) with random event counts and predictions; ``LiveLayers.show`` in a
+real viewer (needs a display: ``xvfb-run -a``), median of 5 updates, three ways:
+
+* ``np.percentile`` on the GUI thread (the update before ``heat_limit``; the baseline);
+* ``heat_limit`` on the GUI thread (replaying a run store does this);
+* the limit computed off the GUI thread and passed in (live training: ``EpochDone``).
+
+    xvfb-run -a python benchmarks/bench_live_layers.py [--shape 401 701 255]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shape", type=int, nargs=3, default=(401, 701, 255))
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+
+    import napari
+
+    from napari_forgetting._widgets import training
+    from napari_forgetting._widgets._live import RunGeometry, geometry_from_sections, heat_limit
+    from napari_forgetting.data.sections import paper_split
+
+    shape = tuple(args.shape)
+    secs = list(paper_split(shape).validation)
+    geo = RunGeometry(shape, secs, secs)
+    n = int(geo.map_offsets[-1])
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(3.0, n).astype(np.uint8)
+    preds = rng.integers(0, 6, n).astype(np.uint8)
+    maps = {"forgetting_events": counts, "never_learned": counts == 0}
+    viewer = napari.Viewer(show=True)
+    live = training.LiveLayers(
+        viewer, geo, geometry_from_sections(shape, secs), [f"c{i}" for i in range(6)]
+    )
+    live.show(0, maps, preds)  # creates the layers, touches the buffers
+
+    def percentile_limit(c, q=99.5):  # the former GUI-thread computation
+        return float(np.ceil(np.percentile(c, q)))
+
+    def timed(upper=None) -> float:
+        ts = []
+        for e in range(args.repeats):
+            t0 = time.perf_counter()
+            live.show(e, maps, preds, heat_upper=upper)
+            ts.append(time.perf_counter() - t0)
+        return statistics.median(ts)
+
+    original = training.heat_limit
+    training.heat_limit = percentile_limit
+    try:
+        base = timed()
+    finally:
+        training.heat_limit = original
+    gui = timed()
+    t0 = time.perf_counter()
+    upper = heat_limit(counts)
+    t_limit = time.perf_counter() - t0
+    off = timed(upper)
+    print(f"volume {shape}, {len(secs)} validation sections, {n:,} tracked px")
+    print(f"  show() with np.percentile on the GUI thread: {base * 1e3:.0f} ms (baseline)")
+    print(
+        f"  show() with heat_limit on the GUI thread:    {gui * 1e3:.0f} ms, ratio {gui / base:.3f}"
+    )
+    print(
+        f"  show() with the limit given (live training): {off * 1e3:.0f} ms, ratio "
+        f"{off / base:.3f}; heat_limit itself on the training thread: {t_limit * 1e3:.0f} ms"
+    )
+    viewer.close()
+
+
+if __name__ == "__main__":
+    main()
