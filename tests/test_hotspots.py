@@ -406,8 +406,19 @@ def test_widget_statistic_selection_and_export(hotspots, run, tmp_path):
     assert Ranking.from_csv(out).rows == rank_run(run, None, "total").rows
 
 
-def test_widget_follows_a_running_run(hotspots, tmp_path, qtbot):
+def test_widget_follows_a_running_run(hotspots, tmp_path, qtbot, monkeypatch):
+    import threading
+
+    from napari_forgetting._widgets import hotspots as module
+
     _, widget = hotspots
+    threads = []
+
+    def spy(*args, **kwargs):
+        threads.append(threading.get_ident())
+        return rank_run(*args, **kwargs)
+
+    monkeypatch.setattr(module, "rank_run", spy)
     store = make_run(tmp_path / "live", epochs_done=1, status="running")
     widget.timer.setInterval(20)
     widget.set_run(store)
@@ -430,6 +441,23 @@ def test_widget_follows_a_running_run(hotspots, tmp_path, qtbot):
     assert widget.current_key == "inline:100"  # the selection follows its section
     assert widget.current_row == 1
     qtbot.waitUntil(lambda: not widget.timer.isActive(), timeout=5000)
+    # chosen by the user: ranked here; followed by the poll: ranked in a worker thread
+    main_thread = threading.get_ident()
+    assert threads[0] == main_thread and threads[-1] != main_thread
+    assert widget.rank_worker is None
+
+
+def test_a_background_ranking_for_a_class_no_longer_chosen_is_dropped(hotspots, run, qtbot):
+    _, widget = hotspots
+    widget.set_run(run)
+    widget.set_class("b")
+    widget._rank_in_background()
+    worker = widget.rank_worker
+    widget.set_statistic("total")  # ranked at once, here
+    assert widget.ranking.statistic == "total"
+    qtbot.waitUntil(lambda: widget.rank_worker is None, timeout=5000)
+    assert worker is not None and widget.ranking.statistic == "total"
+    assert widget.table.horizontalHeaderItem(1).text() == "density (all)"
 
 
 def test_widget_is_a_manifest_contribution(make_napari_viewer, run):

@@ -1,8 +1,9 @@
 """The "Hotspots" dock widget: a run's sections ranked for a class, one click away in 2-D.
 
 Thin over :mod:`napari_forgetting.model.hotspots`: it opens a run store, asks the core for the
-ranking (again whenever a new epoch is committed, polled with a QTimer while the run is
-running), and turns a chosen row into viewer state:
+ranking (at once when the user picks a run, class or statistic; in a worker thread whenever
+a new epoch is committed, polled with a QTimer while the run is running), and turns a chosen
+row into viewer state:
 
 * ``viewer.dims`` shows the section depth-down in 2-D (order ``(0, 2, 1)`` and the inline's
   world coordinate on axis 0 for an inline, order ``(1, 2, 0)`` and axis 1 for a crossline),
@@ -17,6 +18,7 @@ of the run's volume shape (the seismic) when there is one, else from the run's s
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +110,42 @@ def _color_icon(rgba: tuple[float, ...]) -> QIcon:
     return QIcon(pix)
 
 
+@dataclass(frozen=True)
+class _Ranked:
+    """A ranking (None before the first epoch, or the error that prevented it) and the
+    ``(epochs, status)`` of the run it was made from."""
+
+    ranking: Ranking | Exception | None
+    state: tuple[int, str]
+
+
+def _rank(store: RunStore, cls: Any, statistic: str) -> _Ranked:
+    state = (store.n_epochs, store.status)
+    if store.n_epochs == 0:
+        return _Ranked(None, state)
+    try:
+        return _Ranked(rank_run(store, cls, statistic), state)
+    except (ValueError, KeyError, OSError) as exc:  # ClassAbsentError among them
+        return _Ranked(exc, state)
+
+
+def _rank_path(path: str, cls: Any, statistic: str) -> _Ranked:
+    """:func:`_rank` on a run store of its own (a worker thread shares nothing)."""
+    try:
+        store = RunStore.open(path)
+    except (ValueError, OSError) as exc:
+        return _Ranked(exc, (0, "unreadable"))
+    return _rank(store, cls, statistic)
+
+
+def _alive(widget: QWidget) -> bool:
+    try:
+        widget.objectName()
+    except RuntimeError:  # the C++ widget is gone
+        return False
+    return True
+
+
 class HotspotsWidget(QWidget):
     """Rank a run's sections for a class and navigate to them (see the module docstring)."""
 
@@ -121,6 +159,7 @@ class HotspotsWidget(QWidget):
         self.current_row = -1
         self.last_message = ""
         self._seen: tuple[int, str] | None = None  # (epochs, status) last ranked
+        self.rank_worker: Any = None  # the poll's ranking in a worker thread, while it runs
 
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("run directory (runs/NAME)")
@@ -248,38 +287,71 @@ class HotspotsWidget(QWidget):
     # ------------------------------------------------------------------ ranking
 
     def refresh(self) -> None:
-        """Re-read the run's state and rank its sections at the last committed epoch."""
+        """Re-read the run's state and rank its sections at the last committed epoch (here,
+        on the calling thread: the user asked for it)."""
         store = self.store
         if store is None:
             return
         store.refresh()
-        self._seen = (store.n_epochs, store.status)
-        if store.n_epochs == 0:
+        self._show_result(_rank(store, self.class_combo.currentData(), self.statistic))
+
+    def _show_result(self, result: _Ranked) -> None:
+        store = self.store
+        assert store is not None
+        self._seen = result.state
+        if isinstance(result.ranking, Ranking):
+            if store.n_epochs < result.ranking.epoch + 1:
+                store.refresh()  # ranked from a newer state than ours
+            self._show_ranking(result.ranking)
+            self._message(
+                f"{result.ranking.describe()} ({result.state[1]})".replace(f"{store.path}: ", "")
+            )
+        elif result.ranking is None:
             self._show_ranking(None)
-            self._message(f"{store.path.name}: {store.status}, waiting for the first epoch")
-            return
-        try:
-            ranking = rank_run(store, self.class_combo.currentData(), self.statistic)
-        except (ValueError, KeyError, OSError) as exc:  # ClassAbsentError among them
+            self._message(f"{store.path.name}: {result.state[1]}, waiting for the first epoch")
+        else:  # the error of a run that cannot be ranked (ClassAbsentError among them)
             self._show_ranking(None)
-            self._message(str(exc), warn=True)
-            return
-        self._show_ranking(ranking)
-        self._message(f"{ranking.describe()} ({store.status})".replace(f"{store.path}: ", ""))
+            self._message(str(result.ranking), warn=True)
 
     def _poll(self) -> None:
+        """While the run is written: rank each newly committed epoch in a worker thread (a
+        full F3 run takes ~0.5 s to rank), one at a time, and show it when it comes back."""
         store = self.store
         if store is None:
             self.timer.stop()
+            return
+        if self.rank_worker is not None:  # the next poll looks again
             return
         try:
             store.refresh()
         except ValueError:  # state.json being replaced on a slow file system: try again
             return
         if (store.n_epochs, store.status) != self._seen:
-            self.refresh()
-        if store.status not in _LIVE:
+            self._rank_in_background()
+        elif store.status not in _LIVE:
             self.timer.stop()
+
+    def _rank_in_background(self) -> None:
+        from napari.qt.threading import create_worker
+
+        assert self.store is not None
+        key = (str(self.store.path), self.class_combo.currentData(), self.statistic)
+        worker = create_worker(_rank_path, *key, _start_thread=False)
+
+        def returned(result: _Ranked) -> None:
+            if not _alive(self) or self.store is None:
+                return
+            now = (str(self.store.path), self.class_combo.currentData(), self.statistic)
+            if now == key:  # else the user changed the run, class or statistic meanwhile
+                self._show_result(result)
+
+        def done() -> None:
+            self.rank_worker = None
+
+        worker.returned.connect(returned)
+        worker.finished.connect(done)
+        self.rank_worker = worker
+        worker.start()
 
     def _show_ranking(self, ranking: Ranking | None) -> None:
         previous = self.current_key

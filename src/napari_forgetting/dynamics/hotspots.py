@@ -126,19 +126,25 @@ def section_scores(
     n_pixels = np.zeros(n, dtype=np.int64)
     class_events = np.zeros(n, dtype=np.float64)
     for s in range(n):
-        v = np.asarray(as_numpy(values[s]), dtype=np.float64)
-        ev = np.asarray(as_numpy(events[s]), dtype=np.float64)
+        # summed in float64 after masking: only the class's pixels are converted
+        v = np.asarray(as_numpy(values[s]))
+        ev = v if events[s] is values[s] else np.asarray(as_numpy(events[s]))
         lab = as_int_array(labels_list[s], "labels")
         if not v.shape == ev.shape == lab.shape:
             raise ValueError(
                 f"section {s}: values {v.shape}, events {ev.shape} and labels {lab.shape} differ"
             )
-        mask = np.ones(lab.shape, bool) if class_id is None else lab == class_id
-        count = int(np.count_nonzero(mask))
+        if class_id is None:
+            count = lab.size
+            v_sel, ev_sel = v, ev
+        else:
+            mask = lab == class_id
+            count = int(np.count_nonzero(mask))
+            v_sel, ev_sel = (v[mask], ev[mask]) if count else (v[:0], ev[:0])
         n_pixels[s] = count
         if count:
-            scores[s] = v[mask].sum() / count
-            class_events[s] = ev[mask].sum()
+            scores[s] = v_sel.sum(dtype=np.float64) / count
+            class_events[s] = ev_sel.sum(dtype=np.float64)
     return scores, n_pixels, class_events
 
 

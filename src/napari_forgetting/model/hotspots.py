@@ -368,12 +368,14 @@ def rank_run(
     _check_maps(store, statistic)
     e = store.epoch_index(epoch)
     n = len(store.map_sections)
-    values, events, labels = [], [], []
-    for i in range(n):
-        v, ev = _section_values(store, statistic, i, e)
-        values.append(v)
-        events.append(ev)
-        labels.append(store.map_labels(i))
+    # each map read once, flat, then cut per section (per-section reads: 3.5 s at F3 size)
+    events = store.heatmaps(e)
+    extra = {name: store.split_map(store.flat_map(name, e)) for name in _NEEDS[statistic]}
+    values = [
+        pixel_values(statistic, events=events[i], **{k: v[i] for k, v in extra.items()})
+        for i in range(n)
+    ]
+    labels = store.all_map_labels()
     scores, pixels, class_events = section_scores(values, labels, class_id, events)
     if class_id is not None and not pixels.any():
         raise ClassAbsentError(

@@ -469,6 +469,23 @@ class RunStore:
         i = self.map_index(section)
         return self._cached_labels("map_labels", i, self.map_offsets, self.map_sections)
 
+    def all_map_labels(self) -> list[np.ndarray]:
+        """:meth:`map_labels` of every mapped section, read in one go (and cached)."""
+        same = self.info.get("maps_same_as_eval", True)
+        array = "labels" if same else "map_labels"
+        secs = self.map_sections
+        if any((array, i) not in self._label_cache for i in range(len(secs))):
+            for i, part in enumerate(self.split_map(self._group[array][...])):
+                self._label_cache.setdefault((array, i), part)
+        return [self._label_cache[(array, i)] for i in range(len(secs))]
+
+    def split_map(self, flat: np.ndarray) -> list[np.ndarray]:
+        """A flat array over the mapped sections cut into one (rows, cols) view per section."""
+        offs, secs = self.map_offsets, self.map_sections
+        if flat.shape != (int(offs[-1]),):
+            raise ValueError(f"{flat.shape} values for {int(offs[-1])} mapped pixels")
+        return [flat[offs[i] : offs[i + 1]].reshape(sec.shape) for i, sec in enumerate(secs)]
+
     def _cached_labels(
         self, array: str, i: int, offsets: np.ndarray, sections: list[Section]
     ) -> np.ndarray:
@@ -524,10 +541,7 @@ class RunStore:
         e = self.epoch_index(epoch)
         counts = self.map("forgetting_events", section, e)
         never = self.map("never_learned", section, e)
-        conv = self.never_learned if convention is None else convention
-        sentinel = (self.info.get("tracker_config") or {}).get("sentinel")
-        kw = {} if sentinel is None else {"sentinel": int(sentinel)}
-        return forgetting_scores(counts, never, e + 1, conv, **kw)
+        return self._scores(counts, never, e, convention)
 
     def first_learned(self, section: int | Section | str, epoch: int | None = None) -> np.ndarray:
         """Epoch each pixel of a mapped section was first correct, -1 if never (int64)."""
@@ -537,7 +551,17 @@ class RunStore:
         return first
 
     def heatmaps(self, epoch: int | None = None, convention: Any = None) -> list[np.ndarray]:
-        return [self.heatmap(i, epoch, convention) for i in range(len(self.map_sections))]
+        """:meth:`heatmap` of every mapped section, from one read of each flat map."""
+        e = self.epoch_index(epoch)
+        counts = self.flat_map("forgetting_events", e)
+        never = self.flat_map("never_learned", e)
+        return self.split_map(self._scores(counts, never, e, convention))
+
+    def _scores(self, counts: np.ndarray, never: np.ndarray, e: int, convention: Any) -> np.ndarray:
+        conv = self.never_learned if convention is None else convention
+        sentinel = (self.info.get("tracker_config") or {}).get("sentinel")
+        kw = {} if sentinel is None else {"sentinel": int(sentinel)}
+        return forgetting_scores(counts, never, e + 1, conv, **kw)
 
     def volume(
         self, name: str, epoch: int | None = None, fill: Any = 0, dtype: Any = None
