@@ -75,6 +75,21 @@ def test_report_files_and_rows(first):
         assert store.info["source"]["kind"] == "synthetic"  # workers reopened the data
 
 
+def test_job_metrics_events_per_class_by_hand(first):
+    out, _ = first
+    path = out / "jobs" / "flip-seed1"
+    got = cmp.job_metrics(path)
+    store = RunStore.open(path)
+    by_hand = [0.0] * store.n_classes
+    for i in range(len(store.map_sections)):
+        counts, labels = store.map("forgetting_events", i), store.map_labels(i)
+        for k in range(store.n_classes):
+            by_hand[k] += float(counts[labels == k].sum())
+    assert list(got["events"]) == by_hand
+    assert got["total_events"] == sum(by_hand) and got["epochs"] == 2
+    assert sum(by_hand) > 0  # the run forgot something: the sums are not trivially equal
+
+
 def test_rerun_skips_finished_jobs(first):
     out, _ = first
     stamps = {p: p.stat().st_mtime_ns for p in (out / "jobs").glob("*/state.json")}

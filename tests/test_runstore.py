@@ -201,6 +201,43 @@ def test_online_store_maps_training_sections(survey, tmp_path):
         np.testing.assert_array_equal(store.map_labels(i), tr.section_data(tr.train_sections[i])[1])
     seen = store.map("confidence", 0)
     assert np.isfinite(seen).any()  # confidence from the training passes
+    _assert_whole_reads_equal_section_reads(RunStore.open(tmp_path / "on"))
+
+
+def _assert_whole_reads_equal_section_reads(store: RunStore) -> None:
+    """The one-read-per-array accessors (used at F3 size) equal the per-section ones."""
+    n_map, n_eval = len(store.map_sections), len(store.eval_sections)
+    assert store.map_sections != store.eval_sections or store.info["maps_same_as_eval"]
+    for got, want in (
+        (store.all_labels(), [store.labels(i) for i in range(n_eval)]),
+        (store.all_map_labels(), [store.map_labels(i) for i in range(n_map)]),
+        (store.heatmaps(0), [store.heatmap(i, 0) for i in range(n_map)]),
+        (
+            store.split_eval(store.flat_predictions(0)),
+            [store.prediction(i, 0) for i in range(n_eval)],
+        ),
+    ):
+        assert len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)
+    for name in store.map_names:
+        vol = store.volume(name, 0, fill=7)
+        per = [store.map(name, i, 0) for i in range(n_map)]
+        expected = scatter_sections(store.map_sections, per, store.volume_shape, fill=7)
+        np.testing.assert_array_equal(vol, expected)
+    for what, secs, per in (
+        ("prediction", store.eval_sections, [store.prediction(i) for i in range(n_eval)]),
+        ("labels", store.eval_sections, [store.labels(i) for i in range(n_eval)]),
+    ):
+        expected = scatter_sections(secs, per, store.volume_shape, fill=9)
+        np.testing.assert_array_equal(store.volume(what, fill=9), expected)
+    with pytest.raises(ValueError, match="mapped pixels"):
+        store.split_map(np.zeros(3))
+
+
+def test_whole_reads_equal_section_reads_in_a_sweep_run(sweep_run):
+    _, store = sweep_run
+    _assert_whole_reads_equal_section_reads(RunStore.open(store.path))
 
 
 def test_off_mode_store_has_predictions_only(survey, tmp_path):

@@ -469,22 +469,34 @@ class RunStore:
         i = self.map_index(section)
         return self._cached_labels("map_labels", i, self.map_offsets, self.map_sections)
 
+    def all_labels(self) -> list[np.ndarray]:
+        """:meth:`labels` of every evaluated section, read in one go (and cached)."""
+        return self._all_cached_labels("labels", self.eval_sections, self.eval_offsets)
+
     def all_map_labels(self) -> list[np.ndarray]:
         """:meth:`map_labels` of every mapped section, read in one go (and cached)."""
-        same = self.info.get("maps_same_as_eval", True)
-        array = "labels" if same else "map_labels"
-        secs = self.map_sections
-        if any((array, i) not in self._label_cache for i in range(len(secs))):
-            for i, part in enumerate(self.split_map(self._group[array][...])):
+        if self.info.get("maps_same_as_eval", True):
+            return self.all_labels()
+        return self._all_cached_labels("map_labels", self.map_sections, self.map_offsets)
+
+    def _all_cached_labels(
+        self, array: str, sections: list[Section], offsets: np.ndarray
+    ) -> list[np.ndarray]:
+        if any((array, i) not in self._label_cache for i in range(len(sections))):
+            flat = self._group[array][...]
+            which = "mapped" if array == "map_labels" else "evaluated"
+            for i, part in enumerate(_split(flat, sections, offsets, which)):
                 self._label_cache.setdefault((array, i), part)
-        return [self._label_cache[(array, i)] for i in range(len(secs))]
+        return [self._label_cache[(array, i)] for i in range(len(sections))]
 
     def split_map(self, flat: np.ndarray) -> list[np.ndarray]:
         """A flat array over the mapped sections cut into one (rows, cols) view per section."""
-        offs, secs = self.map_offsets, self.map_sections
-        if flat.shape != (int(offs[-1]),):
-            raise ValueError(f"{flat.shape} values for {int(offs[-1])} mapped pixels")
-        return [flat[offs[i] : offs[i + 1]].reshape(sec.shape) for i, sec in enumerate(secs)]
+        return _split(flat, self.map_sections, self.map_offsets, "mapped")
+
+    def split_eval(self, flat: np.ndarray) -> list[np.ndarray]:
+        """A flat array over the evaluated sections (e.g. :meth:`flat_predictions`) cut into
+        one (rows, cols) view per section."""
+        return _split(flat, self.eval_sections, self.eval_offsets, "evaluated")
 
     def _cached_labels(
         self, array: str, i: int, offsets: np.ndarray, sections: list[Section]
@@ -568,17 +580,25 @@ class RunStore:
     ) -> np.ndarray:
         """A map (or ``"prediction"`` / ``"labels"``) scattered into a volume-shaped array."""
         if name == "prediction":
-            e = self.epoch_index(epoch)
             secs = self.eval_sections
-            maps = [self.prediction(i, e) for i in range(len(secs))]
+            maps = self.split_eval(self.flat_predictions(epoch))
         elif name == "labels":
             secs = self.eval_sections
-            maps = [self.labels(i) for i in range(len(secs))]
+            maps = self.all_labels()
         elif name == "heatmap":
             secs = self.map_sections
             maps = self.heatmaps(epoch)
         else:
-            e = self.epoch_index(epoch)
             secs = self.map_sections
-            maps = [self.map(name, i, e) for i in range(len(secs))]
+            maps = self.split_map(self.flat_map(name, epoch))
         return scatter_sections(secs, maps, self.volume_shape, fill=fill, dtype=dtype)
+
+
+def _split(
+    flat: np.ndarray, sections: Sequence[Section], offsets: np.ndarray, which: str
+) -> list[np.ndarray]:
+    """``flat`` (all pixels of ``sections``, in order) as one (rows, cols) view per section."""
+    flat = np.asarray(flat)
+    if flat.shape != (int(offsets[-1]),):
+        raise ValueError(f"{flat.shape} values for {int(offsets[-1])} {which} pixels")
+    return [flat[offsets[i] : offsets[i + 1]].reshape(sec.shape) for i, sec in enumerate(sections)]

@@ -528,11 +528,14 @@ def job_metrics(path: str | os.PathLike) -> dict[str, Any]:
     last = store.history[-1]
     n = store.n_classes
     events = np.zeros(n, np.float64)
-    for i in range(len(store.map_sections)):
-        counts = store.map("forgetting_events", i).astype(np.float64).ravel()
-        lab = store.map_labels(i).ravel().astype(np.int64)
-        keep = (lab >= 0) & (lab < n)
-        events += np.bincount(lab[keep], weights=counts[keep], minlength=n)
+    labels = store.all_map_labels()
+    # one read of the flat map, cut per section
+    for counts, lab in zip(
+        store.split_map(store.flat_map("forgetting_events")), labels, strict=True
+    ):
+        lab = lab.ravel()
+        keep = lab < n  # uint8 ids: the ignore label (255) is out
+        events += np.bincount(lab[keep], weights=counts.ravel()[keep], minlength=n)
     return {
         "class_names": store.class_names,
         "class_accuracy": [float(a) for a in last["class_accuracy"]],
