@@ -1,0 +1,55 @@
+"""The tracking benchmark's lock-step runner and script, on a tiny volume (they must not rot)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+TINY = ["--shape", "8", "12", "32", "--patch", "32", "--batch", "4", "--patches-per-epoch", "8"]
+
+
+def test_lock_step_times_every_epoch_of_every_variant_in_turn():
+    from _common import LockStep, survey_and_config, training_parser
+    from napari_forgetting.model.trainer import Trainer
+
+    args = training_parser("tiny").parse_args([*TINY, "--epochs", "2", "--threads", "1"])
+    trainers = {}
+    for name, mode in (("off", "off"), ("online", "online")):
+        survey, cfg = survey_and_config(args, mode=mode)
+        trainers[name] = Trainer(survey, cfg)
+    lock = LockStep(trainers)
+    times = lock.run()
+    for name, tr in trainers.items():
+        assert tr.epoch == 2 and len(times[name]) == 2
+        assert all(t > 0 for t in times[name])
+        marks = [m for m, _ in lock.steps[name]]
+        assert marks == [
+            m for e in range(2) for m in (("batch", e, 0), ("batch", e, 1), ("epoch", e))
+        ]
+        # an epoch's time is the sum of its own steps
+        per_step = [dt for _, dt in lock.steps[name]]
+        assert times[name] == pytest.approx([sum(per_step[:3]), sum(per_step[3:])])
+
+
+def test_bench_tracking_prints_the_ratios_and_goals(capsys):
+    import bench_tracking
+
+    assert bench_tracking.main([*TINY, "--epochs", "3", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    for name in ("off (A/A control)", "online", "sweep"):
+        assert f"ratio {name}/off epoch time = " in out
+    assert "online goal <= 1.02: " in out and "goal sweep/off <= " in out
+    assert "A/A control: " in out
+
+
+def test_paired_ratio_and_its_interval():
+    from bench_tracking import paired_ratio
+
+    r, low, high = paired_ratio([2.0, 4.0, 6.0], [1.0, 2.0, 3.0])
+    assert r == low == high == 2.0  # every resample has the same ratio
+    r, low, high = paired_ratio([1.1, 0.9, 1.2, 0.8], [1.0, 1.0, 1.0, 1.0])
+    assert r == pytest.approx(1.0) and low < 1.0 < high
