@@ -224,6 +224,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from napari_forgetting.data.source import (
+        add_data_arguments,
+        add_header_byte_arguments,
+        add_shape_argument,
+    )
+
     parser = argparse.ArgumentParser(
         prog="napari-forgetting",
         description="Explain a seismic segmentation model by its forgettable learning dynamics.",
@@ -246,19 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="print a volume's geometry and class balance")
     info.add_argument("path")
     info.add_argument("--labels", help="labels file (default: found beside the seismic)")
-    info.add_argument("--iline", type=int, default=189, help="inline header byte (SEG-Y)")
-    info.add_argument("--xline", type=int, default=193, help="crossline header byte (SEG-Y)")
+    add_header_byte_arguments(info)
     info.set_defaults(func=_cmd_info)
 
     syn = sub.add_parser("synthetic", help="write an F3-like synthetic volume")
     syn.add_argument("--out", required=True, help="output folder")
-    syn.add_argument(
-        "--shape",
-        type=int,
-        nargs=3,
-        default=(64, 96, 128),
-        metavar=("INLINES", "CROSSLINES", "SAMPLES"),
-    )
+    add_shape_argument(syn)
     syn.add_argument("--seed", type=int, default=0)
     syn.add_argument("--name", default="f3_synthetic")
     syn.add_argument("--formats", nargs="+", default=["segy", "npy"], choices=["segy", "npy"])
@@ -271,8 +270,6 @@ def build_parser() -> argparse.ArgumentParser:
         "inline and crossline) and write a run store with per-epoch predictions, forgetting "
         "heat maps and metrics.",
     )
-    from napari_forgetting.data.source import add_data_arguments
-
     add_data_arguments(tr)
     tr.add_argument("--out", required=True, help="run directory, e.g. runs/NAME")
     tr.add_argument("--epochs", type=int, default=60)

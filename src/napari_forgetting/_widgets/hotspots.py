@@ -57,6 +57,8 @@ from napari_forgetting.model.hotspots import (
 )
 from napari_forgetting.model.runstore import RunStore
 
+from ._lifetime import exists as _exists
+
 __all__ = ["HOTSPOT_LAYER", "HotspotsWidget", "section_dims"]
 
 HOTSPOT_LAYER = "hotspot"
@@ -136,14 +138,6 @@ def _rank_path(path: str, cls: Any, statistic: str) -> _Ranked:
     except (ValueError, OSError) as exc:
         return _Ranked(exc, (0, "unreadable"))
     return _rank(store, cls, statistic)
-
-
-def _alive(widget: QWidget) -> bool:
-    try:
-        widget.objectName()
-    except RuntimeError:  # the C++ widget is gone
-        return False
-    return True
 
 
 class HotspotsWidget(QWidget):
@@ -315,7 +309,8 @@ class HotspotsWidget(QWidget):
 
     def _poll(self) -> None:
         """While the run is written: rank each newly committed epoch in a worker thread (a
-        full F3 run takes ~0.5 s to rank), one at a time, and show it when it comes back."""
+        full F3 run takes about a second to rank), one at a time, and show it when it comes
+        back."""
         store = self.store
         if store is None:
             self.timer.stop()
@@ -339,7 +334,7 @@ class HotspotsWidget(QWidget):
         worker = create_worker(_rank_path, *key, _start_thread=False)
 
         def returned(result: _Ranked) -> None:
-            if not _alive(self) or self.store is None:
+            if not _exists(self) or self.store is None:
                 return
             now = (str(self.store.path), self.class_combo.currentData(), self.statistic)
             if now == key:  # else the user changed the run, class or statistic meanwhile

@@ -35,6 +35,7 @@ from qtpy.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 from napari_forgetting._layers import AXIS_LABELS, labels_colormap
 
+from ._lifetime import alive as _alive
 from ._live import (
     BatchDone,
     EpochDone,
@@ -887,11 +888,3 @@ class TrainingWidget(QWidget):
         if self.worker is not None:
             self.worker.await_workers(msecs=int(timeout_s * 1000))
         self._close_pbar()
-
-
-def _alive(widget: QWidget) -> bool:
-    try:
-        widget.objectName()
-        return widget.parent() is not None
-    except RuntimeError:
-        return False

@@ -52,10 +52,11 @@ from napari_forgetting._layers import labels_colormap
 from napari_forgetting.data.classes import class_colors, default_class_names
 from napari_forgetting.data.sections import Section, all_sections, section_image, section_labels
 
+from ._lifetime import alive as _alive
 from ._live import gui_friendly_threads
 from ._torch_guard import hide_triton_before_torch
 from .hotspots import _color_icon
-from .training import LayerVolume, _alive
+from .training import LayerVolume
 
 hide_triton_before_torch()  # before anything imports torch (see _torch_guard)
 

@@ -62,15 +62,25 @@ def add_data_arguments(parser: Any) -> None:
     (SEG-Y header bytes). ``args.shape`` etc. go straight to :func:`load_data`."""
     parser.add_argument("--data", required=True, help="labelled SEG-Y/.npy/zarr, or 'synthetic'")
     parser.add_argument("--labels", help="labels file (default: found beside the seismic)")
+    add_shape_argument(parser, help="--data synthetic: volume shape")
+    parser.add_argument("--data-seed", type=int, default=0, help="--data synthetic: seed")
+    add_header_byte_arguments(parser)
+
+
+def add_shape_argument(parser: Any, help: str | None = None) -> None:
+    """``--shape INLINES CROSSLINES SAMPLES`` of a synthetic volume (default 64 96 128)."""
     parser.add_argument(
         "--shape",
         type=int,
         nargs=3,
         default=(64, 96, 128),
         metavar=("INLINES", "CROSSLINES", "SAMPLES"),
-        help="--data synthetic: volume shape",
+        help=help,
     )
-    parser.add_argument("--data-seed", type=int, default=0, help="--data synthetic: seed")
+
+
+def add_header_byte_arguments(parser: Any) -> None:
+    """``--iline`` / ``--xline``: the SEG-Y trace header bytes of the line numbers."""
     parser.add_argument("--iline", type=int, default=189, help="inline header byte (SEG-Y)")
     parser.add_argument("--xline", type=int, default=193, help="crossline header byte (SEG-Y)")
 

@@ -128,23 +128,18 @@ def section_scores(
     for s in range(n):
         # summed in float64 after masking: only the class's pixels are converted
         v = np.asarray(as_numpy(values[s]))
-        ev = v if events[s] is values[s] else np.asarray(as_numpy(events[s]))
+        ev = np.asarray(as_numpy(events[s]))
         lab = as_int_array(labels_list[s], "labels")
         if not v.shape == ev.shape == lab.shape:
             raise ValueError(
                 f"section {s}: values {v.shape}, events {ev.shape} and labels {lab.shape} differ"
             )
-        if class_id is None:
-            count = lab.size
-            v_sel, ev_sel = v, ev
-        else:
-            mask = lab == class_id
-            count = int(np.count_nonzero(mask))
-            v_sel, ev_sel = (v[mask], ev[mask]) if count else (v[:0], ev[:0])
+        pick: Any = ... if class_id is None else lab == class_id  # all pixels, or the class's
+        count = lab.size if class_id is None else int(np.count_nonzero(pick))
         n_pixels[s] = count
         if count:
-            scores[s] = v_sel.sum(dtype=np.float64) / count
-            class_events[s] = ev_sel.sum(dtype=np.float64)
+            scores[s] = v[pick].sum(dtype=np.float64) / count
+            class_events[s] = ev[pick].sum(dtype=np.float64)
     return scores, n_pixels, class_events
 
 

@@ -564,10 +564,14 @@ class RunStore:
 
     def heatmaps(self, epoch: int | None = None, convention: Any = None) -> list[np.ndarray]:
         """:meth:`heatmap` of every mapped section, from one read of each flat map."""
+        return self.split_map(self.flat_heatmap(epoch, convention))
+
+    def flat_heatmap(self, epoch: int | None = None, convention: Any = None) -> np.ndarray:
+        """:meth:`heatmap` of all mapped sections, flat (int64)."""
         e = self.epoch_index(epoch)
         counts = self.flat_map("forgetting_events", e)
         never = self.flat_map("never_learned", e)
-        return self.split_map(self._scores(counts, never, e, convention))
+        return self._scores(counts, never, e, convention)
 
     def _scores(self, counts: np.ndarray, never: np.ndarray, e: int, convention: Any) -> np.ndarray:
         conv = self.never_learned if convention is None else convention
