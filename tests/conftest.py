@@ -1,17 +1,146 @@
+"""Shared fixtures: generated SEG-Y cases, the optional real files of ../shared, tiny surveys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_SEGYIO = REPO.parent / "shared" / "data" / "segyio"
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test that reads the real files of ``../shared/data/segyio`` is skipped where they are
+    absent (a fresh clone): marked here, at collection, so the skip comes before any of its
+    fixtures (a napari viewer, say) is set up."""
+    if SHARED_SEGYIO.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"shared SEG-Y test data not found at {SHARED_SEGYIO}")
+    for item in items:
+        if "segyio_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def segyio_dir() -> Path:
-    """The real SEG-Y files of ../shared/data/segyio (skipped where absent)."""
-    if not SHARED_SEGYIO.is_dir():
-        pytest.skip(f"shared SEG-Y test data not found at {SHARED_SEGYIO}")
+    """The real SEG-Y files of ../shared/data/segyio (tests using it are skipped where absent)."""
     return SHARED_SEGYIO
+
+
+# ------------------------------------------------------------------ generated SEG-Y cases
+
+
+@dataclass(frozen=True)
+class SegyCases:
+    """SEG-Y files written by segyio itself (not by this project's writer) into a folder.
+
+    ``cube`` ``(inline, crossline, sample)`` float32 holds whole numbers, so every format
+    stores it exactly; ``inlines`` / ``crosslines`` are its header numbers (crosslines in
+    steps of 2), samples every 4 ms.
+
+    Readable: ``inline`` (big-endian int16, inline-sorted, the F3 crop's format),
+    ``little`` (little-endian int16), ``crossline`` (crossline-sorted), ``ibm`` (4-byte IBM
+    float), ``ieee`` (4-byte IEEE float). Broken: ``truncated`` (cut off inside the last
+    trace), ``header_only`` (textual and binary headers, no traces), ``prestack`` (2 offsets
+    per trace position), ``prestack_1x1`` (one position, 4 offsets), ``no_geometry`` (every
+    trace's line numbers are 0).
+    """
+
+    folder: Path
+    cube: np.ndarray
+    inlines: np.ndarray
+    crosslines: np.ndarray
+
+    def __getitem__(self, name: str) -> Path:
+        path = self.folder / f"{name}.sgy"
+        if not path.is_file():
+            raise KeyError(name)
+        return path
+
+
+def _segyio_create(
+    path: Path,
+    traces: np.ndarray,
+    inlines,
+    crosslines,
+    *,
+    fmt: int = 3,
+    endian: str = "big",
+    sorting: str = "inline",
+    offsets=(1,),
+    line_numbers: tuple[int, int] | None = None,
+) -> None:
+    """Write ``traces`` ``(inline, crossline, [offset,] sample)`` with ``segyio.create``."""
+    import segyio
+
+    spec = segyio.spec()
+    spec.iline, spec.xline = 189, 193
+    spec.format = fmt
+    spec.sorting = (
+        segyio.TraceSortingFormat.CROSSLINE_SORTING
+        if sorting == "crossline"
+        else segyio.TraceSortingFormat.INLINE_SORTING
+    )
+    spec.endian = endian
+    spec.samples = np.arange(traces.shape[-1]) * 4.0
+    spec.ilines, spec.xlines, spec.offsets = list(inlines), list(crosslines), list(offsets)
+    n_il, n_xl = len(inlines), len(crosslines)
+    order = [(i, j) for i in range(n_il) for j in range(n_xl)]
+    if sorting == "crossline":
+        order = [(i, j) for j in range(n_xl) for i in range(n_il)]
+    field = segyio.TraceField
+    dtype = np.int16 if fmt == 3 else np.float32
+    with segyio.create(str(path), spec) as f:
+        t = 0
+        for i, j in order:
+            for k, offset in enumerate(offsets):
+                il, xl = (inlines[i], crosslines[j]) if line_numbers is None else line_numbers
+                f.header[t] = {
+                    field.INLINE_3D: int(il),
+                    field.CROSSLINE_3D: int(xl),
+                    field.offset: int(offset),
+                }
+                trace = traces[i, j] if traces.ndim == 3 else traces[i, j, k]
+                f.trace[t] = trace.astype(dtype)
+                t += 1
+
+
+def write_segy_cases(folder: Path) -> SegyCases:
+    """Write every case of :class:`SegyCases` into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(2021)
+    cube = rng.integers(-3000, 3000, (6, 5, 20)).astype(np.float32)
+    inlines, crosslines = np.arange(111, 117), np.arange(875, 885, 2)
+    for name, options in {
+        "inline": {},
+        "little": {"endian": "little"},
+        "crossline": {"sorting": "crossline"},
+        "ibm": {"fmt": 1},
+        "ieee": {"fmt": 5},
+        "no_geometry": {"line_numbers": (0, 0)},
+    }.items():
+        _segyio_create(folder / f"{name}.sgy", cube, inlines, crosslines, **options)
+    raw = (folder / "inline.sgy").read_bytes()
+    (folder / "truncated.sgy").write_bytes(raw[:-17])
+    (folder / "header_only.sgy").write_bytes(raw[:3600])
+    prestack = rng.standard_normal((4, 3, 2, 10)).astype(np.float32)
+    _segyio_create(folder / "prestack.sgy", prestack, [1, 2, 3, 4], [20, 21, 22], fmt=5,
+                   offsets=(1, 2))  # fmt: skip
+    one = rng.standard_normal((1, 1, 4, 10)).astype(np.float32)
+    _segyio_create(folder / "prestack_1x1.sgy", one, [1], [1], fmt=5, offsets=(1, 2, 3, 4))
+    return SegyCases(folder, cube, inlines, crosslines)
+
+
+@pytest.fixture(scope="session")
+def segy_cases(tmp_path_factory) -> SegyCases:
+    """SEG-Y files written by segyio: readable ones in every layout and broken ones."""
+    return write_segy_cases(tmp_path_factory.mktemp("segy_cases"))
+
+
+# ------------------------------------------------------------------ small surveys
 
 
 @pytest.fixture(scope="session")

@@ -37,10 +37,10 @@ def test_synthetic_then_info(tmp_path, capsys):
     assert "(6, 10, 24)" in out and "scruff" in out
 
 
-def test_info_on_bad_file_prints_a_clear_error(segyio_dir, capsys):
-    assert main(["info", str(segyio_dir / "small-ps.sgy")]) == 2
+def test_info_on_bad_file_prints_a_clear_error(segy_cases, capsys):
+    assert main(["info", str(segy_cases["prestack"])]) == 2
     err = capsys.readouterr().err
-    assert "small-ps.sgy" in err and "pre-stack" in err and "Traceback" not in err
+    assert "prestack.sgy" in err and "pre-stack" in err and "Traceback" not in err
 
 
 def test_demo_writes_a_screenshot_of_the_sample(tmp_path):

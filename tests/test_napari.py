@@ -58,7 +58,7 @@ def test_sample_data_opens_in_a_real_viewer(make_napari_viewer):
     assert shot.std() > 5  # something was drawn
 
 
-def test_reader_opens_real_f3_crop_in_viewer(make_napari_viewer, segyio_dir):
+def test_reader_opens_real_f3_crop_in_viewer(segyio_dir, make_napari_viewer):
     viewer = make_napari_viewer()
     layers = viewer.open(str(segyio_dir / "f3.sgy"), plugin="napari-forgetting")
     (layer,) = layers
@@ -67,12 +67,22 @@ def test_reader_opens_real_f3_crop_in_viewer(make_napari_viewer, segyio_dir):
     assert tuple(layer.translate[:2]) == (111.0, 875.0)
 
 
-def test_bad_file_gives_a_clear_error_and_the_viewer_keeps_working(make_napari_viewer, segyio_dir):
+def test_reader_opens_segyio_written_file_in_viewer(segy_cases, make_napari_viewer):
     viewer = make_napari_viewer()
-    with pytest.raises(Exception, match="broken.sgy.*truncated"):
-        viewer.open(str(segyio_dir / "broken.sgy"), plugin="napari-forgetting")
+    (layer,) = viewer.open(str(segy_cases["crossline"]), plugin="napari-forgetting")
+    assert layer.data.shape == segy_cases.cube.shape
+    assert tuple(layer.translate[:2]) == (111.0, 875.0)
+    assert tuple(layer.scale[:2]) == (1.0, 2.0)  # crosslines in steps of 2
+
+
+def test_bad_file_gives_a_clear_error_and_the_viewer_keeps_working(
+    segy_cases, make_napari_viewer
+):
+    viewer = make_napari_viewer()
+    with pytest.raises(Exception, match="truncated.sgy.*truncated"):
+        viewer.open(str(segy_cases["truncated"]), plugin="napari-forgetting")
     assert len(viewer.layers) == 0
-    viewer.open(str(segyio_dir / "f3.sgy"), plugin="napari-forgetting")
+    viewer.open(str(segy_cases["inline"]), plugin="napari-forgetting")
     assert len(viewer.layers) == 1
 
 

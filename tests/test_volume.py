@@ -33,11 +33,36 @@ def test_f3_crop_matches_segyio_and_has_header_numbers(segyio_dir):
         ("small-ps.sgy", ["small-ps.sgy", "pre-stack", "2 offsets"]),
     ],
 )
-def test_broken_files_give_one_clear_error(segyio_dir, name, words):
+def test_broken_shared_files_give_one_clear_error(segyio_dir, name, words):
     with pytest.raises(VolumeError) as err:
         open_volume(segyio_dir / name)
     for word in words:
         assert word in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("truncated", ["truncated.sgy", "truncated"]),
+        ("header_only", ["header_only.sgy", "no traces"]),
+        ("no_geometry", ["no_geometry.sgy", "geometry"]),
+        ("prestack", ["prestack.sgy", "pre-stack", "2 offsets"]),
+    ],
+)
+def test_broken_files_give_one_clear_error(segy_cases, name, words):
+    with pytest.raises(VolumeError) as err:
+        open_volume(segy_cases[name])
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_segyio_written_file_opens_with_header_numbers(segy_cases):
+    vol = open_volume(segy_cases["crossline"])
+    assert vol.shape == segy_cases.cube.shape
+    np.testing.assert_array_equal(vol.inlines, segy_cases.inlines)
+    np.testing.assert_array_equal(vol.crosslines, segy_cases.crosslines)
+    np.testing.assert_array_equal(vol.data.compute(), segy_cases.cube)
+    assert vol.labels is None and vol.source["format"] == "segy"
 
 
 def test_missing_path_and_unknown_extension(tmp_path):

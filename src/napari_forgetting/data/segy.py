@@ -481,6 +481,9 @@ def write_segy(
     Besides the line numbers, every trace header gets TRACE_SEQUENCE_LINE/FILE, CDP_X/CDP_Y
     on a nominal 25 m grid (crossline * 25, inline * 25; skipped where they would overlap the
     iline/xline bytes), TRACE_SAMPLE_COUNT, TRACE_SAMPLE_INTERVAL and DelayRecordingTime.
+
+    The textual header (:func:`text_header`) describes the geometry and holds no date, so the
+    same cube always gives the same bytes (segyio's default header is dated).
     """
     path = os.fspath(path)
     shape = getattr(data, "shape", None)
@@ -557,6 +560,10 @@ def write_segy(
 
     with atomic_path(path) as tmp:
         with segyio.create(tmp, spec) as f:
+            f.text[0] = text_header(
+                ils, xls, n_s, interval_us / 1000.0, delay, sorting, endian, sample_format,
+                iline, xline,
+            )  # fmt: skip
             header = {}
             if tf.TRACE_SAMPLE_COUNT in keep:
                 header[tf.TRACE_SAMPLE_COUNT] = n_s
@@ -591,6 +598,36 @@ def write_segy(
                     f.header[trace] = h
                     f.trace[trace] = line[s]
                     trace += 1
+
+
+def text_header(
+    inlines: np.ndarray,
+    crosslines: np.ndarray,
+    n_samples: int,
+    sample_interval: float,
+    delay: int,
+    sorting: str,
+    endian: str,
+    sample_format: str,
+    iline: int,
+    xline: int,
+) -> bytes:
+    """The 3200-byte textual header :func:`write_segy` writes: what the file holds and where
+    its line numbers are, without a date (the file's bytes depend on its content only)."""
+    lines = {
+        1: "WRITTEN BY NAPARI-FORGETTING (LIBSEGYIO)",
+        2: "POST-STACK 3-D VOLUME, ONE TRACE PER INLINE X CROSSLINE",
+        3: f"INLINES {inlines[0]}-{inlines[-1]} ({len(inlines)})  "
+        f"CROSSLINES {crosslines[0]}-{crosslines[-1]} ({len(crosslines)})",
+        4: f"SAMPLES {n_samples} AT {sample_interval:g} MS (OR M), FIRST AT {delay}",
+        5: f"SAMPLE FORMAT {sample_format.upper()}, {endian.upper()}-ENDIAN, "
+        f"{sorting.upper()}-SORTED",
+        11: "TRACE HEADER POSITION:",
+        12: f"  INLINE BYTES {iline:03d}-{iline + 3:03d}",
+        13: f"  CROSSLINE BYTES {xline:03d}-{xline + 3:03d}",
+        40: "END TEXTUAL HEADER",
+    }
+    return segyio.tools.create_text_header(lines).encode("ascii")
 
 
 def _convert(line: np.ndarray, sample_format: str, out_dtype) -> np.ndarray:
