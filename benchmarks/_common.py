@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 
 from napari_forgetting.data.synthetic import make_f3_like
-from napari_forgetting.model.trainer import TrainConfig, Trainer
+from napari_forgetting.training.segmentation import TrainConfig, Trainer
 
 
 def training_parser(description: str, epochs: int = 3) -> argparse.ArgumentParser:

@@ -27,10 +27,10 @@ def main() -> None:
     from qtpy.QtCore import QTimer
     from qtpy.QtWidgets import QApplication
 
-    from napari_forgetting._layers import DEPTH_DOWN_ORDER
-    from napari_forgetting._sample_data import sample_path
-    from napari_forgetting._widgets._live import EpochDone
-    from napari_forgetting._widgets.training import TrainingWidget
+    from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
+    from napari_forgetting._napari.live import EpochDone
+    from napari_forgetting._napari.sample_data import sample_path
+    from napari_forgetting._napari.widgets.training import TrainingWidget
 
     viewer = napari.Viewer(show=True)
     viewer.open(str(sample_path()), plugin="napari-forgetting")

@@ -24,9 +24,9 @@ import time
 import numpy as np
 
 from napari_forgetting.data.sections import paper_split
-from napari_forgetting.dynamics.hotspots import pixel_values, rank_scores, section_scores
-from napari_forgetting.model.hotspots import rank_run
-from napari_forgetting.model.runstore import RunStore
+from napari_forgetting.dynamics.ranking import pixel_values, rank_scores, section_scores
+from napari_forgetting.runs.hotspots import rank_run
+from napari_forgetting.runs.store import RunStore
 
 
 def per_section(path: str, class_id: int) -> list[int]:

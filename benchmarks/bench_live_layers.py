@@ -28,8 +28,8 @@ def main() -> None:
 
     import napari
 
-    from napari_forgetting._widgets import training
-    from napari_forgetting._widgets._live import RunGeometry, geometry_from_sections, heat_limit
+    from napari_forgetting._napari.live import RunGeometry, geometry_from_sections, heat_limit
+    from napari_forgetting._napari.widgets import training
     from napari_forgetting.data.sections import paper_split
 
     shape = tuple(args.shape)

@@ -52,7 +52,7 @@ from _common import (
     training_parser,
 )
 from napari_forgetting.model.deeplab import predict_section
-from napari_forgetting.model.trainer import Trainer
+from napari_forgetting.training.segmentation import Trainer
 
 VARIANTS = (
     ("off", "off", True),

@@ -14,7 +14,7 @@ TINY = ["--shape", "8", "12", "32", "--patch", "32", "--batch", "4", "--patches-
 
 def test_lock_step_times_every_epoch_of_every_variant_in_turn():
     from _common import LockStep, survey_and_config, training_parser
-    from napari_forgetting.model.trainer import Trainer
+    from napari_forgetting.training.segmentation import Trainer
 
     args = training_parser("tiny").parse_args([*TINY, "--epochs", "2", "--threads", "1"])
     trainers = {}

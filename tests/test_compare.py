@@ -7,7 +7,7 @@ import csv
 import pytest
 
 from napari_forgetting.cli import main
-from napari_forgetting.model.runstore import RunStore
+from napari_forgetting.runs.store import RunStore
 from napari_forgetting.workflow import compare as cmp
 from napari_forgetting.workflow.compare import CompareConfig, run_comparison
 

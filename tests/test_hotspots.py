@@ -9,8 +9,8 @@ import pytest
 
 from napari_forgetting.cli import main
 from napari_forgetting.data.sections import Section
-from napari_forgetting.dynamics.hotspots import pixel_values, rank_scores, section_scores
-from napari_forgetting.model.hotspots import (
+from napari_forgetting.dynamics.ranking import pixel_values, rank_scores, section_scores
+from napari_forgetting.runs.hotspots import (
     ClassAbsentError,
     Ranking,
     load_style_sources,
@@ -19,7 +19,7 @@ from napari_forgetting.model.hotspots import (
     save_style_sources,
     section_highlight,
 )
-from napari_forgetting.model.runstore import RunStore
+from napari_forgetting.runs.store import RunStore
 
 # A 4 x 5 x 3 (inline, crossline, sample) volume, inlines numbered 100.., crosslines 300..
 # Mapped sections, in store order: inline 100, inline 102, crossline 301, crossline 303.
@@ -306,7 +306,7 @@ def test_cli_rank_errors_are_one_line(run, tmp_path, capsys):
 
 @pytest.fixture
 def hotspots(make_napari_viewer, qtbot, monkeypatch):
-    from napari_forgetting._widgets import hotspots as module
+    from napari_forgetting._napari.widgets import hotspots as module
 
     warnings: list[str] = []
     monkeypatch.setattr(module, "show_warning", warnings.append)
@@ -409,7 +409,7 @@ def test_widget_statistic_selection_and_export(hotspots, run, tmp_path):
 def test_widget_follows_a_running_run(hotspots, tmp_path, qtbot, monkeypatch):
     import threading
 
-    from napari_forgetting._widgets import hotspots as module
+    from napari_forgetting._napari.widgets import hotspots as module
 
     _, widget = hotspots
     threads = []
@@ -461,7 +461,7 @@ def test_a_background_ranking_for_a_class_no_longer_chosen_is_dropped(hotspots, 
 
 
 def test_widget_is_a_manifest_contribution(make_napari_viewer, run):
-    from napari_forgetting._widgets.hotspots import HotspotsWidget
+    from napari_forgetting._napari.widgets.hotspots import HotspotsWidget
 
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("napari-forgetting", "Hotspots")

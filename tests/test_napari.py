@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from npe2 import PluginManifest
 
-from napari_forgetting import _reader
-from napari_forgetting._layers import DEPTH_DOWN_ORDER
-from napari_forgetting._sample_data import sample_path
+from napari_forgetting._napari import reader as _reader
+from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
+from napari_forgetting._napari.sample_data import sample_path
 from napari_forgetting.data import F3_CLASS_COLORS, VolumeError
 
 

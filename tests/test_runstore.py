@@ -11,8 +11,8 @@ from napari_forgetting.cli import main
 from napari_forgetting.data.sections import scatter_sections
 from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.dynamics import forgetting_events, never_learned
-from napari_forgetting.model.runstore import RunStore, RunStoreError, is_run_dir
-from napari_forgetting.model.trainer import Callback, TrainConfig, Trainer
+from napari_forgetting.runs.store import RunStore, RunStoreError, is_run_dir
+from napari_forgetting.training.segmentation import Callback, TrainConfig, Trainer
 
 
 @pytest.fixture(scope="module")

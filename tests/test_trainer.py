@@ -12,7 +12,7 @@ import torch
 from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.dynamics import forgetting_events
 from napari_forgetting.model.checkpoint import load_checkpoint
-from napari_forgetting.model.trainer import Callback, TrainConfig, Trainer, TrainingError
+from napari_forgetting.training.segmentation import Callback, TrainConfig, Trainer, TrainingError
 
 
 @pytest.fixture(scope="module")

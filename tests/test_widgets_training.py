@@ -14,10 +14,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from napari_forgetting._widgets._live import RunGeometry, TrainingJob, heat_limit
-from napari_forgetting._widgets.training import HEAT_NAME, PREDICTION_NAME, TrainingWidget
+from napari_forgetting._napari.live import RunGeometry, TrainingJob, heat_limit
+from napari_forgetting._napari.widgets.training import HEAT_NAME, PREDICTION_NAME, TrainingWidget
 from napari_forgetting.data.sections import paper_split, scatter_sections
-from napari_forgetting.model.trainer import Callback, TrainConfig
+from napari_forgetting.training.segmentation import Callback, TrainConfig
 
 RUN_TIMEOUT_MS = 120_000
 
@@ -147,7 +147,7 @@ def test_stop_mid_run_then_resume_continues_the_same_run(
 def test_injected_error_is_reported_and_the_next_run_still_shows_progress(
     make_napari_viewer, qtbot, survey, tmp_path, notifications, monkeypatch
 ):
-    from napari_forgetting._widgets import training
+    from napari_forgetting._napari.widgets import training
 
     bars = []
     real_progress = training.progress
@@ -215,7 +215,7 @@ def test_click_on_tracked_pixel_shows_history_and_elsewhere_says_untracked(
 
 def test_open_a_run_store_and_follow_it_while_it_is_written(make_napari_viewer, qtbot, tmp_path):
     from napari_forgetting.data.sections import paper_split as split_of
-    from napari_forgetting.model.runstore import RunStore
+    from napari_forgetting.runs.store import RunStore
 
     shape = (6, 11, 16)
     sections = split_of(shape, 5).validation
@@ -382,7 +382,7 @@ def test_demo_with_one_epoch_writes_a_non_blank_screenshot(tmp_path, survey):
 def test_metrics_plot_renders_in_a_helper_thread(qtbot):
     import threading
 
-    from napari_forgetting._widgets.plots import MetricsPlot
+    from napari_forgetting._napari.widgets.plots import MetricsPlot
 
     plot = MetricsPlot(None, ["a", "b"])
     qtbot.addWidget(plot)
@@ -402,7 +402,7 @@ def test_metrics_plot_renders_in_a_helper_thread(qtbot):
 def test_metrics_plot_closed_before_its_delayed_render_is_harmless(qtbot, monkeypatch):
     import threading
 
-    from napari_forgetting._widgets.plots import MetricsPlot
+    from napari_forgetting._napari.widgets.plots import MetricsPlot
 
     errors: list = []
     monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))

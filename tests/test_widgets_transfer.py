@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_forgetting._widgets.transfer import LAYER_NAMES, TransferWidget
+from napari_forgetting._napari.widgets.transfer import LAYER_NAMES, TransferWidget
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -98,7 +98,7 @@ def test_preview_button_transfers_in_a_worker_thread(
 ):
     import threading
 
-    from napari_forgetting._widgets import transfer as transfer_widget
+    from napari_forgetting._napari.widgets import transfer as transfer_widget
 
     viewer, widget = _widget(make_napari_viewer, survey)
     assert widget.load_checkpoint(checkpoint)

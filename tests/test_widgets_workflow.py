@@ -7,8 +7,8 @@ import pytest
 
 from napari_forgetting.data import open_volume
 from napari_forgetting.data.synthetic import make_f3_like
-from napari_forgetting.model.runstore import RunStore
-from napari_forgetting.model.trainer import TrainConfig, Trainer
+from napari_forgetting.runs.store import RunStore
+from napari_forgetting.training.segmentation import TrainConfig, Trainer
 
 SHAPE = (8, 12, 32)
 
@@ -35,7 +35,7 @@ def parent_and_checkpoint(tmp_path_factory):
 def test_augment_and_retrain_from_the_dock(
     make_napari_viewer, qtbot, parent_and_checkpoint, tmp_path
 ):
-    from napari_forgetting._widgets.workflow import (
+    from napari_forgetting._napari.widgets.workflow import (
         PARENT_LAYER,
         RETRAINED_LAYER,
         AugmentWidget,
@@ -73,7 +73,7 @@ def test_augment_and_retrain_from_the_dock(
 
 
 def test_missing_inputs_give_a_message(make_napari_viewer, tmp_path):
-    from napari_forgetting._widgets.workflow import AugmentWidget
+    from napari_forgetting._napari.widgets.workflow import AugmentWidget
 
     w = AugmentWidget(make_napari_viewer())
     w.start()

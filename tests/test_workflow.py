@@ -11,9 +11,9 @@ import torch
 from napari_forgetting.data import open_volume
 from napari_forgetting.data.sections import Section, section_labels
 from napari_forgetting.data.synthetic import make_f3_like
-from napari_forgetting.model.hotspots import rank_run, save_style_sources
-from napari_forgetting.model.runstore import RunStore
-from napari_forgetting.model.trainer import TrainConfig, Trainer
+from napari_forgetting.runs.hotspots import rank_run, save_style_sources
+from napari_forgetting.runs.store import RunStore
+from napari_forgetting.training.segmentation import TrainConfig, Trainer
 from napari_forgetting.transfer import RegionStyleTransfer, TransferModelConfig
 from napari_forgetting.workflow import export as export_mod
 from napari_forgetting.workflow.augment import generate_pool, load_pool, retrain, save_pool

@@ -29,8 +29,8 @@ import segyio
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from napari_forgetting._atomic import atomic_path
 from napari_forgetting.data.errors import VolumeError
+from napari_forgetting.data.writers import atomic_path
 
 __all__ = ["SegyCube", "open_segy", "write_segy"]
 

@@ -47,9 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_forgetting._atomic import atomic_path
-
-from .classes import F3_CLASS_NAMES
+from napari_forgetting.data.classes import F3_CLASS_NAMES
+from napari_forgetting.data.writers import save_npy
 
 __all__ = [
     "F3_PROPORTIONS",
@@ -579,21 +578,6 @@ def make_f3_like(
 _FORMATS = ("segy", "npy")
 
 
-def _atomic_write(path: Path, writer: Callable[[str], object]) -> Path:
-    """Call ``writer(tmp)`` on a temporary file beside ``path``, then move it into place."""
-    with atomic_path(path) as tmp:
-        writer(tmp)
-    return path
-
-
-def _save_npy(path: Path, array: np.ndarray) -> Path:
-    def writer(tmp: str) -> None:
-        with open(tmp, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
-
-    return _atomic_write(path, writer)
-
-
 def write_survey(
     survey: SyntheticSurvey,
     out_dir: str | os.PathLike,
@@ -623,12 +607,14 @@ def write_survey(
     out.mkdir(parents=True, exist_ok=True)
 
     written: dict[str, Path] = {}
-    written["labels"] = _save_npy(out / f"{name}_labels.npy", survey.labels.astype(np.uint8))
+    written["labels"] = out / f"{name}_labels.npy"
+    save_npy(written["labels"], survey.labels.astype(np.uint8))
     if "npy" in formats:
         seismic = survey.seismic.astype(np.float32, copy=False)
-        written["seismic"] = _save_npy(out / f"{name}_seismic.npy", seismic)
+        written["seismic"] = out / f"{name}_seismic.npy"
+        save_npy(written["seismic"], seismic)
     if "segy" in formats:
-        from .segy import write_segy  # the SEG-Y layer (segyio)
+        from napari_forgetting.data.segy import write_segy  # the SEG-Y layer (segyio)
 
         path = out / f"{name}.sgy"
         write_segy(  # atomic itself (temporary file beside it, then os.replace)

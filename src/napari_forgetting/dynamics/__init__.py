@@ -15,8 +15,8 @@ This layer imports numpy only. torch tensors are accepted wherever arrays are (c
 with ``.detach().cpu().numpy()``); torch, Qt, napari and the model are never imported.
 """
 
-from .density import class_density, density_table, rank_sections
-from .events import (
+from napari_forgetting.dynamics.density import class_density, density_table, rank_sections
+from napari_forgetting.dynamics.events import (
     NEVER_LEARNED_SENTINEL,
     NeverLearned,
     correctness,
@@ -27,7 +27,7 @@ from .events import (
     never_learned,
     switch_events,
 )
-from .stats import (
+from napari_forgetting.dynamics.stats import (
     area_under_margin,
     cartography,
     margin_from_probs,
@@ -35,7 +35,12 @@ from .stats import (
     true_class_confidence,
     true_class_margin,
 )
-from .tracker import BytesPerPixel, ForgettingTracker, HeatMap, TrackerConfig
+from napari_forgetting.dynamics.tracker import (
+    BytesPerPixel,
+    ForgettingTracker,
+    HeatMap,
+    TrackerConfig,
+)
 
 __all__ = [
     "NEVER_LEARNED_SENTINEL",

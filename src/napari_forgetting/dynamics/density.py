@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_int_array, as_numpy
+from napari_forgetting.dynamics._arrays import as_int_array, as_numpy
 
 __all__ = ["class_density", "density_table", "rank_sections"]
 

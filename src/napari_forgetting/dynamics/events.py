@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_bool_array, as_int_array
+from napari_forgetting.dynamics._arrays import as_bool_array, as_int_array
 
 __all__ = [
     "NEVER_LEARNED_SENTINEL",

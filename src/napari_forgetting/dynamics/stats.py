@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_int_array, as_numpy
+from napari_forgetting.dynamics._arrays import as_int_array, as_numpy
 
 __all__ = [
     "area_under_margin",

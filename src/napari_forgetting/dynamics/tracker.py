@@ -51,9 +51,18 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._arrays import as_int_array, as_numpy
-from .events import NEVER_LEARNED_SENTINEL, NeverLearned, forgetting_scores
-from .stats import margin_from_probs, softmax, true_class_confidence, true_class_margin
+from napari_forgetting.dynamics._arrays import as_int_array, as_numpy
+from napari_forgetting.dynamics.events import (
+    NEVER_LEARNED_SENTINEL,
+    NeverLearned,
+    forgetting_scores,
+)
+from napari_forgetting.dynamics.stats import (
+    margin_from_probs,
+    softmax,
+    true_class_confidence,
+    true_class_margin,
+)
 
 __all__ = ["BytesPerPixel", "ForgettingTracker", "HeatMap", "TrackerConfig"]
 

@@ -4,15 +4,14 @@
   padding helpers and whole-section inference (:func:`predict_section`).
 * :mod:`.metrics` -- :class:`ConfusionMatrix` and the F3 facies benchmark metrics.
 * :mod:`.device` -- :func:`select_device`, :func:`autocast_context`, :func:`make_grad_scaler`.
-* :mod:`.trainer` -- :class:`Trainer`, :class:`TrainConfig`, :class:`Callback`,
-  :class:`TrainingError` (patch training with per-epoch forgetting tracking).
-* :mod:`.checkpoint` -- atomic ``checkpoint.pt`` save / load.
+* :mod:`.checkpoint` -- atomic ``checkpoint.pt`` save / load (tensors and plain types only).
 
-This layer never imports Qt, napari or magicgui.
+Training lives one layer up, in :mod:`napari_forgetting.training`. This layer never imports
+Qt, napari or magicgui.
 """
 
-from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
-from .deeplab import (
+from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from napari_forgetting.model.deeplab import (
     ASPP_RATES,
     Crop,
     DeepLabV3ResNet18,
@@ -23,27 +22,22 @@ from .deeplab import (
     pad_to_multiple,
     predict_section,
 )
-from .device import (
+from napari_forgetting.model.device import (
     autocast_context,
     autocast_dtype,
     make_grad_scaler,
     mps_available,
     select_device,
 )
-from .metrics import ConfusionMatrix, scores_from_matrix
-from .trainer import Callback, TrainConfig, Trainer, TrainingError
+from napari_forgetting.model.metrics import ConfusionMatrix, scores_from_matrix
 
 __all__ = [
     "ASPP_RATES",
-    "Callback",
     "ConfusionMatrix",
     "Crop",
     "DeepLabV3ResNet18",
     "ImagePooling",
     "ResNet18Backbone",
-    "TrainConfig",
-    "Trainer",
-    "TrainingError",
     "autocast_context",
     "autocast_dtype",
     "build_deeplabv3_resnet18",

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from napari_forgetting._atomic import atomic_path
+from napari_forgetting.data.writers import atomic_path
 
 __all__ = [
     "CHECKPOINT_NAME",

@@ -351,7 +351,7 @@ def predict_section(
     Returns float32 logits on the model's device: ``(n_classes, H, W)`` for 2-D and 3-D input,
     ``(N, n_classes, H, W)`` for 4-D input.
     """
-    from .device import autocast_context
+    from napari_forgetting.model.device import autocast_context
 
     x = section if isinstance(section, torch.Tensor) else torch.as_tensor(np.asarray(section))
     squeeze = x.dim() in (2, 3)

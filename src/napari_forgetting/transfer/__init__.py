@@ -13,7 +13,7 @@ target's geology.
 * :mod:`.quality` -- reconstruction PSNR vs a section-mean baseline, class specificity,
   source sensitivity.
 
-Names are imported lazily (PEP 562), so ``import napari_forgetting.transfer._cli`` (the
+Names are imported lazily (PEP 562), so ``import napari_forgetting.cli.transfer`` (the
 command line's parser) does not load torch.
 
 This layer never imports Qt, napari or magicgui.

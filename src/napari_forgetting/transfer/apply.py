@@ -23,8 +23,7 @@ import numpy as np
 import torch
 
 from napari_forgetting.model.checkpoint import CHECKPOINT_NAME, load_checkpoint
-
-from .model import RegionStyleTransfer, TransferModelConfig, mix_styles
+from napari_forgetting.transfer.model import RegionStyleTransfer, TransferModelConfig, mix_styles
 
 __all__ = [
     "load_transfer_model",

@@ -24,8 +24,7 @@ import numpy as np
 
 from napari_forgetting.data.sections import Section, paper_split
 from napari_forgetting.data.store import SectionStore, sources, split_source
-
-from .apply import ModelLike, _resolve, reconstruct, transfer
+from napari_forgetting.transfer.apply import ModelLike, _resolve, reconstruct, transfer
 
 __all__ = [
     "class_specificity",

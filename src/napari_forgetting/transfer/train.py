@@ -13,13 +13,13 @@ both the real and the generated image, excluded from the L1 terms. After each ep
 reconstruction PSNR of ``eval_sections`` validation sections is measured against the
 section-mean baseline (:func:`~.quality.reconstruction_quality`).
 
-As :class:`napari_forgetting.model.trainer.Trainer`: a JSON-serialisable config dataclass,
+As :class:`napari_forgetting.training.segmentation.Trainer`: a JSON-serialisable config dataclass,
 :class:`Callback` hooks (``on_train_start``, ``on_epoch_start``, ``on_batch_end``,
 ``on_epoch_end``, ``on_train_end``), ``should_stop`` checked after every batch and epoch (a
 partial epoch is discarded for resuming), an atomic ``<out_dir>/checkpoint.pt`` after every
 epoch, ``fit(resume=True)`` continuing bit-identically, the same seed giving the same weights
 on CPU, CUDA autocast (bf16) when on a GPU. A non-finite loss raises
-:class:`~napari_forgetting.model.trainer.TrainingError`.
+:class:`~napari_forgetting.training.segmentation.TrainingError`.
 
 No Qt, napari or printing here.
 """
@@ -45,7 +45,6 @@ from napari_forgetting.data.sections import (
     paper_split,
 )
 from napari_forgetting.data.store import SectionStore, sources, split_source
-from napari_forgetting.model._scaffold import JsonConfig, TrainerScaffold, TrainingError
 from napari_forgetting.model.device import (
     autocast_context,
     make_grad_scaler,
@@ -53,14 +52,14 @@ from napari_forgetting.model.device import (
     select_device,
     torch_settings,
 )
-
-from .losses import (
+from napari_forgetting.training.loop import JsonConfig, TrainerScaffold, TrainingError
+from napari_forgetting.transfer.losses import (
     feature_matching_loss,
     hinge_d_loss,
     hinge_g_loss,
     reconstruction_loss,
 )
-from .model import (
+from napari_forgetting.transfer.model import (
     IGNORE_INDEX,
     MultiscalePatchDiscriminator,
     RegionStyleTransfer,
@@ -398,7 +397,7 @@ class TransferTrainer(TrainerScaffold):
     def evaluate(self, sections: Sequence[Section] | None = None) -> dict[str, Any]:
         """Reconstruction PSNR of ``sections`` (default :attr:`eval_sections`) vs the
         section-mean baseline; see :func:`~.quality.reconstruction_quality`."""
-        from .quality import reconstruction_quality
+        from napari_forgetting.transfer.quality import reconstruction_quality
 
         sections = self.eval_sections if sections is None else list(sections)
         if not sections:

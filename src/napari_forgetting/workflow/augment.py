@@ -31,10 +31,9 @@ from napari_forgetting.data.sections import (
     section_labels,
 )
 from napari_forgetting.data.source import open_source
-from napari_forgetting.model.hotspots import load_style_sources, rank_run, resolve_class
-from napari_forgetting.model.runstore import RunStore
-
-from .export import FORMATS, export_volume
+from napari_forgetting.runs.hotspots import load_style_sources, rank_run, resolve_class
+from napari_forgetting.runs.store import RunStore
+from napari_forgetting.workflow.export import FORMATS, export_volume
 
 __all__ = [
     "POOL_MANIFEST",
@@ -238,7 +237,7 @@ def save_pool(
             overwrite=overwrite,
         )
         sets.append({"kind": kind, "name": name, "count": len(entries)})
-    from napari_forgetting._atomic import write_json
+    from napari_forgetting.data.writers import write_json
 
     record = {
         "kind": "augmented_pool",
@@ -323,7 +322,7 @@ def retrain(
     ``{"seed": 1, "epochs": 30}``); the new run's ``run.json`` records the parent and the
     pool. Returns the finished :class:`~..model.trainer.Trainer`.
     """
-    from napari_forgetting.model.trainer import TrainConfig, Trainer
+    from napari_forgetting.training.segmentation import TrainConfig, Trainer
 
     store = parent if isinstance(parent, RunStore) else RunStore.open(parent)
     if not isinstance(pool, AugmentedPool):

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_forgetting._atomic import atomic_path, write_json
+from napari_forgetting.data.writers import atomic_path, write_json
 
 __all__ = [
     "METHODS",
@@ -144,7 +144,7 @@ def job_name(method: str, seed: int) -> str:
 
 
 def _run_finished(path: Path, epochs: int | None = None) -> bool:
-    from napari_forgetting.model.runstore import RunStore, is_run_dir
+    from napari_forgetting.runs.store import RunStore, is_run_dir
 
     if not is_run_dir(path):
         return False
@@ -159,7 +159,7 @@ def _run_finished(path: Path, epochs: int | None = None) -> bool:
 
 def _fit(trainer: Any) -> None:
     """Run one training: resume an interrupted run in its folder, else start fresh."""
-    from napari_forgetting.model.runstore import RunStoreError
+    from napari_forgetting.runs.store import RunStoreError
 
     try:
         trainer.fit(resume=True)
@@ -172,7 +172,7 @@ def train_job(
 ) -> dict[str, Any]:
     """Train ``method`` (baseline / flip / rotate) with ``seed`` into ``out_dir``."""
     from napari_forgetting.data.source import open_source
-    from napari_forgetting.model.trainer import TrainConfig, Trainer
+    from napari_forgetting.training.segmentation import TrainConfig, Trainer
 
     t0 = time.perf_counter()
     volume = open_source(source)
@@ -225,9 +225,13 @@ def augmented_job(
     baseline job's result) with ``transfer_model`` (a checkpoint path or that job's result),
     then training from scratch on the training sections plus the pool."""
     from napari_forgetting.data.source import open_source
-    from napari_forgetting.model.trainer import TrainConfig, Trainer
-
-    from .augment import POOL_MANIFEST, generate_pool, load_pool, save_pool
+    from napari_forgetting.training.segmentation import TrainConfig, Trainer
+    from napari_forgetting.workflow.augment import (
+        POOL_MANIFEST,
+        generate_pool,
+        load_pool,
+        save_pool,
+    )
 
     t0 = time.perf_counter()
     parent_path = parent["path"] if isinstance(parent, dict) else str(parent)
@@ -252,7 +256,7 @@ def augmented_job(
     )
     _fit(trainer)
     trainer.release()
-    from napari_forgetting.model.runstore import RunStore
+    from napari_forgetting.runs.store import RunStore
 
     RunStore.open(out_dir, mode="a").update_info(
         augmented_pool={
@@ -522,7 +526,7 @@ def display_names(class_names: Sequence[str]) -> list[str]:
 
 def job_metrics(path: str | os.PathLike) -> dict[str, Any]:
     """Last-epoch per-class accuracy and forgetting events of a finished run."""
-    from napari_forgetting.model.runstore import RunStore
+    from napari_forgetting.runs.store import RunStore
 
     store = RunStore.open(path)
     last = store.history[-1]
@@ -708,7 +712,7 @@ def _figure(
     from matplotlib.figure import Figure
 
     from napari_forgetting.data.classes import class_colors
-    from napari_forgetting.model.runstore import RunStore
+    from napari_forgetting.runs.store import RunStore
 
     runs = {}
     for method in config.methods:

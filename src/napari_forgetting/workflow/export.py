@@ -24,16 +24,14 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from napari_forgetting._atomic import atomic_path, write_json
 from napari_forgetting.data.segy import write_segy
+from napari_forgetting.data.writers import save_npy, save_zarr, write_json
 
 __all__ = ["FORMATS", "export_paths", "export_volume"]
 
@@ -65,42 +63,6 @@ def _check(name: str, formats: Sequence[str]) -> tuple[str, ...]:
     if bad or not formats:
         raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {formats!r}")
     return formats
-
-
-def _save_npy(path: Path, array: Any) -> None:
-    with atomic_path(path, fsync=True) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, np.ascontiguousarray(np.asarray(array)), allow_pickle=False)
-
-
-def _save_zarr(
-    path: Path, seismic: np.ndarray | None, labels: np.ndarray | None, attrs: dict
-) -> None:
-    """Write a zarr group (``seismic`` and/or ``labels``) into a temporary folder beside
-    ``path``, then rename it in (replacing an older one only once the new one is complete)."""
-    import zarr
-
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    try:
-        store = tmp / "store.zarr"
-        group = zarr.open_group(str(store), mode="w")
-        shape = (seismic if seismic is not None else labels).shape
-        chunks = (1, *shape[1:])
-        if seismic is not None:
-            group.create_array("seismic", data=np.ascontiguousarray(seismic), chunks=chunks)
-        if labels is not None:
-            group.create_array("labels", data=np.ascontiguousarray(labels), chunks=chunks)
-        group.attrs.update(attrs)
-        old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(path, old)
-        os.replace(store, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _now() -> str:
@@ -166,9 +128,9 @@ def export_volume(
         with contextlib.suppress(FileNotFoundError):
             paths["manifest"].unlink()
     if lab is not None and "labels" in paths:
-        _save_npy(paths["labels"], lab)
+        save_npy(paths["labels"], lab)
     if "seismic_npy" in paths:
-        _save_npy(paths["seismic_npy"], seis)
+        save_npy(paths["seismic_npy"], seis)
     if "segy" in paths:
         write_segy(paths["segy"], seis, inl, xl, float(sample_interval))
     if "zarr" in paths:
@@ -179,7 +141,7 @@ def export_volume(
         }
         if class_names is not None:
             attrs["class_names"] = list(class_names)
-        _save_zarr(paths["zarr"], seis, lab, attrs)
+        save_zarr(paths["zarr"], seis, lab, attrs)
     record = {
         "name": name,
         "written": _now(),

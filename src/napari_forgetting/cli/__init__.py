@@ -90,7 +90,7 @@ def make_progress(epochs: int, quiet: bool = False):
     """A training :class:`Callback` that shows a tqdm bar per epoch and prints its metrics."""
     from tqdm import tqdm
 
-    from napari_forgetting.model.trainer import Callback
+    from napari_forgetting.training.segmentation import Callback
 
     class Progress(Callback):
         def __init__(self) -> None:
@@ -129,8 +129,8 @@ def make_progress(epochs: int, quiet: bool = False):
 
 def _cmd_train(args: argparse.Namespace) -> int:
 
-    from napari_forgetting.model.runstore import is_run_dir
-    from napari_forgetting.model.trainer import TrainConfig, Trainer
+    from napari_forgetting.runs.store import is_run_dir
+    from napari_forgetting.training.segmentation import TrainConfig, Trainer
 
     out = Path(args.out)
     if not args.resume and not args.overwrite and out.exists() and any(out.iterdir()):
@@ -205,7 +205,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from napari_forgetting._widgets.demo import run_demo
+    from napari_forgetting._napari.widgets.demo import run_demo
 
     return run_demo(
         args.data, epochs=args.epochs, screenshot=args.screenshot, quit=args.quit, t0=_LAUNCH
@@ -215,9 +215,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors reported as one line (no traceback): bad runs, diverged training, bad paths."""
     errors: list[type[BaseException]] = [FileExistsError, FileNotFoundError]
-    if "napari_forgetting.model.trainer" in sys.modules:
-        from napari_forgetting.model.runstore import RunStoreError
-        from napari_forgetting.model.trainer import TrainingError
+    if "napari_forgetting.training.segmentation" in sys.modules:
+        from napari_forgetting.runs.store import RunStoreError
+        from napari_forgetting.training.segmentation import TrainingError
 
         errors += [RunStoreError, TrainingError]
     return tuple(errors)
@@ -302,16 +302,16 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_cmd_train)
 
-    from napari_forgetting.transfer._cli import register as register_transfer
+    from napari_forgetting.cli.transfer import register as register_transfer
 
     register_transfer(sub)
-    from napari_forgetting._rank_cli import register as register_rank
+    from napari_forgetting.cli.runs import register as register_rank
 
     register_rank(sub)
-    from napari_forgetting._workflow_cli import register as register_workflow
+    from napari_forgetting.cli.workflow import register as register_workflow
 
     register_workflow(sub)
-    from napari_forgetting._compare_cli import register as register_compare
+    from napari_forgetting.cli.compare import register as register_compare
 
     register_compare(sub)
     return parser
@@ -328,6 +328,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"napari-forgetting: error: {exc}", file=sys.stderr)
         return 1
 
-
-if __name__ == "__main__":
-    sys.exit(main())

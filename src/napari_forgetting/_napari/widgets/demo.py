@@ -29,11 +29,10 @@ def run_demo(
     from qtpy.QtCore import QTimer
     from qtpy.QtWidgets import QApplication
 
-    from napari_forgetting._layers import DEPTH_DOWN_ORDER
-    from napari_forgetting._sample_data import sample_path
-
-    from ._live import EpochDone, TrainingFailed, TrainingFinished
-    from .training import TrainingWidget
+    from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
+    from napari_forgetting._napari.live import EpochDone, TrainingFailed, TrainingFinished
+    from napari_forgetting._napari.sample_data import sample_path
+    from napari_forgetting._napari.widgets.training import TrainingWidget
 
     t0 = time.monotonic() if t0 is None else t0
     path = data or sample_path()

@@ -13,7 +13,7 @@ def _cmd_augment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from napari_forgetting.data.source import open_source
-    from napari_forgetting.model.runstore import RunStore
+    from napari_forgetting.runs.store import RunStore
     from napari_forgetting.workflow.augment import generate_pool, save_pool
 
     run = RunStore.open(args.run)
@@ -52,7 +52,7 @@ def _cmd_augment(args: argparse.Namespace) -> int:
 
 def _cmd_retrain(args: argparse.Namespace) -> int:
     from napari_forgetting.cli import make_progress
-    from napari_forgetting.model.runstore import RunStore
+    from napari_forgetting.runs.store import RunStore
     from napari_forgetting.workflow.augment import retrain
 
     out = Path(args.out)
@@ -85,7 +85,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     from napari_forgetting.data import open_volume
     from napari_forgetting.data.source import open_source
-    from napari_forgetting.model.runstore import RunStore, is_run_dir
+    from napari_forgetting.runs.store import RunStore, is_run_dir
     from napari_forgetting.workflow.export import export_volume
 
     src = Path(args.source)

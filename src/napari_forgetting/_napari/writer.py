@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from napari_forgetting.data.segy import write_segy
-from napari_forgetting.workflow.export import _save_npy, _save_zarr
+from napari_forgetting.data.writers import save_npy, save_zarr
 
 
 def _geometry(data: np.ndarray, attributes: dict) -> tuple[Any, Any, float, Any]:
@@ -45,13 +45,13 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     if suffix in (".sgy", ".segy"):
         write_segy(p, arr, inl, xl, interval)
     elif suffix == ".npy":
-        _save_npy(p, arr)
+        save_npy(p, arr)
     elif suffix == ".zarr":
         attrs = {"sample_interval": interval}
         for key, value in (("inlines", inl), ("crosslines", xl), ("samples", samples)):
             if value is not None:
                 attrs[key] = np.asarray(value).tolist()
-        _save_zarr(p, arr, None, attrs)
+        save_zarr(p, arr, None, attrs)
     else:
         raise ValueError(f"{p}: unknown extension {p.suffix!r}; use .sgy, .npy or .zarr")
     return [str(p)]
@@ -65,9 +65,9 @@ def write_labels(path: str, data: Any, attributes: dict) -> list[str]:
         raise ValueError(f"{p}: labels outside 0..255 cannot be stored as uint8 class ids")
     arr = arr.astype(np.uint8)
     if p.suffix.lower() == ".npy":
-        _save_npy(p, arr)
+        save_npy(p, arr)
     elif p.suffix.lower() == ".zarr":
-        _save_zarr(p, None, arr, {})
+        save_zarr(p, None, arr, {})
     else:
         raise ValueError(f"{p}: unknown extension {p.suffix!r}; use .npy or .zarr")
     return [str(p)]

@@ -30,7 +30,7 @@ def read_volume(path):
     """
     if isinstance(path, list):
         path = path[0]
-    from napari_forgetting._layers import volume_layers
+    from napari_forgetting._napari.layers import volume_layers
 
     try:
         volume = open_volume(path)

@@ -160,8 +160,8 @@ def _progress_callback(show_bar: bool):
 
 
 def _cmd_transfer_train(args: argparse.Namespace) -> int:
-    from napari_forgetting._atomic import write_json
     from napari_forgetting.data import VolumeError
+    from napari_forgetting.data.writers import write_json
     from napari_forgetting.transfer.train import TrainingError, TransferTrainer
 
     trainer = None

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_int_array, as_numpy
-from .density import rank_sections
+from napari_forgetting.dynamics._arrays import as_int_array, as_numpy
+from napari_forgetting.dynamics.density import rank_sections
 
 __all__ = [
     "CLASS_FREE_STATISTICS",

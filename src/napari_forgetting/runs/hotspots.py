@@ -3,7 +3,7 @@
 The paper's workflow (Benkert et al. 2021, Section 2.2) ranks sections by the forgetting-event
 density of a target class and takes the top ones (six in the paper) as style sources for the
 transfer step. Here a run store is read at one committed epoch and ranked by any of the
-statistics of :mod:`napari_forgetting.dynamics.hotspots`:
+statistics of :mod:`napari_forgetting.dynamics.ranking`:
 
 >>> ranking = rank_run("runs/demo", "scruff")            # class by name or id
 >>> print(ranking.format_table(top=6))
@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from napari_forgetting._atomic import atomic_path
-from napari_forgetting.dynamics.hotspots import (
+from napari_forgetting.data.writers import atomic_path
+from napari_forgetting.dynamics.ranking import (
     CLASS_FREE_STATISTICS,
     STATISTICS,
     check_statistic,
@@ -42,7 +42,7 @@ from napari_forgetting.dynamics.hotspots import (
     section_scores,
 )
 
-from .runstore import RUN_FILE, RunStore, RunStoreError
+from napari_forgetting.runs.store import RUN_FILE, RunStore, RunStoreError
 
 __all__ = [
     "DEFAULT_TOP",

@@ -1,10 +1,15 @@
-"""Atomic file writes: a temporary file beside the target, moved into place only on success."""
+"""Atomic file writes: a temporary file beside the target, moved into place only on success.
+
+:func:`atomic_path` is the primitive; :func:`write_json`, :func:`save_npy` and
+:func:`save_zarr` write JSON, ``.npy`` arrays and zarr groups through it. numpy and zarr only.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,3 +76,41 @@ def jsonable(x: Any) -> Any:
     if isinstance(x, Path):
         return str(x)
     return x
+
+
+def save_npy(path: str | os.PathLike, array: Any) -> None:
+    """``array`` as a ``.npy`` file (no pickles), written atomically and fsynced."""
+    with atomic_path(path, fsync=True) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, np.ascontiguousarray(np.asarray(array)), allow_pickle=False)
+
+
+def save_zarr(
+    path: str | os.PathLike, seismic: np.ndarray | None, labels: np.ndarray | None, attrs: dict
+) -> None:
+    """Write a zarr group (``seismic`` and/or ``labels``) into a temporary folder beside
+    ``path``, then rename it in (replacing an older one only once the new one is complete)."""
+    import zarr
+
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        store = tmp / "store.zarr"
+        group = zarr.open_group(str(store), mode="w")
+        shape = (seismic if seismic is not None else labels).shape
+        chunks = (1, *shape[1:])
+        if seismic is not None:
+            group.create_array("seismic", data=np.ascontiguousarray(seismic), chunks=chunks)
+        if labels is not None:
+            group.create_array("labels", data=np.ascontiguousarray(labels), chunks=chunks)
+        group.attrs.update(attrs)
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(path, old)
+        os.replace(store, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 
 __all__ = ["JsonConfig", "TrainerScaffold", "TrainingError"]
 

@@ -38,7 +38,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ._live import (
+from napari_forgetting._napari.live import (
     EpochDone,
     RunGeometry,
     TrainingFailed,
@@ -47,7 +47,7 @@ from ._live import (
     geometry_from_sections,
     gui_friendly_threads,
 )
-from ._torch_guard import hide_triton_before_torch
+from napari_forgetting._napari.torch_guard import hide_triton_before_torch
 
 PARENT_LAYER = "forgetting events (parent)"
 RETRAINED_LAYER = "forgetting events (retrained)"
@@ -74,9 +74,8 @@ class RetrainJob(TrainingJob):
     parent: str | None = None
 
     def _build(self) -> Any:
-        from napari_forgetting.model.trainer import Trainer
-
-        from ._live import _QueueCallback
+        from napari_forgetting._napari.live import _QueueCallback
+        from napari_forgetting.training.segmentation import Trainer
 
         return Trainer(
             self.data,
@@ -108,8 +107,8 @@ def augment_and_retrain_events(
     hide_triton_before_torch()
     from napari_forgetting.data.sections import amplitude_stats
     from napari_forgetting.data.source import open_source
-    from napari_forgetting.model.runstore import RunStore
-    from napari_forgetting.model.trainer import TrainConfig
+    from napari_forgetting.runs.store import RunStore
+    from napari_forgetting.training.segmentation import TrainConfig
     from napari_forgetting.workflow.augment import generate_pool, save_pool
 
     try:
@@ -252,7 +251,7 @@ class AugmentWidget(QWidget):
 
     def set_run(self, run: Any) -> None:
         """Use ``run`` (a RunStore or its folder) as the parent."""
-        from napari_forgetting.model.runstore import RunStore, RunStoreError
+        from napari_forgetting.runs.store import RunStore, RunStoreError
 
         path = Path(getattr(run, "path", run))
         try:
@@ -358,13 +357,13 @@ class AugmentWidget(QWidget):
         return store.volume("heatmap", fill=np.nan, dtype=np.float32)
 
     def _layer_kwargs(self, store: Any) -> dict:
-        from .training import forgetting_colormap
+        from napari_forgetting._napari.widgets.training import forgetting_colormap
 
         geo = geometry_from_sections(store.volume_shape, store.eval_sections)
         return {"colormap": forgetting_colormap(), **geo}
 
     def _show_parent(self, run: Path) -> None:
-        from napari_forgetting.model.runstore import RunStore
+        from napari_forgetting.runs.store import RunStore
 
         store = RunStore.open(run)
         if store.n_epochs == 0 or not store.map_names:
@@ -390,7 +389,7 @@ class AugmentWidget(QWidget):
         flat = ev.maps["forgetting_events"].astype(np.float32)
         if self._layer is None or self._layer not in self.viewer.layers:
             vol = np.full(self._geometry.volume_shape, np.nan, dtype=np.float32)
-            from napari_forgetting.model.runstore import RunStore
+            from napari_forgetting.runs.store import RunStore
 
             kwargs = self._layer_kwargs(RunStore.open(job.run_dir))
             hi = getattr(self, "_parent_max", 1.0)
@@ -424,7 +423,7 @@ class AugmentWidget(QWidget):
             pool = load_pool(self.pool_dir)
             volume = None
             if pool.parent_run:
-                from napari_forgetting.model.runstore import RunStore
+                from napari_forgetting.runs.store import RunStore
 
                 parent = RunStore.open(pool.parent_run)
                 volume = open_source(parent.info.get("source") or {})

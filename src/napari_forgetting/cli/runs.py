@@ -9,7 +9,7 @@ the first ``--top`` as the run's style sources (``run.json``, field ``style_sour
 ``--epoch N`` ranks after epoch N, counted from 1 as ``train`` prints them (default: the last
 complete one).
 
-The work is :mod:`napari_forgetting.model.hotspots`; this module only parses and prints.
+The work is :mod:`napari_forgetting.runs.hotspots`; this module only parses and prints.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import argparse
 import sys
 from typing import Any
 
-from napari_forgetting.dynamics.hotspots import STATISTICS
+from napari_forgetting.dynamics.ranking import STATISTICS
 
 __all__ = ["register"]
 
@@ -56,8 +56,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_rank(args: argparse.Namespace) -> int:
-    from napari_forgetting.model.hotspots import rank_run, save_style_sources
-    from napari_forgetting.model.runstore import RunStore
+    from napari_forgetting.runs.hotspots import rank_run, save_style_sources
+    from napari_forgetting.runs.store import RunStore
 
     try:
         store = RunStore.open(args.run)

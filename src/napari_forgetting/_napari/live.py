@@ -204,7 +204,7 @@ class TrainingJob:
                 trainer.release()
 
     def _build(self) -> Any:
-        from napari_forgetting.model.trainer import Trainer
+        from napari_forgetting.training.segmentation import Trainer
 
         return Trainer(
             self.data,
@@ -342,7 +342,7 @@ class _QueueCallback:
 def config_for_resume(stored: dict[str, Any], epochs: int, device: str | None) -> Any:
     """The stored run's :class:`TrainConfig` with a new epoch count and device (the only
     changes a checkpoint accepts besides the thread count)."""
-    from napari_forgetting.model.trainer import TrainConfig
+    from napari_forgetting.training.segmentation import TrainConfig
 
     cfg = TrainConfig.from_dict(dict(stored))
     return replace(

@@ -48,15 +48,14 @@ from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QFileDialog, QScrollArea, QVBoxLayout, QWidget
 
-from napari_forgetting._layers import labels_colormap
+from napari_forgetting._napari.layers import labels_colormap
+from napari_forgetting._napari.live import gui_friendly_threads
+from napari_forgetting._napari.torch_guard import hide_triton_before_torch
+from napari_forgetting._napari.widgets.hotspots import _color_icon
+from napari_forgetting._napari.widgets.lifetime import alive as _alive
+from napari_forgetting._napari.widgets.training import LayerVolume
 from napari_forgetting.data.classes import class_colors, default_class_names
 from napari_forgetting.data.sections import Section, all_sections, section_image, section_labels
-
-from ._lifetime import alive as _alive
-from ._live import gui_friendly_threads
-from ._torch_guard import hide_triton_before_torch
-from .hotspots import _color_icon
-from .training import LayerVolume
 
 hide_triton_before_torch()  # before anything imports torch (see _torch_guard)
 
@@ -398,8 +397,8 @@ class TransferWidget(QWidget):
     def set_run(self, run: Any) -> list[str]:
         """Style sources from a run (a RunStore or its folder): the ones kept with the run for
         the class (Hotspots' "Use as style sources"), else the Hotspots ranking's order."""
-        from napari_forgetting.model.hotspots import load_style_sources, rank_run
-        from napari_forgetting.model.runstore import RunStore
+        from napari_forgetting.runs.hotspots import load_style_sources, rank_run
+        from napari_forgetting.runs.store import RunStore
 
         try:
             store = run if isinstance(run, RunStore) else RunStore.open(str(run).strip())

@@ -62,19 +62,18 @@ from napari_forgetting.data.sections import (
 )
 from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.dynamics import ForgettingTracker, NeverLearned
-
-from ._scaffold import JsonConfig, TrainerScaffold, TrainingError
-from .checkpoint import checkpoint_path
-from .deeplab import build_deeplabv3_resnet18, class_ids, predict_section
-from .device import (
+from napari_forgetting.model.checkpoint import checkpoint_path
+from napari_forgetting.model.deeplab import build_deeplabv3_resnet18, class_ids, predict_section
+from napari_forgetting.model.device import (
     autocast_context,
     make_grad_scaler,
     make_optimizer,
     select_device,
     torch_settings,
 )
-from .metrics import ConfusionMatrix
-from .runstore import RunStore, RunStoreError, is_run_dir
+from napari_forgetting.model.metrics import ConfusionMatrix
+from napari_forgetting.runs.store import RunStore, RunStoreError, is_run_dir
+from napari_forgetting.training.loop import JsonConfig, TrainerScaffold, TrainingError
 
 __all__ = ["MODES", "Callback", "TrainConfig", "Trainer", "TrainingError"]
 

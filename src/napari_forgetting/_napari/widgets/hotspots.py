@@ -1,6 +1,6 @@
 """The "Hotspots" dock widget: a run's sections ranked for a class, one click away in 2-D.
 
-Thin over :mod:`napari_forgetting.model.hotspots`: it opens a run store, asks the core for the
+Thin over :mod:`napari_forgetting.runs.hotspots`: it opens a run store, asks the core for the
 ranking (at once when the user picks a run, class or statistic; in a worker thread whenever
 a new epoch is committed, polled with a QTimer while the run is running), and turns a chosen
 row into viewer state:
@@ -46,8 +46,9 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_forgetting._napari.widgets.lifetime import exists as _exists
 from napari_forgetting.data.classes import class_colors
-from napari_forgetting.model.hotspots import (
+from napari_forgetting.runs.hotspots import (
     DEFAULT_TOP,
     Ranking,
     StyleSources,
@@ -55,9 +56,7 @@ from napari_forgetting.model.hotspots import (
     save_style_sources,
     section_highlight,
 )
-from napari_forgetting.model.runstore import RunStore
-
-from ._lifetime import exists as _exists
+from napari_forgetting.runs.store import RunStore
 
 __all__ = ["HOTSPOT_LAYER", "HotspotsWidget", "section_dims"]
 

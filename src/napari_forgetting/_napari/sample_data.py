@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from napari_forgetting._layers import volume_layers
+from napari_forgetting._napari.layers import volume_layers
 from napari_forgetting.data import open_volume
 
 

@@ -33,10 +33,8 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
-from napari_forgetting._layers import AXIS_LABELS, labels_colormap
-
-from ._lifetime import alive as _alive
-from ._live import (
+from napari_forgetting._napari.layers import AXIS_LABELS, labels_colormap
+from napari_forgetting._napari.live import (
     BatchDone,
     EpochDone,
     RunGeometry,
@@ -50,8 +48,9 @@ from ._live import (
     heat_limit,
     pixel_history,
 )
-from ._torch_guard import hide_triton_before_torch
-from .plots import MetricsPlot, PixelHistoryPlot
+from napari_forgetting._napari.torch_guard import hide_triton_before_torch
+from napari_forgetting._napari.widgets.lifetime import alive as _alive
+from napari_forgetting._napari.widgets.plots import MetricsPlot, PixelHistoryPlot
 
 hide_triton_before_torch()  # before anything imports torch (see _torch_guard)
 
@@ -471,7 +470,7 @@ class TrainingWidget(QWidget):
         return self.run_dir is not None and (self.run_dir / "checkpoint.pt").is_file()
 
     def _config(self) -> Any:
-        from napari_forgetting.model.trainer import TrainConfig
+        from napari_forgetting.training.segmentation import TrainConfig
 
         device = None if self.device.value == "auto" else self.device.value
         if device is None:
@@ -551,7 +550,7 @@ class TrainingWidget(QWidget):
         """Continue the last run (or the run in *run folder*) from its checkpoint."""
         if self.running:
             return
-        from napari_forgetting.model.runstore import RunStore
+        from napari_forgetting.runs.store import RunStore
 
         try:
             run_dir = self.run_dir
@@ -634,7 +633,7 @@ class TrainingWidget(QWidget):
             self._tell(f"could not show training progress: {type(exc).__name__}: {exc}", True)
 
     def _on_started(self, ev: TrainingStarted) -> None:
-        from napari_forgetting.model.runstore import RunStore
+        from napari_forgetting.runs.store import RunStore
 
         vol = self.bound_volume
         geometry = RunGeometry(ev.volume_shape, ev.eval_sections, ev.map_sections)
@@ -773,7 +772,7 @@ class TrainingWidget(QWidget):
     def open_run(self, path: Any) -> None:
         """Open a run store (e.g. from ``napari-forgetting train``) for replay; a run still
         being written is followed by polling its ``state.json``."""
-        from napari_forgetting.model.runstore import RunStore
+        from napari_forgetting.runs.store import RunStore
 
         if self.running:
             self._tell("stop the training run before opening another run", error=True)
