@@ -10,6 +10,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.training.segmentation import TrainConfig, Trainer
@@ -73,6 +74,20 @@ def rotated(items: Sequence, round_index: int) -> list:
     return list(items[k:]) + list(items[:k])
 
 
+def step_mark(step: Any) -> tuple:
+    """A step of ``fit_steps()`` as a tuple: ``("start", first epoch)``, ``("batch", epoch,
+    batch)`` or ``("epoch", epoch)``."""
+    from napari_forgetting.training.events import BatchEnd, EpochEnd, TrainStart
+
+    if isinstance(step, TrainStart):
+        return ("start", step.start_epoch)
+    if isinstance(step, BatchEnd):
+        return ("batch", step.epoch, step.batch)
+    if isinstance(step, EpochEnd):
+        return ("epoch", step.epoch)
+    raise TypeError(f"not a training step: {step!r}")
+
+
 class LockStep:
     """Train several trainers *in lock step*, in one thread: one step of each in turn --
     a batch, or an epoch's end (tracker closing, evaluation, sweep update) -- through
@@ -102,8 +117,9 @@ class LockStep:
                 if mark is None:  # fit()'s tail after the last epoch: not an epoch's time
                     active.remove(name)
                     continue
+                mark = step_mark(mark)
                 self.steps[name].append((mark, dt))
-                open_s[name] += dt
+                open_s[name] += dt  # the run's opening (the start step) counts to epoch 0
                 if mark[0] == "epoch":
                     epochs[name].append(open_s[name])
                     open_s[name] = 0.0

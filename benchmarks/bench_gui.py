@@ -28,9 +28,9 @@ def main() -> None:
     from qtpy.QtWidgets import QApplication
 
     from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
-    from napari_forgetting._napari.live import EpochDone
     from napari_forgetting._napari.sample_data import sample_path
     from napari_forgetting._napari.widgets.training import TrainingWidget
+    from napari_forgetting.training.events import EpochDone
 
     viewer = napari.Viewer(show=True)
     viewer.open(str(sample_path()), plugin="napari-forgetting")

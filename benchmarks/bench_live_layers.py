@@ -28,9 +28,10 @@ def main() -> None:
 
     import napari
 
-    from napari_forgetting._napari.live import RunGeometry, geometry_from_sections, heat_limit
-    from napari_forgetting._napari.widgets import training
+    from napari_forgetting._napari import live_layers
     from napari_forgetting.data.sections import paper_split
+    from napari_forgetting.dynamics import heat_limit
+    from napari_forgetting.runs.geometry import RunGeometry, geometry_from_sections
 
     shape = tuple(args.shape)
     secs = list(paper_split(shape).validation)
@@ -41,7 +42,7 @@ def main() -> None:
     preds = rng.integers(0, 6, n).astype(np.uint8)
     maps = {"forgetting_events": counts, "never_learned": counts == 0}
     viewer = napari.Viewer(show=True)
-    live = training.LiveLayers(
+    live = live_layers.LiveLayers(
         viewer, geo, geometry_from_sections(shape, secs), [f"c{i}" for i in range(6)]
     )
     live.show(0, maps, preds)  # creates the layers, touches the buffers
@@ -57,12 +58,12 @@ def main() -> None:
             ts.append(time.perf_counter() - t0)
         return statistics.median(ts)
 
-    original = training.heat_limit
-    training.heat_limit = percentile_limit
+    original = live_layers.heat_limit
+    live_layers.heat_limit = percentile_limit
     try:
         base = timed()
     finally:
-        training.heat_limit = original
+        live_layers.heat_limit = original
     gui = timed()
     t0 = time.perf_counter()
     upper = heat_limit(counts)

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from _common import describe, median_kept, rotated, survey_and_config, training_parser
 from napari_forgetting.model.deeplab import build_deeplabv3_resnet18
-from napari_forgetting.training.segmentation import Callback, Trainer
+from napari_forgetting.training import Callback, Trainer
 
 
 class EpochTimer(Callback):

@@ -28,8 +28,9 @@ import time
 import torch
 
 from napari_forgetting.data.synthetic import make_f3_like
+from napari_forgetting.training import Callback
 from napari_forgetting.transfer.quality import reconstruction_quality, transfer_quality
-from napari_forgetting.transfer.train import Callback, TransferConfig, TransferTrainer
+from napari_forgetting.transfer.train import TransferConfig, TransferTrainer
 
 
 class TimeLimit(Callback):

@@ -1,26 +1,37 @@
-"""Shared fixtures: generated SEG-Y cases, the optional real files of ../shared, tiny surveys."""
+"""Shared fixtures: generated SEG-Y cases, the optional real files of ../shared, small surveys
+and the hand-made run store of ``hotspot_run.py``.
+
+The suite's folders: ``core/`` (no Qt), ``cli/`` (the command line) and ``napari/`` (the
+napari face; every test there is marked ``gui``: ``pytest -m "not gui"`` runs without a
+display).
+"""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
 SHARED_SEGYIO = REPO.parent / "shared" / "data" / "segyio"
+sys.path.insert(0, str(TESTS))  # test-support modules beside this file (hotspot_run.py)
 
 
 def pytest_collection_modifyitems(config, items):
-    """A test that reads the real files of ``../shared/data/segyio`` is skipped where they are
-    absent (a fresh clone): marked here, at collection, so the skip comes before any of its
-    fixtures (a napari viewer, say) is set up."""
-    if SHARED_SEGYIO.is_dir():
-        return
+    """Tests under ``napari/`` are marked ``gui``. A test that reads the real files of
+    ``../shared/data/segyio`` is skipped where they are absent (a fresh clone): marked here,
+    at collection, so the skip comes before any of its fixtures (a napari viewer, say) is
+    set up."""
+    gui = TESTS / "napari"
     skip = pytest.mark.skip(reason=f"shared SEG-Y test data not found at {SHARED_SEGYIO}")
     for item in items:
-        if "segyio_dir" in getattr(item, "fixturenames", ()):
+        if gui in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.gui)
+        if "segyio_dir" in getattr(item, "fixturenames", ()) and not SHARED_SEGYIO.is_dir():
             item.add_marker(skip)
 
 
@@ -148,6 +159,14 @@ def tiny_survey():
     from napari_forgetting.data.synthetic import make_f3_like
 
     return make_f3_like((8, 16, 32), seed=3)
+
+
+@pytest.fixture
+def hotspot_run(tmp_path):
+    """The finished hand-made run of ``hotspot_run.py`` (two epochs) in ``tmp_path/run``."""
+    from hotspot_run import make_run
+
+    return make_run(tmp_path / "run")
 
 
 @pytest.fixture

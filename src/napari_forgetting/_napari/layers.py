@@ -1,6 +1,11 @@
-"""Turn a core :class:`~napari_forgetting.data.SeismicVolume` into napari layer-data tuples."""
+"""Between the core's volumes and napari layers: a :class:`~napari_forgetting.data.SeismicVolume`
+as layer-data tuples (:func:`volume_layers`), and a seismic + labels layer pair as a volume the
+trainers take (:class:`LayerVolume`)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -81,3 +86,53 @@ def volume_layers(volume: SeismicVolume, contrast_limits=None) -> list[tuple]:
             )
         )
     return layers
+
+
+@dataclass
+class LayerVolume:
+    """A seismic + labels layer pair as the trainer's volume (header numbers kept)."""
+
+    seismic: Any
+    labels: Any
+    inlines: np.ndarray
+    crosslines: np.ndarray
+    class_names: list[str] | None
+    geometry: dict[str, Any]
+    name: str
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(int(n) for n in self.seismic.shape)  # type: ignore[return-value]
+
+    @classmethod
+    def from_layers(cls, seismic: Any, labels: Any) -> LayerVolume:
+        """The pair of a seismic Image layer and a Labels layer of the same 3-D shape."""
+        data = seismic.data[0] if seismic.multiscale else seismic.data
+        lab = labels.data[0] if labels.multiscale else labels.data
+        if data.ndim != 3:
+            raise ValueError(f"{seismic.name!r} is {data.ndim}-D; training needs a 3-D volume")
+        if tuple(data.shape) != tuple(lab.shape):
+            raise ValueError(
+                f"{seismic.name!r} {tuple(data.shape)} and {labels.name!r} {tuple(lab.shape)} "
+                "differ in shape"
+            )
+        scale = tuple(float(s) for s in seismic.scale)
+        translate = tuple(float(t) for t in seismic.translate)
+        meta = seismic.metadata or {}
+
+        def numbers(axis: int, key: str) -> np.ndarray:
+            values = meta.get(key)
+            if values is not None and len(values) == data.shape[axis]:
+                return np.asarray(values)
+            return translate[axis] + scale[axis] * np.arange(data.shape[axis])
+
+        names = meta.get("class_names") or (labels.metadata or {}).get("class_names")
+        return cls(
+            data,
+            lab,
+            numbers(0, "inlines"),
+            numbers(1, "crosslines"),
+            list(names) if names else None,
+            {"scale": scale, "translate": translate},
+            seismic.name,
+        )

@@ -13,10 +13,34 @@ import argparse
 import sys
 from typing import Any
 
+from napari_forgetting.cli.args import (
+    add_data_arguments,
+    at_least,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    usage_errors,
+)
+
 __all__ = ["register"]
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
+def _methods(text: str) -> tuple[str, ...]:
+    """An option type: comma-separated methods, each known, none twice."""
+    from napari_forgetting.workflow.compare import METHODS
+
+    methods = tuple(m.strip() for m in text.split(",") if m.strip())
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise argparse.ArgumentTypeError(
+            f"unknown method(s) {', '.join(bad) or repr(text)}; choose from {', '.join(METHODS)}"
+        )
+    if len(set(methods)) != len(methods):
+        raise argparse.ArgumentTypeError(f"a method is named twice: {text}")
+    return methods
+
+
+def register(subparsers: Any) -> None:
     """Add the ``compare`` subcommand to an ``add_subparsers()`` object."""
     p = subparsers.add_parser(
         "compare",
@@ -27,48 +51,58 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "PNG). Finished jobs are skipped when run again; failed jobs are retried, then "
         "reported.",
     )
-    from napari_forgetting.data.source import add_data_arguments
-
     add_data_arguments(p)
     p.add_argument("--out", required=True, help="report folder (jobs in OUT/jobs/)")
     p.add_argument(
-        "--methods", default="baseline,flip,rotate,transfer", help="comma-separated methods"
+        "--methods",
+        type=_methods,
+        default="baseline,flip,rotate,transfer",
+        help="comma-separated methods",
     )
-    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per method")
-    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--seeds", type=positive_int, default=5, help="seeds 0..N-1 per method")
+    p.add_argument("--epochs", type=positive_int, default=60)
     p.add_argument("--scheduler", help="address of an existing dask scheduler")
-    p.add_argument("--workers", type=int, default=2, help="LocalCluster workers (1 thread each)")
+    p.add_argument(
+        "--workers", type=positive_int, default=2, help="LocalCluster workers (1 thread each)"
+    )
     p.add_argument(
         "--threads-cluster",
         action="store_true",
         help="LocalCluster of threads instead of worker processes",
     )
-    p.add_argument("--retries", type=int, default=1, help="extra attempts of a failed job")
+    p.add_argument(
+        "--retries", type=nonnegative_int, default=1, help="extra attempts of a failed job"
+    )
     p.add_argument("--transfer-checkpoint", help="a trained transfer model (else one is trained)")
-    p.add_argument("--transfer-epochs", type=int, help="epochs of the transfer model trained here")
+    p.add_argument(
+        "--transfer-epochs", type=positive_int, help="epochs of the transfer model trained here"
+    )
     p.add_argument("--class", dest="cls", default="scruff", help="class of the augmented pool")
-    p.add_argument("--sources", type=int, default=6, help="hotspot style sources")
-    p.add_argument("--per-source", type=int, default=64, help="transfers per source")
+    p.add_argument("--sources", type=positive_int, default=6, help="hotspot style sources")
+    p.add_argument("--per-source", type=positive_int, default=64, help="transfers per source")
     p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--patch", type=int, nargs=2, default=(128, 128), metavar=("ROWS", "COLS"))
-    p.add_argument("--patches-per-epoch", type=int, help="default: cover the training pixels once")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--every", type=int, default=5)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per job")
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument(
+        "--patch", type=positive_int, nargs=2, default=(128, 128), metavar=("ROWS", "COLS")
+    )
+    p.add_argument(
+        "--patches-per-epoch", type=positive_int, help="default: cover the training pixels once"
+    )
+    p.add_argument("--lr", type=positive_float, default=1e-3)
+    p.add_argument("--every", type=at_least(2), default=5)
+    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads per job")
     p.add_argument(
         "--sequential",
         action="store_true",
         help="run the jobs one after another in this process (no dask)",
     )
     p.set_defaults(func=_cmd_compare)
-    return p
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from napari_forgetting.workflow.compare import CompareConfig, run_comparison
 
-    try:
+    with usage_errors():
         train = {
             "epochs": args.epochs,
             "batch_size": args.batch_size,
@@ -87,7 +121,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             data_seed=args.data_seed,
             iline=args.iline,
             xline=args.xline,
-            methods=tuple(args.methods.split(",")),
+            methods=tuple(args.methods),
             seeds=args.seeds,
             train=train,
             transfer_checkpoint=args.transfer_checkpoint,
@@ -97,9 +131,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             per_source=args.per_source,
             retries=args.retries,
         )
-    except ValueError as exc:
-        print(f"napari-forgetting: error: {exc}", file=sys.stderr)
-        return 2
     result = run_comparison(
         config,
         args.out,

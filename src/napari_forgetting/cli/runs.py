@@ -15,15 +15,15 @@ The work is :mod:`napari_forgetting.runs.hotspots`; this module only parses and 
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
+from napari_forgetting.cli.args import nonnegative_int, positive_int, usage_errors
 from napari_forgetting.dynamics.ranking import STATISTICS
 
 __all__ = ["register"]
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
+def register(subparsers: Any) -> None:
     """Add the ``rank`` subcommand to an ``add_subparsers()`` object."""
     p = subparsers.add_parser(
         "rank",
@@ -38,11 +38,13 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         dest="cls",
         help="class name (e.g. scruff) or id; not needed with --stat total",
     )
-    p.add_argument("--top", type=int, default=6, help="rows to print and select (0 = all)")
+    p.add_argument(
+        "--top", type=nonnegative_int, default=6, help="rows to print and select (0 = all)"
+    )
     p.add_argument("--stat", choices=STATISTICS, default="forgetting", help="ranking statistic")
     p.add_argument(
         "--epoch",
-        type=int,
+        type=positive_int,
         help="rank after epoch N (1 = the first; default: the last complete)",
     )
     p.add_argument("--csv", help="write the whole ranking to this CSV file")
@@ -52,32 +54,25 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="keep the first --top sections as the run's style sources",
     )
     p.set_defaults(func=_cmd_rank)
-    return p
 
 
 def _cmd_rank(args: argparse.Namespace) -> int:
     from napari_forgetting.runs.hotspots import rank_run, save_style_sources
     from napari_forgetting.runs.store import RunStore
 
-    try:
-        store = RunStore.open(args.run)
-        if args.epoch is not None and not 1 <= args.epoch <= store.n_epochs:
+    store = RunStore.open(args.run)
+    with usage_errors(KeyError):
+        if args.epoch is not None and args.epoch > store.n_epochs:
             raise ValueError(f"--epoch {args.epoch}: {args.run} has epochs 1..{store.n_epochs}")
-        if args.top < 0:
-            raise ValueError(f"--top must be >= 0, got {args.top}")
         epoch = None if args.epoch is None else args.epoch - 1
         ranking = rank_run(store, args.cls, args.stat, epoch)
-        top = args.top or None
-        print(ranking.describe())
-        print(ranking.format_table(top))
-        if args.csv:
-            ranking.to_csv(args.csv)
-            print(f"csv: {args.csv} ({len(ranking)} sections)")
-        if args.select:
-            sources = save_style_sources(store, ranking, top or len(ranking))
-            print(f"style sources ({sources.class_name}): {', '.join(sources.sections)}")
-    except (ValueError, KeyError, OSError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"napari-forgetting: error: {msg}", file=sys.stderr)
-        return 1
+    top = args.top or None
+    print(ranking.describe())
+    print(ranking.format_table(top))
+    if args.csv:
+        ranking.to_csv(args.csv)
+        print(f"csv: {args.csv} ({len(ranking)} sections)")
+    if args.select:
+        sources = save_style_sources(store, ranking, top or len(ranking))
+        print(f"style sources ({sources.class_name}): {', '.join(sources.sections)}")
     return 0

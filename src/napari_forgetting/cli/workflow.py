@@ -1,12 +1,78 @@
-"""``augment``, ``retrain`` and ``export`` subcommands (the paper's workflow, headless)."""
+"""``augment``, ``retrain`` and ``export``: the paper's workflow, headless.
+
+The work is :mod:`napari_forgetting.workflow` (the pool, the one retrain path, export); this
+module only parses and prints.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
+
+from napari_forgetting.cli.args import (
+    nonnegative_int,
+    positive_int,
+    refuse_nonempty,
+    usage_errors,
+)
+
+__all__ = ["register"]
 
 FORMATS = ("npy", "segy", "zarr")
+RESULTS = ("heatmap", "prediction", "first_learned", "never_learned", "switches", "confidence",
+           "variability", "margin")  # fmt: skip
+
+
+def register(sub: Any) -> None:
+    aug = sub.add_parser(
+        "augment",
+        help="style-transfer a class from a run's hotspot sections into an augmented pool",
+    )
+    aug.add_argument("run", help="a finished training run (run store folder)")
+    aug.add_argument("--class", dest="cls", default="scruff", help="class name or id")
+    aug.add_argument("--sources", type=positive_int, default=6, help="top N style sources")
+    aug.add_argument("--per-source", type=positive_int, default=64, help="transfers per source")
+    aug.add_argument("--transfer", required=True, help="transfer checkpoint (transfer-train)")
+    aug.add_argument("--out", required=True, help="output folder of the augmented dataset")
+    aug.add_argument("--seed", type=nonnegative_int, default=0)
+    aug.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
+    aug.add_argument("--overwrite", action="store_true")
+    aug.add_argument("--quiet", action="store_true")
+    aug.set_defaults(func=_cmd_augment)
+
+    ret = sub.add_parser("retrain", help="retrain from scratch on a run's data plus a pool")
+    ret.add_argument("run", help="the parent run")
+    ret.add_argument("--pool", required=True, help="augmented pool folder (augment --out)")
+    ret.add_argument("--out", required=True, help="new run folder")
+    ret.add_argument("--epochs", type=positive_int, help="default: the parent's")
+    ret.add_argument("--seed", type=nonnegative_int, help="default: the parent's")
+    ret.add_argument("--device")
+    ret.add_argument("--threads", type=positive_int)
+    ret.add_argument("--resume", action="store_true")
+    ret.add_argument("--overwrite", action="store_true")
+    ret.add_argument("--quiet", action="store_true")
+    ret.set_defaults(func=_cmd_retrain)
+
+    exp = sub.add_parser(
+        "export", help="export a volume or a run result as F3 .npy, SEG-Y and zarr + manifest"
+    )
+    exp.add_argument("source", help="a volume file or a run store folder")
+    exp.add_argument("--out", required=True)
+    exp.add_argument("--name", required=True, help="file stem of the exported set")
+    exp.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
+    exp.add_argument("--labels", help="volume: labels file (default: found beside it)")
+    exp.add_argument(
+        "--what",
+        default="heatmap",
+        choices=RESULTS,
+        help="run: which result volume (untracked voxels: -1 for heatmap, else 0)",
+    )
+    exp.add_argument("--epoch", type=positive_int, help="run: 1-based epoch (default: the last)")
+    exp.add_argument("--with-labels", action="store_true", help="run: add the run's labels")
+    exp.add_argument("--overwrite", action="store_true")
+    exp.set_defaults(func=_cmd_export)
 
 
 def _cmd_augment(args: argparse.Namespace) -> int:
@@ -14,25 +80,25 @@ def _cmd_augment(args: argparse.Namespace) -> int:
 
     from napari_forgetting.data.source import open_source
     from napari_forgetting.runs.store import RunStore
-    from napari_forgetting.workflow.augment import generate_pool, save_pool
+    from napari_forgetting.workflow.augment import pool_steps, save_pool
 
     run = RunStore.open(args.run)
-    volume = open_source(run.info.get("source") or {})
-    bar = tqdm(
-        total=args.sources * args.per_source, desc="transfers", unit="section",
-        file=sys.stderr, disable=args.quiet,
-    )  # fmt: skip
-    last = [0]
-
-    def progress(done: int, total: int) -> None:
-        bar.update(done - last[0])
-        last[0] = done
-
+    bar = tqdm(total=args.sources * args.per_source, desc="transfers", unit="section",
+               file=sys.stderr, disable=args.quiet)  # fmt: skip
     try:
-        pool = generate_pool(
-            run, args.transfer, args.cls, args.sources, args.per_source, args.seed,
-            volume=volume, progress=progress,
-        )  # fmt: skip
+        with usage_errors(KeyError):  # the class, its sources and targets, the model
+            volume = open_source(run.info.get("source") or {})
+            steps = pool_steps(
+                run, args.transfer, args.cls, args.sources, args.per_source, args.seed, volume
+            )
+            step = next(steps)
+        while True:
+            bar.update(step.done - bar.n)
+            try:
+                step = next(steps)
+            except StopIteration as end:
+                pool = end.value
+                break
     finally:
         bar.close()
     written = save_pool(
@@ -51,29 +117,29 @@ def _cmd_augment(args: argparse.Namespace) -> int:
 
 
 def _cmd_retrain(args: argparse.Namespace) -> int:
-    from napari_forgetting.cli import make_progress
+    from napari_forgetting.cli.train import fit_or_interrupt
     from napari_forgetting.runs.store import RunStore
-    from napari_forgetting.workflow.augment import retrain
+    from napari_forgetting.training.callbacks import ProgressBar
+    from napari_forgetting.workflow.augment import retrain_trainer
 
-    out = Path(args.out)
-    if not args.resume and not args.overwrite and out.exists() and any(out.iterdir()):
-        print(
-            f"napari-forgetting: error: {out} is not empty; use --resume or --overwrite",
-            file=sys.stderr,
-        )
-        return 2
+    out = refuse_nonempty(args.out, args.resume, args.overwrite)
     parent = RunStore.open(args.run)
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed)) if v is not None}
-    if args.device:
-        overrides["device"] = args.device
-    if args.threads:
-        overrides["num_threads"] = args.threads
-    epochs = overrides.get("epochs", parent.train_config.get("epochs", 60))
-    progress = make_progress(int(epochs), quiet=args.quiet)
-    trainer = retrain(
-        parent, args.pool, out, overrides=overrides, callbacks=[progress],
-        resume=args.resume, overwrite=args.overwrite,
-    )  # fmt: skip
+    overrides = {
+        k: v
+        for k, v in (
+            ("epochs", args.epochs),
+            ("seed", args.seed),
+            ("device", args.device),
+            ("num_threads", args.threads),
+        )  # fmt: skip
+        if v is not None
+    }
+    with usage_errors(KeyError):
+        trainer = retrain_trainer(
+            parent, args.pool, out, overrides=overrides, callbacks=[ProgressBar(args.quiet)]
+        )
+    if not fit_or_interrupt(trainer, resume=args.resume, overwrite=args.overwrite):
+        return 130
     total = sum(int(h.events.sum()) for h in trainer.heatmaps()) if trainer.tracker else 0
     print(f"retrained with {len(trainer.extra_pool)} pool sections; forgetting events {total}")
     print(f"run store: {out} (parent {parent.path})")
@@ -91,7 +157,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     src = Path(args.source)
     if is_run_dir(src):
         run = RunStore.open(src)
-        vol = open_source(run.info.get("source") or {})
+        with usage_errors():
+            vol = open_source(run.info.get("source") or {})
+            if args.epoch is not None and args.epoch > run.n_epochs:
+                raise ValueError(f"--epoch {args.epoch}: {src} has epochs 1..{run.n_epochs}")
         epoch = None if args.epoch is None else args.epoch - 1
         fill = -1 if args.what == "heatmap" else 0
         data = run.volume(args.what, epoch, fill=fill).astype(np.float32)
@@ -107,70 +176,20 @@ def _cmd_export(args: argparse.Namespace) -> int:
         vol = open_volume(src, labels=args.labels)
         data, labels = vol.data, vol.labels
         manifest = {"kind": "volume", "from": str(src.resolve())}
-    paths = export_volume(
-        args.out,
-        args.name,
-        data,
-        labels,
-        inlines=getattr(vol, "inlines", None),
-        crosslines=getattr(vol, "crosslines", None),
-        sample_interval=float(getattr(vol, "sample_interval", 4.0) or 4.0),
-        class_names=getattr(vol, "class_names", None),
-        formats=args.formats,
-        manifest=manifest,
-        overwrite=args.overwrite,
-    )
+    with usage_errors():
+        paths = export_volume(
+            args.out,
+            args.name,
+            data,
+            labels,
+            inlines=getattr(vol, "inlines", None),
+            crosslines=getattr(vol, "crosslines", None),
+            sample_interval=float(getattr(vol, "sample_interval", 4.0) or 4.0),
+            class_names=getattr(vol, "class_names", None),
+            formats=args.formats,
+            manifest=manifest,
+            overwrite=args.overwrite,
+        )
     for key, path in paths.items():
         print(f"{key}: {path}")
     return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    aug = sub.add_parser(
-        "augment",
-        help="style-transfer a class from a run's hotspot sections into an augmented pool",
-    )
-    aug.add_argument("run", help="a finished training run (run store folder)")
-    aug.add_argument("--class", dest="cls", default="scruff", help="class name or id")
-    aug.add_argument("--sources", type=int, default=6, help="top N style-source sections")
-    aug.add_argument("--per-source", type=int, default=64, help="transfers per source")
-    aug.add_argument("--transfer", required=True, help="transfer checkpoint (transfer-train)")
-    aug.add_argument("--out", required=True, help="output folder of the augmented dataset")
-    aug.add_argument("--seed", type=int, default=0)
-    aug.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
-    aug.add_argument("--overwrite", action="store_true")
-    aug.add_argument("--quiet", action="store_true")
-    aug.set_defaults(func=_cmd_augment)
-
-    ret = sub.add_parser("retrain", help="retrain from scratch on a run's data plus a pool")
-    ret.add_argument("run", help="the parent run")
-    ret.add_argument("--pool", required=True, help="augmented pool folder (augment --out)")
-    ret.add_argument("--out", required=True, help="new run folder")
-    ret.add_argument("--epochs", type=int, help="default: the parent's")
-    ret.add_argument("--seed", type=int, help="default: the parent's")
-    ret.add_argument("--device")
-    ret.add_argument("--threads", type=int)
-    ret.add_argument("--resume", action="store_true")
-    ret.add_argument("--overwrite", action="store_true")
-    ret.add_argument("--quiet", action="store_true")
-    ret.set_defaults(func=_cmd_retrain)
-
-    exp = sub.add_parser(
-        "export", help="export a volume or a run result as F3 .npy, SEG-Y and zarr + manifest"
-    )
-    exp.add_argument("source", help="a volume file or a run store folder")
-    exp.add_argument("--out", required=True)
-    exp.add_argument("--name", required=True, help="file stem of the exported set")
-    exp.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
-    exp.add_argument("--labels", help="volume: labels file (default: found beside it)")
-    exp.add_argument(
-        "--what",
-        default="heatmap",
-        choices=["heatmap", "prediction", "first_learned", "never_learned", "switches",
-                 "confidence", "variability", "margin"],
-        help="run: which result volume (untracked voxels: -1 for heatmap, else 0)",
-    )  # fmt: skip
-    exp.add_argument("--epoch", type=int, help="run: 1-based epoch (default: the last)")
-    exp.add_argument("--with-labels", action="store_true", help="run: add the run's labels")
-    exp.add_argument("--overwrite", action="store_true")
-    exp.set_defaults(func=_cmd_export)

@@ -7,11 +7,11 @@ A *section* is one inline or one crossline of a volume whose axes are
 * a crossline section ``j`` is ``seismic[:, j].T``, shape ``(n_samples, n_inlines)``.
 
 So a section pixel ``(row, col)`` is ``(sample, crossline)`` on an inline and
-``(sample, inline)`` on a crossline. :func:`section_to_volume_index` and
-:func:`volume_to_section_coords` convert between the two; :func:`scatter_sections` writes
-per-section 2-D maps (e.g. forgetting heat maps) into a volume-shaped array.
+``(sample, inline)`` on a crossline. :func:`volume_to_section_coords` finds the section pixel
+of a voxel; :func:`scatter_sections` writes per-section 2-D maps (e.g. forgetting heat maps)
+into a volume-shaped array.
 
-Reading (:func:`section_image`, :func:`section_labels`, :func:`section_window`) slices the
+Reading (:func:`section_image`, :func:`section_labels`, :func:`read_sections`) slices the
 lazy dask array first and computes only that slice, so one inline of a large SEG-Y costs about
 one chunk read. Every function taking a *source* accepts a
 :class:`~napari_forgetting.data.volume.SeismicVolume`, a
@@ -43,7 +43,6 @@ __all__ = [
     "KINDS",
     "PatchSampler",
     "Section",
-    "SectionDataset",
     "Split",
     "all_sections",
     "amplitude_stats",
@@ -55,10 +54,7 @@ __all__ = [
     "read_sections",
     "section_image",
     "section_labels",
-    "section_to_volume_index",
-    "section_window",
     "sections_for",
-    "tracked_mask",
     "volume_to_section_coords",
 ]
 
@@ -370,55 +366,9 @@ def read_sections(
     return [np.ascontiguousarray(np.asarray(p).T, dtype=dtype) for p in parts]
 
 
-def section_window(
-    source: Any,
-    section: Section,
-    row0: int,
-    col0: int,
-    h: int,
-    w: int,
-    *,
-    labels: bool = False,
-) -> np.ndarray:
-    """A ``(h, w)`` window of a section starting at ``(row0, col0)``; reads only the window.
-
-    float32 amplitudes, or uint8 class ids with ``labels=True``. The window must lie inside
-    the section (use the size :meth:`PatchSampler.patch_shape` gives, then :func:`pad_patch`).
-    """
-    row0, col0, h, w = int(row0), int(col0), int(h), int(w)
-    rows, cols = section.shape
-    if h < 1 or w < 1 or row0 < 0 or col0 < 0 or row0 + h > rows or col0 + w > cols:
-        raise IndexError(
-            f"window rows {row0}:{row0 + h}, cols {col0}:{col0 + w} outside section "
-            f"{section.key} of shape {section.shape}"
-        )
-    arr = _label_array(source) if labels else _image_array(source)
-    _check_fits(arr, section)
-    part = _read(arr, _slice(section, slice(row0, row0 + h), slice(col0, col0 + w))).T
-    return np.ascontiguousarray(part, dtype=np.uint8 if labels else np.float32)
-
-
 # ----------------------------------------------------------------------------------------------
 # section <-> volume coordinates
 # ----------------------------------------------------------------------------------------------
-
-
-def section_to_volume_index(
-    section: Section, rows: Any, cols: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Volume indices ``(inline_idx, crossline_idx, sample_idx)`` of section pixels.
-
-    ``rows``/``cols`` are broadcast together; the three outputs have the broadcast shape, so
-    ``vol[section_to_volume_index(sec, r, c)] = section_map[r, c]``.
-    """
-    r, c = np.broadcast_arrays(np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp))
-    n_rows, n_cols = section.shape
-    if r.size and (r.min() < 0 or r.max() >= n_rows or c.min() < 0 or c.max() >= n_cols):
-        raise IndexError(f"pixel outside section {section.key} of shape {section.shape}")
-    fixed = np.full(r.shape, section.index, dtype=np.intp)
-    if section.kind == "inline":
-        return fixed, c.copy(), r.copy()
-    return c.copy(), fixed, r.copy()
 
 
 def volume_to_section_coords(
@@ -429,8 +379,8 @@ def volume_to_section_coords(
     *,
     strict: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Section pixel ``(rows, cols)`` of volume indices (the inverse of
-    :func:`section_to_volume_index`).
+    """Section pixel ``(rows, cols)`` of volume indices ``(inline, crossline, sample)``: on
+    inline ``i``, row = sample and col = crossline index; on a crossline, col = inline index.
 
     Inputs are broadcast together. A point lies on an inline section when its inline index
     equals ``section.index`` (crossline likewise). Points off the section raise
@@ -467,6 +417,7 @@ def scatter_sections(
     shape: Sequence[int],
     fill: Any = 0,
     dtype: Any = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Write per-section 2-D maps into a volume-shaped ``(inline, crossline, sample)`` array.
 
@@ -474,6 +425,8 @@ def scatter_sections(
     no section keep ``fill``. Where sections cross (an inline and a crossline share one
     trace), **the later section in the list wins**. ``dtype`` defaults to the common type of
     the maps, promoted so that ``fill`` fits (e.g. NaN fill on integer maps gives float64).
+    ``out``: write into this array in place instead (its other voxels untouched; ``fill``
+    and ``dtype`` unused).
     """
     shape = tuple(int(n) for n in shape)
     if len(shape) != 3:
@@ -481,10 +434,13 @@ def scatter_sections(
     if len(sections) != len(maps):
         raise ValueError(f"{len(sections)} sections but {len(maps)} maps")
     maps = [np.asarray(m) for m in maps]
-    if dtype is None:
-        base = np.result_type(*[m.dtype for m in maps]) if maps else np.dtype(np.float32)
-        dtype = np.result_type(base, fill)
-    out = np.full(shape, fill, dtype=dtype)
+    if out is None:
+        if dtype is None:
+            base = np.result_type(*[m.dtype for m in maps]) if maps else np.dtype(np.float32)
+            dtype = np.result_type(base, fill)
+        out = np.full(shape, fill, dtype=dtype)
+    elif out.shape != shape:
+        raise ValueError(f"out has shape {out.shape}, not {shape}")
     for sec, m in zip(sections, maps, strict=True):
         if m.shape != sec.shape or sec.shape != _section_shape(sec.kind, shape):
             raise ValueError(
@@ -495,22 +451,6 @@ def scatter_sections(
             out[sec.index, :, :] = m.T
         else:
             out[:, sec.index, :] = m.T
-    return out
-
-
-def tracked_mask(sections: Sequence[Section], shape: Sequence[int]) -> np.ndarray:
-    """Boolean volume mask, True on every voxel that lies on one of ``sections``."""
-    shape = tuple(int(n) for n in shape)
-    if len(shape) != 3:
-        raise ValueError(f"expected a 3-D (inline, crossline, sample) shape, got {shape}")
-    out = np.zeros(shape, dtype=bool)
-    for sec in sections:
-        if sec.shape != _section_shape(sec.kind, shape):
-            raise ValueError(f"section {sec.key} of shape {sec.shape} not in volume {shape}")
-        if sec.kind == "inline":
-            out[sec.index] = True
-        else:
-            out[:, sec.index] = True
     return out
 
 
@@ -687,80 +627,3 @@ class PatchSampler:
         self._rng.bit_generator.state = copy.deepcopy(state["bit_generator"])
         self.n_drawn = int(state["n_drawn"])
         self.seed = int(state["seed"])
-
-
-# ----------------------------------------------------------------------------------------------
-# in-memory section dataset
-# ----------------------------------------------------------------------------------------------
-
-
-class SectionDataset:
-    """Section images and labels held in memory as numpy (for small volumes; no torch).
-
-    ``get(i)`` returns ``(image, labels)`` for ``sections[i]``: float32 depth-down image,
-    normalised with ``stats`` (``(mean, std)`` from :func:`amplitude_stats`) when given,
-    and uint8 labels, or ``None`` when the source has no labels. Each section is read once
-    on first use and cached (``cache=False`` re-reads every time); cached arrays are
-    read-only, copy before changing them in place.
-    """
-
-    def __init__(
-        self,
-        source: Any,
-        sections: Sequence[Section],
-        *,
-        stats: tuple[float, float] | None = None,
-        cache: bool = True,
-    ) -> None:
-        self.source = source
-        self.sections = list(sections)
-        self.stats = None if stats is None else (float(stats[0]), float(stats[1]))
-        self.cache = bool(cache)
-        self.has_labels = not _is_array(source) and getattr(source, "labels", None) is not None
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
-
-    def __len__(self) -> int:
-        return len(self.sections)
-
-    def _load(self, i: int) -> tuple[np.ndarray, np.ndarray | None]:
-        sec = self.sections[i]
-        img = section_image(self.source, sec)
-        if self.stats is not None:
-            img = normalize(img, self.stats)
-        lab = section_labels(self.source, sec) if self.has_labels else None
-        return img, lab
-
-    def get(self, section_index: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """``(image, labels)`` of ``sections[section_index]``."""
-        i = int(section_index)
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"section index {i} out of range for {len(self)} sections")
-        i %= len(self)
-        if not self.cache:
-            return self._load(i)
-        if i not in self._cache:
-            img, lab = self._load(i)
-            img.flags.writeable = False
-            if lab is not None:
-                lab.flags.writeable = False
-            self._cache[i] = (img, lab)
-        return self._cache[i]
-
-    def patch(
-        self, section_index: int, row0: int, col0: int, h: int, w: int
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """A ``(h, w)`` window (views into the cache) of ``get(section_index)``."""
-        img, lab = self.get(section_index)
-        rs, cs = slice(int(row0), int(row0) + int(h)), slice(int(col0), int(col0) + int(w))
-        return img[rs, cs], (None if lab is None else lab[rs, cs])
-
-    def preload(self) -> SectionDataset:
-        """Read every section now (returns self)."""
-        for i in range(len(self)):
-            self.get(i)
-        return self
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes held in the cache."""
-        return sum(a.nbytes + (0 if b is None else b.nbytes) for a, b in self._cache.values())

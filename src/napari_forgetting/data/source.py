@@ -13,15 +13,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from napari_forgetting.data.errors import VolumeError
+from napari_forgetting.data.synthetic import DEFAULT_SHAPE
 from napari_forgetting.data.volume import open_volume
 
-__all__ = ["add_data_arguments", "load_data", "open_source"]
+__all__ = ["load_data", "open_source"]
 
 
 def load_data(
     data: str | os.PathLike,
     labels: str | os.PathLike | None = None,
-    shape: Sequence[int] = (64, 96, 128),
+    shape: Sequence[int] = DEFAULT_SHAPE,
     seed: int = 0,
     iline: int = 189,
     xline: int = 193,
@@ -54,35 +55,6 @@ def load_data(
     if labels:
         src["labels"] = os.path.abspath(labels)
     return vol, src
-
-
-def add_data_arguments(parser: Any) -> None:
-    """The command-line options :func:`load_data` takes: ``--data PATH|synthetic``,
-    ``--labels``, ``--shape`` / ``--data-seed`` (synthetic) and ``--iline`` / ``--xline``
-    (SEG-Y header bytes). ``args.shape`` etc. go straight to :func:`load_data`."""
-    parser.add_argument("--data", required=True, help="labelled SEG-Y/.npy/zarr, or 'synthetic'")
-    parser.add_argument("--labels", help="labels file (default: found beside the seismic)")
-    add_shape_argument(parser, help="--data synthetic: volume shape")
-    parser.add_argument("--data-seed", type=int, default=0, help="--data synthetic: seed")
-    add_header_byte_arguments(parser)
-
-
-def add_shape_argument(parser: Any, help: str | None = None) -> None:
-    """``--shape INLINES CROSSLINES SAMPLES`` of a synthetic volume (default 64 96 128)."""
-    parser.add_argument(
-        "--shape",
-        type=int,
-        nargs=3,
-        default=(64, 96, 128),
-        metavar=("INLINES", "CROSSLINES", "SAMPLES"),
-        help=help,
-    )
-
-
-def add_header_byte_arguments(parser: Any) -> None:
-    """``--iline`` / ``--xline``: the SEG-Y trace header bytes of the line numbers."""
-    parser.add_argument("--iline", type=int, default=189, help="inline header byte (SEG-Y)")
-    parser.add_argument("--xline", type=int, default=193, help="crossline header byte (SEG-Y)")
 
 
 def open_source(source: dict[str, Any]) -> Any:

@@ -32,15 +32,13 @@ labels are computed from a restored depth that is made monotone along every trac
 Everything here is numpy only (no torch / Qt / napari). Generation works in slabs of
 inlines, so the full F3 size ``(401, 701, 255)`` fits in a few hundred MB.
 
-Regenerate the shipped sample data with ``python -m napari_forgetting.data.synthetic sample_data``.
+Regenerate the shipped sample data with ``napari-forgetting synthetic --sample --out sample_data``.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,12 +49,12 @@ from napari_forgetting.data.classes import F3_CLASS_NAMES
 from napari_forgetting.data.writers import save_npy
 
 __all__ = [
+    "DEFAULT_SHAPE",
     "F3_PROPORTIONS",
     "SAMPLE_DATA_NAME",
     "SAMPLE_DATA_SEED",
     "SAMPLE_DATA_SHAPE",
     "SyntheticSurvey",
-    "main",
     "make_f3_like",
     "ricker",
     "write_sample_data",
@@ -75,6 +73,8 @@ _TARGET_PROPORTIONS: tuple[float, ...] = (0.28, 0.12, 0.40, 0.088, 0.03, 0.082)
 SAMPLE_DATA_NAME = "f3_synthetic"
 SAMPLE_DATA_SEED = 0
 SAMPLE_DATA_SHAPE: tuple[int, int, int] = (48, 96, 128)
+#: The shape ``make_f3_like`` and ``--data synthetic`` make unless told otherwise.
+DEFAULT_SHAPE: tuple[int, int, int] = (64, 96, 128)
 
 _N_CLASSES = len(F3_CLASS_NAMES)
 _FIRST_INLINE = 100
@@ -444,7 +444,7 @@ def _check_shape(shape: Iterable[int]) -> tuple[int, int, int]:
 
 
 def make_f3_like(
-    shape: Sequence[int] = (64, 96, 128),
+    shape: Sequence[int] = DEFAULT_SHAPE,
     seed: int = 0,
     *,
     noise: float = 0.1,
@@ -642,52 +642,3 @@ def write_sample_data(out_dir: str | os.PathLike) -> dict[str, Path]:
     """
     survey = make_f3_like(SAMPLE_DATA_SHAPE, SAMPLE_DATA_SEED)
     return write_survey(survey, out_dir, name=SAMPLE_DATA_NAME, formats=("segy",))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m napari_forgetting.data.synthetic OUT_DIR [--shape I X S] [--seed N] ...``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m napari_forgetting.data.synthetic",
-        description=(
-            "Write an F3-like synthetic survey. Without options, regenerates the shipped sample "
-            f"data ({SAMPLE_DATA_NAME}.sgy + {SAMPLE_DATA_NAME}_labels.npy, shape "
-            f"{SAMPLE_DATA_SHAPE}, seed {SAMPLE_DATA_SEED})."
-        ),
-    )
-    parser.add_argument("out_dir", help="output folder (created if needed)")
-    parser.add_argument("--shape", type=int, nargs=3, metavar=("INLINES", "XLINES", "SAMPLES"))
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--noise", type=float)
-    parser.add_argument("--name", default=None, help=f"file stem (default {SAMPLE_DATA_NAME})")
-    parser.add_argument("--formats", nargs="+", choices=_FORMATS, default=None)
-    args = parser.parse_args(argv)
-
-    custom = any(
-        v is not None for v in (args.shape, args.seed, args.noise, args.name, args.formats)
-    )
-    try:
-        if not custom:
-            written = write_sample_data(args.out_dir)
-        else:
-            kwargs = {} if args.noise is None else {"noise": args.noise}
-            survey = make_f3_like(
-                tuple(args.shape) if args.shape else SAMPLE_DATA_SHAPE,
-                SAMPLE_DATA_SEED if args.seed is None else args.seed,
-                **kwargs,
-            )
-            written = write_survey(
-                survey,
-                args.out_dir,
-                name=args.name or SAMPLE_DATA_NAME,
-                formats=tuple(args.formats) if args.formats else ("segy",),
-            )
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for kind, path in written.items():
-        print(f"{kind}: {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -30,6 +30,7 @@ from napari_forgetting.dynamics.events import (
 from napari_forgetting.dynamics.stats import (
     area_under_margin,
     cartography,
+    heat_limit,
     margin_from_probs,
     softmax,
     true_class_confidence,
@@ -57,6 +58,7 @@ __all__ = [
     "first_learned",
     "forgetting_events",
     "forgetting_scores",
+    "heat_limit",
     "learning_events",
     "margin_from_probs",
     "never_learned",

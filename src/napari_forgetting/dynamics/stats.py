@@ -11,6 +11,9 @@ The per-step quantities come from one output map (:func:`true_class_confidence`,
 :func:`true_class_margin`); the history reductions from a ``(T, ...)`` stack of them
 (:func:`cartography`, :func:`area_under_margin`). The :class:`ForgettingTracker` accumulates
 the same numbers incrementally in float32.
+
+:func:`heat_limit` is the display maximum of a forgetting-event map (an exact percentile,
+fast at F3 size).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from napari_forgetting.dynamics._arrays import as_int_array, as_numpy
 __all__ = [
     "area_under_margin",
     "cartography",
+    "heat_limit",
     "margin_from_probs",
     "softmax",
     "true_class_confidence",
@@ -124,3 +128,35 @@ def cartography(confidence_history: Any) -> tuple[np.ndarray, np.ndarray]:
 def area_under_margin(margin_history: Any) -> np.ndarray:
     """AUM: the mean margin over steps. float (T, ...) -> float64 (...)."""
     return as_numpy(margin_history).astype(np.float64).mean(axis=0)
+
+
+def heat_limit(counts: np.ndarray, q: float = 99.5) -> float:
+    """The heat map's display maximum: ``ceil`` of the ``q``-th percentile of the event
+    counts, exactly ``np.percentile``'s (linear) value.
+
+    Large inputs are narrowed first: a strided sample's percentile one point lower bounds the
+    wanted order statistics from below, so only the values at or above it (about 1 % for
+    the default ``q``) are partially sorted (verified by counting; the whole array is used
+    when the bound fails). At F3 size (29 M tracked pixels) that is 3-4x faster than
+    ``np.percentile``.
+    """
+    flat = np.asarray(counts).ravel()
+    n = flat.size
+    if n == 0:
+        raise ValueError("no counts")
+    pos = q / 100.0 * (n - 1)
+    k = int(np.floor(pos))
+    k1 = min(k + 1, n - 1)
+    part, skip = flat, 0
+    if n > 1 << 16:
+        bound = np.percentile(flat[:: n >> 14], max(0.0, q - 1.0))
+        keep = flat >= bound
+        below = n - int(np.count_nonzero(keep))
+        if below <= k:  # the order statistics k, k1 are among the kept values
+            part, skip = flat[keep], below
+    kk, kk1 = k - skip, k1 - skip
+    part = np.partition(part, [kk, kk1] if kk1 != kk else [kk])
+    lo, hi, t = float(part[kk]), float(part[kk1]), pos - k
+    # numpy's lerp, both branches, so that ceil agrees where the value is a whole number
+    value = lo + (hi - lo) * t if t < 0.5 else hi - (hi - lo) * (1 - t)
+    return float(np.ceil(value))

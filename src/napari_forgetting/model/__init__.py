@@ -10,7 +10,12 @@ Training lives one layer up, in :mod:`napari_forgetting.training`. This layer ne
 Qt, napari or magicgui.
 """
 
-from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from napari_forgetting.model.checkpoint import (
+    CheckpointError,
+    checkpoint_path,
+    load_checkpoint,
+    save_checkpoint,
+)
 from napari_forgetting.model.deeplab import (
     ASPP_RATES,
     Crop,
@@ -33,6 +38,7 @@ from napari_forgetting.model.metrics import ConfusionMatrix, scores_from_matrix
 
 __all__ = [
     "ASPP_RATES",
+    "CheckpointError",
     "ConfusionMatrix",
     "Crop",
     "DeepLabV3ResNet18",

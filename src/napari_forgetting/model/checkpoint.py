@@ -1,24 +1,32 @@
-"""Atomic training checkpoints (torch only; no Qt or napari).
+"""Atomic training checkpoints that hold only tensors and plain values (torch only).
 
 A checkpoint is one ``torch.save`` file, ``<out_dir>/checkpoint.pt``, holding everything a
 resumed run needs to continue bit-for-bit: model and optimizer state, the number of completed
 epochs, torch's RNG states (dropout), the patch sampler's numpy bit-generator state, the
 forgetting tracker's ``state_dict`` and the per-epoch history.
 
+**Safe to open.** A checkpoint is loaded with ``torch.load(weights_only=True)``: only
+tensors, numbers, strings, ``None`` and lists / tuples / dicts of them are read, and a file
+carrying anything else -- a pickled object whose loading would run code, as a
+``checkpoint.pt`` someone sent could -- is refused with :class:`CheckpointError` naming the
+file, before any of its content is used. numpy arrays in a state (the tracker's counts) are
+stored as tensors under a one-key dict ``{"__ndarray__": tensor}`` and come back as arrays;
+numpy scalars are stored as Python numbers.
+
 :func:`save_checkpoint` writes a temporary file in the same folder, flushes and fsyncs it,
 then ``os.replace``-s it over the old one: a run killed mid-write leaves the previous
 checkpoint intact, never a truncated file.
-
-The file holds numpy arrays and plain dicts next to tensors, so :func:`load_checkpoint` uses
-``torch.load(weights_only=False)``: load only checkpoints you wrote yourself.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from napari_forgetting.data.writers import atomic_path
@@ -26,18 +34,53 @@ from napari_forgetting.data.writers import atomic_path
 __all__ = [
     "CHECKPOINT_NAME",
     "CHECKPOINT_VERSION",
+    "CheckpointError",
     "checkpoint_path",
     "load_checkpoint",
     "save_checkpoint",
 ]
 
 CHECKPOINT_NAME = "checkpoint.pt"
-CHECKPOINT_VERSION = 1
+#: 2: tensors and plain values only (1 held pickled numpy objects and is no longer read).
+CHECKPOINT_VERSION = 2
+_NDARRAY = "__ndarray__"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used: unsafe content, another version, not a
+    checkpoint. The message names the file."""
 
 
 def checkpoint_path(out_dir: str | os.PathLike) -> Path:
     """``<out_dir>/checkpoint.pt``."""
     return Path(out_dir) / CHECKPOINT_NAME
+
+
+def to_plain(x: Any) -> Any:
+    """``x`` with numpy arrays as ``{"__ndarray__": tensor}``, numpy scalars as Python
+    numbers and paths as strings, at any depth (what ``weights_only`` loading accepts)."""
+    if isinstance(x, dict):
+        return {k: to_plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(to_plain(v) for v in x)
+    if isinstance(x, np.ndarray):
+        return {_NDARRAY: torch.from_numpy(np.array(x, copy=True, order="C"))}
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, Path):
+        return str(x)
+    return x
+
+
+def from_plain(x: Any) -> Any:
+    """The inverse of :func:`to_plain`."""
+    if isinstance(x, dict):
+        if len(x) == 1 and _NDARRAY in x:
+            return x[_NDARRAY].numpy()
+        return {k: from_plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(from_plain(v) for v in x)
+    return x
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
@@ -47,7 +90,7 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"checkpoint_version": CHECKPOINT_VERSION, **state}
+    state = to_plain({"checkpoint_version": CHECKPOINT_VERSION, **state})
     with atomic_path(path, fsync=True) as tmp, open(tmp, "wb") as handle:
         # A Python file object, not a file name: given a name, torch's C++ zip writer writes
         # each tensor holding the GIL, so a GUI thread next to a training thread froze for
@@ -58,15 +101,32 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (tensors mapped to ``map_location``).
+    """Read a checkpoint written by :func:`save_checkpoint` (tensors mapped to
+    ``map_location``), with ``torch.load(weights_only=True)``.
 
-    Raises :class:`FileNotFoundError` if absent and :class:`ValueError` for an unknown version.
+    Raises :class:`FileNotFoundError` if absent, and :class:`CheckpointError` for a file that
+    holds anything but tensors and plain values (refused unread: none of its code runs), is
+    not a torch file, or is of another checkpoint version.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, map_location=map_location, weights_only=False)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{path}: refused: the file holds objects other than tensors and plain values, "
+            "which only loading it as a pickle would create, running code it carries; "
+            f"nothing of it was loaded ({detail[:160]})"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({exc})") from None
     version = state.get("checkpoint_version") if isinstance(state, dict) else None
     if version != CHECKPOINT_VERSION:
-        raise ValueError(f"{path}: unknown checkpoint version {version!r}")
-    return state
+        raise CheckpointError(
+            f"{path}: checkpoint version {version!r}, this version reads "
+            f"{CHECKPOINT_VERSION} (tensors and plain values only); retrain, or resume with "
+            "the napari-forgetting that wrote it"
+        )
+    return from_plain(state)

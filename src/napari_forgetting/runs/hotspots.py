@@ -41,7 +41,6 @@ from napari_forgetting.dynamics.ranking import (
     rank_scores,
     section_scores,
 )
-
 from napari_forgetting.runs.store import RUN_FILE, RunStore, RunStoreError
 
 __all__ = [

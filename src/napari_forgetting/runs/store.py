@@ -43,8 +43,8 @@ from typing import Any
 import numpy as np
 import zarr
 
-from napari_forgetting.data.writers import write_json
 from napari_forgetting.data.sections import Section, scatter_sections
+from napari_forgetting.data.writers import write_json
 from napari_forgetting.dynamics import NeverLearned, forgetting_scores
 
 __all__ = [

@@ -2,13 +2,44 @@
 
 * :mod:`.loop` -- :class:`TrainingLoop`: ``fit()`` / ``fit_steps()``, checkpoints, resume,
   the non-finite loss guard; :class:`JsonConfig`; :class:`TrainingError`.
+* :mod:`.callbacks` -- the one :class:`Callback` base and the command line's
+  :class:`ProgressBar`.
+* :mod:`.events` -- the loop's typed steps and :func:`live_events`, training as events for a
+  live view.
 * :mod:`.segmentation` -- :class:`Trainer` and :class:`TrainConfig`: DeepLabV3-ResNet18 on
   patches, with per-epoch forgetting tracking into a run store.
 
-No Qt, napari or printing here.
+Names are imported lazily (PEP 562): importing :mod:`.events` or :mod:`.callbacks` does not
+load torch. No Qt, napari or printing here.
 """
 
-from napari_forgetting.training.loop import JsonConfig, TrainingError
-from napari_forgetting.training.segmentation import Callback, TrainConfig, Trainer
+from __future__ import annotations
 
-__all__ = ["Callback", "JsonConfig", "TrainConfig", "Trainer", "TrainingError"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Callback": "callbacks",
+    "ProgressBar": "callbacks",
+    "JsonConfig": "loop",
+    "TrainingError": "loop",
+    "TrainingLoop": "loop",
+    "TrainConfig": "segmentation",
+    "Trainer": "segmentation",
+    "live_events": "events",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

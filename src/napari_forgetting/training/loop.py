@@ -1,13 +1,34 @@
-"""What the segmentation trainer (:mod:`.trainer`) and the style-transfer trainer
-(:mod:`napari_forgetting.transfer.train`) share: JSON configs, callbacks, the per-epoch
-checkpoint and resuming from it, the RNG state, and the non-finite loss guard.
+"""The one training loop: :class:`TrainingLoop`, which the segmentation trainer
+(:class:`~napari_forgetting.training.segmentation.Trainer`) and the style-transfer trainer
+(:class:`~napari_forgetting.transfer.train.TransferTrainer`) both are.
 
-No printing, Qt or napari here.
+It owns what the two share -- the epoch/batch loop as a generator (:meth:`fit_steps`, with
+:meth:`fit` a loop over it), callbacks (:class:`~.callbacks.Callback`), the stop flag, an
+atomic per-epoch checkpoint and resuming from it bit for bit, the RNG state, the non-finite
+loss guard and JSON configs -- and calls a few hooks the trainers fill in:
+
+* ``_train_batch(epoch, batch, draws)`` -- one optimisation step on the sampler's draws;
+  returns the batch's loss and a dict of loss parts (averaged into the epoch's logs);
+* ``_end_epoch(epoch)`` -- evaluation (and forgetting tracking) after the batches; returns
+  metrics for the logs;
+* ``_start_run`` / ``_write_epoch`` / ``_commit_epoch`` / ``_finish_run`` / ``_abort_run`` --
+  what a trainer keeps besides the checkpoint (the segmentation trainer's run store).
+
+:meth:`fit_steps` yields small typed steps (:mod:`.events`): ``TrainStart`` once the run is
+open (after a resume, with the epoch it starts from), ``BatchEnd`` after every batch's
+``on_batch_end`` and ``EpochEnd`` after every epoch's ``on_epoch_end`` (its checkpoint is
+written). Closing the generator early (``.close()``) stops the run exactly as
+``should_stop`` does: an epoch cut short is dropped, the run keeps its last complete epoch
+and checkpoint, ``on_train_end`` is called; ``fit(resume=True)`` continues from there.
+
+No Qt, napari or printing here.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Iterator
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,8 +36,10 @@ from typing import Any, ClassVar
 import torch
 
 from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from napari_forgetting.model.device import torch_settings
+from napari_forgetting.training.events import BatchEnd, EpochEnd, TrainStart
 
-__all__ = ["JsonConfig", "TrainerScaffold", "TrainingError"]
+__all__ = ["JsonConfig", "TrainingError", "TrainingLoop"]
 
 
 class TrainingError(RuntimeError):
@@ -40,10 +63,12 @@ class JsonConfig:
         return cls(**d)
 
 
-class TrainerScaffold:
-    """Base of both trainers. Subclasses set ``config`` (a :class:`JsonConfig`),
-    ``callbacks``, ``out_dir`` and ``device``, and implement ``state_dict`` /
-    ``load_state_dict``."""
+class TrainingLoop:
+    """Base of both trainers. Subclasses set ``config`` (a :class:`JsonConfig` with
+    ``epochs``, ``batch_size``, ``seed``, ``num_threads``, ``deterministic``), ``callbacks``,
+    ``out_dir``, ``device``, ``sampler`` (a :class:`~napari_forgetting.data.sections.
+    PatchSampler`) and ``patches_per_epoch``, call :meth:`_init_loop`, and implement
+    ``state_dict`` / ``load_state_dict``, ``_train_batch`` and ``_end_epoch``."""
 
     #: Config keys that may differ between a checkpoint and the run resuming from it.
     resumable_changes: ClassVar[frozenset[str]] = frozenset({"epochs", "device", "num_threads"})
@@ -52,12 +77,70 @@ class TrainerScaffold:
     callbacks: list
     out_dir: Path | None
     device: torch.device
+    sampler: Any
+    patches_per_epoch: int
+
+    def _init_loop(self) -> None:
+        self.history: list[dict[str, Any]] = []
+        self.epoch = 0
+        self.should_stop = False
+        self.stopped = False
+
+    # ------------------------------------------------------------------ hooks
 
     def state_dict(self) -> dict[str, Any]:
         raise NotImplementedError
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    def _train_batch(
+        self, epoch: int, batch: int, draws: list[tuple[int, int, int]]
+    ) -> tuple[float, dict[str, float]]:
+        """One optimisation step; returns the loss and the loss parts to average."""
+        raise NotImplementedError
+
+    def _end_epoch(self, epoch: int) -> dict[str, Any]:
+        """After the epoch's batches: evaluate; returns the metrics for the logs."""
+        raise NotImplementedError
+
+    def _set_train_mode(self) -> None:
+        """Put the networks in training mode (before every epoch's batches)."""
+
+    def _start_run(self, resume: bool, overwrite: bool) -> None:
+        """Open what the run keeps besides the checkpoint (before resuming)."""
+
+    def _resumed(self) -> None:
+        """After the checkpoint (if any) was loaded, before the first epoch."""
+
+    def _write_epoch(self, epoch: int, logs: dict[str, Any]) -> None:
+        """Keep the epoch's results (before the checkpoint is written)."""
+
+    def _commit_epoch(self, epoch: int) -> None:
+        """The epoch's checkpoint is written: make the epoch visible."""
+
+    def _finish_run(self) -> None:
+        """The loop ended normally (``self.stopped`` says whether before the last epoch)."""
+
+    def _abort_run(self, exc: BaseException | None) -> None:
+        """The loop was closed from outside (``exc`` None) or raised ``exc``."""
+
+    def display_arrays(self) -> dict[str, Any]:
+        """What a live view shows after an epoch (see :mod:`.events`); none by default."""
+        return {}
+
+    def release(self) -> None:
+        """Free what only further training needs (models, optimisers, cached data); nothing
+        by default."""
+
+    # ------------------------------------------------------------------ batches
+
+    @property
+    def n_batches(self) -> int:
+        """Batches per epoch."""
+        return math.ceil(self.patches_per_epoch / self.config.batch_size)
+
+    # ------------------------------------------------------------------ checkpoints
 
     @property
     def checkpoint_file(self) -> Path | None:
@@ -118,3 +201,102 @@ class TrainerScaffold:
         word = "NaN" if math.isnan(value) else "infinite"
         name = f"{what} loss" if what else "loss"
         raise TrainingError(f"{name} became {word} at epoch {epoch} batch {batch}; {where}")
+
+    # ------------------------------------------------------------------ the loop
+
+    def fit(self, resume: bool = False, overwrite: bool = False) -> list[dict[str, Any]]:
+        """Train up to ``config.epochs`` epochs; returns :attr:`history`.
+
+        ``resume=True`` loads ``<out_dir>/checkpoint.pt`` if it exists and continues after
+        its last completed epoch (a fresh start when there is none). ``overwrite``: a fresh
+        run may replace one already in ``out_dir`` (for trainers that keep more than a
+        checkpoint there). Raises :class:`TrainingError` on a non-finite loss (the last good
+        checkpoint is kept).
+        """
+        for _ in self.fit_steps(resume, overwrite):
+            pass
+        return self.history
+
+    def fit_steps(self, resume: bool = False, overwrite: bool = False) -> Iterator[Any]:
+        """:meth:`fit` one step at a time (see the module docstring): yields
+        :class:`TrainStart`, then :class:`BatchEnd` after every batch and
+        :class:`EpochEnd` after every epoch. Running it to the end is ``fit()``; closing it
+        early is a clean stop. Dropout draws from torch's global generator, so trainers
+        stepped in turn in one thread draw from one stream: each is then reproducible as
+        part of the same interleaving, not alone."""
+        cfg = self.config
+        if resume and self.out_dir is None:
+            raise ValueError("resume=True needs an out_dir")
+        self._start_run(resume, overwrite)
+        if resume:
+            self._resume_from_checkpoint()
+        self._resumed()
+        if self.epoch == 0 and not self.history:
+            torch.manual_seed(cfg.seed)  # dropout / noise stream of a fresh run
+        self.should_stop = False
+        self.stopped = False
+        try:
+            with torch_settings(cfg.num_threads, cfg.deterministic, self.device):
+                self._call("on_train_start")
+                yield TrainStart(
+                    int(cfg.epochs),
+                    int(self.epoch),
+                    self.n_batches,
+                    str(self.device),
+                    torch.get_num_threads(),
+                )
+                while self.epoch < cfg.epochs and not self.should_stop:
+                    epoch = self.epoch
+                    t0 = time.perf_counter()
+                    self._call("on_epoch_start", epoch)
+                    parts = yield from self._train_epoch(epoch)
+                    if parts is None:  # stopped in the middle: the epoch is dropped
+                        break
+                    metrics = self._end_epoch(epoch)
+                    self._call("on_evaluation", epoch, metrics)
+                    logs = {
+                        "epoch": epoch,
+                        **parts,
+                        "seconds": time.perf_counter() - t0,
+                        **metrics,
+                    }
+                    self._write_epoch(epoch, logs)
+                    self.history.append(logs)
+                    self.epoch = epoch + 1
+                    self.save_checkpoint()
+                    self._commit_epoch(epoch)
+                    self._call("on_epoch_end", epoch, logs)
+                    yield EpochEnd(epoch, logs)
+                self.stopped = self.epoch < cfg.epochs
+                self._finish_run()
+                self._call("on_train_end")
+        except GeneratorExit:  # the caller closed fit_steps(): a stop, not a failure
+            self.stopped = True
+            self._abort_run(None)
+            self._call("on_train_end")
+            raise
+        except BaseException as exc:
+            self._abort_run(exc)
+            self._call("on_exception", exc)
+            raise
+
+    def _train_epoch(self, epoch: int) -> Iterator[BatchEnd]:
+        """The epoch's batches, yielding :class:`BatchEnd` after each ``on_batch_end``.
+        Returns the mean loss parts plus ``n_batches``, or ``None`` when stopped early."""
+        bs = self.config.batch_size
+        n = self.patches_per_epoch
+        n_batches = self.n_batches
+        self._set_train_mode()
+        draws_iter = self.sampler.iter_epoch(n)
+        totals: dict[str, float] = {}
+        for b in range(n_batches):
+            draws = [next(draws_iter) for _ in range(min(bs, n - b * bs))]
+            loss, parts = self._train_batch(epoch, b, draws)
+            for k, v in parts.items():
+                totals[k] = totals.get(k, 0.0) + v
+            self._call("on_batch_end", epoch, b, loss)
+            yield BatchEnd(epoch, b, n_batches, loss)
+            if self.should_stop:
+                return None
+        means = {k: v / max(1, n_batches) for k, v in totals.items()}
+        return {**means, "n_batches": n_batches}

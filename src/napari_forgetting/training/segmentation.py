@@ -15,24 +15,11 @@ benchmark metrics (:class:`~.metrics.ConfusionMatrix`) and, by ``config.mode``:
 * ``"off"``: no tracking (metrics only).
 
 Reproducible: the same config and seed on CPU give identical weights, predictions and heat
-maps. With ``out_dir`` a checkpoint (:mod:`.checkpoint`) is written atomically after every
-epoch; ``fit(resume=True)`` continues from it and ends bit-identical to an uninterrupted run.
-A non-finite loss raises :class:`TrainingError` and leaves the last good checkpoint in place.
-
-Callbacks (:class:`Callback`) are called in this order::
-
-    on_train_start
-    for each epoch: on_epoch_start, on_batch_end (per batch), on_evaluation, [checkpoint],
-                    on_epoch_end
-    on_train_end
-
-``trainer.should_stop = True`` (e.g. from a GUI callback) stops cleanly: checked after every
-batch and every epoch; a stop in the middle of an epoch discards that partial epoch for
-resuming (the checkpoint holds the last complete epoch). ``on_train_end`` is still called.
-
-``fit_steps()`` is ``fit()`` as a generator, yielding after every batch and every epoch, for
-a caller that drives training step by step in its own thread (``benchmarks/_common.py``
-trains several variants in lock step with it); closing it early is a clean stop as above.
+maps. The loop, callbacks, stop, checkpoints and resume are :class:`~.loop.TrainingLoop`'s
+(``fit()``, ``fit_steps()``); with ``out_dir`` this trainer also writes a run store
+(:mod:`napari_forgetting.runs.store`) epoch by epoch, committed after the checkpoint, so a
+resumed run ends bit-identical to an uninterrupted one. A non-finite loss raises
+:class:`TrainingError` and leaves the last good checkpoint in place (the run is marked failed).
 
 No Qt, napari or printing here.
 """
@@ -43,7 +30,7 @@ import contextlib
 import math
 import os
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,13 +56,13 @@ from napari_forgetting.model.device import (
     make_grad_scaler,
     make_optimizer,
     select_device,
-    torch_settings,
 )
 from napari_forgetting.model.metrics import ConfusionMatrix
 from napari_forgetting.runs.store import RunStore, RunStoreError, is_run_dir
-from napari_forgetting.training.loop import JsonConfig, TrainerScaffold, TrainingError
+from napari_forgetting.training.callbacks import Callback
+from napari_forgetting.training.loop import JsonConfig, TrainingLoop
 
-__all__ = ["MODES", "Callback", "TrainConfig", "Trainer", "TrainingError"]
+__all__ = ["AUGMENTATIONS", "MODES", "TrainConfig", "Trainer"]
 
 MODES = ("sweep", "online", "off")
 #: Training-patch augmentations of the paper's comparison (random horizontal flip, random
@@ -149,34 +136,6 @@ class TrainConfig(JsonConfig):
             )
 
 
-class Callback:
-    """Base class of training callbacks; override the hooks you need (all no-ops here)."""
-
-    def on_train_start(self, trainer: Trainer) -> None:
-        pass
-
-    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
-        pass
-
-    def on_batch_end(self, trainer: Trainer, epoch: int, batch: int, loss: float) -> None:
-        pass
-
-    def on_evaluation(self, trainer: Trainer, epoch: int, metrics: dict[str, Any]) -> None:
-        pass
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, Any]) -> None:
-        pass
-
-    def on_test(self, trainer: Trainer, name: str, metrics: dict[str, Any]) -> None:
-        pass
-
-    def on_exception(self, trainer: Trainer, exc: BaseException) -> None:
-        pass
-
-    def on_train_end(self, trainer: Trainer) -> None:
-        pass
-
-
 def _check_pool(
     pool: Sequence[tuple[np.ndarray, np.ndarray]] | None, n_classes: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -215,7 +174,7 @@ def _jsonable(scores: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class Trainer(TrainerScaffold):
+class Trainer(TrainingLoop):
     """Train DeepLabV3-ResNet18 on a labelled volume and track forgetting events.
 
     Parameters
@@ -244,6 +203,9 @@ class Trainer(TrainerScaffold):
         Extra training sections ``(image, labels)``, depth-down 2-D arrays, images already
         amplitude-normalised (e.g. style-transferred sections): patches are drawn from them as
         from the training sections (the augmented pool of the paper's workflow).
+    run_info
+        More fields for the run store's ``run.json`` (e.g. the ``augmented_pool`` a
+        retraining uses).
 
     Attributes: ``model``, ``optimizer``, ``tracker`` (``None`` in ``"off"`` mode),
     ``tracker_sections``, ``train_sections``, ``tracked_sections``, ``history`` (one dict per
@@ -266,6 +228,7 @@ class Trainer(TrainerScaffold):
         class_names: Sequence[str] | None = None,
         write_store: bool = True,
         extra_pool: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+        run_info: dict[str, Any] | None = None,
     ) -> None:
         self.config = config if config is not None else TrainConfig()
         cfg = self.config
@@ -274,6 +237,7 @@ class Trainer(TrainerScaffold):
         self.write_store = bool(write_store)
         self.source = dict(source or {})
         self.parent = parent
+        self.run_info = dict(run_info or {})
         self.test_volumes = dict(test_volumes or {})
         names = class_names or getattr(volume_or_arrays, "class_names", None)
         if names is None or len(names) != cfg.n_classes:
@@ -338,12 +302,9 @@ class Trainer(TrainerScaffold):
         else:
             self.patches_per_epoch = int(cfg.patches_per_epoch)
 
-        self.history: list[dict[str, Any]] = []
+        self._init_loop()
         self._tracking_seconds = 0.0
         self.test_metrics: dict[str, dict[str, Any]] = {}
-        self.epoch = 0
-        self.should_stop = False
-        self.stopped = False
         self.store: RunStore | None = None
         #: Predictions (uint8, one per tracked section) of the last evaluated epoch.
         self.last_predictions: list[np.ndarray] = []
@@ -521,44 +482,75 @@ class Trainer(TrainerScaffold):
         metrics["shape"] = list(shape)
         return metrics
 
-    def _train_epoch(self, epoch: int) -> Generator[tuple, None, tuple[float, int, bool]]:
-        """One epoch of patches, yielding ``("batch", epoch, b)`` after each batch's
-        ``on_batch_end``. Returns (mean loss, batches, completed)."""
-        cfg = self.config
+    def _set_train_mode(self) -> None:
         self.model.train()
-        n = self.patches_per_epoch
-        n_batches = math.ceil(n / cfg.batch_size)
-        draws_iter = self.sampler.iter_epoch(n)
-        total = 0.0
-        for b in range(n_batches):
-            draws = [next(draws_iter) for _ in range(min(cfg.batch_size, n - b * cfg.batch_size))]
-            x, y, windows = self.make_batch(draws)
-            with autocast_context(self.device, enabled=cfg.amp):
-                logits = self.model(x)
-            loss = F.cross_entropy(logits.float(), y, ignore_index=IGNORE_INDEX)
-            value = float(loss.detach())
-            self._check_finite(value, epoch, b)
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            if cfg.mode == "online" and self.tracker is not None:
-                t_track = time.perf_counter()
-                own = [i for i, d in enumerate(draws) if d[0] < len(self.train_sections)]
-                if len(own) == len(draws):
-                    self._track_online(draws, windows, logits, y)
-                elif own:  # pool patches are not tracker sections
-                    sel = torch.tensor(own, device=logits.device)
-                    self._track_online(
-                        [draws[i] for i in own], [windows[i] for i in own], logits[sel], y[sel]
-                    )
-                self._tracking_seconds += time.perf_counter() - t_track
-            total += value
-            self._call("on_batch_end", epoch, b, value)
-            yield ("batch", epoch, b)
-            if self.should_stop:
-                return total / (b + 1), b + 1, False
-        return total / max(1, n_batches), n_batches, True
+
+    def _train_batch(
+        self, epoch: int, batch: int, draws: list[tuple[int, int, int]]
+    ) -> tuple[float, dict[str, float]]:
+        """One optimisation step on the draws' patches (and online tracking of them)."""
+        cfg = self.config
+        if batch == 0:
+            self._tracking_seconds = 0.0
+        x, y, windows = self.make_batch(draws)
+        with autocast_context(self.device, enabled=cfg.amp):
+            logits = self.model(x)
+        loss = F.cross_entropy(logits.float(), y, ignore_index=IGNORE_INDEX)
+        value = float(loss.detach())
+        self._check_finite(value, epoch, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if cfg.mode == "online" and self.tracker is not None:
+            t_track = time.perf_counter()
+            own = [i for i, d in enumerate(draws) if d[0] < len(self.train_sections)]
+            if len(own) == len(draws):
+                self._track_online(draws, windows, logits, y)
+            elif own:  # pool patches are not tracker sections
+                sel = torch.tensor(own, device=logits.device)
+                self._track_online(
+                    [draws[i] for i in own], [windows[i] for i in own], logits[sel], y[sel]
+                )
+            self._tracking_seconds += time.perf_counter() - t_track
+        return value, {"loss": value}
+
+    def _end_epoch(self, epoch: int) -> dict[str, Any]:
+        """Evaluate the tracked sections; update the tracker (sweep) or end its epoch
+        (online). Returns the tracking time and the benchmark metrics."""
+        cfg = self.config
+        if cfg.mode == "online" and self.tracker is not None:
+            self.tracker.end_epoch()
+        sweep_stats = cfg.mode == "sweep" and self.tracker is not None and cfg.track_stats
+        metrics, preds, labs, derived = self._evaluate(None, self._store, stats=sweep_stats)
+        if cfg.mode == "sweep" and self.tracker is not None:
+            t_track = time.perf_counter()
+            self.tracker.update_epoch(preds, labs, **(derived or {}))
+            self._tracking_seconds += time.perf_counter() - t_track
+        self.last_predictions = preds
+        return {"tracking_seconds": self._tracking_seconds, **metrics}
+
+    def batch_postfix(self, loss: float) -> dict[str, str]:
+        """The progress bar's postfix after a batch."""
+        return {"loss": f"{loss:.4f}"}
+
+    def describe_epoch(self, logs: dict[str, Any]) -> str:
+        """One line of an epoch's (or a test volume's) logs: loss, PA, MCA, mIoU, FWIoU and
+        per-class accuracy."""
+        parts = [f"loss {logs['loss']:.4f}"] if "loss" in logs else []
+        for key, short in (
+            ("pixel_accuracy", "PA"),
+            ("mean_class_accuracy", "MCA"),
+            ("mean_iou", "mIoU"),
+            ("fw_iou", "FWIoU"),
+        ):
+            if key in logs:
+                parts.append(f"{short} {logs[key]:.3f}")
+        acc = logs.get("class_accuracy")
+        if acc is not None:
+            pairs = zip(self.class_names, acc, strict=False)
+            parts.append("acc[" + " ".join(f"{n}:{a:.2f}" for n, a in pairs) + "]")
+        return "  ".join(parts)
 
     # ------------------------------------------------------------------ run store
 
@@ -597,7 +589,7 @@ class Trainer(TrainerScaffold):
             tracker_config=None if self.tracker is None else self.tracker.config.to_dict(),
             source=self.source,
             parent=self.parent,
-            extra={"amplitude_stats": list(self.stats), "mode": cfg.mode},
+            extra={"amplitude_stats": list(self.stats), "mode": cfg.mode, **self.run_info},
             overwrite=overwrite or not resume and self._only_checkpoint_here(),
         )
 
@@ -614,117 +606,64 @@ class Trainer(TrainerScaffold):
             self.test_metrics[name] = metrics
             self._call("on_test", name, metrics)
 
-    # ------------------------------------------------------------------ fit
+    # ------------------------------------------------------------------ loop hooks
 
-    def fit(self, resume: bool = False, overwrite: bool = False) -> list[dict[str, Any]]:
-        """Train up to ``config.epochs`` epochs; returns :attr:`history`.
+    def _start_run(self, resume: bool, overwrite: bool) -> None:
+        self.store = self._open_store(resume, overwrite)
 
-        With an ``out_dir`` the run store (:mod:`.runstore`) is written there epoch by epoch:
-        a fresh run refuses a folder that already holds a run unless ``overwrite``.
-        ``resume=True`` loads ``<out_dir>/checkpoint.pt`` if it exists and continues after its
-        last completed epoch (a fresh start when there is none). Raises :class:`TrainingError`
-        on a non-finite loss (the last good checkpoint is kept; the run is marked failed).
-        After the last epoch the separate ``test_volumes`` are evaluated.
-        """
-        for _ in self.fit_steps(resume, overwrite):
-            pass
-        return self.history
+    def _resumed(self) -> None:
+        if self.store is not None:
+            self.store.rewind(self.epoch, self.history)
 
-    def fit_steps(self, resume: bool = False, overwrite: bool = False) -> Iterator[tuple]:
-        """:meth:`fit` one step at a time, for a caller that interleaves training with other
-        work in its own thread: yields ``("batch", epoch, b)`` after every training batch
-        (after ``on_batch_end``) and ``("epoch", epoch)`` after every completed epoch (after
-        ``on_epoch_end``; its checkpoint is written). Running it to the end is ``fit()``.
-        Closing it early (``.close()``) stops the run as ``should_stop`` would: an epoch
-        cut short is dropped, the run store is marked stopped with its last complete epoch
-        and checkpoint, and ``on_train_end`` is called; ``fit_steps(resume=True)`` or
-        ``fit(resume=True)`` continues from there. Dropout draws from torch's global
-        generator, so trainers stepped in turn in one thread draw from one stream: each is
-        then reproducible as part of the same interleaving, not alone.
-        """
+    def _write_epoch(self, epoch: int, logs: dict[str, Any]) -> None:
+        if self.store is not None:
+            self.store.write_epoch(epoch, self.last_predictions, self.epoch_maps())
+
+    def _commit_epoch(self, epoch: int) -> None:
+        if self.store is not None:
+            self.store.commit(self.epoch, history=self.history, status="running")
+
+    def _finish_run(self) -> None:
+        """After the last epoch the test volumes are evaluated; the store says how it ended."""
         cfg = self.config
-        if resume and self.out_dir is None:
-            raise ValueError("resume=True needs an out_dir")
-        store = self._open_store(resume, overwrite)
-        self.store = store
-        if resume:
-            self._resume_from_checkpoint()
-        if store is not None:
-            store.rewind(self.epoch, self.history)
-        if self.epoch == 0 and not self.history:
-            torch.manual_seed(cfg.seed)  # dropout stream of a fresh run
-        self.should_stop = False
-        self.stopped = False
-        sweep_stats = cfg.mode == "sweep" and self.tracker is not None and cfg.track_stats
-        try:
-            with torch_settings(cfg.num_threads, cfg.deterministic, self.device):
-                self._call("on_train_start")
-                while self.epoch < cfg.epochs and not self.should_stop:
-                    epoch = self.epoch
-                    t0 = time.perf_counter()
-                    self._tracking_seconds = 0.0
-                    self._call("on_epoch_start", epoch)
-                    loss, n_batches, complete = yield from self._train_epoch(epoch)
-                    if not complete:
-                        break
-                    if cfg.mode == "online" and self.tracker is not None:
-                        self.tracker.end_epoch()
-                    metrics, preds, labs, derived = self._evaluate(
-                        None, self._store, stats=sweep_stats
-                    )
-                    if cfg.mode == "sweep" and self.tracker is not None:
-                        t_track = time.perf_counter()
-                        self.tracker.update_epoch(preds, labs, **(derived or {}))
-                        self._tracking_seconds += time.perf_counter() - t_track
-                    self.last_predictions = preds
-                    self._call("on_evaluation", epoch, metrics)
-                    logs = {
-                        "epoch": epoch,
-                        "loss": loss,
-                        "n_batches": n_batches,
-                        "seconds": time.perf_counter() - t0,
-                        "tracking_seconds": self._tracking_seconds,
-                        **metrics,
-                    }
-                    if store is not None:
-                        store.write_epoch(epoch, preds, self.epoch_maps())
-                    self.history.append(logs)
-                    self.epoch = epoch + 1
-                    self.save_checkpoint()
-                    if store is not None:
-                        store.commit(self.epoch, history=self.history, status="running")
-                    self._call("on_epoch_end", epoch, logs)
-                    yield ("epoch", epoch)
-                self.stopped = self.epoch < cfg.epochs
-                if not self.stopped:
-                    self._run_tests()
-                if store is not None:
-                    store.commit(
-                        status="stopped" if self.stopped else "finished",
-                        message=(
-                            f"stopped after {self.epoch} of {cfg.epochs} epochs"
-                            if self.stopped
-                            else f"finished {self.epoch} epochs"
-                        ),
-                        test_metrics=self.test_metrics,
-                    )
-                self._call("on_train_end")
-        except GeneratorExit:  # the caller closed fit_steps(): a stop, not a failure
-            self.stopped = True
-            if store is not None:
-                with contextlib.suppress(Exception):
-                    store.commit(
-                        status="stopped",
-                        message=f"stopped after {self.epoch} of {cfg.epochs} epochs",
-                    )
-            self._call("on_train_end")
-            raise
-        except BaseException as exc:
-            if store is not None:
-                with contextlib.suppress(Exception):
-                    store.commit(status="failed", message=f"{type(exc).__name__}: {exc}")
-            self._call("on_exception", exc)
-            raise
+        if not self.stopped:
+            self._run_tests()
+        if self.store is not None:
+            self.store.commit(
+                status="stopped" if self.stopped else "finished",
+                message=(
+                    f"stopped after {self.epoch} of {cfg.epochs} epochs"
+                    if self.stopped
+                    else f"finished {self.epoch} epochs"
+                ),
+                test_metrics=self.test_metrics,
+            )
+
+    def _abort_run(self, exc: BaseException | None) -> None:
+        if self.store is None:
+            return
+        with contextlib.suppress(Exception):
+            if exc is None:
+                self.store.commit(
+                    status="stopped",
+                    message=f"stopped after {self.epoch} of {self.config.epochs} epochs",
+                )
+            else:
+                self.store.commit(status="failed", message=f"{type(exc).__name__}: {exc}")
+
+    def display_arrays(self) -> dict[str, Any]:
+        """The last epoch as a live view shows it: ``predictions`` (uint8, flat over the
+        evaluated sections), ``maps`` (:meth:`epoch_maps`) and ``heat_upper`` (the
+        forgetting events' display maximum, :func:`~napari_forgetting.dynamics.heat_limit`,
+        or None)."""
+        from napari_forgetting.dynamics import heat_limit
+
+        maps = self.epoch_maps()
+        preds = self.last_predictions
+        flat = np.concatenate([p.ravel() for p in preds]) if preds else np.zeros(0, np.uint8)
+        counts = maps.get("forgetting_events")
+        upper = heat_limit(counts) if counts is not None and counts.size else None
+        return {"predictions": flat, "maps": maps, "heat_upper": upper}
 
     def release(self) -> None:
         """Free the model, optimiser and cached sections (GPU memory included); the trainer

@@ -7,14 +7,14 @@ target's geology.
 * :mod:`.model` -- :class:`RegionStyleTransfer` (style encoder + SEAN generator),
   :class:`MultiscalePatchDiscriminator`, :func:`mix_styles`.
 * :mod:`.losses` -- hinge GAN, feature matching, multi-scale L1 + FFT-magnitude reconstruction.
-* :mod:`.train` -- :class:`TransferTrainer`, :class:`TransferConfig`, :class:`Callback`.
+* :mod:`.train` -- :class:`TransferTrainer`, :class:`TransferConfig` (on the one training
+  loop, :mod:`napari_forgetting.training.loop`).
 * :mod:`.apply` -- :func:`transfer`, :func:`reconstruct`, :func:`style_matrix`,
   :func:`load_transfer_model`.
 * :mod:`.quality` -- reconstruction PSNR vs a section-mean baseline, class specificity,
   source sensitivity.
 
-Names are imported lazily (PEP 562), so ``import napari_forgetting.cli.transfer`` (the
-command line's parser) does not load torch.
+Names are imported lazily (PEP 562): importing the package does not load torch.
 
 This layer never imports Qt, napari or magicgui.
 """
@@ -31,7 +31,6 @@ _EXPORTS = {
     "mix_styles": "model",
     "TransferTrainer": "train",
     "TransferConfig": "train",
-    "Callback": "train",
     "transfer": "apply",
     "reconstruct": "apply",
     "style_matrix": "apply",

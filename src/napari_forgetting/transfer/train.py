@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,9 +49,9 @@ from napari_forgetting.model.device import (
     make_grad_scaler,
     make_optimizer,
     select_device,
-    torch_settings,
 )
-from napari_forgetting.training.loop import JsonConfig, TrainerScaffold, TrainingError
+from napari_forgetting.training.callbacks import Callback
+from napari_forgetting.training.loop import JsonConfig, TrainingLoop
 from napari_forgetting.transfer.losses import (
     feature_matching_loss,
     hinge_d_loss,
@@ -66,7 +65,7 @@ from napari_forgetting.transfer.model import (
     TransferModelConfig,
 )
 
-__all__ = ["Callback", "TransferConfig", "TransferTrainer", "TrainingError"]
+__all__ = ["TransferConfig", "TransferTrainer"]
 
 #: The kind of file this trainer writes (checked by :func:`~.apply.load_transfer_model`).
 CHECKPOINT_KIND = "napari_forgetting.transfer"
@@ -147,31 +146,12 @@ class TransferConfig(JsonConfig):
         return self.gan_weight > 0 or self.fm_weight > 0
 
 
-class Callback:
-    """Base class of transfer training callbacks; override the hooks you need."""
-
-    def on_train_start(self, trainer: TransferTrainer) -> None:
-        pass
-
-    def on_epoch_start(self, trainer: TransferTrainer, epoch: int) -> None:
-        pass
-
-    def on_batch_end(self, trainer: TransferTrainer, epoch: int, batch: int, loss: float) -> None:
-        """``loss``: the generator's total loss; the parts are in ``trainer.last_batch``."""
-
-    def on_epoch_end(self, trainer: TransferTrainer, epoch: int, logs: dict[str, Any]) -> None:
-        pass
-
-    def on_train_end(self, trainer: TransferTrainer) -> None:
-        pass
-
-
 def _n_classes_of(volume_or_arrays: Any) -> int | None:
     names = getattr(volume_or_arrays, "class_names", None)
     return len(names) if names else None
 
 
-class TransferTrainer(TrainerScaffold):
+class TransferTrainer(TrainingLoop):
     """Train the SEAN-style transfer model on a labelled volume (reconstruction setting).
 
     Parameters
@@ -195,7 +175,7 @@ class TransferTrainer(TrainerScaffold):
     """
 
     #: Config keys that may differ between a checkpoint and the resuming run.
-    resumable_changes = TrainerScaffold.resumable_changes | {"eval_sections"}
+    resumable_changes = TrainingLoop.resumable_changes | {"eval_sections"}
 
     def __init__(
         self,
@@ -252,11 +232,8 @@ class TransferTrainer(TrainerScaffold):
         else:
             self.patches_per_epoch = int(cfg.patches_per_epoch)
 
-        self.history: list[dict[str, Any]] = []
+        self._init_loop()
         self.last_batch: dict[str, float] = {}
-        self.epoch = 0
-        self.should_stop = False
-        self.stopped = False
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -373,26 +350,34 @@ class TransferTrainer(TrainerScaffold):
             **parts,
         }
 
-    def _train_epoch(self, epoch: int) -> tuple[dict[str, float], int, bool]:
-        """One epoch of patches. Returns (mean loss parts, batches, completed)."""
-        cfg = self.config
+    def _set_train_mode(self) -> None:
         self.model.train()
         self.discriminator.train()
-        n = self.patches_per_epoch
-        n_batches = math.ceil(n / cfg.batch_size)
-        draws_iter = self.sampler.iter_epoch(n)
-        totals: dict[str, float] = {}
-        for b in range(n_batches):
-            draws = [next(draws_iter) for _ in range(min(cfg.batch_size, n - b * cfg.batch_size))]
-            x, y, valid = self._batch(draws)
-            parts = self.train_step(x, y, valid, epoch, b)
-            for k, v in parts.items():
-                totals[k] = totals.get(k, 0.0) + v
-            self.last_batch = parts
-            self._call("on_batch_end", epoch, b, parts["loss_g"])
-            if self.should_stop:
-                return {k: v / (b + 1) for k, v in totals.items()}, b + 1, False
-        return {k: v / max(1, n_batches) for k, v in totals.items()}, n_batches, True
+
+    def _train_batch(
+        self, epoch: int, batch: int, draws: list[tuple[int, int, int]]
+    ) -> tuple[float, dict[str, float]]:
+        x, y, valid = self._batch(draws)
+        parts = self.train_step(x, y, valid, epoch, batch)
+        self.last_batch = parts
+        return parts["loss_g"], parts
+
+    def _end_epoch(self, epoch: int) -> dict[str, Any]:
+        return self.evaluate()
+
+    def _finish_run(self) -> None:
+        self.model.eval()
+
+    def batch_postfix(self, loss: float) -> dict[str, str]:
+        """The progress bar's postfix after a batch: generator and discriminator losses."""
+        return {"G": f"{loss:.3f}", "D": f"{self.last_batch.get('loss_d', 0.0):.3f}"}
+
+    def describe_epoch(self, logs: dict[str, Any]) -> str:
+        """One line of an epoch's logs: the losses and the reconstruction PSNR."""
+        text = f"G {logs['loss_g']:.3f}  D {logs['loss_d']:.3f}  L1 {logs['l1']:.3f}"
+        if "psnr" in logs:
+            text += f"  PSNR {logs['psnr']:.2f} dB (mean baseline {logs['baseline_psnr']:.2f})"
+        return text
 
     def evaluate(self, sections: Sequence[Section] | None = None) -> dict[str, Any]:
         """Reconstruction PSNR of ``sections`` (default :attr:`eval_sections`) vs the
@@ -404,42 +389,3 @@ class TransferTrainer(TrainerScaffold):
             return {}
         q = reconstruction_quality(self.model, self.volume, sections)
         return {k: q[k] for k in ("psnr", "baseline_psnr", "psnr_gain_db")}
-
-    def fit(self, resume: bool = False) -> list[dict[str, Any]]:
-        """Train up to ``config.epochs`` epochs; returns :attr:`history`.
-
-        ``resume=True`` loads ``<out_dir>/checkpoint.pt`` if it exists and continues after its
-        last completed epoch (a fresh start when there is none).
-        """
-        cfg = self.config
-        if resume:
-            self._resume_from_checkpoint()
-        if self.epoch == 0 and not self.history:
-            torch.manual_seed(cfg.seed)  # noise stream of a fresh run
-        self.should_stop = False
-        self.stopped = False
-        with torch_settings(cfg.num_threads, cfg.deterministic, self.device):
-            self._call("on_train_start")
-            while self.epoch < cfg.epochs and not self.should_stop:
-                epoch = self.epoch
-                t0 = time.perf_counter()
-                self._call("on_epoch_start", epoch)
-                losses, n_batches, complete = self._train_epoch(epoch)
-                if not complete:
-                    break
-                metrics = self.evaluate()
-                logs = {
-                    "epoch": epoch,
-                    **losses,
-                    "n_batches": n_batches,
-                    **metrics,
-                    "seconds": time.perf_counter() - t0,
-                }
-                self.history.append(logs)
-                self.epoch = epoch + 1
-                self.save_checkpoint()
-                self._call("on_epoch_end", epoch, logs)
-            self.stopped = self.epoch < cfg.epochs
-            self._call("on_train_end")
-        self.model.eval()
-        return self.history

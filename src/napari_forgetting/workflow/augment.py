@@ -6,16 +6,23 @@ each onto training sections drawn at random among those holding class ``k`` (a t
 the class in both sections); every result keeps its target's labels. The pool is written as
 an export set (:mod:`.export`: F3 ``.npy`` + SEG-Y + zarr + manifest), one set per section
 kind (inline targets and crossline targets differ in shape), and read back from it, so the
-augmented data a user exports is exactly what retraining used. Retraining trains the
-segmentation model from scratch on the training sections plus the pool, as a new run whose
-``run.json`` names its parent.
+augmented data a user exports is exactly what retraining used.
+
+Retraining trains the segmentation model from scratch on the training sections plus the
+pool, as a new run whose ``run.json`` names its parent and its pool: :func:`retrain_trainer`
+builds that trainer -- the one retrain path, used by ``napari-forgetting retrain``
+(:func:`retrain`), the comparison's transfer jobs and the napari dock
+(:func:`augment_and_retrain_events`).
+
+The pool is made step by step (:func:`pool_steps`, one :class:`PoolProgress` per transfer),
+so a caller can show progress and stop between transfers by closing the generator.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,9 +46,15 @@ __all__ = [
     "POOL_MANIFEST",
     "AugmentedPool",
     "PoolItem",
+    "PoolProgress",
+    "PoolSaved",
+    "augment_and_retrain_events",
     "generate_pool",
     "load_pool",
+    "pool_record",
+    "pool_steps",
     "retrain",
+    "retrain_trainer",
     "save_pool",
 ]
 
@@ -108,7 +121,24 @@ def _candidates(volume: Any, train: Sequence[Section], class_id: int) -> list[Se
     return out
 
 
-def generate_pool(
+@dataclass(frozen=True)
+class PoolProgress:
+    """``done`` of ``total`` transfers of the pool are made."""
+
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class PoolSaved:
+    """The pool is written to ``path``: ``count`` sections from the style ``sources``."""
+
+    path: Path
+    count: int
+    sources: tuple[str, ...]
+
+
+def pool_steps(
     run: RunStore | str | os.PathLike,
     transfer_model: Any,
     cls: str | int = "scruff",
@@ -116,17 +146,15 @@ def generate_pool(
     per_source: int = 64,
     seed: int = 0,
     volume: Any = None,
-    progress: Callable[[int, int], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> AugmentedPool:
-    """Make ``n_sources x per_source`` transfers of class ``cls`` from a run's hotspots.
+) -> Generator[PoolProgress, None, AugmentedPool]:
+    """Make ``n_sources x per_source`` transfers of class ``cls`` from a run's hotspots,
+    yielding :class:`PoolProgress` after each; returns the :class:`AugmentedPool`.
 
     ``transfer_model``: a trained :class:`~..transfer.RegionStyleTransfer` or its checkpoint
     path. Style sources: the selection saved with the run for this class if there is one
     (``napari-forgetting rank --select`` or the Hotspots widget), else the top ``n_sources``
     of the forgetting-density ranking at the last epoch. ``volume``: the run's data (default:
-    reopened from the run's ``source``). ``progress(done, total)`` is called after each
-    transfer; ``should_stop()`` aborts between transfers (the partial pool is returned).
+    reopened from the run's ``source``). Closing the generator stops between transfers.
     """
     from napari_forgetting.transfer import load_transfer_model, transfer
 
@@ -160,14 +188,11 @@ def generate_pool(
         src = Section.from_key(key, volume)
         src_img, src_lab = section_image(volume, src), section_labels(volume, src)
         for _ in range(int(per_source)):
-            if should_stop is not None and should_stop():
-                break
             tgt = targets[int(rng.integers(len(targets)))]
             tgt_img, tgt_lab = section_image(volume, tgt), section_labels(volume, tgt)
             out = transfer(model, tgt_img, tgt_lab, src_img, src_lab, class_id)
             items.append(PoolItem(out, tgt_lab.astype(np.uint8), tgt.key, key, tgt.kind, seed))
-            if progress is not None:
-                progress(len(items), total)
+            yield PoolProgress(len(items), total)
     return AugmentedPool(
         items=items,
         class_id=class_id,
@@ -177,6 +202,27 @@ def generate_pool(
         seed=int(seed),
         sources=source_keys,
     )
+
+
+def generate_pool(
+    run: RunStore | str | os.PathLike,
+    transfer_model: Any,
+    cls: str | int = "scruff",
+    n_sources: int = 6,
+    per_source: int = 64,
+    seed: int = 0,
+    volume: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> AugmentedPool:
+    """:func:`pool_steps` to the end; ``progress(done, total)`` after each transfer."""
+    steps = pool_steps(run, transfer_model, cls, n_sources, per_source, seed, volume)
+    while True:
+        try:
+            step = next(steps)
+        except StopIteration as end:
+            return end.value
+        if progress is not None:
+            progress(step.done, step.total)
 
 
 def save_pool(
@@ -305,6 +351,59 @@ def load_pool(path: str | os.PathLike) -> AugmentedPool:
     )
 
 
+def pool_record(pool: AugmentedPool, path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """What a retrained run's ``run.json`` records of its pool (field ``augmented_pool``)."""
+    return {
+        "path": None if path is None else str(Path(path).resolve()),
+        "class": pool.class_name,
+        "class_id": pool.class_id,
+        "count": len(pool),
+        "sources": list(pool.sources),
+        "transfer_checkpoint": pool.transfer_checkpoint,
+    }
+
+
+def retrain_trainer(
+    parent: RunStore | str | os.PathLike,
+    pool: AugmentedPool | str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    volume: Any = None,
+    overrides: dict[str, Any] | None = None,
+    callbacks: Sequence[Any] = (),
+    pool_path: str | os.PathLike | None = None,
+) -> Any:
+    """The trainer of a retraining: from scratch on the parent's training sections plus the
+    pool, as a new run in ``out_dir`` whose ``run.json`` records the parent and the pool
+    (:func:`pool_record`) from its creation on.
+
+    The parent's training configuration is reused (``overrides`` change fields, e.g.
+    ``{"seed": 1, "epochs": 30}``). ``pool``: an :class:`AugmentedPool` (``pool_path``: the
+    folder it was saved in, if any) or a pool folder. ``volume``: the parent's data (default:
+    reopened from its ``source``). Returns a
+    :class:`~napari_forgetting.training.segmentation.Trainer`, not yet trained.
+    """
+    from napari_forgetting.training.segmentation import TrainConfig, Trainer
+
+    store = parent if isinstance(parent, RunStore) else RunStore.open(parent)
+    if not isinstance(pool, AugmentedPool):
+        pool_path = pool
+        pool = load_pool(pool)
+    if volume is None:
+        volume = open_source(store.info.get("source") or {})
+    cfg = TrainConfig.from_dict({**store.train_config, **(overrides or {})})
+    return Trainer(
+        volume,
+        cfg,
+        callbacks=callbacks,
+        out_dir=out_dir,
+        source=store.info.get("source"),
+        parent=str(store.path.resolve()),
+        extra_pool=pool.training_pairs(amplitude_stats(volume)),
+        run_info={"augmented_pool": pool_record(pool, pool_path)},
+    )
+
+
 def retrain(
     parent: RunStore | str | os.PathLike,
     pool: AugmentedPool | str | os.PathLike,
@@ -316,45 +415,53 @@ def retrain(
     resume: bool = False,
     overwrite: bool = False,
 ) -> Any:
-    """Train from scratch on the parent's training sections plus the pool, as a new run.
-
-    The parent's training configuration is reused (``overrides`` change fields, e.g.
-    ``{"seed": 1, "epochs": 30}``); the new run's ``run.json`` records the parent and the
-    pool. Returns the finished :class:`~..model.trainer.Trainer`.
-    """
-    from napari_forgetting.training.segmentation import TrainConfig, Trainer
-
-    store = parent if isinstance(parent, RunStore) else RunStore.open(parent)
-    if not isinstance(pool, AugmentedPool):
-        pool_path = str(Path(pool).resolve())
-        pool = load_pool(pool)
-    else:
-        pool_path = None
-    if volume is None:
-        volume = open_source(store.info.get("source") or {})
-    cfg_dict = dict(store.train_config)
-    cfg_dict.update(overrides or {})
-    cfg = TrainConfig.from_dict(cfg_dict)
-    stats = amplitude_stats(volume)
-    trainer = Trainer(
-        volume,
-        cfg,
-        callbacks=callbacks,
-        out_dir=out_dir,
-        source=store.info.get("source"),
-        parent=str(store.path.resolve()),
-        extra_pool=pool.training_pairs(stats),
+    """Train :func:`retrain_trainer` to the end (``resume`` continues an interrupted
+    retraining in ``out_dir``); returns the finished trainer."""
+    trainer = retrain_trainer(
+        parent, pool, out_dir, volume=volume, overrides=overrides, callbacks=callbacks
     )
     trainer.fit(resume=resume, overwrite=overwrite)
-    if trainer.store is not None:
-        RunStore.open(trainer.store.path, mode="a").update_info(
-            augmented_pool={
-                "path": pool_path,
-                "class": pool.class_name,
-                "class_id": pool.class_id,
-                "count": len(pool),
-                "sources": list(pool.sources),
-                "transfer_checkpoint": pool.transfer_checkpoint,
-            }
-        )
     return trainer
+
+
+def augment_and_retrain_events(
+    parent_run: str | os.PathLike,
+    transfer_model: Any,
+    out_dir: str | os.PathLike,
+    *,
+    cls: str | int = "scruff",
+    n_sources: int = 6,
+    per_source: int = 64,
+    seed: int = 0,
+    overrides: dict[str, Any] | None = None,
+) -> Iterator[Any]:
+    """The paper's loop from a finished run, as events for a live view: the pool's
+    :class:`PoolProgress`, :class:`PoolSaved` (``<out_dir>/pool``), then the retraining's
+    :func:`~napari_forgetting.training.events.live_events` (into ``<out_dir>/run``).
+
+    Never raises: an error becomes a
+    :class:`~napari_forgetting.training.events.TrainingFailed`. Closing the generator stops
+    between transfers, or after the current batch of the retraining.
+    """
+    from napari_forgetting.training.events import TrainingFailed, live_events
+
+    out = Path(out_dir)
+    try:
+        parent = RunStore.open(parent_run)
+        volume = open_source(parent.info.get("source") or {})
+        pool = yield from pool_steps(
+            parent, transfer_model, cls, n_sources, per_source, seed, volume
+        )
+        pool_dir = out / "pool"
+        save_pool(pool, pool_dir, volume=volume, class_names=parent.class_names, overwrite=True)
+        yield PoolSaved(pool_dir, len(pool), tuple(pool.sources))
+    except Exception as exc:  # noqa: BLE001 - shown to the user, the viewer keeps working
+        yield TrainingFailed(f"{type(exc).__name__}: {exc}", exc, 0, None)
+        return
+
+    def build() -> Any:
+        return retrain_trainer(
+            parent, pool, out / "run", volume=volume, overrides=overrides, pool_path=pool_dir
+        )
+
+    yield from live_events(build)

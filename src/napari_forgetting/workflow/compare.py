@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_forgetting.data.synthetic import DEFAULT_SHAPE
 from napari_forgetting.data.writers import atomic_path, write_json
 
 __all__ = [
@@ -76,7 +77,7 @@ class CompareConfig:
 
     data: str = "synthetic"
     labels: str | None = None
-    shape: tuple[int, int, int] = (64, 96, 128)
+    shape: tuple[int, int, int] = DEFAULT_SHAPE
     data_seed: int = 0
     iline: int = 189
     xline: int = 193
@@ -225,11 +226,11 @@ def augmented_job(
     baseline job's result) with ``transfer_model`` (a checkpoint path or that job's result),
     then training from scratch on the training sections plus the pool."""
     from napari_forgetting.data.source import open_source
-    from napari_forgetting.training.segmentation import TrainConfig, Trainer
     from napari_forgetting.workflow.augment import (
         POOL_MANIFEST,
         generate_pool,
         load_pool,
+        retrain_trainer,
         save_pool,
     )
 
@@ -243,31 +244,16 @@ def augmented_job(
     else:
         pool = generate_pool(parent_path, ckpt, cls, n_sources, per_source, int(seed), volume)
         save_pool(pool, pool_path, formats=("npy",), overwrite=True, volume=volume)
-    from napari_forgetting.data.sections import amplitude_stats
-
-    cfg = TrainConfig.from_dict({**train, "augment": "none", "seed": int(seed)})
-    trainer = Trainer(
-        volume,
-        cfg,
-        out_dir=out_dir,
-        source=source,
-        parent=str(Path(parent_path).resolve()),
-        extra_pool=pool.training_pairs(amplitude_stats(volume)),
+    trainer = retrain_trainer(
+        parent_path,
+        pool,
+        out_dir,
+        volume=volume,
+        overrides={**train, "augment": "none", "seed": int(seed)},
+        pool_path=pool_path,
     )
     _fit(trainer)
     trainer.release()
-    from napari_forgetting.runs.store import RunStore
-
-    RunStore.open(out_dir, mode="a").update_info(
-        augmented_pool={
-            "path": str(pool_path.resolve()),
-            "class": pool.class_name,
-            "class_id": pool.class_id,
-            "count": len(pool),
-            "sources": list(pool.sources),
-            "transfer_checkpoint": pool.transfer_checkpoint,
-        }
-    )
     return {
         "name": job_name("transfer", seed),
         "path": str(out_dir),

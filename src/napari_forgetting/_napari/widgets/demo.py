@@ -30,9 +30,9 @@ def run_demo(
     from qtpy.QtWidgets import QApplication
 
     from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
-    from napari_forgetting._napari.live import EpochDone, TrainingFailed, TrainingFinished
     from napari_forgetting._napari.sample_data import sample_path
     from napari_forgetting._napari.widgets.training import TrainingWidget
+    from napari_forgetting.training.events import EpochDone, TrainingFailed
 
     t0 = time.monotonic() if t0 is None else t0
     path = data or sample_path()
@@ -73,12 +73,12 @@ def run_demo(
         if isinstance(event, EpochDone) and state["first"] is None:
             state["first"] = time.monotonic() - t0
             print(f"first heat map shown {state['first']:.1f} s after launch", file=sys.stderr)
-        elif isinstance(event, (TrainingFinished, TrainingFailed)):
-            if isinstance(event, TrainingFailed):
-                state["status"] = 1
-                print(f"training failed: {event.message}", file=sys.stderr)
-            # after the widget has drawn the last epoch
-            QTimer.singleShot(200, save_and_maybe_quit)
+        elif isinstance(event, TrainingFailed):
+            state["status"] = 1
+            print(f"training failed: {event.message}", file=sys.stderr)
+
+    def on_finished() -> None:
+        QTimer.singleShot(200, save_and_maybe_quit)  # after the widget drew the last epoch
 
     widget.epochs.value = int(epochs)
     widget.device.value = "cpu" if _cpu_only() else "auto"
@@ -86,6 +86,7 @@ def run_demo(
     if widget.worker is None:
         return 1
     widget.worker.yielded.connect(on_event)
+    widget.worker.finished.connect(on_finished)
     napari.run()
     widget.shutdown()
     return int(state["status"])

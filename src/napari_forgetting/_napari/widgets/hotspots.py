@@ -326,11 +326,10 @@ class HotspotsWidget(QWidget):
             self.timer.stop()
 
     def _rank_in_background(self) -> None:
-        from napari.qt.threading import create_worker
+        from napari_forgetting._napari.worker import start_worker
 
         assert self.store is not None
         key = (str(self.store.path), self.class_combo.currentData(), self.statistic)
-        worker = create_worker(_rank_path, *key, _start_thread=False)
 
         def returned(result: _Ranked) -> None:
             if not _exists(self) or self.store is None:
@@ -342,10 +341,7 @@ class HotspotsWidget(QWidget):
         def done() -> None:
             self.rank_worker = None
 
-        worker.returned.connect(returned)
-        worker.finished.connect(done)
-        self.rank_worker = worker
-        worker.start()
+        self.rank_worker = start_worker(_rank_path, *key, on_event=returned, on_finished=done)
 
     def _show_ranking(self, ranking: Ranking | None) -> None:
         previous = self.current_key

@@ -16,18 +16,19 @@ Sections are read from the layer data depth-down (inline ``i`` = ``data[i].T``, 
 ``inlines`` / ``crosslines``, else ``translate + scale * index``), as the run stores do.
 
 *Load checkpoint* is one click (a file dialog, then
-:func:`~napari_forgetting.transfer.load_transfer_model`).
+:func:`~napari_forgetting.transfer.load_transfer_model`, which loads tensors only: a file
+carrying anything else is refused and none of its code runs).
 *Train transfer model* runs :class:`~napari_forgetting.transfer.TransferTrainer` (a tiny CPU
-configuration by default) in a napari worker with a progress bar and Stop; it writes
-``checkpoint.pt`` to the chosen folder and loads the model when done.
+configuration by default) in the one background worker
+(:func:`~napari_forgetting._napari.worker.start_worker` over
+:func:`~napari_forgetting.training.events.live_events`) with a progress bar and Stop (the
+worker's quit); it writes ``checkpoint.pt`` to the chosen folder and loads the model when
+done. *Preview* runs the two transfers in the same kind of worker.
 """
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,16 +49,12 @@ from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QFileDialog, QScrollArea, QVBoxLayout, QWidget
 
-from napari_forgetting._napari.layers import labels_colormap
-from napari_forgetting._napari.live import gui_friendly_threads
-from napari_forgetting._napari.torch_guard import hide_triton_before_torch
+from napari_forgetting._napari.layers import LayerVolume, labels_colormap
 from napari_forgetting._napari.widgets.hotspots import _color_icon
 from napari_forgetting._napari.widgets.lifetime import alive as _alive
-from napari_forgetting._napari.widgets.training import LayerVolume
+from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
 from napari_forgetting.data.classes import class_colors, default_class_names
 from napari_forgetting.data.sections import Section, all_sections, section_image, section_labels
-
-hide_triton_before_torch()  # before anything imports torch (see _torch_guard)
 
 __all__ = ["LAYER_NAMES", "TransferWidget"]
 
@@ -72,104 +69,7 @@ LAYER_NAMES = {
 _GAP = 0.1  # gap between the side-by-side panels, as a fraction of the section width
 
 
-# ---------------------------------------------------------------------------------- worker
-
-
-@dataclass
-class TrainProgress:
-    epoch: int
-    batch: int
-    n_batches: int
-    epochs: int
-    loss: float
-
-
-@dataclass
-class TrainDone:
-    epochs_complete: int
-    epochs: int
-    stopped: bool
-    checkpoint: Path | None
-    error: str | None = None
-
-
-class _QueueCallback:
-    """Transfer trainer callback that hands batch progress to the worker generator."""
-
-    def __init__(self, stop: threading.Event) -> None:
-        self.queue: queue.Queue = queue.Queue()
-        self.stop = stop
-
-    def on_train_start(self, trainer: Any) -> None:
-        pass
-
-    def on_epoch_start(self, trainer: Any, epoch: int) -> None:
-        pass
-
-    def on_batch_end(self, trainer: Any, epoch: int, batch: int, loss: float) -> None:
-        n = -(-trainer.patches_per_epoch // trainer.config.batch_size)
-        self.queue.put(TrainProgress(epoch, batch, n, trainer.config.epochs, float(loss)))
-        if self.stop.is_set():
-            trainer.should_stop = True
-
-    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict) -> None:
-        if self.stop.is_set():
-            trainer.should_stop = True
-
-    def on_train_end(self, trainer: Any) -> None:
-        pass
-
-
-def train_events(data: Any, config: Any, out_dir: Path, stop: threading.Event, callbacks=()):
-    """Train in a helper thread; yield :class:`TrainProgress` and finally :class:`TrainDone`.
-
-    Never raises (an error becomes ``TrainDone.error``).
-    """
-    from napari_forgetting.transfer import TransferTrainer
-
-    trainer = None
-    try:
-        cb = _QueueCallback(stop)
-        trainer = TransferTrainer(data, config, callbacks=[cb, *callbacks], out_dir=out_dir)
-        if stop.is_set():
-            trainer.should_stop = True
-        outcome: dict[str, BaseException] = {}
-        done = object()
-
-        def fit() -> None:
-            try:
-                trainer.fit()
-            except BaseException as exc:  # noqa: BLE001 - handed to the generator
-                outcome["error"] = exc
-            finally:
-                cb.queue.put(done)
-
-        thread = threading.Thread(target=fit, name="napari-forgetting-transfer", daemon=True)
-        thread.start()
-        while True:
-            item = cb.queue.get()
-            latest = None
-            with contextlib.suppress(queue.Empty):
-                while item is not done:  # several batches since the last look: one event
-                    latest = item
-                    item = cb.queue.get_nowait()
-            if latest is not None:
-                yield latest
-            if item is done:
-                break
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        yield TrainDone(
-            trainer.epoch, config.epochs, trainer.epoch < config.epochs, trainer.checkpoint_file
-        )
-    except Exception as exc:  # noqa: BLE001 - reported to the user, never re-raised
-        done_epochs = 0 if trainer is None else int(trainer.epoch)
-        ckpt = None if trainer is None else trainer.checkpoint_file
-        yield TrainDone(done_epochs, config.epochs, True, ckpt, f"{type(exc).__name__}: {exc}")
-    finally:
-        if trainer is not None:
-            trainer.should_stop = True
+# ---------------------------------------------------------------------------------- jobs
 
 
 def _compute_preview(
@@ -229,7 +129,7 @@ class TransferWidget(QWidget):
         self.pbar: Any = None
         self.last_result: dict[str, np.ndarray] = {}
         self.extra_callbacks: list = []  # injected into the trainer (tests)
-        self._stop = threading.Event()
+        self._ended: Any = None  # the training's TrainingFinished / TrainingFailed
         self._rng = np.random.default_rng()
 
         self.seismic = ComboBox(label="seismic", choices=self._image_layers, nullable=True)
@@ -513,70 +413,76 @@ class TransferWidget(QWidget):
         except Exception as exc:  # noqa: BLE001
             self._tell(f"cannot start transfer training: {exc}", error=True)
             return
-        from napari.qt.threading import create_worker
+        from napari_forgetting.training.events import live_events
+        from napari_forgetting.transfer import TransferTrainer
 
-        self._stop.clear()
+        callbacks = list(self.extra_callbacks)
+
+        def build() -> TransferTrainer:
+            return TransferTrainer(data, config, callbacks=callbacks, out_dir=out_dir)
+
         self._out_dir = out_dir
-        self._total = max(1, config.epochs * -(-config.patches_per_epoch // config.batch_size))
-        self.pbar = progress(total=self._total, desc="transfer training")
-        worker = create_worker(
-            train_events,
-            data,
-            config,
-            out_dir,
-            self._stop,
-            list(self.extra_callbacks),
-            _start_thread=False,
-        )
-        worker.yielded.connect(self._on_event)
-        worker.finished.connect(self._on_worker_finished)
-        self.worker = worker
+        self._ended = None
+        self._epochs = config.epochs
+        self._done_epochs = 0
+        n_batches = -(-config.patches_per_epoch // config.batch_size)
+        self.pbar = progress(total=max(1, config.epochs * n_batches), desc="transfer training")
         self.train_button.enabled = False
         self.stop_button.enabled = True
         self.status.value = f"training the transfer model (checkpoints in {out_dir}) ..."
-        worker.start()
+        self.worker = start_worker(
+            live_events, build, on_event=self._on_event, on_finished=self._on_worker_finished
+        )
 
     def stop(self) -> None:
         """Stop after the current batch; the checkpoint keeps the last complete epoch."""
-        self._stop.set()
-        if self.running:
+        if self.worker is not None:
+            self.worker.quit()
             self.status.value = "stopping after the current batch ..."
 
     def _on_event(self, ev: Any) -> None:
+        from napari_forgetting.training.events import (
+            BatchEnd,
+            EpochDone,
+            TrainingFailed,
+            TrainingFinished,
+        )
+
         try:
-            if isinstance(ev, TrainProgress):
-                bar = self.pbar
-                if bar is not None:
-                    done = ev.epoch * ev.n_batches + ev.batch + 1
-                    if done > bar.n:
-                        bar.update(done - bar.n)
-                    bar.set_description(
-                        f"transfer epoch {ev.epoch + 1}/{ev.epochs} loss {ev.loss:.3f}"
-                    )
-            elif isinstance(ev, TrainDone):
-                self._close_pbar()
-                self._on_done(ev)
+            bar = self.pbar
+            if isinstance(ev, EpochDone):
+                self._done_epochs = ev.epoch + 1
+            elif isinstance(ev, BatchEnd) and bar is not None:
+                done = ev.epoch * ev.n_batches + ev.batch + 1
+                if done > bar.n:
+                    bar.update(done - bar.n)
+                bar.set_description(
+                    f"transfer epoch {ev.epoch + 1}/{self._epochs} loss {ev.loss:.3f}"
+                )
+            elif isinstance(ev, TrainingFinished):
+                self._ended = ev
+                word = "stopped" if ev.stopped else "finished"
+                self._tell(f"transfer training {word} after {ev.epochs_complete} of "
+                           f"{ev.epochs} epochs")  # fmt: skip
+            elif isinstance(ev, TrainingFailed):
+                self._ended = ev
+                self._tell(f"transfer training failed: {ev.message}", error=True)
         except Exception as exc:  # noqa: BLE001 - a display bug must not kill the viewer
             self._tell(f"could not show training progress: {type(exc).__name__}: {exc}", True)
-
-    def _on_done(self, ev: TrainDone) -> None:
-        has_ckpt = ev.checkpoint is not None and Path(ev.checkpoint).is_file()
-        if ev.error:
-            self._tell(f"transfer training failed: {ev.error}", error=True)
-        elif ev.stopped:
-            self._tell(
-                f"transfer training stopped after {ev.epochs_complete} of {ev.epochs} epochs"
-            )
-        else:
-            self._tell(f"transfer training finished: {ev.epochs_complete} epochs")
-        if has_ckpt:
-            self.load_checkpoint(ev.checkpoint)
 
     def _on_worker_finished(self) -> None:
         self._close_pbar()
         self.worker = None
-        self.train_button.enabled = True
-        self.stop_button.enabled = False
+        if _alive(self):
+            self.train_button.enabled = True
+            self.stop_button.enabled = False
+        if self._ended is None:  # stopped with the worker's quit
+            self._tell(
+                f"transfer training stopped after {self._done_epochs} of {self._epochs} epochs"
+            )
+        ckpt = self._out_dir / "checkpoint.pt"
+        if ckpt.is_file():
+            self.load_checkpoint(ckpt)
 
     def _close_pbar(self) -> None:
         if self.pbar is not None:
@@ -611,9 +517,6 @@ class TransferWidget(QWidget):
         job = self._preview_job()
         if job is None:
             return None
-        from napari.qt.threading import create_worker
-
-        worker = create_worker(_compute_preview_or_error, **job["inputs"], _start_thread=False)
         bar = progress(total=0, desc="style transfer preview")
 
         def returned(result: Any) -> None:
@@ -628,15 +531,14 @@ class TransferWidget(QWidget):
             if _alive(self):
                 self.preview_button.enabled = True
 
-        worker.returned.connect(returned)
-        worker.finished.connect(done)
-        self.preview_worker = worker
         self.preview_button.enabled = False
         self.status.value = (
             f"transferring the style of {job['a'].key} onto {job['t'].key} in the background ..."
         )
-        worker.start()
-        return worker
+        self.preview_worker = start_worker(
+            _compute_preview_or_error, **job["inputs"], on_event=returned, on_finished=done
+        )
+        return self.preview_worker
 
     def _preview_job(self) -> dict[str, Any] | None:
         """The checked inputs of a preview (sections read), or ``None`` after a message."""
@@ -728,9 +630,9 @@ class TransferWidget(QWidget):
         super().closeEvent(event)
 
     def shutdown(self, timeout_s: float = 30.0) -> None:
-        """Stop a running training and wait for its worker (used on close and in tests)."""
-        self._stop.set()
+        """Stop a running training and wait for its workers (used on close and in tests)."""
         for worker in (self.worker, self.preview_worker):
             if worker is not None:
+                worker.quit()
                 worker.await_workers(msecs=int(timeout_s * 1000))
         self._close_pbar()

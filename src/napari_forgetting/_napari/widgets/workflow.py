@@ -10,18 +10,19 @@ forgetting heat map beside the parent's ("forgetting events (parent)" /
 disappeared, shrank, moved or appeared are seen at once. "Export pool" copies the pool to
 another folder in the chosen formats (atomic, never overwriting without confirmation).
 
-Thin: everything it runs is in :mod:`napari_forgetting.workflow`; progress and errors arrive
-as events from a ``thread_worker`` generator.
+Thin: everything it runs is in :mod:`napari_forgetting.workflow`
+(:func:`~napari_forgetting.workflow.augment.augment_and_retrain_events`, the same pool and
+retrain path as the command line); progress and errors arrive as events from the one
+background worker (:func:`~napari_forgetting._napari.worker.start_worker`), and Stop is its
+quit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from napari.qt.threading import thread_worker
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import (
@@ -38,115 +39,19 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_forgetting._napari.live import (
+from napari_forgetting._napari.live_layers import forgetting_colormap
+from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
+from napari_forgetting.runs.geometry import RunGeometry, geometry_from_sections
+from napari_forgetting.training.events import (
     EpochDone,
-    RunGeometry,
     TrainingFailed,
     TrainingFinished,
-    TrainingJob,
-    geometry_from_sections,
-    gui_friendly_threads,
+    TrainingStarted,
 )
-from napari_forgetting._napari.torch_guard import hide_triton_before_torch
+from napari_forgetting.workflow.augment import PoolProgress, PoolSaved
 
 PARENT_LAYER = "forgetting events (parent)"
 RETRAINED_LAYER = "forgetting events (retrained)"
-
-
-@dataclass(frozen=True)
-class PoolProgress:
-    done: int
-    total: int
-
-
-@dataclass(frozen=True)
-class PoolSaved:
-    path: Path
-    count: int
-    sources: tuple[str, ...]
-
-
-@dataclass
-class RetrainJob(TrainingJob):
-    """A :class:`TrainingJob` on the parent's data plus an augmented pool."""
-
-    extra_pool: Any = None
-    parent: str | None = None
-
-    def _build(self) -> Any:
-        from napari_forgetting._napari.live import _QueueCallback
-        from napari_forgetting.training.segmentation import Trainer
-
-        return Trainer(
-            self.data,
-            self.config,
-            callbacks=[_QueueCallback(self._stop), *self.callbacks],
-            out_dir=self.run_dir,
-            source=self.source,
-            parent=self.parent,
-            extra_pool=self.extra_pool,
-        )
-
-
-def augment_and_retrain_events(
-    run_dir: Path,
-    checkpoint: Path,
-    cls: str,
-    n_sources: int,
-    per_source: int,
-    seed: int,
-    epochs: int,
-    out_dir: Path,
-    holder: dict,
-):
-    """Generator: pool progress, :class:`PoolSaved`, then the retraining's events.
-
-    ``holder["job"]`` receives the running :class:`RetrainJob` (for Stop); ``holder["stop"]``
-    (bool) aborts the pool generation between transfers.
-    """
-    hide_triton_before_torch()
-    from napari_forgetting.data.sections import amplitude_stats
-    from napari_forgetting.data.source import open_source
-    from napari_forgetting.runs.store import RunStore
-    from napari_forgetting.training.segmentation import TrainConfig
-    from napari_forgetting.workflow.augment import generate_pool, save_pool
-
-    try:
-        parent = RunStore.open(run_dir)
-        volume = open_source(parent.info.get("source") or {})
-        done: list[PoolProgress] = []
-        pool = generate_pool(
-            parent,
-            checkpoint,
-            cls,
-            n_sources,
-            per_source,
-            seed,
-            volume=volume,
-            progress=lambda d, t: done.append(PoolProgress(d, t)),
-            should_stop=lambda: bool(holder.get("stop")),
-        )
-        yield from done
-        if holder.get("stop"):
-            yield TrainingFailed("stopped while generating the pool", RuntimeError(), 0, None)
-            return
-        pool_dir = out_dir / "pool"
-        save_pool(pool, pool_dir, volume=volume, class_names=parent.class_names, overwrite=True)
-        yield PoolSaved(pool_dir, len(pool), tuple(pool.sources))
-        cfg = dict(parent.train_config)
-        cfg.update(epochs=int(epochs), num_threads=gui_friendly_threads(cfg.get("device")))
-        job = RetrainJob(
-            data=volume,
-            config=TrainConfig.from_dict(cfg),
-            run_dir=out_dir / "run",
-            source=parent.info.get("source") or {},
-            extra_pool=pool.training_pairs(amplitude_stats(volume)),
-            parent=str(parent.path.resolve()),
-        )
-        holder["job"] = job
-        yield from job.events()
-    except Exception as exc:  # noqa: BLE001 - shown to the user, the viewer keeps working
-        yield TrainingFailed(f"{type(exc).__name__}: {exc}", exc, 0, None)
 
 
 def _grid(viewer: Any) -> Any:
@@ -162,11 +67,11 @@ class AugmentWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.worker = None
-        self.holder: dict = {}
         self.pool_dir: Path | None = None
         self.retrained_dir: Path | None = None
         self._bar = None
         self._geometry: RunGeometry | None = None
+        self._store: Any = None  # the retrained run being shown
         self._layer = None
         self.last_message = ""
 
@@ -286,30 +191,39 @@ class AugmentWidget(QWidget):
         if (out / "run").exists() and any((out / "run").iterdir()):
             self._say(f"{out / 'run'} already holds a run; choose another output", "warning")
             return
-        self.holder = {}
         self._layer = None
         self._geometry = None
+        self._store = None
         self._show_parent(Path(run))
-        gen = augment_and_retrain_events(
-            Path(run), Path(ckpt), self.class_box.currentText(), self.sources.value(),
-            self.per_source.value(), self.seed.value(), self.epochs.value(), out, self.holder,
-        )  # fmt: skip
-        self.worker = thread_worker(lambda: (yield from gen), start_thread=False)()
-        self.worker.yielded.connect(self._on_event)
-        self.worker.finished.connect(self._on_finished)
+        overrides = {
+            "epochs": int(self.epochs.value()),
+            "num_threads": gui_friendly_threads(self._device(run)),
+        }
+        from napari_forgetting.workflow.augment import augment_and_retrain_events
+
         self.start_btn.setEnabled(False)
         self.stop_btn.setEnabled(True)
         self._bar = progress(total=self.sources.value() * self.per_source.value())
         self._bar.set_description("style transfers")
         self.status.setText("generating the augmented pool …")
-        self.worker.start()
+        self.worker = start_worker(
+            augment_and_retrain_events, Path(run), Path(ckpt), out,
+            cls=self.class_box.currentText(), n_sources=self.sources.value(),
+            per_source=self.per_source.value(), seed=self.seed.value(), overrides=overrides,
+            on_event=self._on_event, on_finished=self._on_finished,
+        )  # fmt: skip
+
+    @staticmethod
+    def _device(run: str) -> str | None:
+        from napari_forgetting.runs.store import RunStore
+
+        return RunStore.open(run).train_config.get("device")
 
     def stop(self) -> None:
-        self.holder["stop"] = True
-        job = self.holder.get("job")
-        if job is not None:
-            job.stop()
-        self.status.setText("stopping after the current step …")
+        """Stop between transfers, or after the current batch of the retraining."""
+        if self.worker is not None:
+            self.worker.quit()
+            self.status.setText("stopping after the current step …")
 
     def _close_bar(self) -> None:
         if self._bar is not None:
@@ -330,6 +244,11 @@ class AugmentWidget(QWidget):
             self.status.setText(
                 f"pool: {ev.count} sections from {', '.join(ev.sources)}; retraining …"
             )
+        elif isinstance(ev, TrainingStarted):
+            from napari_forgetting.runs.store import RunStore
+
+            self._store = RunStore.open(ev.run_dir)
+            self._geometry = RunGeometry.of_store(self._store)
         elif isinstance(ev, EpochDone):
             self._show_retrained(ev)
             if self._bar is not None:
@@ -348,6 +267,8 @@ class AugmentWidget(QWidget):
     def _on_finished(self) -> None:
         self._close_bar()
         self.worker = None
+        if self._store is not None:
+            self.retrained_dir = Path(self._store.path)
         self.start_btn.setEnabled(True)
         self.stop_btn.setEnabled(False)
 
@@ -357,8 +278,6 @@ class AugmentWidget(QWidget):
         return store.volume("heatmap", fill=np.nan, dtype=np.float32)
 
     def _layer_kwargs(self, store: Any) -> dict:
-        from napari_forgetting._napari.widgets.training import forgetting_colormap
-
         geo = geometry_from_sections(store.volume_shape, store.eval_sections)
         return {"colormap": forgetting_colormap(), **geo}
 
@@ -378,20 +297,12 @@ class AugmentWidget(QWidget):
         self._parent_max = hi
 
     def _show_retrained(self, ev: EpochDone) -> None:
-        if "forgetting_events" not in ev.maps:
-            return
-        job = self.holder.get("job")
-        if self._geometry is None and job is not None and job.trainer is not None:
-            tr = job.trainer
-            self._geometry = RunGeometry(tr.shape, tr.tracked_sections, tr.tracker_sections)
-        if self._geometry is None:
+        if not ev.maps or "forgetting_events" not in ev.maps or self._geometry is None:
             return
         flat = ev.maps["forgetting_events"].astype(np.float32)
         if self._layer is None or self._layer not in self.viewer.layers:
             vol = np.full(self._geometry.volume_shape, np.nan, dtype=np.float32)
-            from napari_forgetting.runs.store import RunStore
-
-            kwargs = self._layer_kwargs(RunStore.open(job.run_dir))
+            kwargs = self._layer_kwargs(self._store)
             hi = getattr(self, "_parent_max", 1.0)
             self._layer = self.viewer.add_image(
                 vol, name=RETRAINED_LAYER, contrast_limits=(0.0, hi), **kwargs

@@ -15,8 +15,8 @@ import torch
 from napari_forgetting.data.sections import paper_split, section_image, section_labels
 from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.model.checkpoint import load_checkpoint, save_checkpoint
+from napari_forgetting.training import Callback
 from napari_forgetting.transfer import (
-    Callback,
     RegionStyleTransfer,
     TransferConfig,
     TransferModelConfig,
@@ -354,50 +354,3 @@ def test_bad_inputs_raise_clear_errors(survey, trained, tmp_path):
 
 
 # ------------------------------------------------------------------------------- CLI
-
-
-def test_cli_transfer_train_smoke(tmp_path, capsys):
-    from napari_forgetting.cli import main
-
-    args = [
-        "transfer-train",
-        "--data",
-        "synthetic",
-        "--shape",
-        "8",
-        "10",
-        "32",
-        "--out",
-        str(tmp_path),
-        "--epochs",
-        "1",
-        "--patch",
-        "16",
-        "16",
-        "--patches-per-epoch",
-        "4",
-        "--batch-size",
-        "4",
-        "--ngf",
-        "4",
-        "--style-dim",
-        "4",
-        "--device",
-        "cpu",
-        "--threads",
-        "1",
-    ]
-    assert main(args) == 0
-    out = capsys.readouterr().out
-    assert "epoch 1/1" in out and "checkpoint:" in out
-    model = load_transfer_model(tmp_path, n_classes=6)
-    assert model.config.ngf == 4
-    history = json.loads((tmp_path / "history.json").read_text())
-    assert len(history["history"]) == 1
-    # resume to two epochs with the stored configuration
-    assert main([*args[:9], "--epochs", "2", "--resume", "--quiet"]) == 0
-    assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 2
-    # a class count below the labels' is a one-line error
-    bad = [*args[:8], str(tmp_path / "bad"), *args[9:], "--class-count", "3"]
-    assert main(bad) == 2
-    assert "n_classes=3" in capsys.readouterr().err

@@ -174,15 +174,7 @@ def test_training_in_worker_writes_loadable_checkpoint(make_napari_viewer, surve
 
 
 def test_stop(make_napari_viewer, survey, tmp_path, qtbot):
-    from napari_forgetting.transfer import Callback
-
     viewer, widget = _widget(make_napari_viewer, survey)
-
-    class StopAtFirstBatch(Callback):
-        def on_batch_end(self, trainer, epoch, batch, loss):
-            widget.stop()
-
-    widget.extra_callbacks.append(StopAtFirstBatch())
     widget.epochs.value = 50
     widget.patch.value = 16
     widget.patches.value = 4
@@ -190,6 +182,8 @@ def test_stop(make_napari_viewer, survey, tmp_path, qtbot):
     widget.device.value = "cpu"
     widget.out_folder.value = str(tmp_path / "st")
     widget.train()
+    qtbot.waitUntil(lambda: widget.pbar is not None and widget.pbar.n > 0, timeout=120_000)
+    widget.stop()  # the user's click, after the first batch
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
     text = " ".join(widget.messages)
     assert "transfer training stopped after" in text and "of 50 epochs" in text, text

@@ -10,7 +10,6 @@ from napari_forgetting.data import open_volume
 from napari_forgetting.data.sections import (
     PatchSampler,
     Section,
-    SectionDataset,
     all_sections,
     amplitude_stats,
     normalize,
@@ -20,10 +19,7 @@ from napari_forgetting.data.sections import (
     scatter_sections,
     section_image,
     section_labels,
-    section_to_volume_index,
-    section_window,
     sections_for,
-    tracked_mask,
     volume_to_section_coords,
 )
 
@@ -58,11 +54,14 @@ def test_paper_split_indices_counts_no_overlap():
 def test_paper_split_validation_trace_masks():
     split = paper_split(SHAPE, exclude_validation_traces=True)
     assert len(split.train_masks) == len(split.train)
-    val = tracked_mask(split.validation, SHAPE)
+    val_inlines = {s.index for s in split.validation if s.kind == "inline"}
+    val_crosslines = {s.index for s in split.validation if s.kind == "crossline"}
     for sec, mask in zip(split.train, split.train_masks, strict=True):
         assert mask.shape == sec.shape and mask.dtype == bool
-        r, c = np.indices(sec.shape)
-        expected = val[section_to_volume_index(sec, r, c)]
+        # a training section's column is a trace of the section that crosses it there
+        crossing = val_crosslines if sec.kind == "inline" else val_inlines
+        expected = np.zeros(sec.shape, bool)
+        expected[:, sorted(crossing)] = True
         np.testing.assert_array_equal(mask, expected)
         assert mask.any()  # every training section crosses validation traces
     with pytest.raises(ValueError):
@@ -88,13 +87,6 @@ def test_section_image_depth_down_and_labels(tiny_survey):
     # bare arrays work; depth-down: labels are non-decreasing down every column
     np.testing.assert_array_equal(section_labels(sv.labels, il), sv.labels[2].T)
     assert (np.diff(section_labels(sv, il).astype(int), axis=0) >= 0).all()
-    win = section_window(sv, xl, 3, 1, 4, 5)
-    np.testing.assert_array_equal(win, sv.seismic[:, 5].T[3:7, 1:6])
-    np.testing.assert_array_equal(
-        section_window(sv, il, 0, 2, 2, 3, labels=True), sv.labels[2].T[0:2, 2:5]
-    )
-    with pytest.raises(IndexError):
-        section_window(sv, il, n_s - 1, 0, 2, 2)
     with pytest.raises(ValueError):
         section_image(np.zeros((3, 3, 3), np.float32), il)
 
@@ -123,13 +115,6 @@ def test_open_volume_section_matches(tmp_path, tiny_survey):
     il, xl = sections_for("inline", [4], vol)[0], sections_for("crossline", [7], vol)[0]
     np.testing.assert_array_equal(section_image(vol, il), sv.seismic[4].T)
     np.testing.assert_array_equal(section_labels(vol, xl), sv.labels[:, 7].T)
-    ds = SectionDataset(vol, [il, xl])
-    img, lab = ds.get(1)
-    np.testing.assert_array_equal(lab, sv.labels[:, 7].T)
-    assert ds.get(1)[0] is img  # cached
-    assert not img.flags.writeable
-    p_img, p_lab = ds.patch(0, 1, 2, 3, 4)
-    np.testing.assert_array_equal(p_img, sv.seismic[4].T[1:4, 2:6])
 
 
 def _counting_lazy(base: np.ndarray) -> tuple[da.Array, list[tuple]]:
@@ -157,9 +142,6 @@ def test_only_needed_chunks_computed():
     xl = sections_for("crossline", [5], SHAPE)[0]
     np.testing.assert_array_equal(section_image(lazy, xl), base[:, 5].T)
     assert len(seen) == SHAPE[0] and all(loc[1] == (4, 8) for loc in seen)
-    seen.clear()
-    section_window(lazy, il, 0, 1, 7, 2)
-    assert seen == [((3, 4), (0, 4), (0, 7))]
     seen.clear()
     amplitude_stats(lazy, n_sections=2)
     assert {loc[0] for loc in seen} == {(0, 1), (10, 11)}
@@ -202,26 +184,27 @@ def test_read_sections_one_compute_each_chunk_once_and_store_preload():
 # ---------------------------------------------------------------------- coordinates
 
 
-def test_section_to_volume_index_round_trip_and_scatter():
+def test_volume_to_section_coords_and_scatter():
     vol = _ramp()
     il = sections_for("inline", [6], SHAPE)[0]
     xl = sections_for("crossline", [2], SHAPE)[0]
-    # hand-made: inline 6 pixel (row 4 = sample 4, col 9 = crossline 9)
-    assert tuple(int(a) for a in section_to_volume_index(il, 4, 9)) == (6, 9, 4)
-    assert tuple(int(a) for a in section_to_volume_index(xl, 4, 9)) == (9, 2, 4)
+    # hand-made: voxel (inline 6, crossline 9, sample 4) is inline 6's row 4, col 9
+    assert [int(a) for a in volume_to_section_coords(il, 6, 9, 4)] == [4, 9]
+    assert [int(a) for a in volume_to_section_coords(xl, 9, 2, 4)] == [4, 9]
     for sec in (il, xl):
-        r, c = np.indices(sec.shape)
-        idx = section_to_volume_index(sec, r, c)
-        np.testing.assert_array_equal(vol[idx], section_image(vol, sec))
-        rr, cc = volume_to_section_coords(sec, *idx)
-        np.testing.assert_array_equal(rr, r)
-        np.testing.assert_array_equal(cc, c)
+        image = section_image(vol, sec)
+        on = vol[sec.index] if sec.kind == "inline" else vol[:, sec.index]  # (cols, samples)
+        c, r = np.indices(on.shape)
+        inline = np.full(r.shape, sec.index) if sec.kind == "inline" else c
+        crossline = c if sec.kind == "inline" else np.full(r.shape, sec.index)
+        rr, cc = volume_to_section_coords(sec, inline, crossline, r)
+        np.testing.assert_array_equal(image[rr, cc], on)
     with pytest.raises(ValueError):
         volume_to_section_coords(il, 5, 0, 0)
     rr, cc = volume_to_section_coords(il, [6, 5], [1, 1], [2, 2], strict=False)
     assert rr.tolist() == [2, -1] and cc.tolist() == [1, -1]
     with pytest.raises(IndexError):
-        section_to_volume_index(il, 7, 0)
+        volume_to_section_coords(il, 6, 0, 7)
 
     m_il = np.arange(7 * 12, dtype=np.float32).reshape(7, 12) + 1
     m_xl = -np.arange(7 * 11, dtype=np.float32).reshape(7, 11) - 1
@@ -231,10 +214,16 @@ def test_section_to_volume_index_round_trip_and_scatter():
     assert out[9, 2, 4] == m_xl[4, 9]
     assert out[6, 2, 3] == m_xl[3, 6]  # crossing trace: the later section (crossline) wins
     assert scatter_sections([xl, il], [m_xl, m_il], SHAPE)[6, 2, 3] == m_il[3, 2]
-    mask = tracked_mask([il, xl], SHAPE)
+    mask = np.zeros(SHAPE, bool)
+    mask[6], mask[:, 2] = True, True
     assert mask.sum() == 7 * 12 + 7 * 11 - 7
     assert np.isfinite(out[mask]).all() and np.isnan(out[~mask]).all()
     assert scatter_sections([il], [m_il.astype(np.uint8)], SHAPE, fill=np.nan).dtype.kind == "f"
+    # in place: voxels on no section keep what they held
+    into = np.full(SHAPE, -5.0, np.float32)
+    assert scatter_sections([il, xl], [m_il, m_xl], SHAPE, out=into) is into
+    np.testing.assert_array_equal(into[mask], out[mask])
+    assert (into[~mask] == -5.0).all()
 
 
 # ---------------------------------------------------------------------- normalisation
@@ -290,7 +279,7 @@ def test_patch_sampler_small_sections_padded():
     for k, r, c in s.iter_epoch(50):
         h, w = s.patch_shape(k)
         assert (h, w) == (7, 8) and r == 0 and c + w <= secs[k].shape[1]
-        win = section_window(vol, secs[k], r, c, h, w)
+        win = section_image(vol, secs[k])[r : r + h, c : c + w]
         padded = pad_patch(win, (16, 8), value=0)
         assert padded.shape == (16, 8) and (padded[7:] == 0).all()
         np.testing.assert_array_equal(padded[:7], win)

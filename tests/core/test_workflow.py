@@ -176,35 +176,3 @@ def test_retrain_on_pool_is_a_linked_run(run, model, survey, tmp_path):
 
 
 # ------------------------------------------------------------------ command line
-
-
-def test_cli_augment_retrain_export(run, tmp_path, capsys, survey):
-    from napari_forgetting.cli import main
-    from napari_forgetting.transfer import TransferConfig, TransferTrainer
-
-    tcfg = TransferConfig(
-        epochs=1, batch_size=2, patch_size=(16, 16), patches_per_epoch=2, style_dim=4, ngf=4,
-        n_up=2, encoder_width=4, ndf=4, num_d=1, n_layers_d=2, eval_sections=0, device="cpu",
-        num_threads=1,
-    )  # fmt: skip
-    TransferTrainer(survey, tcfg, out_dir=tmp_path / "tm").fit()
-    aug = tmp_path / "aug"
-    args = ["augment", str(run.path), "--class", "scruff", "--sources", "2", "--per-source", "2",
-            "--transfer", str(tmp_path / "tm"), "--out", str(aug), "--quiet"]  # fmt: skip
-    assert main(args) == 0
-    assert "augmented pool: 4 sections of class 'scruff'" in capsys.readouterr().out
-    assert len(load_pool(aug)) == 4
-    assert main(args) == 1  # refuses to overwrite the pool
-    assert "overwrite" in capsys.readouterr().err
-
-    child = tmp_path / "child"
-    assert main(["retrain", str(run.path), "--pool", str(aug), "--out", str(child),
-                 "--epochs", "1", "--quiet"]) == 0  # fmt: skip
-    assert RunStore.open(child).info["augmented_pool"]["count"] == 4
-
-    assert main(["export", str(child), "--out", str(tmp_path / "ex"), "--name", "heat",
-                 "--with-labels"]) == 0  # fmt: skip
-    vol = open_volume(tmp_path / "ex" / "heat.sgy")
-    heat = RunStore.open(child).volume("heatmap", fill=-1)
-    np.testing.assert_array_equal(np.asarray(vol.data), heat.astype(np.float32))
-    np.testing.assert_array_equal(np.asarray(vol.labels), survey.labels)

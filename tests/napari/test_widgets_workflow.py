@@ -58,6 +58,12 @@ def test_augment_and_retrain_from_the_dock(
     child = RunStore.open(tmp_path / "out" / "run")
     assert child.info["parent"] == str(parent.resolve())
     assert child.status == "finished"
+    # the dock's run records its pool as napari-forgetting retrain does (one retrain path)
+    from napari_forgetting.workflow.augment import load_pool, pool_record
+
+    pool_dir = tmp_path / "out" / "pool"
+    assert child.info["augmented_pool"] == pool_record(load_pool(pool_dir), pool_dir)
+    assert child.info["augmented_pool"]["count"] == 2
     names = [layer.name for layer in viewer.layers]
     assert PARENT_LAYER in names and RETRAINED_LAYER in names
     retrained = viewer.layers[RETRAINED_LAYER].data

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-from napari_forgetting.cli import main
 from napari_forgetting.data.sections import scatter_sections
 from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.dynamics import forgetting_events, never_learned
@@ -263,50 +262,3 @@ def test_not_a_run(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(RunStoreError, match="not a run directory"):
         RunStore.open(tmp_path / "empty")
-
-
-TINY = [
-    "--data", "synthetic", "--shape", "8", "12", "32", "--epochs", "2", "--batch-size", "4",
-    "--patch", "32", "32", "--patches-per-epoch", "4", "--device", "cpu", "--threads", "2",
-    "--quiet",
-]  # fmt: skip
-
-
-def test_cli_train_resume_and_refusal(tmp_path, capsys):
-    out = tmp_path / "runs" / "cli"
-    assert main(["train", *TINY, "--out", str(out)]) == 0
-    text = capsys.readouterr()
-    assert "epoch   2/2" in text.out and "run store:" in text.out
-    store = RunStore.open(out)
-    assert store.n_epochs == 2 and store.status == "finished"
-    assert store.info["source"] == {"kind": "synthetic", "shape": [8, 12, 32], "seed": 0}
-    # refuses to overwrite, resumes to more epochs
-    assert main(["train", *TINY, "--out", str(out)]) == 2
-    assert "--resume" in capsys.readouterr().err
-    args = [a if a != "2" else "3" for a in TINY]  # --epochs 3
-    assert main(["train", *args, "--out", str(out), "--resume"]) == 0
-    assert RunStore.open(out).n_epochs == 3
-
-
-def test_cli_train_on_segy_with_test(tmp_path, tiny_survey):
-    from napari_forgetting.data.synthetic import write_survey
-
-    vol_path = write_survey(tiny_survey, tmp_path, name="tiny", formats=("segy", "npy"))["segy"]
-    out = tmp_path / "seg"
-    rc = main(
-        ["train", "--data", str(vol_path), "--out", str(out), "--epochs", "1", "--batch-size",
-         "2", "--patch", "16", "16", "--patches-per-epoch", "2", "--device", "cpu", "--quiet",
-         "--mode", "online", "--test", f"again={vol_path}"]
-    )  # fmt: skip
-    assert rc == 0
-    store = RunStore.open(out)
-    assert store.info["source"]["path"] == str(vol_path.resolve())
-    assert "again" in store.state["test_metrics"]
-
-
-def test_cli_train_unlabelled_data_is_a_clear_error(tmp_path, capsys):
-    seismic = tmp_path / "cube.npy"
-    np.save(seismic, np.zeros((6, 6, 16), np.float32))
-    assert main(["train", "--data", str(seismic), "--out", str(tmp_path / "o")]) == 2
-    err = capsys.readouterr().err
-    assert "cube.npy" in err and "--labels" in err

@@ -1,5 +1,9 @@
 """The napari face: npe2 manifest, reader and sample data in a real viewer (under Xvfb)."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from npe2 import PluginManifest
@@ -75,9 +79,7 @@ def test_reader_opens_segyio_written_file_in_viewer(segy_cases, make_napari_view
     assert tuple(layer.scale[:2]) == (1.0, 2.0)  # crosslines in steps of 2
 
 
-def test_bad_file_gives_a_clear_error_and_the_viewer_keeps_working(
-    segy_cases, make_napari_viewer
-):
+def test_bad_file_gives_a_clear_error_and_the_viewer_keeps_working(segy_cases, make_napari_viewer):
     viewer = make_napari_viewer()
     with pytest.raises(Exception, match="truncated.sgy.*truncated"):
         viewer.open(str(segy_cases["truncated"]), plugin="napari-forgetting")
@@ -100,3 +102,31 @@ def test_reader_opens_f3_npy_pair_and_zarr_in_viewer(make_napari_viewer, tmp_pat
     zarr.save_array(str(store), tiny_survey.seismic)
     (layer,) = viewer.open(str(store), plugin="napari-forgetting")
     assert layer.data.shape == tiny_survey.shape
+
+
+def test_demo_writes_a_screenshot_of_the_sample(tmp_path):
+    shot = tmp_path / "demo.png"
+    env = dict(os.environ)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "napari_forgetting.cli",
+            "demo",
+            "--epochs",
+            "0",  # the sample only; live training is tested in test_widgets_training.py
+            "--quit",
+            "--screenshot",
+            str(shot),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    from imageio.v3 import imread
+
+    pixels = imread(shot)
+    assert pixels.shape[0] > 300 and pixels[..., :3].std() > 10
+    assert np.unique(pixels[..., 0]).size > 20

@@ -26,6 +26,7 @@ from napari_forgetting.dynamics import (
     first_learned,
     forgetting_events,
     forgetting_scores,
+    heat_limit,
     learning_events,
     margin_from_probs,
     never_learned,
@@ -654,3 +655,32 @@ def test_precomputed_confidence_and_margin_equal_class_maps() -> None:
         confidence=conf, margin=true_class_margin(z, y),
     )  # fmt: skip
     np.testing.assert_allclose(online.margin(0)[:2, :3], true_class_margin(z, y), rtol=1e-6)
+
+
+# --- heat_limit: the display maximum of a forgetting-event map
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int64])
+@pytest.mark.parametrize("n", [1, 2, 7, 200, 10_001, 70_001])
+def test_heat_limit_is_the_ceiled_percentile(dtype, n):
+    rng = np.random.default_rng(n)
+    for high in (1, 3, 60):
+        counts = rng.integers(0, high, n).astype(dtype)
+        assert heat_limit(counts) == np.ceil(np.percentile(counts, 99.5))
+        for q in (33.3, 50.0, 66.7, 90.0):  # interpolation weights below and above 0.5
+            assert heat_limit(counts, q=q) == np.ceil(np.percentile(counts, q))
+    skew = np.zeros(n, dtype)
+    skew[-1] = 9  # one hot pixel: above the 99.5th percentile unless n is tiny
+    assert heat_limit(skew) == np.ceil(np.percentile(skew, 99.5))
+    with pytest.raises(ValueError, match="no counts"):
+        heat_limit(np.zeros(0, dtype))
+
+
+def test_heat_limit_on_a_sample_that_misleads_its_narrowing():
+    n = 4_000_000
+    counts = np.zeros(n, np.uint8)
+    counts[:: n >> 14] = 50  # exactly the strided sample: its percentile says 50
+    assert np.count_nonzero(counts) < 0.005 * n
+    assert heat_limit(counts) == np.ceil(np.percentile(counts, 99.5)) == 0.0
+    counts[-2000:] = 7  # and a genuine tail
+    assert heat_limit(counts) == np.ceil(np.percentile(counts, 99.5))

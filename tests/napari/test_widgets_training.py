@@ -14,10 +14,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from napari_forgetting._napari.live import RunGeometry, TrainingJob, heat_limit
-from napari_forgetting._napari.widgets.training import HEAT_NAME, PREDICTION_NAME, TrainingWidget
-from napari_forgetting.data.sections import paper_split, scatter_sections
-from napari_forgetting.training.segmentation import Callback, TrainConfig
+from napari_forgetting._napari.live_layers import HEAT_NAME, PREDICTION_NAME
+from napari_forgetting._napari.widgets.training import TrainingWidget
+from napari_forgetting.data.sections import scatter_sections
+from napari_forgetting.dynamics import heat_limit
+from napari_forgetting.training import Callback
 
 RUN_TIMEOUT_MS = 120_000
 
@@ -101,7 +102,7 @@ def test_heat_layer_holds_exactly_the_tracker_counts_after_two_epochs(
     np.testing.assert_array_equal(pred.data[sec.index, :, :], last.T)
     # model and optimiser released after the run; layers still bound
     assert grab.trainer.model is None and grab.trainer.optimizer is None
-    assert widget.job is None and not widget.stop_button.enabled
+    assert widget.worker is None and not widget.stop_button.enabled
     # 3-D view renders the same layer
     viewer.dims.ndisplay = 3
     viewer.dims.ndisplay = 2
@@ -142,6 +143,18 @@ def test_stop_mid_run_then_resume_continues_the_same_run(
     assert store.status == "finished" and store.n_epochs == done + 1
     assert widget.live.layers[HEAT_NAME] is heat  # bound to the same layer
     assert any("training finished" in m for m in notifications)
+
+
+def test_stop_at_once_ends_the_worker_cleanly(
+    make_napari_viewer, qtbot, survey, tmp_path, notifications
+):
+    viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=50)
+    widget.start()
+    widget.stop()  # before (or just after) the trainer is built: a stop, not a failure
+    _wait_idle(qtbot, widget)
+    assert widget.worker is None and widget.start_button.enabled
+    assert any("stopped" in m for m in notifications)
+    assert not any("failed" in m for m in notifications)
 
 
 def test_injected_error_is_reported_and_the_next_run_still_shows_progress(
@@ -194,7 +207,7 @@ def test_click_on_tracked_pixel_shows_history_and_elsewhere_says_untracked(
     # inline index 0 (number 100) is a validation section; crossline index 3 -> world 306
     tracked = (100.0, 306.0, 12.0)
     event = SimpleNamespace(type="mouse_press", position=tracked)
-    callback = widget._on_mouse(viewer, event)
+    callback = widget.view._on_mouse(viewer, event)
     next(callback)
     event.type = "mouse_release"
     with pytest.raises(StopIteration):
@@ -247,65 +260,6 @@ def test_open_a_run_store_and_follow_it_while_it_is_written(make_napari_viewer, 
     np.testing.assert_array_equal(heat.data[tracked], expected[tracked])
     assert np.isnan(heat.data[~tracked]).all()
     assert widget.epoch_slider.max == 1 and not widget.poll_timer.isActive()
-
-
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int64])
-@pytest.mark.parametrize("n", [1, 2, 7, 200, 10_001, 70_001])
-def test_heat_limit_is_the_ceiled_percentile(dtype, n):
-    rng = np.random.default_rng(n)
-    for high in (1, 3, 60):
-        counts = rng.integers(0, high, n).astype(dtype)
-        assert heat_limit(counts) == np.ceil(np.percentile(counts, 99.5))
-        for q in (33.3, 50.0, 66.7, 90.0):  # interpolation weights below and above 0.5
-            assert heat_limit(counts, q=q) == np.ceil(np.percentile(counts, q))
-    skew = np.zeros(n, dtype)
-    skew[-1] = 9  # one hot pixel: above the 99.5th percentile unless n is tiny
-    assert heat_limit(skew) == np.ceil(np.percentile(skew, 99.5))
-    with pytest.raises(ValueError, match="no counts"):
-        heat_limit(np.zeros(0, dtype))
-
-
-def test_heat_limit_on_a_sample_that_misleads_its_narrowing():
-    n = 4_000_000
-    counts = np.zeros(n, np.uint8)
-    counts[:: n >> 14] = 50  # exactly the strided sample: its percentile says 50
-    assert np.count_nonzero(counts) < 0.005 * n
-    assert heat_limit(counts) == np.ceil(np.percentile(counts, 99.5)) == 0.0
-    counts[-2000:] = 7  # and a genuine tail
-    assert heat_limit(counts) == np.ceil(np.percentile(counts, 99.5))
-
-
-def test_run_geometry_scatter_and_locate_agree_with_the_core(survey):
-    split = paper_split(survey, 5)
-    geo = RunGeometry(survey.seismic.shape, split.validation, split.validation)
-    maps = [
-        np.random.default_rng(k).integers(0, 9, s.shape) for k, s in enumerate(geo.map_sections)
-    ]
-    flat = np.concatenate([m.ravel() for m in maps]).astype(np.float32)
-    out = np.full(survey.seismic.shape, np.nan, np.float32)
-    geo.scatter(out, flat)
-    np.testing.assert_array_equal(
-        out, scatter_sections(geo.map_sections, maps, survey.seismic.shape, fill=np.nan)
-    )
-    k, row, col = geo.locate(0, 3, 12)
-    assert geo.eval_sections[k].key == "inline:100" and (row, col) == (12, 3)
-    assert geo.locate(1, 1, 12) is None and geo.locate(99, 0, 0) is None
-
-
-def test_stop_before_the_trainer_is_built_ends_cleanly(survey, tmp_path):
-    cfg = TrainConfig(
-        epochs=5,
-        batch_size=2,
-        patch_size=(16, 16),
-        patches_per_epoch=4,
-        device="cpu",
-        num_threads=1,
-    )
-    job = TrainingJob((survey.seismic, survey.labels), cfg, tmp_path / "run")
-    job.stop()
-    events = list(job.events())
-    assert type(events[-1]).__name__ == "TrainingFinished" and events[-1].stopped
-    assert job.trainer.model is None  # released
 
 
 def test_training_runs_off_the_gui_thread_while_the_event_loop_keeps_running(

@@ -14,7 +14,6 @@ from napari_forgetting.data.synthetic import (
     F3_PROPORTIONS,
     SAMPLE_DATA_NAME,
     SyntheticSurvey,
-    main,
     make_f3_like,
     write_sample_data,
     write_survey,
@@ -23,7 +22,7 @@ from napari_forgetting.data.synthetic import (
 SMALL = (8, 16, 32)
 DEFAULT = (64, 96, 128)
 SCRUFF, ZECHSTEIN = 4, 5
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 
 
 @pytest.fixture(scope="module")
@@ -186,19 +185,6 @@ def test_shipped_sample_data_is_what_write_sample_data_writes(tmp_path):
     la, lb = np.load(new_labels), np.load(old_labels)
     assert la.dtype == lb.dtype == np.uint8 and la.shape == lb.shape
     assert np.mean(la != lb) <= 1e-4
-    assert "python -m napari_forgetting.data.synthetic sample_data" in (
+    assert "napari-forgetting synthetic --sample --out sample_data" in (
         SAMPLE_DIR / "README.md"
     ).read_text(encoding="utf-8")
-
-
-def test_main_writes_custom_survey(tmp_path, capsys):
-    rc = main([str(tmp_path), "--shape", "8", "16", "32", "--seed", "2", "--formats", "npy"])
-    assert rc == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "f3_synthetic_labels.npy",
-        "f3_synthetic_seismic.npy",
-    ]
-    np.testing.assert_array_equal(
-        np.load(tmp_path / "f3_synthetic_seismic.npy"), make_f3_like(SMALL, seed=2).seismic
-    )
-    assert main([str(tmp_path), "--shape", "0", "4", "4"]) == 2

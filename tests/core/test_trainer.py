@@ -12,7 +12,8 @@ import torch
 from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.dynamics import forgetting_events
 from napari_forgetting.model.checkpoint import load_checkpoint
-from napari_forgetting.training.segmentation import Callback, TrainConfig, Trainer, TrainingError
+from napari_forgetting.training import Callback, TrainConfig, Trainer, TrainingError
+from napari_forgetting.training.events import BatchEnd, EpochEnd, TrainStart
 
 
 @pytest.fixture(scope="module")
@@ -136,15 +137,32 @@ def test_should_stop_then_resume(survey, tmp_path):
     assert t2.epoch == 3 and not t2.stopped
 
 
-def test_fit_steps_yields_each_batch_and_epoch_and_equals_fit(survey):
+def _mark(step):
+    """A step of fit_steps() as a tuple: ("start", first epoch), ("batch", epoch, batch),
+    ("epoch", epoch)."""
+    if isinstance(step, TrainStart):
+        return ("start", step.start_epoch)
+    if isinstance(step, BatchEnd):
+        return ("batch", step.epoch, step.batch)
+    assert isinstance(step, EpochEnd)
+    return ("epoch", step.epoch)
+
+
+def test_fit_steps_yields_start_each_batch_and_epoch_and_equals_fit(survey):
     rec = Recorder()
     t = Trainer(survey, cfg(mode="online"), callbacks=[rec])
-    marks = list(t.fit_steps())
+    steps = list(t.fit_steps())
+    marks = [_mark(s) for s in steps]
     expected = [m for e in range(3) for m in [("batch", e, 0), ("batch", e, 1), ("epoch", e)]]
-    assert marks == expected
+    assert marks == [("start", 0), *expected]
+    assert steps[0] == TrainStart(3, 0, 2, "cpu", 2)
+    batches = [s for s in steps if isinstance(s, BatchEnd)]
+    assert all(s.n_batches == 2 and np.isfinite(s.loss) for s in batches)
+    epochs = [s for s in steps if isinstance(s, EpochEnd)]
+    assert [s.logs for s in epochs] == t.history
     # each mark comes right after its callback
     assert [c for c in rec.calls if c[0] in ("batch_end", "epoch_end")] == [
-        ("batch_end", *m[1:]) if m[0] == "batch" else ("epoch_end", m[1]) for m in marks
+        ("batch_end", *m[1:]) if m[0] == "batch" else ("epoch_end", m[1]) for m in marks[1:]
     ]
     assert rec.calls[-1] == ("train_end",)
     ref = Trainer(survey, cfg(mode="online"))
@@ -160,8 +178,8 @@ def test_fit_steps_closed_mid_epoch_stops_and_resumes_identically(survey, tmp_pa
     rec = Recorder()
     t = Trainer(survey, cfg(), callbacks=[rec], out_dir=tmp_path / "part")
     steps = t.fit_steps()
-    for mark in steps:
-        if mark == ("batch", 1, 0):
+    for step in steps:
+        if _mark(step) == ("batch", 1, 0):
             break
     steps.close()
     assert t.stopped and t.epoch == 1 and len(t.history) == 1
@@ -170,7 +188,8 @@ def test_fit_steps_closed_mid_epoch_stops_and_resumes_identically(survey, tmp_pa
     assert state["status"] == "stopped" and state["epochs_complete"] == 1
     assert load_checkpoint(tmp_path / "part" / "checkpoint.pt")["epoch"] == 1
     resumed = Trainer(survey, cfg(), out_dir=tmp_path / "part")
-    assert list(resumed.fit_steps(resume=True))[0] == ("batch", 1, 0)
+    marks = [_mark(s) for s in resumed.fit_steps(resume=True)]
+    assert marks[:2] == [("start", 1), ("batch", 1, 0)]
     assert resumed.epoch == 3
     assert_same_weights(full, resumed)
     assert_same_heatmaps(full, resumed)

@@ -1,0 +1,214 @@
+"""Showing one run store in the viewer: replay an epoch, follow a run being written, inspect.
+
+:class:`RunView` owns the run's :class:`~napari_forgetting._napari.live_layers.LiveLayers`,
+the metrics and pixel-history docks, the poll timer that follows a run store still being
+written (by ``napari-forgetting train`` elsewhere, say) and click-to-inspect. The training
+widget feeds it live epochs and drives it from its slider; all of it runs on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from qtpy.QtCore import QTimer
+
+from napari_forgetting._napari.live_layers import LiveLayers
+from napari_forgetting._napari.widgets.lifetime import alive
+from napari_forgetting._napari.widgets.plots import MetricsPlot, PixelHistoryPlot
+from napari_forgetting.runs.geometry import RunGeometry, geometry_from_sections
+from napari_forgetting.runs.inspect import pixel_history
+
+__all__ = ["RunView"]
+
+
+class RunView:
+    """One run store shown in live layers, replayed, followed and inspected.
+
+    ``tell(message, error)`` reports to the user; ``on_new_epochs(n, follow)`` is called when
+    a followed store has ``n`` committed epochs (the widget moves its slider).
+    """
+
+    #: Poll interval (ms) of a followed run store.
+    poll_ms = 1000
+
+    def __init__(
+        self,
+        viewer: Any,
+        parent: Any,
+        tell: Callable[[str, bool], None],
+        on_new_epochs: Callable[[int], None],
+    ) -> None:
+        self.viewer = viewer
+        self.tell = tell
+        self.on_new_epochs = on_new_epochs
+        self.store: Any = None  # the RunStore shown (a reader)
+        self.live: LiveLayers | None = None
+        self.metrics_plot: MetricsPlot | None = None
+        self.pixel_plot: PixelHistoryPlot | None = None
+        self.follow = True
+        self._shown_epochs = 0
+        self.poll_timer = QTimer(parent)
+        self.poll_timer.setInterval(self.poll_ms)
+        self.poll_timer.timeout.connect(self.poll)
+        viewer.mouse_drag_callbacks.append(self._on_mouse)
+
+    # -------------------------------------------------------------- binding
+
+    def bind(self, store: Any, world: dict | None, extras: tuple[str, ...], epochs: int) -> None:
+        """Show ``store`` (its sections and classes) in the live layers; ``world``: the
+        seismic layer's scale/translate, or ``None`` to recover them from the sections."""
+        geometry = RunGeometry.of_store(store)
+        if world is None:
+            world = geometry_from_sections(
+                store.volume_shape, store.eval_sections + store.map_sections
+            )
+        names = list(store.class_names)
+        live = self.live
+        if live is not None and live.compatible(geometry, world, extras):
+            live.rebind(geometry)
+            live.total_epochs = epochs
+            live.class_names = names
+        else:
+            self.live = LiveLayers(self.viewer, geometry, world, names, extras, epochs)
+        self.live.ensure()
+        self.store = store
+        self._shown_epochs = store.n_epochs
+        self.ensure_metrics_plot(names)
+        self.metrics_plot.set_history(store.history, names)
+
+    def ensure_metrics_plot(self, class_names: list[str]) -> MetricsPlot:
+        if self.metrics_plot is None or not alive(self.metrics_plot):
+            self.metrics_plot = MetricsPlot(self.viewer, class_names)
+            self.viewer.window.add_dock_widget(
+                self.metrics_plot, name="forgetting: metrics", area="right"
+            )
+        return self.metrics_plot
+
+    def ensure_pixel_plot(self) -> PixelHistoryPlot:
+        if self.pixel_plot is None or not alive(self.pixel_plot):
+            self.pixel_plot = PixelHistoryPlot(self.viewer)
+            self.viewer.window.add_dock_widget(
+                self.pixel_plot, name="forgetting: pixel history", area="right"
+            )
+        return self.pixel_plot
+
+    def _report_recreated(self, recreated: list[str]) -> None:
+        if recreated:
+            self.tell(f"re-created the closed layer(s) {', '.join(recreated)}", False)
+
+    # -------------------------------------------------------------- epochs
+
+    def show_live(
+        self, epoch: int, arrays: dict[str, Any], history: Any, display: bool = True
+    ) -> None:
+        """A live epoch: the training worker's :class:`~napari_forgetting.training.events.
+        EpochDone` arrays, drawn when ``display`` (the user follows the latest epoch)."""
+        if self.store is not None:
+            self.store.refresh()
+        self._shown_epochs = epoch + 1
+        if display and self.live is not None:
+            recreated = self.live.show(
+                epoch, arrays.get("maps") or {}, arrays.get("predictions"),
+                arrays.get("heat_upper"),
+            )  # fmt: skip
+            self._report_recreated(recreated)
+        if self.metrics_plot is not None:
+            self.metrics_plot.set_history(history)
+
+    def show_epoch(self, epoch: int) -> str | None:
+        """Replay epoch ``epoch`` (0-based) of the store; returns a status line."""
+        store = self.store.refresh()
+        if not 0 <= epoch < store.n_epochs or self.live is None:
+            return None
+        self._report_recreated(self.live.show_store_epoch(store, epoch))
+        return f"showing epoch {epoch + 1} of {store.n_epochs} ({store.status})"
+
+    # -------------------------------------------------------------- following
+
+    def start_following(self) -> bool:
+        """Poll the store while it is still being written; True when following."""
+        self.poll()
+        if self.store is not None and self.store.status in ("running", "created"):
+            self.poll_timer.start()
+        return self.poll_timer.isActive()
+
+    def stop_following(self) -> None:
+        self.poll_timer.stop()
+
+    def poll(self) -> None:
+        """Show epochs committed since the last look (when following the latest)."""
+        store = self.store
+        if store is None:
+            self.poll_timer.stop()
+            return
+        try:
+            store.refresh()
+        except Exception:  # noqa: BLE001 - state.json is replaced atomically; retry later
+            return
+        n = store.n_epochs
+        if n > self._shown_epochs:
+            self.on_new_epochs(n)
+            if self.follow:
+                self.show_epoch(n - 1)
+            if self.metrics_plot is not None:
+                self.metrics_plot.set_history(store.history)
+            self._shown_epochs = n
+        if store.status not in ("running", "created"):
+            self.poll_timer.stop()
+
+    # -------------------------------------------------------------- inspection
+
+    def _on_mouse(self, viewer: Any, event: Any):
+        if event.type != "mouse_press" or self.store is None:
+            return
+        position = tuple(event.position)
+        yield
+        moved = False
+        while event.type == "mouse_move":
+            moved = True
+            yield
+        if not moved:
+            self.inspect(position)
+
+    def inspect(self, world_position: Any) -> str:
+        """Show the learning history of the voxel at ``world_position`` (world coordinates:
+        inline, crossline, sample) in the pixel-history dock; returns the message shown."""
+        live, store = self.live, self.store
+        if live is None or store is None:
+            return "no run to inspect"
+        pos = np.asarray(world_position, float)[-3:]
+        scale = np.asarray(live.world["scale"], float)
+        translate = np.asarray(live.world["translate"], float)
+        idx = np.round((pos - translate) / scale).astype(int)
+        plot = self.ensure_pixel_plot()
+        store.refresh()
+        found = live.geometry.locate(*idx, which="eval")
+        where = f"inline {pos[0]:g}, crossline {pos[1]:g}, sample {pos[2]:g}"
+        if found is None:
+            message = (
+                f"{where} is not tracked; tracked sections: "
+                f"{live.geometry.describe_sections('eval')}"
+            )
+            plot.show_message(message)
+            return message
+        if store.n_epochs == 0:
+            message = f"{where} is tracked; no epoch is complete yet"
+            plot.show_message(message)
+            return message
+        section, row, col = found
+        epoch = live.epoch if live.epoch is not None else store.n_epochs - 1
+        history = pixel_history(store, section, row, col, epoch)
+        plot.show_history(history)
+        return history.summary()
+
+    def close(self) -> None:
+        self.poll_timer.stop()
+        if self._on_mouse in self.viewer.mouse_drag_callbacks:
+            self.viewer.mouse_drag_callbacks.remove(self._on_mouse)
+
+    @property
+    def run_dir(self) -> Path | None:
+        return None if self.store is None else Path(self.store.path)

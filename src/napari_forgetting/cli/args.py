@@ -1,0 +1,150 @@
+"""What every command shares: the parser that reports a bad value in one line, option types
+that check their values, the data options, and the checks of an output folder.
+
+A bad value on the command line never reaches the core as a traceback: the option types
+below refuse it while parsing (``argparse`` calls them), and :class:`OneLineParser` turns the
+refusal into :class:`UsageError`, which :func:`napari_forgetting.cli.main` prints as one line
+``napari-forgetting: error: ...`` and exit status 2. Only argparse at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "OneLineParser",
+    "UsageError",
+    "add_data_arguments",
+    "add_header_byte_arguments",
+    "add_shape_argument",
+    "at_least",
+    "nonnegative_int",
+    "positive_float",
+    "positive_int",
+    "refuse_nonempty",
+    "usage_errors",
+]
+
+
+class UsageError(Exception):
+    """The command line asks for something impossible: a bad value, a missing or unreadable
+    input, an output folder that is not empty. Exit status 2, one line, no traceback."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors raise :class:`UsageError` (printed as one line by
+    ``main``) instead of printing the usage and exiting; subcommand parsers are of this
+    class too (``add_subparsers`` makes parsers of the parent's class)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        command = self.prog.split(" ", 1)[1] if " " in self.prog else None
+        where = f" (see napari-forgetting {command} --help)" if command else ""
+        raise UsageError(f"{message}{where}")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An option type: a whole number >= ``minimum``."""
+
+    def check(text: str) -> int:
+        value = _int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    check.__name__ = f"int>={minimum}"
+    return check
+
+
+positive_int = at_least(1)
+nonnegative_int = at_least(0)
+
+
+def positive_float(text: str) -> float:
+    """An option type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+@contextlib.contextmanager
+def usage_errors(*kinds: type[BaseException]) -> Iterator[None]:
+    """Turn ``ValueError`` (and ``kinds``) raised while the inputs are interpreted -- a
+    config refusing a combination of values, a class name the data lacks -- into
+    :class:`UsageError`. Use it around reading the options, not around a run."""
+    try:
+        yield
+    except (ValueError, *kinds) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        raise UsageError(str(message)) from exc
+
+
+def refuse_nonempty(out: str | Path, resume: bool = False, overwrite: bool = False) -> Path:
+    """``out`` as a path, unless it is a folder that already holds something and neither
+    ``--resume`` nor ``--overwrite`` was given (:class:`UsageError`)."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{path} is a file, not a folder")
+    if not resume and not overwrite and path.is_dir() and any(path.iterdir()):
+        raise UsageError(
+            f"{path} is not empty; use --resume to continue the run in it or --overwrite to "
+            "start over"
+        )
+    return path
+
+
+def add_data_arguments(parser: Any) -> None:
+    """The options :func:`napari_forgetting.data.source.load_data` takes: ``--data
+    PATH|synthetic``, ``--labels``, ``--shape`` / ``--data-seed`` (synthetic) and ``--iline``
+    / ``--xline`` (SEG-Y header bytes)."""
+    parser.add_argument("--data", required=True, help="labelled SEG-Y/.npy/zarr, or 'synthetic'")
+    parser.add_argument("--labels", help="labels file (default: found beside the seismic)")
+    add_shape_argument(parser, help="--data synthetic: volume shape")
+    parser.add_argument(
+        "--data-seed", type=nonnegative_int, default=0, help="--data synthetic: seed"
+    )
+    add_header_byte_arguments(parser)
+
+
+def add_shape_argument(parser: Any, help: str | None = None) -> None:
+    """``--shape INLINES CROSSLINES SAMPLES`` of a synthetic volume (default
+    :data:`~napari_forgetting.data.synthetic.DEFAULT_SHAPE`)."""
+    from napari_forgetting.data.synthetic import DEFAULT_SHAPE
+
+    parser.add_argument(
+        "--shape",
+        type=positive_int,
+        nargs=3,
+        default=DEFAULT_SHAPE,
+        metavar=("INLINES", "CROSSLINES", "SAMPLES"),
+        help=help,
+    )
+
+
+def add_header_byte_arguments(parser: Any) -> None:
+    """``--iline`` / ``--xline``: the SEG-Y trace header bytes of the line numbers."""
+    byte = at_least(1)
+    parser.add_argument("--iline", type=byte, default=189, help="inline header byte (SEG-Y)")
+    parser.add_argument("--xline", type=byte, default=193, help="crossline header byte (SEG-Y)")
+
+
+def load_data_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """``(volume, source)`` from the data options (:func:`add_data_arguments`)."""
+    from napari_forgetting.data.source import load_data
+
+    return load_data(args.data, args.labels, args.shape, args.data_seed, args.iline, args.xline)

@@ -1,0 +1,241 @@
+"""``train`` and ``transfer-train``: the two trainers from the command line, with the one
+progress bar (:class:`~napari_forgetting.training.callbacks.ProgressBar`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from napari_forgetting.cli.args import (
+    add_data_arguments,
+    at_least,
+    load_data_args,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    refuse_nonempty,
+    usage_errors,
+)
+
+__all__ = ["fit_or_interrupt", "register"]
+
+
+def register(sub: Any) -> None:
+    tr = sub.add_parser(
+        "train",
+        help="train DeepLabV3-ResNet18 with per-pixel forgetting tracking",
+        description="Train the paper's model on a labelled volume (validation: every fifth "
+        "inline and crossline) and write a run store with per-epoch predictions, forgetting "
+        "heat maps and metrics.",
+    )
+    add_data_arguments(tr)
+    tr.add_argument("--out", required=True, help="run directory, e.g. runs/NAME")
+    tr.add_argument("--epochs", type=positive_int, default=60)
+    tr.add_argument("--mode", choices=["sweep", "online", "off"], default="sweep")
+    tr.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available)")
+    tr.add_argument("--seed", type=nonnegative_int, default=0)
+    tr.add_argument("--resume", action="store_true", help="continue the run in --out")
+    tr.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    tr.add_argument("--batch-size", type=positive_int, default=16)
+    tr.add_argument(
+        "--patch", type=positive_int, nargs=2, default=(128, 128), metavar=("ROWS", "COLS")
+    )
+    tr.add_argument(
+        "--patches-per-epoch", type=positive_int, help="default: cover the training pixels once"
+    )
+    tr.add_argument("--lr", type=positive_float, default=1e-3)
+    tr.add_argument(
+        "--every", type=at_least(2), default=5, help="validation: every N-th inline/crossline"
+    )
+    tr.add_argument("--output-stride", type=int, choices=[8, 16], default=16)
+    tr.add_argument("--threads", type=positive_int, help="torch CPU threads")
+    tr.add_argument(
+        "--never-learned",
+        choices=["zero", "epochs", "sentinel"],
+        default="zero",
+        help="score of never-learned pixels (the mask is always stored)",
+    )
+    tr.add_argument("--no-stats", action="store_true", help="skip confidence/variability/margin")
+    tr.add_argument(
+        "--test",
+        action="append",
+        default=[],
+        metavar="[NAME=]PATH",
+        help="a separate labelled test volume, evaluated after training (repeatable)",
+    )
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.set_defaults(func=_cmd_train)
+
+    tt = sub.add_parser(
+        "transfer-train",
+        help="train the class-specific (SEAN-style) style transfer model",
+        description="Train the style transfer model in the reconstruction setting on the "
+        "training sections of a labelled volume (every 5th inline/crossline is held out). "
+        "Writes OUT/checkpoint.pt after every epoch and OUT/history.json at the end; "
+        "--resume continues from the checkpoint with the configuration stored in it (only "
+        "--epochs, --device and --threads may change).",
+    )
+    add_data_arguments(tt)
+    tt.add_argument("--out", required=True, help="output folder (checkpoint.pt, history.json)")
+    tt.add_argument("--epochs", type=positive_int, default=None, help="epochs (default 20)")
+    tt.add_argument("--seed", type=nonnegative_int, default=0, help="training seed")
+    tt.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best)")
+    tt.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    tt.add_argument("--class-count", type=positive_int, default=None, help="number of classes")
+    tt.add_argument("--batch-size", type=positive_int, default=8)
+    tt.add_argument(
+        "--patch", "--patch-size", dest="patch_size", type=positive_int, nargs=2,
+        default=(64, 64), metavar=("ROWS", "COLS"),
+    )  # fmt: skip
+    tt.add_argument("--patches-per-epoch", type=positive_int, default=None)
+    tt.add_argument("--ngf", type=positive_int, default=32, help="generator width")
+    tt.add_argument("--style-dim", type=positive_int, default=32, help="style code channels")
+    tt.add_argument("--lr", type=positive_float, default=5e-4, help="learning rate (G and D)")
+    tt.add_argument(
+        "--threads", "--num-threads", dest="threads", type=positive_int, help="torch CPU threads"
+    )
+    tt.add_argument(
+        "--quiet", "--no-progress", dest="quiet", action="store_true", help="no progress bar"
+    )
+    tt.set_defaults(func=_cmd_transfer_train)
+
+
+def fit_or_interrupt(trainer: Any, **fit: Any) -> bool:
+    """``trainer.fit(**fit)``; on Ctrl-C say what the run keeps and return False."""
+    try:
+        trainer.fit(**fit)
+    except KeyboardInterrupt:
+        where = trainer.out_dir if trainer.out_dir is not None else "nowhere (no --out)"
+        print(
+            f"\ninterrupted after {trainer.epoch} complete epochs; the checkpoint in {where} "
+            "holds them: continue with --resume",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+def _parse_tests(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep:
+            name, path = Path(item).stem, item
+        out[name] = path
+    return out
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from napari_forgetting.data.source import load_data
+    from napari_forgetting.runs.store import is_run_dir
+    from napari_forgetting.training.callbacks import ProgressBar
+    from napari_forgetting.training.segmentation import TrainConfig, Trainer
+
+    out = refuse_nonempty(args.out, args.resume, args.overwrite)
+    if args.resume and not is_run_dir(out):
+        print(f"note: no run in {out} yet; starting a fresh run", file=sys.stderr)
+    volume, source = load_data_args(args)
+    tests = {
+        name: load_data(path, iline=args.iline, xline=args.xline)[0]
+        for name, path in _parse_tests(args.test).items()
+    }
+    with usage_errors():
+        cfg = TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            patch_size=tuple(args.patch),
+            patches_per_epoch=args.patches_per_epoch,
+            lr=args.lr,
+            seed=args.seed,
+            device=args.device,
+            mode=args.mode,
+            every=args.every,
+            output_stride=args.output_stride,
+            num_threads=args.threads,
+            n_classes=int(getattr(volume, "n_classes", None) or len(volume.class_names)),
+            track_stats=not args.no_stats,
+            never_learned=args.never_learned,
+        )
+        trainer = Trainer(
+            volume, cfg, callbacks=[ProgressBar(args.quiet)], out_dir=out, test_volumes=tests,
+            source=source,
+        )  # fmt: skip
+    print(
+        f"training on {trainer.device}: volume {trainer.shape}, {len(trainer.train_sections)} "
+        f"training / {len(trainer.tracked_sections)} tracked sections, mode {cfg.mode}, "
+        f"{trainer.patches_per_epoch} patches {cfg.patch_size[0]}x{cfg.patch_size[1]} per epoch",
+        file=sys.stderr,
+    )
+    if not fit_or_interrupt(trainer, resume=args.resume, overwrite=args.overwrite):
+        return 130
+    if trainer.tracker is not None:
+        total = sum(int(h.events.sum()) for h in trainer.heatmaps())
+        never = sum(int(h.never_learned.sum()) for h in trainer.heatmaps())
+        print(
+            f"forgetting events: {total} over {trainer.tracker.n_pixels} tracked pixels "
+            f"(mean {total / max(1, trainer.tracker.n_pixels):.3f}); never learned: {never} "
+            f"({never / max(1, trainer.tracker.n_pixels):.2%})"
+        )
+    store = trainer.store
+    print(f"run store: {out} ({store.status if store else 'not written'})")
+    return 0
+
+
+def _transfer_config(args: argparse.Namespace, n_classes: int) -> Any:
+    from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint
+    from napari_forgetting.transfer.train import TransferConfig
+
+    path = checkpoint_path(args.out)
+    if args.resume and path.is_file():
+        stored = TransferConfig.from_dict(load_checkpoint(path)["config"])
+        for name, value in (("epochs", args.epochs), ("device", args.device),
+                            ("num_threads", args.threads)):  # fmt: skip
+            if value is not None:
+                setattr(stored, name, value)
+        return stored
+    return TransferConfig(
+        epochs=20 if args.epochs is None else args.epochs,
+        batch_size=args.batch_size,
+        patch_size=tuple(args.patch_size),
+        patches_per_epoch=args.patches_per_epoch,
+        lr_g=args.lr,
+        lr_d=args.lr,
+        n_classes=args.class_count if args.class_count is not None else n_classes,
+        ngf=args.ngf,
+        style_dim=args.style_dim,
+        ndf=args.ngf,
+        seed=args.seed,
+        device=args.device,
+        num_threads=args.threads,
+    )
+
+
+def _cmd_transfer_train(args: argparse.Namespace) -> int:
+    from napari_forgetting.data.writers import write_json
+    from napari_forgetting.training.callbacks import ProgressBar
+    from napari_forgetting.transfer.train import TransferTrainer
+
+    data, _ = load_data_args(args)
+    with usage_errors():
+        config = _transfer_config(args, len(data.class_names))
+        trainer = TransferTrainer(
+            data, config, callbacks=[ProgressBar(args.quiet)], out_dir=args.out
+        )
+    ph, pw = trainer.config.patch_size
+    print(
+        f"training the transfer model on {trainer.device}: volume {trainer.shape}, "
+        f"{len(trainer.train_sections)} training sections, {trainer.patches_per_epoch} "
+        f"patches {ph}x{pw} per epoch",
+        flush=True,
+    )
+    if not fit_or_interrupt(trainer, resume=args.resume):
+        return 130
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "history.json", {"config": config.to_dict(), "history": trainer.history},
+               indent=2)  # fmt: skip
+    print(f"checkpoint: {trainer.checkpoint_file} ({trainer.epoch} epochs)")
+    return 0

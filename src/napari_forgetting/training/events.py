@@ -1,0 +1,182 @@
+"""Training as a stream of small typed events (no Qt, no napari, no torch at import).
+
+The loop's own steps -- :class:`TrainStart`, :class:`BatchEnd`, :class:`EpochEnd` -- are what
+:meth:`~.loop.TrainingLoop.fit_steps` yields.
+
+:func:`live_events` drives a trainer's :meth:`~.loop.TrainingLoop.fit_steps` and turns its
+steps into the events a viewer shows: :class:`TrainingStarted`, :class:`BatchEnd`
+(passed through), :class:`EpochDone` (with the arrays to display, computed here, off the
+GUI thread) and finally :class:`TrainingFinished` or :class:`TrainingFailed`. napari runs it
+in a ``thread_worker`` (``_napari/worker.py``); closing it (the worker's quit) closes
+``fit_steps``, which stops the run cleanly after the current batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "BatchEnd",
+    "EpochDone",
+    "EpochEnd",
+    "TrainingFailed",
+    "TrainingFinished",
+    "TrainStart",
+    "TrainingStarted",
+    "live_events",
+]
+
+# ------------------------------------------------------------------ the loop's own steps
+
+
+@dataclass(frozen=True)
+class TrainStart:
+    """The run is open: ``start_epoch`` complete epochs (> 0 when resumed) of ``epochs``;
+    ``n_batches`` per epoch; ``device`` and the torch CPU ``threads`` it trains with."""
+
+    epochs: int
+    start_epoch: int
+    n_batches: int
+    device: str
+    threads: int
+
+
+@dataclass(frozen=True)
+class BatchEnd:
+    """Batch ``batch`` (0-based) of ``n_batches`` in epoch ``epoch`` is done."""
+
+    epoch: int
+    batch: int
+    n_batches: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    """Epoch ``epoch`` (0-based) is complete and checkpointed; ``logs`` as in the history."""
+
+    epoch: int
+    logs: dict[str, Any]
+
+
+# ------------------------------------------------------------------ what a live view gets
+
+
+@dataclass(frozen=True)
+class TrainingStarted:
+    """The trainer is built and its run open; ``start_epoch`` > 0 when resuming."""
+
+    run_dir: Path | None
+    epochs: int
+    start_epoch: int
+    n_batches: int
+    device: str
+    threads: int
+
+
+@dataclass(frozen=True)
+class EpochDone:
+    """One complete epoch, checkpointed (and committed to the run store).
+
+    ``history``: every epoch's logs so far. Segmentation runs also carry ``predictions``
+    (uint8, flat over the evaluated sections, row-major, depth-down), ``maps`` (the
+    tracker's flat maps over the mapped sections: ``forgetting_events``, ``never_learned``,
+    ``first_learned`` and, when tracked, ``confidence``, ``variability``, ``margin``; empty
+    without tracking) and ``heat_upper`` (the forgetting events' display maximum).
+    """
+
+    epoch: int
+    logs: dict[str, Any]
+    history: tuple[dict[str, Any], ...]
+    predictions: np.ndarray | None = None
+    maps: dict[str, np.ndarray] | None = None
+    heat_upper: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainingFinished:
+    """The run reached its last epoch (or ``stopped`` through ``should_stop``)."""
+
+    epochs_complete: int
+    epochs: int
+    stopped: bool
+    run_dir: Path | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainingFailed:
+    """Building or training raised; a segmentation run store says ``failed`` and the last
+    good checkpoint is kept."""
+
+    message: str
+    error: BaseException
+    epochs_complete: int
+    run_dir: Path | None
+
+
+def live_events(
+    trainer: Any | Callable[[], Any],
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    release: bool = True,
+) -> Iterator[Any]:
+    """Train and yield events (see the module docstring).
+
+    ``trainer``: a trainer, or a function that builds one (building -- reading sections,
+    making the model -- then happens here too, off the caller's thread). Never raises: an
+    error becomes :class:`TrainingFailed` (an exception escaping a napari generator worker
+    would reach the user as a raw traceback). With ``release`` the trainer frees its model
+    and cached sections at the end (:meth:`~.loop.TrainingLoop.release`).
+    """
+    from napari_forgetting.training.loop import TrainingLoop
+
+    t0 = time.perf_counter()
+    built: TrainingLoop | None = None
+    try:
+        built = trainer if isinstance(trainer, TrainingLoop) else trainer()
+        run_dir = built.out_dir
+        steps = built.fit_steps(resume, overwrite)
+        try:
+            for step in steps:
+                if isinstance(step, BatchEnd):
+                    yield step
+                elif isinstance(step, EpochEnd):
+                    yield EpochDone(
+                        step.epoch,
+                        dict(step.logs),
+                        tuple(built.history),
+                        **built.display_arrays(),
+                    )
+                elif isinstance(step, TrainStart):
+                    yield TrainingStarted(
+                        run_dir,
+                        step.epochs,
+                        step.start_epoch,
+                        step.n_batches,
+                        step.device,
+                        step.threads,
+                    )
+        finally:
+            steps.close()  # closed early (a stop): fit_steps ends the run cleanly here
+        yield TrainingFinished(
+            int(built.epoch),
+            int(built.config.epochs),
+            bool(built.stopped),
+            run_dir,
+            time.perf_counter() - t0,
+        )
+    except Exception as exc:  # noqa: BLE001 - reported to the user, never re-raised
+        done = 0 if built is None else int(built.epoch)
+        where = None if built is None else built.out_dir
+        yield TrainingFailed(f"{type(exc).__name__}: {exc}", exc, done, where)
+    finally:
+        if release and built is not None:
+            built.release()

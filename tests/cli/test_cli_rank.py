@@ -1,0 +1,47 @@
+"""``napari-forgetting rank`` on the hand-made run of ``hotspot_run.py``."""
+
+from __future__ import annotations
+
+from napari_forgetting.cli import main
+from napari_forgetting.runs.hotspots import (
+    Ranking,
+    load_style_sources,
+)
+
+
+def test_cli_rank_prints_the_table(hotspot_run, capsys):
+    assert main(["rank", str(hotspot_run.path), "--class", "b", "--top", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "class b (id 1), statistic forgetting, epoch 2/2" in out[0]
+    assert "3 of 4 mapped sections hold the class" in out[0]
+    assert out[1].split() == ["rank", "section", "density", "class", "pixels", "events"]
+    assert out[2].split() == ["1", "crossline", "301", "1.0000", "8", "8"]
+    assert out[3].split() == ["2", "inline", "100", "0.8000", "5", "4"]
+    assert len(out) == 4
+    assert main(["rank", str(hotspot_run.path), "--class", "1", "--top", "2"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == out[1:]
+
+
+def test_cli_rank_csv_select_stat_and_epoch(hotspot_run, tmp_path, capsys):
+    csv_path = tmp_path / "out.csv"
+    args = ["rank", str(hotspot_run.path), "--class", "b", "--top", "1", "--csv", str(csv_path)]
+    assert main([*args, "--select"]) == 0
+    out = capsys.readouterr().out
+    assert "style sources (b): crossline:301" in out
+    assert len(Ranking.from_csv(csv_path)) == 3  # the CSV holds the whole ranking
+    assert load_style_sources(hotspot_run.path).sections == ("crossline:301",)
+    assert main(["rank", str(hotspot_run.path), "--stat", "total", "--top", "0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 + 4 and lines[2].split()[:3] == ["1", "crossline", "301"]
+    assert main(["rank", str(hotspot_run.path), "--class", "b", "--epoch", "1"]) == 0
+    assert "epoch 1/2" in capsys.readouterr().out
+
+
+def test_cli_rank_errors_are_one_line_and_exit_2(hotspot_run, tmp_path, capsys):
+    assert main(["rank", str(hotspot_run.path), "--class", "c"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("napari-forgetting: error: class 'c' (id 2) is absent")
+    assert main(["rank", str(hotspot_run.path), "--class", "b", "--epoch", "3"]) == 2
+    assert "has epochs 1..2" in capsys.readouterr().err
+    assert main(["rank", str(tmp_path / "missing"), "--class", "b"]) == 2
+    assert "no such run directory" in capsys.readouterr().err

@@ -1,0 +1,104 @@
+"""``napari-forgetting train`` and ``transfer-train``: runs, resume and refusals, test volumes,
+clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from napari_forgetting.cli import main
+from napari_forgetting.model.checkpoint import load_checkpoint
+from napari_forgetting.runs.store import RunStore
+from napari_forgetting.transfer import load_transfer_model
+
+TINY = [
+    "--data", "synthetic", "--shape", "8", "12", "32", "--epochs", "2", "--batch-size", "4",
+    "--patch", "32", "32", "--patches-per-epoch", "4", "--device", "cpu", "--threads", "2",
+    "--quiet",
+]  # fmt: skip
+
+
+def test_cli_train_resume_and_refusal(tmp_path, capsys):
+    out = tmp_path / "runs" / "cli"
+    assert main(["train", *TINY, "--out", str(out)]) == 0
+    text = capsys.readouterr()
+    assert "epoch   2/2" in text.out and "run store:" in text.out
+    store = RunStore.open(out)
+    assert store.n_epochs == 2 and store.status == "finished"
+    assert store.info["source"] == {"kind": "synthetic", "shape": [8, 12, 32], "seed": 0}
+    # refuses to overwrite, resumes to more epochs
+    assert main(["train", *TINY, "--out", str(out)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    args = [a if a != "2" else "3" for a in TINY]  # --epochs 3
+    assert main(["train", *args, "--out", str(out), "--resume"]) == 0
+    assert RunStore.open(out).n_epochs == 3
+
+
+def test_cli_train_on_segy_with_test(tmp_path, tiny_survey):
+    from napari_forgetting.data.synthetic import write_survey
+
+    vol_path = write_survey(tiny_survey, tmp_path, name="tiny", formats=("segy", "npy"))["segy"]
+    out = tmp_path / "seg"
+    rc = main(
+        ["train", "--data", str(vol_path), "--out", str(out), "--epochs", "1", "--batch-size",
+         "2", "--patch", "16", "16", "--patches-per-epoch", "2", "--device", "cpu", "--quiet",
+         "--mode", "online", "--test", f"again={vol_path}"]
+    )  # fmt: skip
+    assert rc == 0
+    store = RunStore.open(out)
+    assert store.info["source"]["path"] == str(vol_path.resolve())
+    assert "again" in store.state["test_metrics"]
+
+
+def test_cli_train_unlabelled_data_is_a_clear_error(tmp_path, capsys):
+    seismic = tmp_path / "cube.npy"
+    np.save(seismic, np.zeros((6, 6, 16), np.float32))
+    assert main(["train", "--data", str(seismic), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "cube.npy" in err and "--labels" in err
+
+
+def test_cli_transfer_train_smoke(tmp_path, capsys):
+    args = [
+        "transfer-train",
+        "--data",
+        "synthetic",
+        "--shape",
+        "8",
+        "10",
+        "32",
+        "--out",
+        str(tmp_path),
+        "--epochs",
+        "1",
+        "--patch",
+        "16",
+        "16",
+        "--patches-per-epoch",
+        "4",
+        "--batch-size",
+        "4",
+        "--ngf",
+        "4",
+        "--style-dim",
+        "4",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "epoch   1/1" in out and "checkpoint:" in out
+    model = load_transfer_model(tmp_path, n_classes=6)
+    assert model.config.ngf == 4
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert len(history["history"]) == 1
+    # resume to two epochs with the stored configuration
+    assert main([*args[:9], "--epochs", "2", "--resume", "--quiet"]) == 0
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 2
+    # a class count below the labels' is a one-line error
+    bad = [*args[:8], str(tmp_path / "bad"), *args[9:], "--class-count", "3"]
+    assert main(bad) == 2
+    assert "n_classes=3" in capsys.readouterr().err
