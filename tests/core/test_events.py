@@ -76,12 +76,8 @@ def test_closing_the_events_stops_the_run_cleanly_and_it_resumes(survey, tmp_pat
     state = json.loads((run / "state.json").read_text())
     assert state["status"] == "stopped" and state["epochs_complete"] == 1
     resumed = list(live_events(lambda: Trainer(survey, cfg(epochs=3), out_dir=run), resume=True))
-    assert resumed[0].start_epoch == 1
+    assert resumed[0].start_epoch == 1  # (bit-identical resumption: tests/core/test_trainer.py)
     assert isinstance(resumed[-1], TrainingFinished) and resumed[-1].epochs_complete == 3
-    reference = Trainer(survey, cfg(epochs=3), out_dir=tmp_path / "ref")
-    reference.fit()
-    got = json.loads((run / "state.json").read_text())["history"]
-    assert [h["loss"] for h in got] == [h["loss"] for h in reference.history]
 
 
 def test_a_failure_to_build_or_train_becomes_one_event(survey, tmp_path):

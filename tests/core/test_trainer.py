@@ -85,9 +85,17 @@ def test_config_roundtrip_json():
         TrainConfig(mode="bogus")
 
 
-def test_determinism_same_seed(survey):
-    a = Trainer(survey, cfg())
-    a.fit()
+@pytest.fixture(scope="module")
+def reference(survey, tmp_path_factory):
+    """One uninterrupted run of cfg() with a run store, the reference of the resume tests
+    (read only)."""
+    full = Trainer(survey, cfg(), out_dir=tmp_path_factory.mktemp("reference") / "full")
+    full.fit()
+    return full
+
+
+def test_determinism_same_seed(survey, reference):
+    a = reference  # written to a run store and checkpointed every epoch: no effect on weights
     b = Trainer(survey, cfg())
     b.fit()
     assert_same_weights(a, b)
@@ -99,9 +107,8 @@ def test_determinism_same_seed(survey):
     assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
 
 
-def test_resume_after_kill_is_identical(survey, tmp_path):
-    full = Trainer(survey, cfg(), out_dir=tmp_path / "full")
-    full.fit()
+def test_resume_after_kill_is_identical(survey, tmp_path, reference):
+    full = reference
 
     class Kill(Callback):
         def on_epoch_end(self, trainer, epoch, logs):
@@ -172,9 +179,8 @@ def test_fit_steps_yields_start_each_batch_and_epoch_and_equals_fit(survey):
     assert [h["loss"] for h in ref.history] == [h["loss"] for h in t.history]
 
 
-def test_fit_steps_closed_mid_epoch_stops_and_resumes_identically(survey, tmp_path):
-    full = Trainer(survey, cfg(), out_dir=tmp_path / "full")
-    full.fit()
+def test_fit_steps_closed_mid_epoch_stops_and_resumes_identically(survey, tmp_path, reference):
+    full = reference
     rec = Recorder()
     t = Trainer(survey, cfg(), callbacks=[rec], out_dir=tmp_path / "part")
     steps = t.fit_steps()

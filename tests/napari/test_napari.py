@@ -104,27 +104,20 @@ def test_reader_opens_f3_npy_pair_and_zarr_in_viewer(make_napari_viewer, tmp_pat
     assert layer.data.shape == tiny_survey.shape
 
 
-def test_demo_writes_a_screenshot_of_the_sample(tmp_path):
+@pytest.mark.timeout(240)
+def test_demo_trains_on_the_sample_and_writes_a_non_blank_screenshot(tmp_path):
+    """What a new user runs: ``napari-forgetting demo`` (here one epoch, then quit)."""
     shot = tmp_path / "demo.png"
-    env = dict(os.environ)
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "napari_forgetting.cli",
-            "demo",
-            "--epochs",
-            "0",  # the sample only; live training is tested in test_widgets_training.py
-            "--quit",
-            "--screenshot",
-            str(shot),
-        ],
-        env=env,
+    result = subprocess.run(
+        [sys.executable, "-m", "napari_forgetting.cli", "demo", "--epochs", "1",
+         "--screenshot", str(shot), "--quit"],
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
         capture_output=True,
         text=True,
-        timeout=240,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
+        timeout=220,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "first heat map shown" in result.stderr
     from imageio.v3 import imread
 
     pixels = imread(shot)

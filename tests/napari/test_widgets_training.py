@@ -1,13 +1,11 @@
-"""Live training in napari: the training dock widget, its live layers, inspection and demo.
+"""Live training in napari: the training dock widget, its live layers, replay and inspection.
 
 Tiny synthetic volumes and a few small epochs keep each test to seconds on two CPU cores.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import threading
 import time
 from types import SimpleNamespace
 
@@ -18,7 +16,7 @@ from napari_forgetting._napari.live_layers import HEAT_NAME, PREDICTION_NAME
 from napari_forgetting._napari.widgets.training import TrainingWidget
 from napari_forgetting.data.sections import scatter_sections
 from napari_forgetting.dynamics import heat_limit
-from napari_forgetting.training import Callback
+from napari_forgetting.training import Callback, TrainConfig
 
 RUN_TIMEOUT_MS = 120_000
 
@@ -57,6 +55,24 @@ def _wait_idle(qtbot, widget, timeout=RUN_TIMEOUT_MS):
     qtbot.waitUntil(lambda: not widget.running, timeout=timeout)
 
 
+@pytest.fixture(scope="module")
+def trained_run(survey, tmp_path_factory):
+    """A finished 2-epoch run of the survey, trained as the widget trains (no viewer)."""
+    from napari_forgetting._napari.layers import LayerVolume
+    from napari_forgetting.training import Trainer
+
+    n_il, n_xl, _ = survey.seismic.shape
+    volume = LayerVolume(  # numbered as _add_survey's layers: inlines 100.., crosslines 300, 302..
+        survey.seismic, survey.labels, 100 + np.arange(n_il), 300 + 2 * np.arange(n_xl),
+        list(survey.class_names), {}, "seismic",
+    )  # fmt: skip
+    cfg = TrainConfig(epochs=2, batch_size=2, patch_size=(16, 16), patches_per_epoch=4,
+                      device="cpu", num_threads=1)  # fmt: skip
+    out = tmp_path_factory.mktemp("trained") / "run"
+    Trainer(volume, cfg, out_dir=out).fit()
+    return out
+
+
 class Grab(Callback):
     """Keeps what the trainer knew at the end (tracker counts, sections) for the asserts."""
 
@@ -66,17 +82,41 @@ class Grab(Callback):
         self.sections = list(trainer.tracker_sections)
 
 
+class Threads(Callback):
+    """Whether each training step ran on the main (GUI) thread."""
+
+    def __init__(self):
+        self.on_main = []
+
+    def on_batch_end(self, trainer, epoch, batch, loss):
+        self.on_main.append(threading.current_thread() is threading.main_thread())
+
+
 def test_heat_layer_holds_exactly_the_tracker_counts_after_two_epochs(
     make_napari_viewer, qtbot, survey, tmp_path
 ):
+    """Also: every training step runs on a worker thread while the GUI's event loop keeps
+    serving a timer. (How long the GUI thread waits at most is a figure for a benchmark,
+    not a pass/fail of a test: ``benchmarks/bench_gui.py``.)"""
+    from qtpy.QtCore import QTimer
+
     viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=2)
-    grab = Grab()
-    widget.extra_callbacks = [grab]
+    grab, threads = Grab(), Threads()
+    widget.extra_callbacks = [grab, threads]
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(len(threads.on_main)))
     layer_ids = []
     widget.start()
+    timer.start()
     qtbot.waitUntil(lambda: widget.live is not None, timeout=RUN_TIMEOUT_MS)
     layer_ids.append(id(widget.live.layers[HEAT_NAME]))
     _wait_idle(qtbot, widget)
+    timer.stop()
+    assert len(threads.on_main) == 2 * 2 and not any(threads.on_main)
+    # the timer fired while batches were still to come: the loop ran during training
+    assert any(n < len(threads.on_main) for n in ticks)
 
     heat = widget.live.layers[HEAT_NAME]
     assert id(heat) == layer_ids[0] and heat in viewer.layers  # updated in place
@@ -108,11 +148,13 @@ def test_heat_layer_holds_exactly_the_tracker_counts_after_two_epochs(
     viewer.dims.ndisplay = 2
 
 
-def test_replay_an_earlier_epoch_from_the_run_store(make_napari_viewer, qtbot, survey, tmp_path):
+def test_replay_an_earlier_epoch_from_the_run_store(
+    make_napari_viewer, qtbot, survey, tmp_path, trained_run
+):
     viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=2)
-    widget.start()
-    _wait_idle(qtbot, widget)
+    widget.open_run(trained_run)
     store = widget.store.refresh()
+    assert widget.epoch_slider.max == 2 and widget.epoch_slider.value == 2
     widget.epoch_slider.value = 1  # replay epoch 1 of 2
     heat = widget.live.layers[HEAT_NAME]
     expected = store.volume("forgetting_events", 0, fill=np.nan)
@@ -199,11 +241,10 @@ def test_injected_error_is_reported_and_the_next_run_still_shows_progress(
 
 
 def test_click_on_tracked_pixel_shows_history_and_elsewhere_says_untracked(
-    make_napari_viewer, qtbot, survey, tmp_path
+    make_napari_viewer, qtbot, survey, tmp_path, trained_run
 ):
     viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=2)
-    widget.start()
-    _wait_idle(qtbot, widget)
+    widget.open_run(trained_run)  # world coordinates from the seismic layer of that shape
     # inline index 0 (number 100) is a validation section; crossline index 3 -> world 306
     tracked = (100.0, 306.0, 12.0)
     event = SimpleNamespace(type="mouse_press", position=tracked)
@@ -260,77 +301,6 @@ def test_open_a_run_store_and_follow_it_while_it_is_written(make_napari_viewer, 
     np.testing.assert_array_equal(heat.data[tracked], expected[tracked])
     assert np.isnan(heat.data[~tracked]).all()
     assert widget.epoch_slider.max == 1 and not widget.poll_timer.isActive()
-
-
-def test_training_runs_off_the_gui_thread_while_the_event_loop_keeps_running(
-    make_napari_viewer, qtbot, tmp_path
-):
-    """Every training step runs on a worker thread, and the GUI's event loop keeps serving a
-    timer meanwhile. (How long the GUI thread waits at most is a figure for a benchmark, not
-    a pass/fail of a test: ``benchmarks/bench_gui.py``.)"""
-    import threading
-
-    from qtpy.QtCore import QTimer
-
-    from napari_forgetting.data.synthetic import make_f3_like
-
-    class Threads(Callback):
-        def __init__(self):
-            self.on_main = []
-
-        def on_batch_end(self, trainer, epoch, batch, loss):
-            self.on_main.append(threading.current_thread() is threading.main_thread())
-
-    survey = make_f3_like((16, 48, 64), seed=1)
-    viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=2)
-    threads = Threads()
-    widget.extra_callbacks = [threads]
-    ticks = []
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(len(threads.on_main)))
-    widget.start()
-    timer.start()
-    _wait_idle(qtbot, widget)
-    timer.stop()
-    assert len(threads.on_main) == 2 * 2 and not any(threads.on_main)
-    # the timer fired while batches were still to come: the loop ran during training
-    assert any(n < len(threads.on_main) for n in ticks)
-
-
-@pytest.mark.timeout(240)
-def test_demo_with_one_epoch_writes_a_non_blank_screenshot(tmp_path, survey):
-    from napari_forgetting.data.synthetic import write_survey
-
-    paths = write_survey(survey, tmp_path / "data", formats=("npy",))
-    seismic = next(p for k, p in paths.items() if "label" not in k)
-    shot = tmp_path / "demo.png"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "napari_forgetting.cli",
-            "demo",
-            "--data",
-            str(seismic),
-            "--epochs",
-            "1",
-            "--screenshot",
-            str(shot),
-            "--quit",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=220,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "first heat map shown" in result.stderr
-    from PIL import Image
-
-    pixels = np.asarray(Image.open(shot))
-    assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.std() > 10
 
 
 def test_metrics_plot_renders_in_a_helper_thread(qtbot):
