@@ -56,7 +56,7 @@ def main() -> None:
 
     widget.start()
     widget.worker.yielded.connect(on_event)
-    while "TrainingStarted" not in widget.events_seen:
+    while "TrainStart" not in widget.events_seen:
         app.processEvents()
         time.sleep(0.005)
     timer.start()

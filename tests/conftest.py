@@ -161,6 +161,50 @@ def tiny_survey():
     return make_f3_like((8, 16, 32), seed=3)
 
 
+# ------------------------------------------------------------------ trained once per session
+
+#: The survey of the workflow tests and how a run records it (so workers can reopen it).
+WORKFLOW_SHAPE = (8, 12, 32)
+WORKFLOW_SOURCE = {"kind": "synthetic", "shape": list(WORKFLOW_SHAPE), "seed": 2}
+
+
+@pytest.fixture(scope="session")
+def workflow_survey():
+    from napari_forgetting.data.synthetic import make_f3_like
+
+    return make_f3_like(WORKFLOW_SHAPE, seed=WORKFLOW_SOURCE["seed"])
+
+
+@pytest.fixture(scope="session")
+def parent_run(workflow_survey, tmp_path_factory):
+    """A finished 2-epoch segmentation run of ``workflow_survey`` that records its source:
+    the parent of the pools and retrainings (read only; copy it to change it)."""
+    from napari_forgetting.runs.store import RunStore
+    from napari_forgetting.training import TrainConfig, Trainer
+
+    cfg = TrainConfig(epochs=2, batch_size=4, patch_size=(32, 32), patches_per_epoch=4, lr=3e-3,
+                      seed=0, device="cpu", num_threads=2)  # fmt: skip
+    out = tmp_path_factory.mktemp("parent") / "run"
+    Trainer(workflow_survey, cfg, out_dir=out, source=WORKFLOW_SOURCE).fit()
+    return RunStore.open(out)
+
+
+@pytest.fixture(scope="session")
+def transfer_checkpoint(workflow_survey, tmp_path_factory):
+    """A tiny style-transfer model of ``workflow_survey``, trained one epoch: its
+    ``checkpoint.pt``."""
+    from napari_forgetting.transfer import TransferConfig, TransferTrainer
+
+    config = TransferConfig(
+        epochs=1, batch_size=2, patch_size=(16, 16), patches_per_epoch=2, style_dim=4, ngf=4,
+        n_up=2, encoder_width=4, ndf=4, num_d=1, n_layers_d=2, eval_sections=0, device="cpu",
+        num_threads=1,
+    )  # fmt: skip
+    trainer = TransferTrainer(workflow_survey, config, out_dir=tmp_path_factory.mktemp("tm"))
+    trainer.fit()
+    return trainer.checkpoint_file
+
+
 @pytest.fixture
 def hotspot_run(tmp_path):
     """The finished hand-made run of ``hotspot_run.py`` (two epochs) in ``tmp_path/run``."""

@@ -14,7 +14,7 @@ from napari_forgetting.training.events import (
     EpochDone,
     TrainingFailed,
     TrainingFinished,
-    TrainingStarted,
+    TrainStart,
     live_events,
 )
 
@@ -47,10 +47,10 @@ def test_events_of_a_run_and_the_arrays_each_epoch_shows(survey, tmp_path):
     trainer = Trainer(survey, cfg(), callbacks=[Keep()], out_dir=tmp_path / "run")
     events = list(live_events(trainer))
     kinds = [type(e).__name__ for e in events]
-    assert kinds == ["TrainingStarted", "BatchEnd", "BatchEnd", "EpochDone",
+    assert kinds == ["TrainStart", "BatchEnd", "BatchEnd", "EpochDone",
                      "BatchEnd", "BatchEnd", "EpochDone", "TrainingFinished"]  # fmt: skip
     start = events[0]
-    assert start == TrainingStarted(tmp_path / "run", 2, 0, 2, "cpu", 1)
+    assert start == TrainStart(2, 0, 2, "cpu", 1, tmp_path / "run")
     done = [e for e in events if isinstance(e, EpochDone)]
     for e, (preds, maps) in zip(done, shown, strict=True):
         np.testing.assert_array_equal(e.predictions, preds)
@@ -112,7 +112,7 @@ def test_the_transfer_trainer_streams_through_the_same_events(survey, tmp_path):
     trainer = TransferTrainer((survey.seismic, survey.labels), config, out_dir=tmp_path)
     events = list(live_events(trainer))
     assert [type(e).__name__ for e in events] == [
-        "TrainingStarted", "BatchEnd", "BatchEnd", "EpochDone", "TrainingFinished"
+        "TrainStart", "BatchEnd", "BatchEnd", "EpochDone", "TrainingFinished"
     ]  # fmt: skip
     epoch = events[3]
     assert epoch.maps is None and epoch.predictions is None

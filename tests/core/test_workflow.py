@@ -10,38 +10,12 @@ import torch
 
 from napari_forgetting.data import open_volume
 from napari_forgetting.data.sections import Section, section_labels
-from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.runs.hotspots import rank_run, save_style_sources
 from napari_forgetting.runs.store import RunStore
-from napari_forgetting.training.segmentation import TrainConfig, Trainer
 from napari_forgetting.transfer import RegionStyleTransfer, TransferModelConfig
 from napari_forgetting.workflow import export as export_mod
 from napari_forgetting.workflow.augment import generate_pool, load_pool, retrain, save_pool
 from napari_forgetting.workflow.export import export_volume
-
-SHAPE = (8, 12, 32)
-SOURCE = {"kind": "synthetic", "shape": list(SHAPE), "seed": 2}
-
-
-@pytest.fixture(scope="module")
-def survey():
-    return make_f3_like(SHAPE, seed=2)
-
-
-def cfg(**kw) -> TrainConfig:
-    base = dict(
-        epochs=2, batch_size=4, patch_size=(32, 32), patches_per_epoch=4, lr=3e-3, seed=0,
-        device="cpu", num_threads=2,
-    )  # fmt: skip
-    base.update(kw)
-    return TrainConfig(**base)
-
-
-@pytest.fixture(scope="module")
-def run(survey, tmp_path_factory):
-    out = tmp_path_factory.mktemp("wf") / "parent"
-    Trainer(survey, cfg(), out_dir=out, source=SOURCE).fit()
-    return RunStore.open(out)
 
 
 @pytest.fixture(scope="module")
@@ -54,18 +28,19 @@ def model():
 # ------------------------------------------------------------------ export
 
 
-def test_export_roundtrip_all_formats(tmp_path, survey):
-    inl = np.arange(101, 101 + SHAPE[0])
-    xl = np.arange(2001, 2001 + SHAPE[1]) * 2
+def test_export_roundtrip_all_formats(tmp_path, workflow_survey):
+    shape = workflow_survey.seismic.shape
+    inl = np.arange(101, 101 + shape[0])
+    xl = np.arange(2001, 2001 + shape[1]) * 2
     paths = export_volume(
-        tmp_path, "cube", survey.seismic, survey.labels, inlines=inl, crosslines=xl,
-        sample_interval=2.0, class_names=survey.class_names,
+        tmp_path, "cube", workflow_survey.seismic, workflow_survey.labels, inlines=inl,
+        crosslines=xl, sample_interval=2.0, class_names=workflow_survey.class_names,
     )  # fmt: skip
     assert set(paths) == {"seismic_npy", "labels", "segy", "zarr", "manifest"}
     for key in ("seismic_npy", "segy", "zarr"):
         vol = open_volume(paths[key])
-        np.testing.assert_array_equal(np.asarray(vol.data), survey.seismic)
-        np.testing.assert_array_equal(np.asarray(vol.labels), survey.labels)
+        np.testing.assert_array_equal(np.asarray(vol.data), workflow_survey.seismic)
+        np.testing.assert_array_equal(np.asarray(vol.labels), workflow_survey.labels)
         if key != "seismic_npy":
             np.testing.assert_array_equal(vol.inlines, inl)
             np.testing.assert_array_equal(vol.crosslines, xl)
@@ -76,21 +51,32 @@ def test_export_roundtrip_all_formats(tmp_path, survey):
         np.testing.assert_array_equal(f.ilines, inl)
         np.testing.assert_array_equal(f.xlines, xl)
     manifest = json.loads(paths["manifest"].read_text())
-    assert manifest["shape"] == list(SHAPE) and manifest["inlines"] == [101, 108]
+    assert manifest["shape"] == list(shape) and manifest["inlines"] == [101, 108]
     assert manifest["files"]["segy"] == "cube.sgy"
 
 
-def test_export_refuses_to_overwrite(tmp_path, survey):
-    export_volume(tmp_path, "v", survey.seismic, survey.labels, formats=["npy"])
+def test_export_refuses_to_overwrite(tmp_path, workflow_survey):
+    export_volume(tmp_path, "v", workflow_survey.seismic, workflow_survey.labels, formats=["npy"])
     before = (tmp_path / "v_seismic.npy").read_bytes()
     with pytest.raises(FileExistsError, match="v_seismic.npy"):
-        export_volume(tmp_path, "v", survey.seismic * 2, survey.labels, formats=["npy"])
+        export_volume(
+            tmp_path, "v", workflow_survey.seismic * 2, workflow_survey.labels, formats=["npy"]
+        )
     assert (tmp_path / "v_seismic.npy").read_bytes() == before
-    export_volume(tmp_path, "v", survey.seismic * 2, survey.labels, formats=["npy"], overwrite=True)
-    np.testing.assert_array_equal(np.load(tmp_path / "v_seismic.npy"), survey.seismic * 2)
+    export_volume(
+        tmp_path,
+        "v",
+        workflow_survey.seismic * 2,
+        workflow_survey.labels,
+        formats=["npy"],
+        overwrite=True,
+    )
+    np.testing.assert_array_equal(np.load(tmp_path / "v_seismic.npy"), workflow_survey.seismic * 2)
 
 
-def test_interrupted_export_leaves_nothing_that_looks_complete(tmp_path, survey, monkeypatch):
+def test_interrupted_export_leaves_nothing_that_looks_complete(
+    tmp_path, workflow_survey, monkeypatch
+):
     def broken_segy(path, data, *a, **k):
         with open(path.with_name(f".{path.name}.partial.tmp"), "wb") as fh:
             fh.write(b"half")
@@ -98,43 +84,45 @@ def test_interrupted_export_leaves_nothing_that_looks_complete(tmp_path, survey,
 
     monkeypatch.setattr(export_mod, "write_segy", broken_segy)
     with pytest.raises(OSError, match="disk full"):
-        export_volume(tmp_path, "x", survey.seismic, survey.labels, formats=["npy", "segy"])
+        export_volume(
+            tmp_path, "x", workflow_survey.seismic, workflow_survey.labels, formats=["npy", "segy"]
+        )
     assert not (tmp_path / "x.sgy").exists()
     assert not (tmp_path / "x.manifest.json").exists()  # the set is recognisably incomplete
 
 
-def test_export_bad_input(tmp_path, survey):
+def test_export_bad_input(tmp_path, workflow_survey):
     with pytest.raises(ValueError, match="differ in shape"):
-        export_volume(tmp_path, "b", survey.seismic, survey.labels[:2])
+        export_volume(tmp_path, "b", workflow_survey.seismic, workflow_survey.labels[:2])
     with pytest.raises(ValueError, match="formats"):
-        export_volume(tmp_path, "b", survey.seismic, formats=["tiff"])
+        export_volume(tmp_path, "b", workflow_survey.seismic, formats=["tiff"])
 
 
 # ------------------------------------------------------------------ pool and retraining
 
 
-def test_generate_pool_from_run(run, model, survey):
-    scruff = run.class_names.index("scruff")
-    pool = generate_pool(run, model, "scruff", n_sources=2, per_source=3, seed=5)
+def test_generate_pool_from_run(parent_run, model, workflow_survey):
+    scruff = parent_run.class_names.index("scruff")
+    pool = generate_pool(parent_run, model, "scruff", n_sources=2, per_source=3, seed=5)
     assert len(pool) == 6 and pool.class_id == scruff
-    top = [r.key for r in rank_run(run, "scruff").top(2)]
+    top = [r.key for r in rank_run(parent_run, "scruff").top(2)]
     assert pool.sources == top
     assert [it.source for it in pool.items] == [top[0]] * 3 + [top[1]] * 3
     for it in pool.items:
-        target = Section.from_key(it.target, survey)
+        target = Section.from_key(it.target, workflow_survey)
         assert it.image.shape == target.shape == it.labels.shape
-        np.testing.assert_array_equal(it.labels, section_labels(survey, target))
+        np.testing.assert_array_equal(it.labels, section_labels(workflow_survey, target))
         assert (it.labels == scruff).any() and np.isfinite(it.image).all()
-    again = generate_pool(run, model, 4, n_sources=2, per_source=3, seed=5)
+    again = generate_pool(parent_run, model, 4, n_sources=2, per_source=3, seed=5)
     for a, b in zip(pool.items, again.items, strict=True):
         np.testing.assert_array_equal(a.image, b.image)
 
 
-def test_pool_uses_saved_style_sources(run, model, tmp_path):
+def test_pool_uses_saved_style_sources(parent_run, model, tmp_path):
     import shutil
 
     copy = tmp_path / "copy"
-    shutil.copytree(run.path, copy)
+    shutil.copytree(parent_run.path, copy)
     ranking = rank_run(copy, "scruff")
     assert len(ranking.rows) >= 2
     saved = save_style_sources(copy, ranking, top=2).to_dict()
@@ -144,9 +132,11 @@ def test_pool_uses_saved_style_sources(run, model, tmp_path):
     assert pool.sources == saved["sections"] == [r.key for r in ranking.top(2)][::-1]
 
 
-def test_pool_save_load_roundtrip_and_manifest(run, model, survey, tmp_path):
-    pool = generate_pool(run, model, "scruff", n_sources=2, per_source=2, seed=1)
-    written = save_pool(pool, tmp_path / "aug", volume=survey, class_names=survey.class_names)
+def test_pool_save_load_roundtrip_and_manifest(parent_run, model, workflow_survey, tmp_path):
+    pool = generate_pool(parent_run, model, "scruff", n_sources=2, per_source=2, seed=1)
+    written = save_pool(
+        pool, tmp_path / "aug", volume=workflow_survey, class_names=workflow_survey.class_names
+    )
     back = load_pool(tmp_path / "aug")
     assert len(back) == len(pool) and back.sources == pool.sources
     for a, b in zip(pool.items, back.items, strict=True):
@@ -155,7 +145,9 @@ def test_pool_save_load_roundtrip_and_manifest(run, model, survey, tmp_path):
         assert (a.target, a.source, a.kind) == (b.target, b.source, b.kind)
     for kind, paths in written.items():
         manifest = json.loads(paths["manifest"].read_text())
-        assert manifest["class"] == "scruff" and manifest["parent_run"] == str(run.path.resolve())
+        assert manifest["class"] == "scruff" and manifest["parent_run"] == str(
+            parent_run.path.resolve()
+        )
         assert {s["kind"] for s in manifest["sections"]} == {kind}
         for fmt in ("seismic_npy", "segy", "zarr"):
             vol = open_volume(paths[fmt])
@@ -164,15 +156,15 @@ def test_pool_save_load_roundtrip_and_manifest(run, model, survey, tmp_path):
         save_pool(pool, tmp_path / "aug")
 
 
-def test_retrain_on_pool_is_a_linked_run(run, model, survey, tmp_path):
-    pool = generate_pool(run, model, "scruff", n_sources=1, per_source=2)
+def test_retrain_on_pool_is_a_linked_run(parent_run, model, workflow_survey, tmp_path):
+    pool = generate_pool(parent_run, model, "scruff", n_sources=1, per_source=2)
     save_pool(pool, tmp_path / "aug")
-    trainer = retrain(run, tmp_path / "aug", tmp_path / "child", overrides={"epochs": 1})
+    trainer = retrain(parent_run, tmp_path / "aug", tmp_path / "child", overrides={"epochs": 1})
     child = RunStore.open(tmp_path / "child")
-    assert child.status == "finished" and child.info["parent"] == str(run.path.resolve())
+    assert child.status == "finished" and child.info["parent"] == str(parent_run.path.resolve())
     assert child.info["augmented_pool"]["count"] == 2
     assert len(trainer.extra_pool) == 2
-    assert child.info["source"] == SOURCE
+    assert child.info["source"] == parent_run.info["source"]
 
 
 # ------------------------------------------------------------------ command line

@@ -3,37 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from napari_forgetting.data import open_volume
 from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.runs.store import RunStore
-from napari_forgetting.training.segmentation import TrainConfig, Trainer
-
-SHAPE = (8, 12, 32)
-
-
-@pytest.fixture(scope="module")
-def parent_and_checkpoint(tmp_path_factory):
-    from napari_forgetting.transfer import TransferConfig, TransferTrainer
-
-    root = tmp_path_factory.mktemp("aug")
-    survey = make_f3_like(SHAPE, seed=2)
-    cfg = TrainConfig(epochs=1, batch_size=4, patch_size=(32, 32), patches_per_epoch=4,
-                      device="cpu", num_threads=1)  # fmt: skip
-    source = {"kind": "synthetic", "shape": list(SHAPE), "seed": 2}
-    Trainer(survey, cfg, out_dir=root / "parent", source=source).fit()
-    tcfg = TransferConfig(
-        epochs=1, batch_size=2, patch_size=(16, 16), patches_per_epoch=2, style_dim=4, ngf=4,
-        n_up=2, encoder_width=4, ndf=4, num_d=1, n_layers_d=2, eval_sections=0, device="cpu",
-        num_threads=1,
-    )  # fmt: skip
-    TransferTrainer(survey, tcfg, out_dir=root / "tm").fit()
-    return root / "parent", root / "tm" / "checkpoint.pt"
 
 
 def test_augment_and_retrain_from_the_dock(
-    make_napari_viewer, qtbot, parent_and_checkpoint, tmp_path
+    make_napari_viewer, qtbot, parent_run, transfer_checkpoint, tmp_path
 ):
     from napari_forgetting._napari.widgets.workflow import (
         PARENT_LAYER,
@@ -42,7 +19,7 @@ def test_augment_and_retrain_from_the_dock(
         _grid,
     )
 
-    parent, ckpt = parent_and_checkpoint
+    parent, ckpt = parent_run.path, transfer_checkpoint
     viewer = make_napari_viewer()
     w = AugmentWidget(viewer)
     w.set_run(parent)
@@ -90,7 +67,7 @@ def test_missing_inputs_give_a_message(make_napari_viewer, tmp_path):
 
 
 def test_writers_roundtrip(make_napari_viewer, tmp_path):
-    survey = make_f3_like(SHAPE, seed=4)
+    survey = make_f3_like((8, 12, 32), seed=4)
     from napari_forgetting.data.synthetic import write_survey
 
     path = write_survey(survey, tmp_path / "in", name="cube", formats=("segy",))["segy"]

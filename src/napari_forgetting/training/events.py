@@ -4,8 +4,8 @@ The loop's own steps -- :class:`TrainStart`, :class:`BatchEnd`, :class:`EpochEnd
 :meth:`~.loop.TrainingLoop.fit_steps` yields.
 
 :func:`live_events` drives a trainer's :meth:`~.loop.TrainingLoop.fit_steps` and turns its
-steps into the events a viewer shows: :class:`TrainingStarted`, :class:`BatchEnd`
-(passed through), :class:`EpochDone` (with the arrays to display, computed here, off the
+steps into the events a viewer shows: :class:`TrainStart` and :class:`BatchEnd` (passed
+through), :class:`EpochDone` (with the arrays to display, computed here, off the
 GUI thread) and finally :class:`TrainingFinished` or :class:`TrainingFailed`. napari runs it
 in a ``thread_worker`` (``_napari/worker.py``); closing it (the worker's quit) closes
 ``fit_steps``, which stops the run cleanly after the current batch.
@@ -28,7 +28,6 @@ __all__ = [
     "TrainingFailed",
     "TrainingFinished",
     "TrainStart",
-    "TrainingStarted",
     "live_events",
 ]
 
@@ -38,13 +37,15 @@ __all__ = [
 @dataclass(frozen=True)
 class TrainStart:
     """The run is open: ``start_epoch`` complete epochs (> 0 when resumed) of ``epochs``;
-    ``n_batches`` per epoch; ``device`` and the torch CPU ``threads`` it trains with."""
+    ``n_batches`` per epoch; ``device`` and the torch CPU ``threads`` it trains with; the
+    run's folder (``None`` without one)."""
 
     epochs: int
     start_epoch: int
     n_batches: int
     device: str
     threads: int
+    run_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -66,18 +67,6 @@ class EpochEnd:
 
 
 # ------------------------------------------------------------------ what a live view gets
-
-
-@dataclass(frozen=True)
-class TrainingStarted:
-    """The trainer is built and its run open; ``start_epoch`` > 0 when resuming."""
-
-    run_dir: Path | None
-    epochs: int
-    start_epoch: int
-    n_batches: int
-    device: str
-    threads: int
 
 
 @dataclass(frozen=True)
@@ -146,7 +135,7 @@ def live_events(
         steps = built.fit_steps(resume, overwrite)
         try:
             for step in steps:
-                if isinstance(step, BatchEnd):
+                if isinstance(step, (BatchEnd, TrainStart)):
                     yield step
                 elif isinstance(step, EpochEnd):
                     yield EpochDone(
@@ -154,15 +143,6 @@ def live_events(
                         dict(step.logs),
                         tuple(built.history),
                         **built.display_arrays(),
-                    )
-                elif isinstance(step, TrainStart):
-                    yield TrainingStarted(
-                        run_dir,
-                        step.epochs,
-                        step.start_epoch,
-                        step.n_batches,
-                        step.device,
-                        step.threads,
                     )
         finally:
             steps.close()  # closed early (a stop): fit_steps ends the run cleanly here

@@ -35,8 +35,10 @@ from typing import Any, ClassVar
 
 import torch
 
+from napari_forgetting.data.sections import amplitude_stats, paper_split
+from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
-from napari_forgetting.model.device import torch_settings
+from napari_forgetting.model.device import select_device, torch_settings
 from napari_forgetting.training.events import BatchEnd, EpochEnd, TrainStart
 
 __all__ = ["JsonConfig", "TrainingError", "TrainingLoop"]
@@ -85,6 +87,31 @@ class TrainingLoop:
         self.epoch = 0
         self.should_stop = False
         self.stopped = False
+
+    def _init_data(self, volume_or_arrays: Any, what: str = "training") -> Any:
+        """What both trainers read from their volume: ``shape``, the paper's split (returned;
+        ``train_sections`` set; a ``ValueError`` without any), the amplitude ``stats`` and
+        the section store that normalises with them (preload the sections it will read with
+        ``self._store.preload``), and the ``device``."""
+        image_src, label_src = sources(volume_or_arrays, what)
+        self.shape = tuple(int(n) for n in image_src.shape)
+        split = paper_split(split_source(volume_or_arrays), self.config.every)
+        self.train_sections = list(split.train)
+        if not self.train_sections:
+            raise ValueError(f"no training sections in a volume of shape {self.shape}")
+        self.stats = amplitude_stats(image_src)
+        self._store = SectionStore(image_src, label_src, self.stats)
+        self.device = select_device(self.config.device)
+        return split
+
+    def _default_patches_per_epoch(self, extra_pixels: int = 0) -> int:
+        """``config.patches_per_epoch``, or as many patches as cover the training sections'
+        pixels (plus ``extra_pixels``) once."""
+        cfg = self.config
+        if cfg.patches_per_epoch is not None:
+            return int(cfg.patches_per_epoch)
+        pixels = sum(r * c for r, c in (s.shape for s in self.train_sections)) + extra_pixels
+        return max(1, math.ceil(pixels / math.prod(cfg.patch_size)))
 
     # ------------------------------------------------------------------ hooks
 
@@ -244,6 +271,7 @@ class TrainingLoop:
                     self.n_batches,
                     str(self.device),
                     torch.get_num_threads(),
+                    self.out_dir,
                 )
                 while self.epoch < cfg.epochs and not self.should_stop:
                     epoch = self.epoch

@@ -27,7 +27,6 @@ No Qt, napari or printing here.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -45,7 +44,6 @@ from napari_forgetting.data.sections import (
     Section,
     amplitude_stats,
     cut_patches,
-    paper_split,
 )
 from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.dynamics import ForgettingTracker, NeverLearned
@@ -55,7 +53,6 @@ from napari_forgetting.model.device import (
     autocast_context,
     make_grad_scaler,
     make_optimizer,
-    select_device,
 )
 from napari_forgetting.model.metrics import ConfusionMatrix
 from napari_forgetting.runs.store import RunStore, RunStoreError, is_run_dir
@@ -243,21 +240,13 @@ class Trainer(TrainingLoop):
         if names is None or len(names) != cfg.n_classes:
             names = default_class_names(cfg.n_classes)
         self.class_names = [str(n) for n in names]
-        image_src, label_src = sources(volume_or_arrays)
-        self.shape = tuple(int(n) for n in image_src.shape)
-        split = paper_split(split_source(volume_or_arrays), cfg.every)
-        self.train_sections: list[Section] = list(split.train)
+        split = self._init_data(volume_or_arrays)
         self.tracked_sections: list[Section] = (
             list(split.validation) if tracked_sections is None else list(tracked_sections)
         )
-        if not self.train_sections:
-            raise ValueError(f"no training sections in a volume of shape {self.shape}")
-        self.stats = amplitude_stats(image_src)
-        self._store = SectionStore(image_src, label_src, self.stats)
         # every section training and evaluation will touch, in a few dask computes now
         # instead of one small read each during the first epochs (data/store.py)
         self._store.preload(self.train_sections + self.tracked_sections)
-        self.device = select_device(cfg.device)
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
@@ -295,12 +284,9 @@ class Trainer(TrainingLoop):
                 never_learned=cfg.never_learned,
             )
 
-        if cfg.patches_per_epoch is None:
-            pixels = sum(r * c for r, c in (s.shape for s in self.train_sections))
-            pixels += sum(img.size for img, _ in self.extra_pool)
-            self.patches_per_epoch = max(1, math.ceil(pixels / math.prod(cfg.patch_size)))
-        else:
-            self.patches_per_epoch = int(cfg.patches_per_epoch)
+        self.patches_per_epoch = self._default_patches_per_epoch(
+            sum(img.size for img, _ in self.extra_pool)
+        )
 
         self._init_loop()
         self._tracking_seconds = 0.0

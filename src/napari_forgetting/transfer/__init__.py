@@ -14,45 +14,45 @@ target's geology.
 * :mod:`.quality` -- reconstruction PSNR vs a section-mean baseline, class specificity,
   source sensitivity.
 
-Names are imported lazily (PEP 562): importing the package does not load torch.
-
-This layer never imports Qt, napari or magicgui.
+This layer never imports Qt, napari or magicgui; it loads torch (the faces import it only
+when a transfer runs).
 """
 
-from __future__ import annotations
+from napari_forgetting.transfer.apply import (
+    load_transfer_model,
+    reconstruct,
+    style_matrix,
+    transfer,
+)
+from napari_forgetting.transfer.model import (
+    MultiscalePatchDiscriminator,
+    RegionStyleTransfer,
+    TransferModelConfig,
+    mix_styles,
+)
+from napari_forgetting.transfer.quality import (
+    class_specificity,
+    psnr,
+    reconstruction_quality,
+    source_sensitivity,
+    transfer_quality,
+)
+from napari_forgetting.transfer.train import TransferConfig, TransferTrainer
 
-import importlib
-from typing import Any
-
-_EXPORTS = {
-    "RegionStyleTransfer": "model",
-    "TransferModelConfig": "model",
-    "MultiscalePatchDiscriminator": "model",
-    "mix_styles": "model",
-    "TransferTrainer": "train",
-    "TransferConfig": "train",
-    "transfer": "apply",
-    "reconstruct": "apply",
-    "style_matrix": "apply",
-    "load_transfer_model": "apply",
-    "class_specificity": "quality",
-    "reconstruction_quality": "quality",
-    "source_sensitivity": "quality",
-    "transfer_quality": "quality",
-    "psnr": "quality",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__all__ = [
+    "MultiscalePatchDiscriminator",
+    "RegionStyleTransfer",
+    "TransferConfig",
+    "TransferModelConfig",
+    "TransferTrainer",
+    "class_specificity",
+    "load_transfer_model",
+    "mix_styles",
+    "psnr",
+    "reconstruct",
+    "reconstruction_quality",
+    "source_sensitivity",
+    "style_matrix",
+    "transfer",
+    "transfer_quality",
+]

@@ -26,7 +26,6 @@ No Qt, napari or printing here.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,16 +38,12 @@ import torch
 from napari_forgetting.data.sections import (
     PatchSampler,
     Section,
-    amplitude_stats,
     cut_patches,
-    paper_split,
 )
-from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.model.device import (
     autocast_context,
     make_grad_scaler,
     make_optimizer,
-    select_device,
 )
 from napari_forgetting.training.callbacks import Callback
 from napari_forgetting.training.loop import JsonConfig, TrainingLoop
@@ -188,28 +183,20 @@ class TransferTrainer(TrainingLoop):
         cfg = self.config
         self.callbacks = list(callbacks)
         self.out_dir = None if out_dir is None else Path(out_dir)
-        image_src, label_src = sources(volume_or_arrays, "style transfer")
         declared = _n_classes_of(volume_or_arrays)
         if declared is not None and declared > cfg.n_classes:
             raise ValueError(
                 f"the volume has {declared} classes but the config says n_classes={cfg.n_classes}"
             )
-        self.shape = tuple(int(n) for n in image_src.shape)
-        split = paper_split(split_source(volume_or_arrays), cfg.every)
-        self.train_sections: list[Section] = list(split.train)
+        split = self._init_data(volume_or_arrays, "style transfer")
         self.validation_sections: list[Section] = list(split.validation)
-        if not self.train_sections:
-            raise ValueError(f"no training sections in a volume of shape {self.shape}")
         n_eval = min(cfg.eval_sections, len(self.validation_sections))
         picks = np.unique(np.linspace(0, len(self.validation_sections) - 1, n_eval).round())
         self.eval_sections: list[Section] = [
             self.validation_sections[int(i)] for i in picks[:n_eval]
         ]
         self.volume = volume_or_arrays
-        self.stats = amplitude_stats(image_src)
-        self._store = SectionStore(image_src, label_src, self.stats)
         self._store.preload(self.train_sections + self.eval_sections)
-        self.device = select_device(cfg.device)
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
@@ -226,11 +213,7 @@ class TransferTrainer(TrainingLoop):
         self.scaler_g = make_grad_scaler(self.device, enabled=cfg.amp)
         self.scaler_d = make_grad_scaler(self.device, enabled=cfg.amp)
         self.sampler = PatchSampler(self.train_sections, self.shape, cfg.patch_size, cfg.seed)
-        if cfg.patches_per_epoch is None:
-            pixels = sum(r * c for r, c in (s.shape for s in self.train_sections))
-            self.patches_per_epoch = max(1, math.ceil(pixels / math.prod(cfg.patch_size)))
-        else:
-            self.patches_per_epoch = int(cfg.patches_per_epoch)
+        self.patches_per_epoch = self._default_patches_per_epoch()
 
         self._init_loop()
         self.last_batch: dict[str, float] = {}

@@ -43,7 +43,7 @@ from napari_forgetting.training.events import (
     EpochDone,
     TrainingFailed,
     TrainingFinished,
-    TrainingStarted,
+    TrainStart,
     live_events,
 )
 
@@ -399,7 +399,7 @@ class TrainingWidget(QWidget):
                 self._on_batch(event)
             elif isinstance(event, EpochDone):
                 self._on_epoch(event)
-            elif isinstance(event, TrainingStarted):
+            elif isinstance(event, TrainStart):
                 self._on_started(event)
             elif isinstance(event, TrainingFinished):
                 self._on_finished(event)
@@ -408,7 +408,7 @@ class TrainingWidget(QWidget):
         except Exception as exc:  # noqa: BLE001 - a display bug must not kill the run
             self._tell(f"could not show training progress: {type(exc).__name__}: {exc}", True)
 
-    def _on_started(self, ev: TrainingStarted) -> None:
+    def _on_started(self, ev: TrainStart) -> None:
         from napari_forgetting.runs.store import RunStore
 
         vol = self.bound_volume

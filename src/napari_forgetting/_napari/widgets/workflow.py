@@ -46,7 +46,7 @@ from napari_forgetting.training.events import (
     EpochDone,
     TrainingFailed,
     TrainingFinished,
-    TrainingStarted,
+    TrainStart,
 )
 from napari_forgetting.workflow.augment import PoolProgress, PoolSaved
 
@@ -72,6 +72,7 @@ class AugmentWidget(QWidget):
         self._bar = None
         self._geometry: RunGeometry | None = None
         self._store: Any = None  # the retrained run being shown
+        self._parent_path: Path | None = None
         self._layer = None
         self.last_message = ""
 
@@ -171,7 +172,9 @@ class AugmentWidget(QWidget):
         wanted = current if current in store.class_names else "scruff"
         if wanted in store.class_names:
             self.class_box.setCurrentText(wanted)
-        self.epochs.setValue(int(store.train_config.get("epochs", self.epochs.value())))
+        if path != self._parent_path:  # a new parent: its epochs as the default, once
+            self.epochs.setValue(int(store.train_config.get("epochs", self.epochs.value())))
+            self._parent_path = path
         if not self.out_edit.text():
             self.out_edit.setText(str(path.with_name(path.name + "_augmented")))
         self.status.setText(f"parent: {path.name} ({store.status}, {store.n_epochs} epochs)")
@@ -244,7 +247,7 @@ class AugmentWidget(QWidget):
             self.status.setText(
                 f"pool: {ev.count} sections from {', '.join(ev.sources)}; retraining …"
             )
-        elif isinstance(ev, TrainingStarted):
+        elif isinstance(ev, TrainStart):
             from napari_forgetting.runs.store import RunStore
 
             self._store = RunStore.open(ev.run_dir)
