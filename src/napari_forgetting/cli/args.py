@@ -22,6 +22,7 @@ __all__ = [
     "add_data_arguments",
     "add_header_byte_arguments",
     "add_shape_argument",
+    "add_training_arguments",
     "at_least",
     "nonnegative_int",
     "positive_float",
@@ -106,6 +107,30 @@ def refuse_nonempty(out: str | Path, resume: bool = False, overwrite: bool = Fal
             "start over"
         )
     return path
+
+
+def add_training_arguments(parser: Any, threads: int | None = None) -> None:
+    """The segmentation training options ``train`` and ``compare`` share (defaults: the
+    paper's :class:`~napari_forgetting.training.segmentation.TrainConfig`): ``--epochs``,
+    ``--device``, ``--batch-size``, ``--patch``, ``--patches-per-epoch``, ``--lr``,
+    ``--every``, ``--threads`` (``threads``: its default)."""
+    parser.add_argument("--epochs", type=positive_int, default=60)
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available)")
+    parser.add_argument("--batch-size", type=positive_int, default=16)
+    parser.add_argument(
+        "--patch", type=positive_int, nargs=2, default=(128, 128), metavar=("ROWS", "COLS")
+    )
+    parser.add_argument(
+        "--patches-per-epoch", type=positive_int, help="default: cover the training pixels once"
+    )
+    parser.add_argument("--lr", type=positive_float, default=1e-3)
+    parser.add_argument(
+        "--every", type=at_least(2), default=5, help="validation: every N-th inline/crossline"
+    )
+    per_job = " per job" if threads is not None else ""
+    parser.add_argument(
+        "--threads", type=positive_int, default=threads, help=f"torch CPU threads{per_job}"
+    )
 
 
 def add_data_arguments(parser: Any) -> None:

@@ -15,9 +15,8 @@ from typing import Any
 
 from napari_forgetting.cli.args import (
     add_data_arguments,
-    at_least,
+    add_training_arguments,
     nonnegative_int,
-    positive_float,
     positive_int,
     usage_errors,
 )
@@ -60,7 +59,6 @@ def register(subparsers: Any) -> None:
         help="comma-separated methods",
     )
     p.add_argument("--seeds", type=positive_int, default=5, help="seeds 0..N-1 per method")
-    p.add_argument("--epochs", type=positive_int, default=60)
     p.add_argument("--scheduler", help="address of an existing dask scheduler")
     p.add_argument(
         "--workers", type=positive_int, default=2, help="LocalCluster workers (1 thread each)"
@@ -80,17 +78,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--class", dest="cls", default="scruff", help="class of the augmented pool")
     p.add_argument("--sources", type=positive_int, default=6, help="hotspot style sources")
     p.add_argument("--per-source", type=positive_int, default=64, help="transfers per source")
-    p.add_argument("--device", help="cpu, cuda, mps (default: best available)")
-    p.add_argument("--batch-size", type=positive_int, default=16)
-    p.add_argument(
-        "--patch", type=positive_int, nargs=2, default=(128, 128), metavar=("ROWS", "COLS")
-    )
-    p.add_argument(
-        "--patches-per-epoch", type=positive_int, help="default: cover the training pixels once"
-    )
-    p.add_argument("--lr", type=positive_float, default=1e-3)
-    p.add_argument("--every", type=at_least(2), default=5)
-    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads per job")
+    add_training_arguments(p, threads=1)
     p.add_argument(
         "--sequential",
         action="store_true",

@@ -11,7 +11,7 @@ from typing import Any
 
 from napari_forgetting.cli.args import (
     add_data_arguments,
-    at_least,
+    add_training_arguments,
     load_data_args,
     nonnegative_int,
     positive_float,
@@ -33,25 +33,12 @@ def register(sub: Any) -> None:
     )
     add_data_arguments(tr)
     tr.add_argument("--out", required=True, help="run directory, e.g. runs/NAME")
-    tr.add_argument("--epochs", type=positive_int, default=60)
+    add_training_arguments(tr)
     tr.add_argument("--mode", choices=["sweep", "online", "off"], default="sweep")
-    tr.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available)")
     tr.add_argument("--seed", type=nonnegative_int, default=0)
     tr.add_argument("--resume", action="store_true", help="continue the run in --out")
     tr.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    tr.add_argument("--batch-size", type=positive_int, default=16)
-    tr.add_argument(
-        "--patch", type=positive_int, nargs=2, default=(128, 128), metavar=("ROWS", "COLS")
-    )
-    tr.add_argument(
-        "--patches-per-epoch", type=positive_int, help="default: cover the training pixels once"
-    )
-    tr.add_argument("--lr", type=positive_float, default=1e-3)
-    tr.add_argument(
-        "--every", type=at_least(2), default=5, help="validation: every N-th inline/crossline"
-    )
     tr.add_argument("--output-stride", type=int, choices=[8, 16], default=16)
-    tr.add_argument("--threads", type=positive_int, help="torch CPU threads")
     tr.add_argument(
         "--never-learned",
         choices=["zero", "epochs", "sentinel"],
