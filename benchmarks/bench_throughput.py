@@ -46,9 +46,13 @@ class EpochTimer(Callback):
 class PlainLoop:
     """The minimal loop, one epoch per call, with its own settings restored around it."""
 
-    def __init__(self, batches, threads, *, deterministic=False, channels_last=False, fused=False):
+    def __init__(
+        self, batches, threads, *, rates, deterministic=False, channels_last=False, fused=False
+    ):
         torch.manual_seed(0)
-        self.model = build_deeplabv3_resnet18(6, 1, 16, channels_last=channels_last)
+        self.model = build_deeplabv3_resnet18(
+            6, 1, 16, atrous_rates=rates, channels_last=channels_last
+        )
         kw = {"fused": True} if fused else {}
         self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3, **kw)
         self.model.train()
@@ -86,11 +90,16 @@ def main(argv=None) -> int:
 
     timer = EpochTimer()
     tr = Trainer(survey, cfg, callbacks=[timer], tracked_sections=[])
+    rates = cfg.rates  # the same network as the Trainer's
     plain = {
-        "plain loop (torch defaults) = baseline": PlainLoop(batches, args.threads),
-        "plain loop, deterministic": PlainLoop(batches, args.threads, deterministic=True),
-        "plain loop, channels_last": PlainLoop(batches, args.threads, channels_last=True),
-        "plain loop, fused Adam": PlainLoop(batches, args.threads, fused=True),
+        "plain loop (torch defaults) = baseline": PlainLoop(batches, args.threads, rates=rates),
+        "plain loop, deterministic": PlainLoop(
+            batches, args.threads, rates=rates, deterministic=True
+        ),
+        "plain loop, channels_last": PlainLoop(
+            batches, args.threads, rates=rates, channels_last=True
+        ),
+        "plain loop, fused Adam": PlainLoop(batches, args.threads, rates=rates, fused=True),
     }
 
     def trainer_epoch():

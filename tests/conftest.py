@@ -165,14 +165,16 @@ def tiny_survey():
 
 #: The survey of the workflow tests and how a run records it (so workers can reopen it).
 WORKFLOW_SHAPE = (8, 12, 32)
-WORKFLOW_SOURCE = {"kind": "synthetic", "shape": list(WORKFLOW_SHAPE), "seed": 2}
+WORKFLOW_SOURCE = {"kind": "synthetic", "layout": "f3-benchmark", "shape": list(WORKFLOW_SHAPE),
+                   "seed": 2}  # fmt: skip
 
 
 @pytest.fixture(scope="session")
 def workflow_survey():
-    from napari_forgetting.data.synthetic import make_f3_like
+    """The training volume of the synthetic benchmark layout ``WORKFLOW_SOURCE`` names."""
+    from napari_forgetting.data.source import open_source
 
-    return make_f3_like(WORKFLOW_SHAPE, seed=WORKFLOW_SOURCE["seed"])
+    return open_source(WORKFLOW_SOURCE)
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,9 @@ def test_cli_train_resume_and_refusal(tmp_path, capsys):
     assert "epoch   2/2" in text.out and "run store:" in text.out
     store = RunStore.open(out)
     assert store.n_epochs == 2 and store.status == "finished"
-    assert store.info["source"] == {"kind": "synthetic", "shape": [8, 12, 32], "seed": 0}
+    assert store.info["source"] == {
+        "kind": "synthetic", "layout": "f3-benchmark", "shape": [8, 12, 32], "seed": 0
+    }  # fmt: skip
     # refuses to overwrite, resumes to more epochs
     assert main(["train", *TINY, "--out", str(out)]) == 2
     assert "--resume" in capsys.readouterr().err

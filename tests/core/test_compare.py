@@ -50,22 +50,40 @@ def test_report_files_and_rows(first):
     for name in ("report.md", "accuracy.csv", "forgetting.csv", "jobs.csv", "heatmaps.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0
     acc = rows(out / "accuracy.csv")
-    assert [r["method"] for r in acc] == ["baseline", "flip"]
+    splits = ["test1", "test2", "validation"]  # the held-out test volumes, then validation
+    assert [(r["method"], r["split"]) for r in acc] == [
+        (m, sp) for sp in splits for m in ("baseline", "flip")
+    ]
     assert all(r["n_seeds"] == "2" for r in acc)
     assert "scruff_mean" in acc[0] and "scruff_std" in acc[0]
     ev = rows(out / "forgetting.csv")
-    assert [r["method"] for r in ev] == ["baseline", "flip"] and "total_mean" in ev[0]
+    assert [(r["method"], r["split"]) for r in ev] == [(r["method"], r["split"]) for r in acc]
+    assert "total_mean" in ev[0]
     jobs = rows(out / "jobs.csv")
-    assert [(r["method"], r["seed"], r["status"]) for r in jobs] == [
-        ("baseline", "0", "finished"), ("baseline", "1", "finished"),
-        ("flip", "0", "finished"), ("flip", "1", "finished"),
+    assert [(r["method"], r["seed"], r["split"], r["status"]) for r in jobs] == [
+        (m, str(seed), sp, "finished")
+        for m in ("baseline", "flip") for seed in (0, 1) for sp in splits
     ]  # fmt: skip
     # the means in accuracy.csv are the means of the per-seed rows
-    base = [float(r["acc_scruff"]) for r in jobs if r["method"] == "baseline"]
-    assert float(acc[0]["scruff_mean"]) == pytest.approx(sum(base) / 2, abs=1e-5)
+    for sp in splits:
+        base = [
+            float(r["acc_scruff"]) for r in jobs if (r["method"], r["split"]) == ("baseline", sp)
+        ]
+        row = next(r for r in acc if (r["method"], r["split"]) == ("baseline", sp))
+        assert float(row["scruff_mean"]) == pytest.approx(sum(base) / 2, abs=1e-5)
     md = (out / "report.md").read_text()
-    assert "| method | seeds | " + " | ".join(F3_DISPLAY) in md  # Table 1 layout
-    assert "| baseline | 2 |" in md and "| flip | 2 |" in md and "±" in md
+    assert "## Table 1: per-class accuracy on the held-out test volumes" in md
+    assert "| method | split | seeds | " + " | ".join(F3_DISPLAY) in md  # Table 1 layout
+    assert "| baseline | test1 | 2 |" in md and "| flip | test2 | 2 |" in md and "±" in md
+    assert "| baseline | validation | 2 |" in md
+    # equal budgets: the same patches and gradient steps, the flip arm flips 30 % of them
+    budgets = {
+        m: RunStore.open(out / "jobs" / f"{m}-seed0").info["budget"] for m in ("baseline", "flip")
+    }
+    assert budgets["baseline"]["gradient_steps"] == budgets["flip"]["gradient_steps"] == 2
+    assert budgets["baseline"]["patches_per_epoch"] == budgets["flip"]["patches_per_epoch"]
+    assert (budgets["baseline"]["augmented_share"], budgets["flip"]["augmented_share"]) == (0, 0.3)
+    assert "## Training budget per arm" in md and "| flip | 4 | 1 | 2 | flip | 30% |" in md
     assert "heatmaps.png" in md and "None." in md  # no failed jobs
     assert (out / "heatmaps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for name in result.ran:
@@ -77,17 +95,27 @@ def test_report_files_and_rows(first):
 
 def test_job_metrics_events_per_class_by_hand(first):
     out, _ = first
-    path = out / "jobs" / "flip-seed1"
+    # the job that forgot most (so that the sums are not trivially equal)
+    path = max(
+        (out / "jobs").iterdir(),
+        key=lambda p: sum(s["total_events"] for s in cmp.job_metrics(p)["splits"].values()),
+    )
     got = cmp.job_metrics(path)
     store = RunStore.open(path)
-    by_hand = [0.0] * store.n_classes
-    for i in range(len(store.map_sections)):
-        counts, labels = store.map("forgetting_events", i), store.map_labels(i)
-        for k in range(store.n_classes):
-            by_hand[k] += float(counts[labels == k].sum())
-    assert list(got["events"]) == by_hand
-    assert got["total_events"] == sum(by_hand) and got["epochs"] == 2
-    assert sum(by_hand) > 0  # the run forgot something: the sums are not trivially equal
+    assert set(got["splits"]) == {"validation", "test1", "test2"} and got["epochs"] == 2
+    for split, run in [("validation", store), *[(n, store.test(n)) for n in store.test_names]]:
+        by_hand = [0.0] * store.n_classes
+        for i in range(len(run.map_sections)):
+            counts, labels = run.map("forgetting_events", i), run.map_labels(i)
+            for k in range(store.n_classes):
+                by_hand[k] += float(counts[labels == k].sum())
+        assert list(got["splits"][split]["events"]) == by_hand
+        assert got["splits"][split]["total_events"] == sum(by_hand)
+    assert sum(s["total_events"] for s in got["splits"].values()) > 0
+    # test accuracy: the evaluation of all the test volume's sections after the last epoch
+    test1 = store.state["test_metrics"]["test1"]
+    assert got["splits"]["test1"]["class_accuracy"] == test1["class_accuracy"]
+    assert test1["n_sections"] == sum(test1["shape"][:2])  # every inline and crossline
 
 
 def test_rerun_skips_finished_jobs(first):
@@ -98,7 +126,7 @@ def test_rerun_skips_finished_jobs(first):
     assert again.ran == [] and again.ok
     assert sorted(again.skipped) == ["baseline-seed0", "baseline-seed1", "flip-seed0", "flip-seed1"]
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # not retrained
-    assert [r["method"] for r in rows(out / "accuracy.csv")] == ["baseline", "flip"]
+    assert [r["method"] for r in rows(out / "accuracy.csv")] == ["baseline", "flip"] * 3
     # the CLI on the finished folder: everything skipped, exit 0
     argv = ["compare", "--data", "synthetic", "--shape", *map(str, SHAPE), "--data-seed", "2",
             "--methods", "baseline,flip", "--seeds", "2", "--epochs", "2", "--out", str(out),
@@ -155,6 +183,17 @@ def test_transfer_method_end_to_end(tmp_path):
     pool = store.info["augmented_pool"]
     assert pool["class"] == "scruff" and pool["count"] == 4
     assert pool["transfer_checkpoint"].endswith("transfer_model/checkpoint.pt")
-    assert [r["method"] for r in rows(tmp_path / "accuracy.csv")] == ["baseline", "transfer"]
+    acc = rows(tmp_path / "accuracy.csv")
+    assert [(r["method"], r["split"]) for r in acc][:2] == [
+        ("baseline", "test1"), ("transfer", "test1")
+    ]  # fmt: skip
+    # the transfer arm is evaluated on the same held-out test volumes (one retrain path)
+    assert sorted(store.state["test_metrics"]) == ["test1", "test2"]
+    # ... and trains as much as the baseline: the pool is 30 % of the draws, not extra ones
+    base = RunStore.open(tmp_path / "jobs" / "baseline-seed0").info["budget"]
+    assert store.info["budget"]["patches_per_epoch"] == base["patches_per_epoch"]
+    assert store.info["budget"]["gradient_steps"] == base["gradient_steps"]
+    assert store.info["budget"]["augmentation"] == "pool"
+    assert store.info["budget"]["augmented_share"] == 0.3
     again = run_comparison(cfg, tmp_path, sequential=True)
     assert again.ran == [] and set(again.skipped) == set(result.ran)

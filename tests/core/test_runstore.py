@@ -250,10 +250,21 @@ def test_test_volumes_are_evaluated(survey, tmp_path):
     test = make_f3_like((4, 12, 32), seed=9)
     tr = Trainer(survey, cfg(epochs=1), out_dir=tmp_path / "t", test_volumes={"test1": test})
     tr.fit()
-    metrics = RunStore.open(tmp_path / "t").state["test_metrics"]["test1"]
-    assert metrics["n_sections"] == 4 and metrics["shape"] == [4, 12, 32]
-    assert metrics["n_pixels"] == 4 * 12 * 32
+    store = RunStore.open(tmp_path / "t")
+    metrics = store.state["test_metrics"]["test1"]
+    # every inline and every crossline, as the benchmark evaluates its test volumes
+    assert metrics["n_sections"] == 4 + 12 and metrics["shape"] == [4, 12, 32]
+    assert metrics["n_pixels"] == 4 * (12 * 32) + 12 * (4 * 32)
     assert metrics == json.loads(json.dumps(tr.test_metrics["test1"]))
+    # its every 5th inline and crossline were tracked like the validation sections
+    child = store.test("test1")
+    assert store.test_names == ["test1"] and child.volume_shape == (4, 12, 32)
+    assert [s.key for s in child.eval_sections] == [
+        "inline:100", "crossline:300", "crossline:305", "crossline:310",
+    ]  # fmt: skip
+    assert child.n_epochs == 1 and child.status == "finished"
+    assert child.info["test_of"] == str((tmp_path / "t").resolve())
+    assert child.state["test_metrics"]["test1"] == metrics
 
 
 def test_not_a_run(tmp_path):

@@ -11,10 +11,14 @@ import segyio
 
 from napari_forgetting.data.classes import F3_CLASS_NAMES
 from napari_forgetting.data.synthetic import (
+    F3_DURATION_MS,
     F3_PROPORTIONS,
     SAMPLE_DATA_NAME,
     SyntheticSurvey,
+    benchmark_shapes,
+    make_f3_benchmark,
     make_f3_like,
+    write_benchmark,
     write_sample_data,
     write_survey,
 )
@@ -53,9 +57,11 @@ def test_survey_fields(default_survey):
     assert s.seismic.dtype == np.float32 and s.labels.dtype == np.uint8
     np.testing.assert_array_equal(s.inlines, np.arange(100, 100 + DEFAULT[0]))
     np.testing.assert_array_equal(s.crosslines, np.arange(300, 300 + DEFAULT[1]))
-    np.testing.assert_array_equal(s.samples, np.arange(DEFAULT[2]) * 4.0)
+    dt = round(F3_DURATION_MS / DEFAULT[2], 3)  # 128 samples over F3's 1020 ms, in whole us
+    np.testing.assert_allclose(s.samples, np.arange(DEFAULT[2]) * dt)
     assert s.class_names == F3_CLASS_NAMES
-    assert s.seed == 0 and s.shape == DEFAULT and s.sample_interval == 4.0
+    assert s.seed == 0 and s.shape == DEFAULT and s.sample_interval == pytest.approx(dt)
+    assert make_f3_like(SMALL, sample_interval=4.0).sample_interval == 4.0
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.seed = 1  # type: ignore[misc]
 
@@ -75,10 +81,75 @@ def test_every_class_present_scruff_and_zechstein_rarest(seed, default_survey):
     assert set(np.argsort(counts)[:2].tolist()) == {SCRUFF, ZECHSTEIN}
 
 
-def test_proportions_close_to_f3():
-    p = make_f3_like((96, 160, 128), seed=5).class_proportions()
-    np.testing.assert_allclose(p, F3_PROPORTIONS, atol=0.015)
-    assert p.sum() == pytest.approx(1.0)
+@pytest.mark.parametrize("shape", [(8, 16, 32), (32, 64, 64), (64, 96, 128), (40, 70, 255)])
+def test_training_proportions_within_35_percent_of_f3_for_every_class(shape):
+    f3 = np.asarray(F3_PROPORTIONS)
+    assert f3 == pytest.approx([0.285, 0.119, 0.484, 0.065, 0.032, 0.015])
+    for seed in range(3):
+        for p in (
+            make_f3_like(shape, seed=seed).class_proportions(),
+            make_f3_benchmark(shape, seed=seed).train.class_proportions(),
+        ):
+            assert p.sum() == pytest.approx(1.0)
+            assert np.all(np.abs(p / f3 - 1) <= 0.35), (shape, seed, np.round(p, 4))
+
+
+def test_fewer_samples_are_a_coarser_sampling_of_the_same_section():
+    fine = make_f3_like((6, 10, 192), seed=7, noise=0.0)
+    coarse = make_f3_like((6, 10, 64), seed=7, noise=0.0)
+    # the centre of coarse sample k is the centre of fine sample 3k + 1: same geology
+    np.testing.assert_array_equal(coarse.labels, fine.labels[..., 1::3])
+    assert coarse.samples[-1] + coarse.sample_interval == pytest.approx(F3_DURATION_MS, rel=1e-4)
+    # and the same seismic, sampled three times coarser (box-averaged)
+    box = fine.seismic.reshape(6, 10, 64, 3).mean(-1)
+    r = np.corrcoef(box.ravel(), coarse.seismic.ravel())[0, 1]
+    assert r > 0.9
+
+
+def test_no_single_amplitude_cue_for_scruff():
+    """Scruff's amplitude is neither the brightest nor the dullest of the classes, and the
+    chalk/Scruff boundary is often no reflector at all: Scruff is told by its texture and its
+    place between chalk and salt together (README, "The F3-like benchmark")."""
+    for shape in [(48, 96, 64), (64, 96, 128)]:
+        s = make_f3_like(shape, seed=1)
+        x, lab = s.seismic, s.labels
+        rms = np.array([np.sqrt(np.mean(x[lab == k] ** 2)) for k in range(6)])
+        others = np.delete(rms, SCRUFF)
+        assert others.min() < rms[SCRUFF] < others.max(), np.round(rms, 2)
+        weak = []  # the largest |amplitude| around each trace's chalk -> Scruff boundary
+        for i in range(0, shape[0], 2):
+            for j in range(0, shape[1], 2):
+                at = np.flatnonzero((lab[i, j, :-1] == 3) & (lab[i, j, 1:] == SCRUFF))
+                if len(at):
+                    k = at[0]
+                    weak.append(np.abs(x[i, j, max(0, k - 1) : k + 3]).max() < 1.0)
+        assert len(weak) > 50 and np.mean(weak) > 0.3
+
+
+def test_benchmark_layout_is_one_geology_cut_three_ways(tmp_path):
+    shapes = benchmark_shapes((401, 701, 255))
+    assert shapes == {"train": (401, 701, 255), "test1": (200, 701, 255),
+                      "test2": (601, 200, 255)}  # fmt: skip
+    b = make_f3_benchmark((24, 40, 32), seed=2)
+    t1, t2 = benchmark_shapes((24, 40, 32))["test1"], benchmark_shapes((24, 40, 32))["test2"]
+    assert b.train.shape == (24, 40, 32) and b.test1.shape == t1 and b.test2.shape == t2
+    # line numbers continue across the cuts
+    np.testing.assert_array_equal(b.test1.inlines, b.train.inlines[-1] + 1 + np.arange(t1[0]))
+    np.testing.assert_array_equal(b.test1.crosslines, b.train.crosslines)
+    np.testing.assert_array_equal(b.test2.inlines[:24], b.train.inlines)
+    np.testing.assert_array_equal(b.test2.crosslines, b.train.crosslines[-1] + 1 + np.arange(t2[1]))
+    # one geology: the test2 corner over the training inlines is the survey's continuation
+    whole = make_f3_like((24 + t1[0], 40 + t2[1], 32), seed=2, calibrate=(24, 40))
+    np.testing.assert_array_equal(b.test2.labels, whole.labels[:, 40:])
+    np.testing.assert_array_equal(b.test1.seismic, whole.seismic[24:, :40])
+    paths = write_benchmark(b, tmp_path / "f3")
+    assert sorted(str(p.relative_to(tmp_path / "f3")) for p in paths.values()) == [
+        "test_once/test1_labels.npy", "test_once/test1_seismic.npy",
+        "test_once/test2_labels.npy", "test_once/test2_seismic.npy",
+        "train/train_labels.npy", "train/train_seismic.npy",
+    ]  # fmt: skip
+    np.testing.assert_array_equal(np.load(paths["test2_labels"]), b.test2.labels)
+    assert np.load(paths["train_seismic"]).dtype == np.float32
 
 
 def test_scruff_wedge_pinches_out(default_survey):

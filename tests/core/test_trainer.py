@@ -254,7 +254,7 @@ def test_sweep_heatmaps_equal_forgetting_events(survey):
             self.history.append([p == y for p, y in zip(preds, labs, strict=True)])
 
     rec = Correctness()
-    t = Trainer(survey, cfg(epochs=3, lr=1e-2), callbacks=[rec])
+    t = Trainer(survey, cfg(epochs=3, lr=3e-3), callbacks=[rec])
     t.fit()
     assert t.tracker.section_shapes == tuple(s.shape for s in t.tracked_sections)
     heat = t.heatmaps()
@@ -305,7 +305,7 @@ def test_flip_augmentation_flips_image_and_labels_together(survey):
     x0, y0, _ = plain.make_batch(draws)
     x1, y1, _ = flip.make_batch(draws)
     flipped = [not torch.equal(x0[b], x1[b]) for b in range(16)]
-    assert 0 < sum(flipped) < 16  # about half
+    assert 0 < sum(flipped) < 16  # about augment_share (0.3) of them
     for b in range(16):
         if flipped[b]:
             assert torch.equal(x1[b], x0[b].flip(-1)) and torch.equal(y1[b], y0[b].flip(-1))
@@ -314,12 +314,26 @@ def test_flip_augmentation_flips_image_and_labels_together(survey):
 
 
 def test_rotate_augmentation_keeps_classes_and_ignores_corners(survey):
-    tr = Trainer(survey, cfg(augment="rotate", rotate_degrees=30))
+    tr = Trainer(survey, cfg(augment="rotate", rotate_degrees=30, augment_share=1.0))
     x, y, _ = tr.make_batch(list(tr.sampler.iter_epoch(8)))
     assert x.shape == (8, 1, 32, 32) and y.shape == (8, 32, 32)
     values = set(torch.unique(y).tolist())
     assert values <= set(range(6)) | {255}
     assert 255 in values  # uncovered corners are ignored by the loss
+
+
+@pytest.mark.parametrize("augment", ["flip", "rotate"])
+def test_augmentations_change_augment_share_of_the_patches(survey, augment):
+    plain = Trainer(survey, cfg())
+    tr = Trainer(survey, cfg(augment=augment, augment_share=0.3))
+    draws = list(plain.sampler.iter_epoch(400))
+    x0, _, _ = plain.make_batch(draws)
+    x1, _, _ = tr.make_batch(draws)
+    changed = np.array([not torch.equal(x0[b], x1[b]) for b in range(400)])
+    # exactly the patches the trainer's own generator chose, each with probability 0.3
+    chosen = np.random.default_rng([0, 7]).random(400) < 0.3
+    np.testing.assert_array_equal(changed, chosen)
+    assert 0.2 < chosen.mean() < 0.4
 
 
 def test_augmented_runs_are_reproducible_and_resume(survey, tmp_path):
@@ -346,13 +360,20 @@ def test_online_tracking_refuses_augmentation():
         cfg(augment="mixup")
 
 
-def test_extra_pool_sections_are_trained_on(survey):
+def test_extra_pool_sections_are_trained_on_at_a_set_share_of_an_equal_budget(survey):
     pool = [(np.full((32, 20), 7.0, np.float32), np.full((32, 20), 4, np.uint8))] * 3
     tr = Trainer(survey, cfg(patches_per_epoch=None), extra_pool=pool)
     base = Trainer(survey, cfg(patches_per_epoch=None))
     train_px = sum(r * c for r, c in (s.shape for s in tr.train_sections))
-    extra = math.ceil((train_px + 3 * 32 * 20) / (32 * 32))
-    assert tr.patches_per_epoch == extra > base.patches_per_epoch
+    assert tr.patches_per_epoch == math.ceil(train_px / (32 * 32)) == base.patches_per_epoch
+    assert tr.budget()["gradient_steps"] == base.budget()["gradient_steps"]
+    assert (tr.budget()["augmentation"], tr.budget()["augmented_share"]) == ("pool", 0.3)
+    # a pool three times the training sections still gets 30 % of the draws
+    big = [pool[0]] * (3 * len(tr.train_sections))
+    huge = Trainer(survey, cfg(patches_per_epoch=None), extra_pool=big)
+    n_train = len(huge.train_sections)
+    share = np.mean([d[0] >= n_train for d in huge.sampler.iter_epoch(2000)])
+    assert 0.27 < share < 0.33 and huge.patches_per_epoch == base.patches_per_epoch
     draws = list(tr.sampler.iter_epoch(64))
     from_pool = [b for b, d in enumerate(draws) if d[0] >= len(tr.train_sections)]
     assert from_pool
@@ -371,3 +392,23 @@ def test_extra_pool_bad_input(survey):
         Trainer(survey, cfg(), extra_pool=[(np.zeros((4, 4)), np.zeros((4, 5)))])
     with pytest.raises(ValueError, match="labels outside"):
         Trainer(survey, cfg(), extra_pool=[(np.zeros((4, 4)), np.full((4, 4), 9))])
+
+
+def test_exclude_validation_traces_hides_exactly_those_pixels_from_the_loss(survey):
+    plain = Trainer(survey, cfg())
+    hidden = Trainer(survey, cfg(exclude_validation_traces=True))
+    draws = list(plain.sampler.iter_epoch(16))
+    _, y0, windows = plain.make_batch(draws)
+    _, y1, _ = hidden.make_batch(draws)
+    val = {(s.kind, s.index) for s in plain.tracked_sections}
+    for b, (k, _row, c) in enumerate(draws):
+        sec = plain.train_sections[k]
+        h, w = windows[b]
+        crossing = "crossline" if sec.kind == "inline" else "inline"
+        cols = [j for j in range(w) if (crossing, c + j) in val]  # a validation trace
+        expected = y0[b].clone()
+        expected[:h, cols] = 255
+        assert torch.equal(y1[b], expected)
+    assert (y1 == 255).sum() > (y0 == 255).sum()  # something was hidden
+    with pytest.raises(ValueError, match="mode='sweep'"):
+        cfg(mode="online", exclude_validation_traces=True)

@@ -127,6 +127,12 @@ def add_training_arguments(parser: Any, threads: int | None = None) -> None:
     parser.add_argument(
         "--every", type=at_least(2), default=5, help="validation: every N-th inline/crossline"
     )
+    parser.add_argument(
+        "--exclude-validation-traces",
+        action="store_true",
+        help="leave the training pixels that lie on validation traces out of the loss (the "
+        "paper's split keeps them: validation and training sections cross at single traces)",
+    )
     per_job = " per job" if threads is not None else ""
     parser.add_argument(
         "--threads", type=positive_int, default=threads, help=f"torch CPU threads{per_job}"

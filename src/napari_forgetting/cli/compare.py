@@ -100,6 +100,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             "device": args.device,
             "every": args.every,
             "num_threads": args.threads,
+            "exclude_validation_traces": args.exclude_validation_traces,
         }
         transfer = {} if args.transfer_epochs is None else {"epochs": args.transfer_epochs}
         config = CompareConfig(

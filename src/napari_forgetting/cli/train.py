@@ -51,7 +51,15 @@ def register(sub: Any) -> None:
         action="append",
         default=[],
         metavar="[NAME=]PATH",
-        help="a separate labelled test volume, evaluated after training (repeatable)",
+        help="a labelled held-out test volume (repeatable); the F3 layout's test1/test2 "
+        "beside train/train_seismic.npy, and --data synthetic's, are found without it",
+    )
+    tr.add_argument(
+        "--test-every",
+        type=nonnegative_int,
+        default=5,
+        help="track every N-th test inline and crossline each epoch (sweep mode; 0: only "
+        "evaluate all of them after the last epoch)",
     )
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_cmd_train)
@@ -116,7 +124,7 @@ def _parse_tests(items: Sequence[str]) -> dict[str, str]:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from napari_forgetting.data.source import load_data
+    from napari_forgetting.data.source import load_tests
     from napari_forgetting.runs.store import is_run_dir
     from napari_forgetting.training.callbacks import ProgressBar
     from napari_forgetting.training.segmentation import TrainConfig, Trainer
@@ -125,10 +133,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.resume and not is_run_dir(out):
         print(f"note: no run in {out} yet; starting a fresh run", file=sys.stderr)
     volume, source = load_data_args(args)
-    tests = {
-        name: load_data(path, iline=args.iline, xline=args.xline)[0]
-        for name, path in _parse_tests(args.test).items()
-    }
+    tests = load_tests(source, volume, extra=_parse_tests(args.test))
     with usage_errors():
         cfg = TrainConfig(
             epochs=args.epochs,
@@ -145,15 +150,25 @@ def _cmd_train(args: argparse.Namespace) -> int:
             n_classes=int(getattr(volume, "n_classes", None) or len(volume.class_names)),
             track_stats=not args.no_stats,
             never_learned=args.never_learned,
+            test_every=args.test_every,
+            exclude_validation_traces=args.exclude_validation_traces,
         )
         trainer = Trainer(
             volume, cfg, callbacks=[ProgressBar(args.quiet)], out_dir=out, test_volumes=tests,
             source=source,
         )  # fmt: skip
+    held_out = ", ".join(f"{n} {t.shape}" for n, t in trainer.tests.items()) or "none"
+    if trainer.untrained_taps:
+        print(
+            f"note: with {cfg.patch_size} patches some dilated taps never see a feature and "
+            f"stay untrained: {'; '.join(trainer.untrained_taps)}; larger patches avoid it",
+            file=sys.stderr,
+        )
     print(
         f"training on {trainer.device}: volume {trainer.shape}, {len(trainer.train_sections)} "
         f"training / {len(trainer.tracked_sections)} tracked sections, mode {cfg.mode}, "
-        f"{trainer.patches_per_epoch} patches {cfg.patch_size[0]}x{cfg.patch_size[1]} per epoch",
+        f"{trainer.patches_per_epoch} patches {cfg.patch_size[0]}x{cfg.patch_size[1]} per epoch"
+        f"; test volumes: {held_out}",
         file=sys.stderr,
     )
     if not fit_or_interrupt(trainer, resume=args.resume, overwrite=args.overwrite):

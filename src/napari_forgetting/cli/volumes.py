@@ -25,8 +25,11 @@ def register(sub: Any) -> None:
     syn = sub.add_parser(
         "synthetic",
         help="write an F3-like synthetic volume",
-        description="Write an F3-like synthetic survey (SEG-Y and/or F3 .npy). --sample "
-        "rewrites the shipped sample data (f3_synthetic.sgy + f3_synthetic_labels.npy).",
+        description="Write an F3-like synthetic survey (SEG-Y and/or F3 .npy). --layout "
+        "f3-benchmark writes the public benchmark's layout instead: train/train_{seismic,"
+        "labels}.npy and test_once/test{1,2}_{seismic,labels}.npy, one geology cut three "
+        "ways (--shape is the training volume's). --sample rewrites the shipped sample data "
+        "(f3_synthetic.sgy + f3_synthetic_labels.npy).",
     )
     syn.add_argument("--out", required=True, help="output folder")
     add_shape_argument(syn)
@@ -34,6 +37,12 @@ def register(sub: Any) -> None:
     syn.add_argument("--noise", type=float, help="noise level (default: the generator's)")
     syn.add_argument("--name", default="f3_synthetic", help="file stem")
     syn.add_argument("--formats", nargs="+", default=["segy", "npy"], choices=["segy", "npy"])
+    syn.add_argument(
+        "--layout",
+        choices=["survey", "f3-benchmark"],
+        default="survey",
+        help="one survey (default) or the F3 benchmark's train / test1 / test2 layout",
+    )
     syn.add_argument(
         "--sample",
         action="store_true",
@@ -66,15 +75,24 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_synthetic(args: argparse.Namespace) -> int:
-    from napari_forgetting.data.synthetic import make_f3_like, write_sample_data, write_survey
+    from napari_forgetting.data import synthetic
 
+    options = {} if args.noise is None else {"noise": args.noise}
     with usage_errors():
         if args.sample:
-            paths = write_sample_data(args.out)
+            paths = synthetic.write_sample_data(args.out)
+        elif args.layout == "f3-benchmark":
+            bench = synthetic.make_f3_benchmark(tuple(args.shape), seed=args.seed, **options)
+            paths = synthetic.write_benchmark(bench, args.out)
+            for name, survey in (("train", bench.train), *bench.tests.items()):
+                pairs = zip(survey.class_names, survey.class_proportions(), strict=True)
+                shares = " ".join(f"{c}:{p:.1%}" for c, p in pairs)
+                print(f"{name} {survey.shape}: {shares}")
         else:
-            options = {} if args.noise is None else {"noise": args.noise}
-            survey = make_f3_like(tuple(args.shape), seed=args.seed, **options)
-            paths = write_survey(survey, args.out, name=args.name, formats=tuple(args.formats))
+            survey = synthetic.make_f3_like(tuple(args.shape), seed=args.seed, **options)
+            paths = synthetic.write_survey(
+                survey, args.out, name=args.name, formats=tuple(args.formats)
+            )
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 0

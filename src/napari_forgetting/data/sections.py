@@ -545,7 +545,8 @@ def cut_patches(
 class PatchSampler:
     """Deterministic random patch positions on a list of sections.
 
-    Each draw picks a section uniformly, then a top-left corner ``(row0, col0)`` uniformly
+    Each draw picks a section -- uniformly, or with the probabilities ``weights`` (one per
+    section, normalised) -- then a top-left corner ``(row0, col0)`` uniformly
     among the positions where a ``patch_size`` patch lies fully inside it, and yields
     ``(section_index, row0, col0)`` (``section_index`` indexes ``sections``).
 
@@ -568,10 +569,17 @@ class PatchSampler:
         shape: Sequence[int] | None = None,
         patch_size: Sequence[int] = (64, 64),
         seed: int = 0,
+        weights: Sequence[float] | None = None,
     ) -> None:
         self.sections = list(sections)
         if not self.sections:
             raise ValueError("PatchSampler needs at least one section")
+        self._p = None
+        if weights is not None:
+            w = np.asarray(weights, dtype=np.float64)
+            if w.shape != (len(self.sections),) or not np.all(w >= 0) or not w.sum() > 0:
+                raise ValueError("weights: one non-negative weight per section, not all zero")
+            self._p = w / w.sum()
         ph, pw = (int(n) for n in patch_size)
         if ph < 1 or pw < 1:
             raise ValueError(f"patch_size must be positive, got {tuple(patch_size)}")
@@ -594,7 +602,10 @@ class PatchSampler:
 
     def sample(self) -> tuple[int, int, int]:
         """Draw one ``(section_index, row0, col0)``."""
-        k = int(self._rng.integers(len(self.sections)))
+        if self._p is None:
+            k = int(self._rng.integers(len(self.sections)))
+        else:
+            k = int(self._rng.choice(len(self.sections), p=self._p))
         r, c = self._rng.integers(0, self._high[k])
         self.n_drawn += 1
         return k, int(r), int(c)

@@ -42,6 +42,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +51,13 @@ from napari_forgetting.data.writers import save_npy
 
 __all__ = [
     "DEFAULT_SHAPE",
+    "F3_DURATION_MS",
+    "F3_LAYOUT",
+    "F3_TRAIN_SHAPE",
+    "SyntheticBenchmark",
+    "benchmark_shapes",
+    "make_f3_benchmark",
+    "write_benchmark",
     "F3_PROPORTIONS",
     "SAMPLE_DATA_NAME",
     "SAMPLE_DATA_SEED",
@@ -61,13 +69,17 @@ __all__ = [
     "write_survey",
 ]
 
-#: Approximate pixel proportions of the six classes in the F3 train volume, in class-id order.
-F3_PROPORTIONS: tuple[float, ...] = (0.28, 0.12, 0.40, 0.08, 0.03, 0.09)
+#: F3's training-set class frequencies (1 - the benchmark code's class weights), class-id
+#: order: upper N.S. 28.5, middle N.S. 11.9, lower N.S. 48.4, Rijnland/Chalk 6.5, Scruff 3.2,
+#: Zechstein 1.5 %. The generator aims at them at every shape.
+F3_PROPORTIONS: tuple[float, ...] = (0.285, 0.119, 0.484, 0.065, 0.032, 0.015)
+_TARGET_PROPORTIONS = F3_PROPORTIONS
 
-# What the generator aims at: F3_PROPORTIONS, except that Chalk and Zechstein are nudged apart
-# (0.088 / 0.082 instead of 0.08 / 0.09) so that Scruff and Zechstein are the two rarest
-# classes, as the under-represented classes of the benchmark.
-_TARGET_PROPORTIONS: tuple[float, ...] = (0.28, 0.12, 0.40, 0.088, 0.03, 0.082)
+#: F3's vertical extent: its 255 samples at 4 ms. A synthetic volume of any sample count spans
+#: it, so fewer samples are a coarser sampling of the same geology, not a thinner one.
+F3_DURATION_MS = 1020.0
+#: The geology is rendered at least this finely (ms) and averaged over each output sample.
+_RENDER_DT_MS = 4.0
 
 #: The shipped sample data: name, seed and shape (inline, crossline, sample).
 SAMPLE_DATA_NAME = "f3_synthetic"
@@ -80,14 +92,19 @@ _N_CLASSES = len(F3_CLASS_NAMES)
 _FIRST_INLINE = 100
 _FIRST_CROSSLINE = 300
 _SLAB_VOXELS = 1 << 20  # voxels processed at a time (memory / speed trade-off)
+_SHARE_GRID = 1024  # depths at which a fault's hanging-wall share is tabulated
 
-# Acoustic impedance levels per unit (arbitrary units, ~ km/s * g/cc).
+# Acoustic impedance levels per unit (arbitrary units, ~ km/s * g/cc). Chalk grades down from
+# bright (top) to dull (base) and Scruff sits between the lower N.S. and the chalk's base, so
+# the chalk/Scruff boundary is strong in places and invisible in others: Scruff is found by
+# its texture and its place between chalk and salt together, not by one bright edge.
 _IMP_UPPER = 4.4
 _IMP_MIDDLE = 5.6
 _IMP_LOWER = 6.3
 _IMP_CHALK = 9.2
-_IMP_SCRUFF = 6.6
-_IMP_SALT = 8.2
+_CHALK_GRADING = 1.6  # impedance lost from the chalk's top to its base
+_IMP_SCRUFF = 7.5
+_IMP_SALT = 8.6
 
 
 @dataclass(frozen=True, eq=False)
@@ -244,12 +261,28 @@ def _bisect(f: Callable[[float], float], target: float, lo: float = -1.5, hi: fl
 
 
 class _Model:
-    """Random geology for one (shape, seed): surfaces, faults, unit textures."""
+    """Random geology for one (shape, seed): surfaces, faults, unit textures.
 
-    def __init__(self, shape: tuple[int, int, int], seed: int, n_faults: int, n_domes: int):
-        ni, nx, ns = shape
+    Depth ``z`` is normalised to [0, 1] over the survey's vertical extent; vertical textures
+    are laid out in ``zscale`` units over that extent (F3 samples of 4 ms: 255 for F3's
+    1020 ms), so they do not depend on the sample count the volume is rendered at.
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, int, int],
+        seed: int,
+        n_faults: int,
+        n_domes: int,
+        zscale: float,
+        calibrate: tuple[int, int] | None = None,
+    ):
+        """``calibrate``: the (inlines, crosslines) corner of the survey whose class
+        proportions are set to F3's (default: all of it; the training part of a benchmark
+        layout)."""
+        ni, nx, _ = shape
         self.shape = shape
-        self.ns = ns
+        ns = self.zscale = float(zscale)
         streams = np.random.SeedSequence(seed).spawn(6)  # one stream per component
         r_fold, r_dome, r_fault, r_scruff, r_tex, r_layer = (
             np.random.default_rng(s) for s in streams
@@ -302,18 +335,35 @@ class _Model:
 
         target = np.cumsum(_TARGET_PROPORTIONS)[:-1]  # mean depth of the five boundaries
 
+        ci, cx = (ni, nx) if calibrate is None else calibrate
+        part = (slice(0, ci), slice(0, cx))  # where the proportions are set
+
         def mean_clip(z: np.ndarray) -> float:
-            return float(np.clip(z, 0, 1).mean())
+            return float(np.clip(z[part], 0, 1).mean())
 
         # top of Zechstein (Z4): folded, pushed up by the domes
         z4_shape = 1.1 * regional + own[4] - dome
         o4 = _bisect(lambda o: mean_clip(z4_shape + o), target[4])
-        z4 = np.minimum(z4_shape + o4, 0.995)
-        scr = wedge * (_TARGET_PROPORTIONS[4] / max(wedge.mean(), 1e-9))
+        z4 = z4_shape + o4  # below the survey (> 1) where the salt is deeper than its base
+
+        def visible(top: np.ndarray, base: np.ndarray) -> float:
+            """Mean thickness of a unit between two surfaces, inside the survey."""
+            return float((np.clip(base[part], 0, 1) - np.clip(top[part], 0, 1)).mean())
+
+        def scaled(thickness: np.ndarray, base: np.ndarray, share: float) -> np.ndarray:
+            """``thickness * c`` with ``c`` such that the unit above ``base`` fills ``share``
+            of the survey (part of it may lie below the survey's base)."""
+            c = _bisect(lambda c: visible(base - c * thickness, base), share, 0.0, 50.0)
+            return c * thickness
+
+        # at most 3x its mean thickness anywhere: a layout's test parts, beyond the calibrated
+        # training part, keep F3-like amounts of Scruff too
+        wedge = np.minimum(wedge / max(wedge[part].mean(), 1e-9), 3.0)
+        scr = scaled(wedge, z4, _TARGET_PROPORTIONS[4])
         z3 = z4 - scr
-        chalk = _TARGET_PROPORTIONS[3] * (1 + own[3] * 6) * (1 - 0.35 * dome_n)
-        chalk = np.clip(chalk, 0.3 * _TARGET_PROPORTIONS[3], None)
-        chalk *= (target[3] - target[2]) / chalk.mean()
+        chalk = (1 + own[3] * 6) * (1 - 0.35 * dome_n)
+        chalk = np.clip(chalk, 0.3, None)
+        chalk = scaled(chalk / chalk[part].mean(), z3, _TARGET_PROPORTIONS[3])
         z2 = z3 - chalk
         # lower N.S. drapes the domes partially (it thins over them), keeps >= 6 % thickness
         z1_shape = regional + own[1] - 0.35 * dome
@@ -343,12 +393,12 @@ class _Model:
             ssig = r_fault.uniform(0.35, 0.7)
             # taper-weighted share of the hanging wall per sample depth, so that the fault
             # displacement averages to zero over the survey at every depth (keeps proportions)
-            key = ((nxv * xg + nyv * yg - c) * np.sign(k)).ravel()
-            w = np.exp(-0.5 * (((-nyv * xg + nxv * yg) - s0) / ssig) ** 2).ravel()
+            key = ((nxv * xg + nyv * yg - c) * np.sign(k))[part].ravel()
+            w = np.exp(-0.5 * (((-nyv * xg + nxv * yg) - s0) / ssig) ** 2)[part].ravel()
             order = np.argsort(key)
             key, w = key[order], w[order]
             above = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])  # weight of key >= key[i]
-            zc = (np.arange(ns) + 0.5) / ns
+            zc = (np.arange(_SHARE_GRID) + 0.5) / _SHARE_GRID
             share = above[np.searchsorted(key, abs(k) * zc, side="right")] / max(w.sum(), 1e-12)
             self.faults.append((nxv, nyv, c, k, tip, throw, s0, ssig, share.astype(np.float32)))
 
@@ -392,7 +442,9 @@ class _Model:
         """
         d_out = np.zeros((len(xs), len(ys), len(z)), dtype=np.float32)
         z32 = z.astype(np.float32)
-        for nxv, nyv, c, k, tip, throw, s0, ssig, share in self.faults:
+        grid = (np.arange(_SHARE_GRID) + 0.5) / _SHARE_GRID
+        for nxv, nyv, c, k, tip, throw, s0, ssig, share_grid in self.faults:
+            share = np.interp(z, grid, share_grid).astype(np.float32)
             d = (nxv * xs[:, None] + nyv * ys[None, :] - c).astype(np.float32)
             s = (-nyv * xs[:, None] + nxv * ys[None, :]).astype(np.float32)
             taper = np.exp(-0.5 * ((s - s0) / ssig) ** 2).astype(np.float32)
@@ -403,7 +455,7 @@ class _Model:
 
     def impedance(self, unit: int, gi: np.ndarray, gj: np.ndarray, zr: np.ndarray) -> np.ndarray:
         """Acoustic impedance of ``unit`` at voxels (global inline/crossline index, restored z)."""
-        ns = self.ns
+        ns = self.zscale
         zs = self.surfaces
         if unit == 0:  # upper N.S.: continuous parallel reflectors, conformable to its base
             strat = zr / np.maximum(zs[0][gi, gj], 1e-3) * (self.z0_mean * ns)
@@ -421,13 +473,16 @@ class _Model:
             amp = 0.55 * (1 + 0.3 * self.amp_low[gi, gj])
             par = self.lay_low_par((zr - top) * ns)
             return _IMP_LOWER + 0.5 * (zr - self.z2_mean) + amp * self.lay_low(t) + 0.1 * par
-        if unit == 3:  # Rijnland / Chalk: bright, high impedance, continuous
-            strat = (zr - zs[2][gi, gj]) * ns
-            return _IMP_CHALK + 0.3 * self.lay_chalk(strat)
-        if unit == 4:  # Scruff: thin, laterally discontinuous
+        if unit == 3:  # Rijnland / Chalk: bright top, continuous, grading down to a dull base
+            top, base = zs[2][gi, gj], zs[3][gi, gj]
+            rel = np.clip((zr - top) / np.maximum(base - top, 1e-3), 0, 1)
+            strat = (zr - top) * ns
+            grading = _CHALK_GRADING * (1 + 0.35 * self.amp_low[gi, gj]) * rel
+            return _IMP_CHALK - grading + 0.3 * self.lay_chalk(strat)
+        if unit == 4:  # Scruff: thin, discontinuous, hummocky, moderate amplitude
             strat = (zr - zs[3][gi, gj]) * ns
-            return _IMP_SCRUFF + 0.6 * self.scruff_tex[gi, gj] + 0.3 * self.lay_scruff(strat)
-        # Zechstein: transparent salt, near-constant impedance
+            return _IMP_SCRUFF + 0.3 * self.scruff_tex[gi, gj] + 0.35 * self.lay_scruff(strat)
+        # Zechstein: transparent salt, near-constant impedance under a strong top
         return _IMP_SALT + 0.02 * self.salt_tex[gi, gj] + 0.05 * (zr - 1)
 
 
@@ -451,9 +506,10 @@ def make_f3_like(
     n_faults: int = 3,
     n_domes: int = 3,
     wavelet_hz: float = 25.0,
-    sample_interval: float = 4.0,
+    sample_interval: float | None = None,
     first_inline: int = _FIRST_INLINE,
     first_crossline: int = _FIRST_CROSSLINE,
+    calibrate: tuple[int, int] | None = None,
 ) -> SyntheticSurvey:
     """Generate a deterministic F3-like synthetic survey.
 
@@ -470,15 +526,24 @@ def make_f3_like(
     n_faults, n_domes
         Number of normal faults and of salt domes.
     wavelet_hz, sample_interval
-        Ricker peak frequency (Hz) and sample interval (ms).
+        Ricker peak frequency (Hz) and sample interval (ms). By default the samples span F3's
+        vertical extent (:data:`F3_DURATION_MS`, 255 samples of 4 ms), whatever their count:
+        the geology and the wavelet are in physical units, rendered at least every 4 ms and
+        averaged over each output sample, so 64 samples are a coarser sampling of the same
+        section as 255, not a section with four times thicker layers.
     first_inline, first_crossline
         Numbers of the first inline / crossline.
+    calibrate
+        ``(inlines, crosslines)``: the corner of the survey whose class proportions are set
+        to F3's (:data:`F3_PROPORTIONS`); default the whole survey. A benchmark layout
+        (:func:`make_f3_benchmark`) sets them on its training part.
 
     Returns
     -------
     SyntheticSurvey
         ``seismic`` float32 with RMS ~1 and mean ~0; ``labels`` uint8 in 0..5 (class ids of
-        :data:`~napari_forgetting.data.classes.F3_CLASS_NAMES`).
+        :data:`~napari_forgetting.data.classes.F3_CLASS_NAMES`), each the unit at its sample's
+        centre.
 
     Label invariant: along every trace the labels are non-decreasing with sample index
     (units stacked in class-id order; any unit may be missing, e.g. Scruff where it pinches
@@ -490,62 +555,45 @@ def make_f3_like(
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     if n_faults < 0 or n_domes < 0:
         raise ValueError("n_faults and n_domes must be >= 0")
-    model = _Model((ni, nx, ns), seed, int(n_faults), int(n_domes))
-    wavelet = ricker(wavelet_hz, sample_interval)
-    wavelet /= np.sqrt(np.sum(wavelet**2))
+    # F3's extent, in whole microseconds per sample (what SEG-Y headers store)
+    dt = round(F3_DURATION_MS / ns, 3) if sample_interval is None else float(sample_interval)
+    if not dt > 0:
+        raise ValueError(f"sample_interval must be > 0, got {sample_interval!r}")
+    # the geology is laid out over the nominal extent, identically at every sample count
+    duration = F3_DURATION_MS if sample_interval is None else ns * dt
+    model = _Model(
+        (ni, nx, ns), seed, int(n_faults), int(n_domes), zscale=duration / 4.0, calibrate=calibrate
+    )
+    over = max(1, math.ceil(dt / _RENDER_DT_MS - 1e-9))  # render samples per output sample
+    nf = ns * over
+    fine_wavelet = ricker(wavelet_hz, dt / over)
+    fine_wavelet /= np.sqrt(np.sum(fine_wavelet**2))
 
     seismic = np.empty((ni, nx, ns), dtype=np.float32)
     labels = np.empty((ni, nx, ns), dtype=np.uint8)
     z = ((np.arange(ns) + 0.5) / ns).astype(np.float32)
-    half = np.float32(0.5)
-    slab = max(1, _SLAB_VOXELS // (nx * ns))
+    zf = ((np.arange(nf) + 0.5) / nf).astype(np.float32)
+    slab = max(1, _SLAB_VOXELS // (nx * nf))
     sumsq = 0.0
     for i0 in range(0, ni, slab):
         i1 = min(ni, i0 + slab)
-        zr = z[None, None, :] - model.displacement(model.x[i0:i1], model.y, z)
-        np.maximum.accumulate(zr, axis=-1, out=zr)  # restored depth is monotone per trace
-        lab = np.zeros(zr.shape, dtype=np.uint8)
-        boundary = np.zeros(zr.shape, dtype=bool)
-        for b in range(5):
-            e = (zr - model.surfaces[b, i0:i1, :, None]) * np.float32(ns)
-            lab += e >= 0
-            boundary |= np.abs(e) < half
-        labels[i0:i1] = lab
-
-        imp = np.empty(zr.shape, dtype=np.float32)
-        for unit in range(_N_CLASSES):
-            ii, jj, kk = np.nonzero(lab == unit)
-            if len(ii):
-                imp[ii, jj, kk] = model.impedance(unit, ii + i0, jj, zr[ii, jj, kk])
-        # anti-alias unit boundaries: blend the units by their share of the sample cell
-        ii, jj, kk = np.nonzero(boundary)
-        if len(ii):
-            zb = zr[ii, jj, kk]
-            gi = ii + i0
-            h_prev = np.ones(len(ii), dtype=np.float32)  # share of the cell below boundary b-1
-            acc = np.zeros(len(ii), dtype=np.float32)
-            for unit in range(_N_CLASSES):
-                if unit < 5:
-                    zbnd = model.surfaces[unit][gi, jj]
-                    h = np.clip((zb - zbnd) * np.float32(ns) + half, 0, 1).astype(np.float32)
-                else:
-                    h = np.zeros(len(ii), dtype=np.float32)
-                occ = h_prev - h
-                sel = occ > 0
-                if np.any(sel):
-                    acc[sel] += occ[sel] * model.impedance(unit, gi[sel], jj[sel], zb[sel])
-                h_prev = h
-            imp[ii, jj, kk] = acc
-
-        refl = np.zeros(zr.shape, dtype=np.float32)
+        xs = model.x[i0:i1]
+        labels[i0:i1] = _units(model, i0, _restored(model, xs, z), ns)
+        imp = _impedance(model, i0, _restored(model, xs, zf), nf)
+        refl = np.zeros(imp.shape, dtype=np.float32)
         refl[..., :-1] = (imp[..., 1:] - imp[..., :-1]) / (imp[..., 1:] + imp[..., :-1])
-        trace = _convolve_samples(refl, wavelet)
+        trace = _convolve_samples(refl, fine_wavelet)
+        if over > 1:  # the output sample is the average over its cell
+            trace = trace.reshape(i1 - i0, nx, ns, over).mean(axis=-1, dtype=np.float32)
         seismic[i0:i1] = trace
         sumsq += float(np.sum(trace.astype(np.float64) ** 2))
 
     rms = math.sqrt(sumsq / seismic.size) if sumsq > 0 else 1.0
     seismic *= np.float32(1.0 / rms)
     if noise > 0:
+        wavelet = ricker(wavelet_hz, dt)
+        wavelet /= np.sqrt(np.sum(wavelet**2))
+        slab = max(1, _SLAB_VOXELS // (nx * ns))
         bl_amp = np.float32(noise * math.sqrt(0.5))
         wh_amp = np.float32(noise * math.sqrt(0.5))
         for n, i0 in enumerate(range(0, ni, slab)):
@@ -559,7 +607,7 @@ def make_f3_like(
 
     inlines = np.arange(first_inline, first_inline + ni, dtype=np.int32)
     crosslines = np.arange(first_crossline, first_crossline + nx, dtype=np.int32)
-    samples = np.arange(ns, dtype=np.float64) * float(sample_interval)
+    samples = np.arange(ns, dtype=np.float64) * dt
     return SyntheticSurvey(
         seismic=seismic,
         labels=labels,
@@ -569,6 +617,149 @@ def make_f3_like(
         class_names=tuple(F3_CLASS_NAMES),
         seed=seed,
     )
+
+
+def _restored(model: _Model, xs: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Restored (pre-faulting) depth of a slab ``(len(xs), nx, len(z))``, monotone per trace."""
+    zr = z[None, None, :] - model.displacement(xs, model.y, z)
+    np.maximum.accumulate(zr, axis=-1, out=zr)
+    return zr
+
+
+def _units(model: _Model, i0: int, zr: np.ndarray, n: int) -> np.ndarray:
+    """Unit (class id) at each restored depth of a slab starting at inline ``i0``."""
+    i1 = i0 + zr.shape[0]
+    lab = np.zeros(zr.shape, dtype=np.uint8)
+    for b in range(5):
+        lab += zr >= model.surfaces[b, i0:i1, :, None]
+    return lab
+
+
+def _impedance(model: _Model, i0: int, zr: np.ndarray, n: int) -> np.ndarray:
+    """Acoustic impedance of a slab sampled at ``n`` depths, each unit boundary blended by the
+    share of the sample cell on either side (no staircase aliasing)."""
+    i1 = i0 + zr.shape[0]
+    half = np.float32(0.5)
+    lab = np.zeros(zr.shape, dtype=np.uint8)
+    boundary = np.zeros(zr.shape, dtype=bool)
+    for b in range(5):
+        e = (zr - model.surfaces[b, i0:i1, :, None]) * np.float32(n)
+        lab += e >= 0
+        boundary |= np.abs(e) < half
+    imp = np.empty(zr.shape, dtype=np.float32)
+    for unit in range(_N_CLASSES):
+        ii, jj, kk = np.nonzero(lab == unit)
+        if len(ii):
+            imp[ii, jj, kk] = model.impedance(unit, ii + i0, jj, zr[ii, jj, kk])
+    ii, jj, kk = np.nonzero(boundary)
+    if len(ii):
+        zb = zr[ii, jj, kk]
+        gi = ii + i0
+        h_prev = np.ones(len(ii), dtype=np.float32)  # share of the cell below boundary b-1
+        acc = np.zeros(len(ii), dtype=np.float32)
+        for unit in range(_N_CLASSES):
+            if unit < 5:
+                zbnd = model.surfaces[unit][gi, jj]
+                h = np.clip((zb - zbnd) * np.float32(n) + half, 0, 1).astype(np.float32)
+            else:
+                h = np.zeros(len(ii), dtype=np.float32)
+            occ = h_prev - h
+            sel = occ > 0
+            if np.any(sel):
+                acc[sel] += occ[sel] * model.impedance(unit, gi[sel], jj[sel], zb[sel])
+            h_prev = h
+        imp[ii, jj, kk] = acc
+    return imp
+
+
+# ----------------------------------------------------------------------------------------------
+# the benchmark's layout: train, test1, test2 cut from one geology
+# ----------------------------------------------------------------------------------------------
+
+#: F3's training volume and the sizes of its test volumes (test1: 200 inlines beyond the
+#: training inlines; test2: 200 crosslines beyond the training crosslines, over all inlines).
+F3_TRAIN_SHAPE: tuple[int, int, int] = (401, 701, 255)
+F3_TEST_LINES = 200
+
+
+@dataclass(frozen=True, eq=False)
+class SyntheticBenchmark:
+    """One survey cut three ways, as the F3 facies benchmark is: ``train`` (inline x crossline
+    corner), ``test1`` (the inlines after it, same crosslines) and ``test2`` (the crosslines
+    after it, over the inlines of both)."""
+
+    train: SyntheticSurvey
+    test1: SyntheticSurvey
+    test2: SyntheticSurvey
+
+    @property
+    def tests(self) -> dict[str, SyntheticSurvey]:
+        return {"test1": self.test1, "test2": self.test2}
+
+
+def benchmark_shapes(train_shape: Sequence[int]) -> dict[str, tuple[int, int, int]]:
+    """The shapes of the layout's volumes for a training shape, in F3's proportions:
+    test1 ``(IL * 200/401, XL, S)``, test2 ``(IL + test1's inlines, XL * 200/701, S)``."""
+    il, xl, ns = _check_shape(train_shape)
+    t1 = max(1, round(il * F3_TEST_LINES / F3_TRAIN_SHAPE[0]))
+    t2 = max(1, round(xl * F3_TEST_LINES / F3_TRAIN_SHAPE[1]))
+    return {"train": (il, xl, ns), "test1": (t1, xl, ns), "test2": (il + t1, t2, ns)}
+
+
+def _cut(survey: SyntheticSurvey, inl: slice, xl: slice) -> SyntheticSurvey:
+    return SyntheticSurvey(
+        seismic=np.ascontiguousarray(survey.seismic[inl, xl]),
+        labels=np.ascontiguousarray(survey.labels[inl, xl]),
+        inlines=survey.inlines[inl].copy(),
+        crosslines=survey.crosslines[xl].copy(),
+        samples=survey.samples,
+        class_names=survey.class_names,
+        seed=survey.seed,
+    )
+
+
+def make_f3_benchmark(
+    shape: Sequence[int] = DEFAULT_SHAPE, seed: int = 0, **options: Any
+) -> SyntheticBenchmark:
+    """The benchmark layout for a training volume of ``shape``: one survey of
+    ``(IL + test1 inlines, XL + test2 crosslines, S)`` (:func:`make_f3_like` with
+    ``options``), its class proportions set to F3's on the training part, cut into train,
+    test1 and test2 (:func:`benchmark_shapes`). Inline and crossline numbers continue across
+    the cuts, as in F3."""
+    shapes = benchmark_shapes(shape)
+    il, xl, ns = shapes["train"]
+    t1, t2 = shapes["test1"][0], shapes["test2"][1]
+    whole = make_f3_like((il + t1, xl + t2, ns), seed, calibrate=(il, xl), **options)
+    return SyntheticBenchmark(
+        train=_cut(whole, slice(0, il), slice(0, xl)),
+        test1=_cut(whole, slice(il, il + t1), slice(0, xl)),
+        test2=_cut(whole, slice(0, il + t1), slice(xl, xl + t2)),
+    )
+
+
+#: The files of the benchmark's layout, relative to its folder: {volume: (seismic, labels)}.
+F3_LAYOUT = {
+    "train": ("train/train_seismic.npy", "train/train_labels.npy"),
+    "test1": ("test_once/test1_seismic.npy", "test_once/test1_labels.npy"),
+    "test2": ("test_once/test2_seismic.npy", "test_once/test2_labels.npy"),
+}
+
+
+def write_benchmark(bench: SyntheticBenchmark, out_dir: str | os.PathLike) -> dict[str, Path]:
+    """Write the layout of the public F3 facies benchmark (:data:`F3_LAYOUT`, float32 seismic
+    and uint8 labels, ``(inline, crossline, sample)``), each file atomically; returns
+    ``{"train_seismic": path, "train_labels": path, ...}``."""
+    out = Path(out_dir)
+    written: dict[str, Path] = {}
+    for name, survey in (("train", bench.train), *bench.tests.items()):
+        seismic_rel, labels_rel = F3_LAYOUT[name]
+        for rel, array in ((seismic_rel, survey.seismic), (labels_rel, survey.labels)):
+            path = out / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            dtype = np.float32 if array is survey.seismic else np.uint8
+            save_npy(path, array.astype(dtype, copy=False))
+            written[f"{name}_{'seismic' if array is survey.seismic else 'labels'}"] = path
+    return written
 
 
 # ----------------------------------------------------------------------------------------------

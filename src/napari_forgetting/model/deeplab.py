@@ -39,6 +39,7 @@ continues across the border instead of stopping at an artificial flat (zero) ban
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
@@ -51,6 +52,9 @@ from torchvision.models.segmentation.deeplabv3 import DeepLabHead
 
 __all__ = [
     "ASPP_RATES",
+    "feature_size",
+    "trainable_rates",
+    "untrained_taps",
     "Crop",
     "DeepLabV3ResNet18",
     "ImagePooling",
@@ -69,6 +73,41 @@ ASPP_RATES: dict[int, tuple[int, int, int]] = {16: (6, 12, 18), 8: (12, 24, 36)}
 
 #: (dilation of layer3, dilation of layer4) per output stride; 1 means the stage keeps stride 2.
 _STAGE_DILATION: dict[int, tuple[int, int]] = {32: (1, 1), 16: (1, 2), 8: (2, 4)}
+
+#: DeepLabV3's rates were chosen for 513-pixel crops: 33 feature rows at output stride 16.
+_DEEPLAB_ROWS = 33
+
+
+def feature_size(patch_size: Sequence[int], output_stride: int) -> int:
+    """Feature rows (and columns: the smaller) of a training patch after ``output_stride``."""
+    return min(math.ceil(int(p) / int(output_stride)) for p in patch_size)
+
+
+def trainable_rates(patch_size: Sequence[int], output_stride: int) -> tuple[int, int, int]:
+    """ASPP rates whose every tap sees features inside a training patch: DeepLabV3's
+    (6, 12, 18) of 33 feature rows, scaled to the patch's feature grid and each kept below
+    its size (a 3x3 tap at offset ``r`` falls inside an ``F``-wide grid for some output
+    pixel iff ``r < F``). 128-pixel patches at stride 16 (8x8 features) give (1, 3, 4);
+    patches of a single feature row give (1, 1, 1), whose taps no patch can train."""
+    f = feature_size(patch_size, output_stride)
+    if f < 2:  # a single feature row: no dilated tap can see a feature (untrained_taps says so)
+        return (1, 1, 1)
+    scaled = (round(f * r / _DEEPLAB_ROWS) for r in ASPP_RATES[16])
+    return tuple(max(1, min(f - 1, r)) for r in scaled)  # type: ignore[return-value]
+
+
+def untrained_taps(
+    patch_size: Sequence[int], output_stride: int, rates: Sequence[int]
+) -> list[str]:
+    """The dilated 3x3 convolutions whose off-centre taps never see a feature inside a
+    training patch (they get no gradient, yet whole-section inference reads through them):
+    ASPP branches and atrous backbone stages with a dilation at least the feature size."""
+    f = feature_size(patch_size, output_stride)
+    out = [f"ASPP rate {r} >= {f} feature rows" for r in rates if r >= f]
+    d3, d4 = _STAGE_DILATION[output_stride]
+    out += [f"{name} dilation {d} >= {f} feature rows"
+            for name, d in (("layer3", d3), ("layer4", d4)) if d > 1 and d >= f]  # fmt: skip
+    return out
 
 
 # ------------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ Layout of a run directory ``runs/NAME/``::
         maps/<name>       (E, P_map)  forgetting_events, never_learned, first_learned,
                                       switches, confidence, variability, margin
     checkpoint.pt     model, optimiser, RNG and tracker state of the last complete epoch
+    tests/<name>/     for each held-out test volume tracked every epoch: a run store of its
+                      own (same layout, over the test volume), committed with this one
 
 ``E`` is the configured number of epochs (grown on resume with more epochs); sections are
 concatenated flat, row-major, depth-down, section ``s`` at ``offsets[s]:offsets[s + 1]``,
@@ -324,6 +326,20 @@ class RunStore:
     @property
     def checkpoint(self) -> Path:
         return self.path / "checkpoint.pt"
+
+    @property
+    def test_names(self) -> list[str]:
+        """Names of the test volumes whose sections the run tracked (``tests/<name>``)."""
+        root = self.path / "tests"
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if is_run_dir(p))
+
+    def test(self, name: str) -> RunStore:
+        """The run store of test volume ``name`` (see :attr:`test_names`), opened to read."""
+        if name not in self.test_names:
+            raise RunStoreError(f"{self.path}: no tracked test volume {name!r}")
+        return RunStore.open(self.path / "tests" / name)
 
     def __repr__(self) -> str:
         return (

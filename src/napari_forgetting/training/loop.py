@@ -88,14 +88,20 @@ class TrainingLoop:
         self.should_stop = False
         self.stopped = False
 
-    def _init_data(self, volume_or_arrays: Any, what: str = "training") -> Any:
+    def _init_data(
+        self, volume_or_arrays: Any, what: str = "training", exclude_validation_traces: bool = False
+    ) -> Any:
         """What both trainers read from their volume: ``shape``, the paper's split (returned;
         ``train_sections`` set; a ``ValueError`` without any), the amplitude ``stats`` and
         the section store that normalises with them (preload the sections it will read with
         ``self._store.preload``), and the ``device``."""
         image_src, label_src = sources(volume_or_arrays, what)
         self.shape = tuple(int(n) for n in image_src.shape)
-        split = paper_split(split_source(volume_or_arrays), self.config.every)
+        split = paper_split(
+            split_source(volume_or_arrays),
+            self.config.every,
+            exclude_validation_traces=exclude_validation_traces,
+        )
         self.train_sections = list(split.train)
         if not self.train_sections:
             raise ValueError(f"no training sections in a volume of shape {self.shape}")

@@ -30,7 +30,7 @@ import contextlib
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +44,18 @@ from napari_forgetting.data.sections import (
     Section,
     amplitude_stats,
     cut_patches,
+    paper_split,
 )
 from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.dynamics import ForgettingTracker, NeverLearned
 from napari_forgetting.model.checkpoint import checkpoint_path
-from napari_forgetting.model.deeplab import build_deeplabv3_resnet18, class_ids, predict_section
+from napari_forgetting.model.deeplab import (
+    build_deeplabv3_resnet18,
+    class_ids,
+    predict_section,
+    trainable_rates,
+    untrained_taps,
+)
 from napari_forgetting.model.device import (
     autocast_context,
     make_grad_scaler,
@@ -85,7 +92,16 @@ class TrainConfig(JsonConfig):
     ``"flip"`` mirrors each training patch left-right with probability 1/2, ``"rotate"``
     rotates it by a uniform angle in ``[-rotate_degrees, rotate_degrees]`` (bilinear image,
     nearest labels, uncovered corners ignored by the loss); drawn from the trainer's own
-    checkpointed RNG, so resumed runs stay identical.
+    checkpointed RNG, so resumed runs stay identical. ``test_every``: in sweep mode, every
+    ``test_every``-th inline and crossline of each test volume is predicted every epoch and
+    its forgetting tracked, as the validation sections' (0: the test volumes are only
+    evaluated after the last epoch, on all their sections, as always). ``aspp_rates``:
+    ``None`` (default) builds the ASPP with rates whose every tap sees features inside a
+    training patch (:attr:`rates`); explicit rates that leave taps untrained are recorded as
+    such (``Trainer.untrained_taps``, ``run.json``). ``exclude_validation_traces``: the
+    pixels of training sections that lie on a validation trace (where a training inline
+    crosses a validation crossline, and vice versa) are left out of the loss, so training
+    sees no validation pixel (the paper's split keeps them).
     """
 
     epochs: int = 60
@@ -109,6 +125,10 @@ class TrainConfig(JsonConfig):
     never_learned: str = "zero"
     augment: str = "none"
     rotate_degrees: float = 10.0
+    test_every: int = 5
+    aspp_rates: tuple[int, ...] | None = None
+    augment_share: float = 0.3
+    exclude_validation_traces: bool = False
 
     def __post_init__(self) -> None:
         self.patch_size = tuple(int(n) for n in self.patch_size)  # type: ignore[assignment]
@@ -123,6 +143,21 @@ class TrainConfig(JsonConfig):
             raise ValueError("epochs must be >= 0 and batch_size >= 1")
         if self.patches_per_epoch is not None and self.patches_per_epoch < 1:
             raise ValueError("patches_per_epoch must be >= 1 (or None)")
+        if self.test_every < 0 or self.test_every == 1:
+            raise ValueError(f"test_every must be 0 or >= 2, got {self.test_every}")
+        if not 0 < self.augment_share <= 1:
+            raise ValueError(f"augment_share must be in (0, 1], got {self.augment_share}")
+        if self.output_stride not in (8, 16):
+            raise ValueError(f"output_stride must be 8 or 16, got {self.output_stride}")
+        if self.aspp_rates is not None:
+            self.aspp_rates = tuple(int(r) for r in self.aspp_rates)
+            if not self.aspp_rates or min(self.aspp_rates) < 1:
+                raise ValueError(f"aspp_rates must be rates >= 1, got {self.aspp_rates}")
+        if self.exclude_validation_traces and self.mode == "online":
+            raise ValueError(
+                "exclude_validation_traces hides training pixels from the loss, which online "
+                "tracking scores: use mode='sweep'"
+            )
         self.never_learned = NeverLearned(self.never_learned).value
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"augment must be one of {AUGMENTATIONS}, got {self.augment!r}")
@@ -131,6 +166,15 @@ class TrainConfig(JsonConfig):
                 "online tracking scores the training patches as the model sees them; with "
                 f"augment={self.augment!r} those pixels move: use mode='sweep'"
             )
+
+    @property
+    def rates(self) -> tuple[int, ...]:
+        """The ASPP rates the model is built with: :attr:`aspp_rates`, or rates whose every
+        tap is trained on patches of :attr:`patch_size`
+        (:func:`~napari_forgetting.model.deeplab.trainable_rates`)."""
+        if self.aspp_rates is not None:
+            return tuple(self.aspp_rates)
+        return trainable_rates(self.patch_size, self.output_stride)
 
 
 def _check_pool(
@@ -169,6 +213,23 @@ def _jsonable(scores: dict[str, Any]) -> dict[str, Any]:
     for k, v in scores.items():
         out[k] = [float(x) for x in v] if isinstance(v, np.ndarray) else v
     return out
+
+
+@dataclass
+class TestSplit:
+    """A held-out test volume of a :class:`Trainer`: its own amplitude normalisation and
+    section store, the sections tracked every epoch (sweep mode) with their tracker, and the
+    child run store (``<out_dir>/tests/<name>``) they are written to."""
+
+    name: str
+    volume: Any
+    shape: tuple[int, int, int]
+    store: SectionStore
+    tracked: list[Section]
+    tracker: ForgettingTracker | None
+    run: RunStore | None = None
+    last_predictions: list[np.ndarray] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Trainer(TrainingLoop):
@@ -240,7 +301,11 @@ class Trainer(TrainingLoop):
         if names is None or len(names) != cfg.n_classes:
             names = default_class_names(cfg.n_classes)
         self.class_names = [str(n) for n in names]
-        split = self._init_data(volume_or_arrays)
+        split = self._init_data(
+            volume_or_arrays, exclude_validation_traces=cfg.exclude_validation_traces
+        )
+        #: Per training section, the pixels the loss ignores (on validation traces), or None.
+        self._hidden = split.train_masks
         self.tracked_sections: list[Section] = (
             list(split.validation) if tracked_sections is None else list(tracked_sections)
         )
@@ -248,9 +313,14 @@ class Trainer(TrainingLoop):
         # instead of one small read each during the first epochs (data/store.py)
         self._store.preload(self.train_sections + self.tracked_sections)
 
+        #: Dilated convolutions whose outer taps never see a feature inside a training patch
+        #: (with tiny patches; recorded in run.json): see ``model.deeplab.untrained_taps``.
+        self.untrained_taps = untrained_taps(cfg.patch_size, cfg.output_stride, cfg.rates)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
-            model = build_deeplabv3_resnet18(cfg.n_classes, 1, cfg.output_stride)
+            model = build_deeplabv3_resnet18(
+                cfg.n_classes, 1, cfg.output_stride, atrous_rates=cfg.rates
+            )
         self.model = model.to(self.device)
         options = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
         if cfg.optimizer == "sgd":
@@ -261,8 +331,13 @@ class Trainer(TrainingLoop):
         pool_sections = [
             Section("inline", 0, 0, img.shape) for img, _ in self.extra_pool
         ]  # shape-only stand-ins: the sampler draws windows on them like on sections
+        weights = None
+        if self.extra_pool:  # the pool takes augment_share of the draws, whatever its size
+            n_train, n_pool = len(self.train_sections), len(self.extra_pool)
+            weights = [(1 - cfg.augment_share) / n_train] * n_train
+            weights += [cfg.augment_share / n_pool] * n_pool
         self.sampler = PatchSampler(
-            self.train_sections + pool_sections, None, cfg.patch_size, cfg.seed
+            self.train_sections + pool_sections, None, cfg.patch_size, cfg.seed, weights=weights
         )
         self.aug_rng = np.random.default_rng([cfg.seed, 7])
 
@@ -284,9 +359,10 @@ class Trainer(TrainingLoop):
                 never_learned=cfg.never_learned,
             )
 
-        self.patches_per_epoch = self._default_patches_per_epoch(
-            sum(img.size for img, _ in self.extra_pool)
-        )
+        self.tests: dict[str, TestSplit] = {
+            name: self._test_split(name, volume) for name, volume in self.test_volumes.items()
+        }
+        self.patches_per_epoch = self._default_patches_per_epoch()  # the same with a pool
 
         self._init_loop()
         self._tracking_seconds = 0.0
@@ -308,11 +384,47 @@ class Trainer(TrainingLoop):
             self._maps = (self.tracker.epoch, self.tracker.flat_maps())
         return self._maps[1]
 
+    def budget(self) -> dict[str, Any]:
+        """What training costs and what it sees: patches per epoch, batches (gradient steps)
+        per epoch and in all, and the share of augmented patches (flipped, rotated, or
+        drawn from the pool)."""
+        cfg = self.config
+        augmented = cfg.augment != "none" or bool(self.extra_pool)
+        return {
+            "patches_per_epoch": int(self.patches_per_epoch),
+            "batches_per_epoch": int(self.n_batches),
+            "gradient_steps": int(self.n_batches * cfg.epochs),
+            "augmentation": "pool" if self.extra_pool else cfg.augment,
+            "augmented_share": float(cfg.augment_share) if augmented else 0.0,
+            "pool_sections": len(self.extra_pool),
+        }
+
     def heatmaps(self) -> list:
         """The tracker's heat maps (one :class:`HeatMap` per tracker section)."""
         if self.tracker is None:
             raise RuntimeError("forgetting tracking is off (mode='off' or no tracked sections)")
         return self.tracker.heatmaps()
+
+    def _test_split(self, name: str, volume: Any) -> TestSplit:
+        cfg = self.config
+        image_src, label_src = sources(volume, f"test volume {name!r}")
+        store = SectionStore(image_src, label_src, amplitude_stats(image_src))
+        tracked: list[Section] = []
+        tracker = None
+        if cfg.mode == "sweep" and cfg.test_every > 0:
+            tracked = list(paper_split(split_source(volume), cfg.test_every).validation)
+            store.preload(tracked)
+            tracker = ForgettingTracker(
+                [s.shape for s in tracked],
+                cfg.n_classes,
+                mode="sweep",
+                max_epochs=max(255, cfg.epochs),
+                track_confidence=cfg.track_stats,
+                track_margin=cfg.track_stats,
+                never_learned=cfg.never_learned,
+            )
+        shape = tuple(int(n) for n in image_src.shape)
+        return TestSplit(name, volume, shape, store, tracked, tracker)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -331,6 +443,14 @@ class Trainer(TrainingLoop):
             "history": [dict(h) for h in self.history],
             "tracker_sections": [s.key for s in self.tracker_sections],
             "stats": list(self.stats),
+            "tests": {
+                name: {
+                    "sections": [s.key for s in t.tracked],
+                    "tracker": None if t.tracker is None else t.tracker.state_dict(),
+                    "history": [dict(h) for h in t.history],
+                }
+                for name, t in self.tests.items()
+            },
         }
         return state
 
@@ -339,6 +459,10 @@ class Trainer(TrainingLoop):
         self._check_config(state["config"])
         if list(state["tracker_sections"]) != [s.key for s in self.tracker_sections]:
             raise ValueError("checkpoint tracks other sections than this trainer")
+        saved = state.get("tests", {})
+        mine = {name: [s.key for s in t.tracked] for name, t in self.tests.items()}
+        if {name: list(v["sections"]) for name, v in saved.items()} != mine:
+            raise ValueError("checkpoint tracks other test sections than this trainer")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
@@ -347,6 +471,10 @@ class Trainer(TrainingLoop):
         self.aug_rng.bit_generator.state = state["aug_rng"]
         if self.tracker is not None:
             self.tracker.load_state_dict(state["tracker"])
+        for name, t in self.tests.items():
+            if t.tracker is not None:
+                t.tracker.load_state_dict(saved[name]["tracker"])
+            t.history = [dict(h) for h in saved[name]["history"]]
         self._maps = None
         self.history = [dict(h) for h in state["history"]]
         self.epoch = int(state["epoch"])
@@ -368,9 +496,12 @@ class Trainer(TrainingLoop):
         n_train = len(self.train_sections)
 
         def arrays(k: int) -> tuple[np.ndarray, np.ndarray]:
-            if k < n_train:
-                return self._store.get(self.train_sections[k])
-            return self.extra_pool[k - n_train]
+            if k >= n_train:
+                return self.extra_pool[k - n_train]
+            img, lab = self._store.get(self.train_sections[k])
+            if self._hidden is not None:  # validation traces: out of the loss
+                lab = np.where(self._hidden[k], np.uint8(IGNORE_INDEX), lab)
+            return img, lab
 
         images, labels, windows = cut_patches(draws, self.sampler, arrays, IGNORE_INDEX)
         x = torch.from_numpy(images)
@@ -382,9 +513,9 @@ class Trainer(TrainingLoop):
     def _augment(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Random flip or rotation of each patch (CPU tensors; RNG: :attr:`aug_rng`)."""
         cfg = self.config
+        chosen = self.aug_rng.random(len(x)) < cfg.augment_share
         if cfg.augment == "flip":
-            flip = self.aug_rng.random(len(x)) < 0.5
-            idx = torch.from_numpy(np.flatnonzero(flip))
+            idx = torch.from_numpy(np.flatnonzero(chosen))
             x[idx] = x[idx].flip(-1)
             y[idx] = y[idx].flip(-1)
             return x, y
@@ -392,15 +523,12 @@ class Trainer(TrainingLoop):
         from torchvision.transforms.v2 import functional as TF
 
         angles = self.aug_rng.uniform(-cfg.rotate_degrees, cfg.rotate_degrees, len(x))
-        xs, ys = [], []
-        for b, angle in enumerate(angles):
-            xs.append(TF.rotate(x[b], float(angle), InterpolationMode.BILINEAR, fill=0.0))
-            ys.append(
-                TF.rotate(y[b : b + 1], float(angle), InterpolationMode.NEAREST, fill=IGNORE_INDEX)[
-                    0
-                ]
-            )
-        return torch.stack(xs), torch.stack(ys)
+        for b in np.flatnonzero(chosen):
+            x[b] = TF.rotate(x[b], float(angles[b]), InterpolationMode.BILINEAR, fill=0.0)
+            y[b] = TF.rotate(
+                y[b : b + 1], float(angles[b]), InterpolationMode.NEAREST, fill=IGNORE_INDEX
+            )[0]
+        return x, y
 
     def _track_online(
         self,
@@ -450,10 +578,10 @@ class Trainer(TrainingLoop):
         metrics = _jsonable(cm.compute()) if sections else {}
         return metrics, preds, labs, derived
 
-    def evaluate_volume(self, volume: Any, kind: str = "inline") -> dict[str, Any]:
+    def evaluate_volume(self, volume: Any, kind: str = "both") -> dict[str, Any]:
         """Benchmark metrics of the current model on every ``kind`` section ("inline",
-        "crossline" or "both") of a separate labelled test volume, amplitude-normalised with
-        that volume's own statistics (per-volume normalisation, as in training)."""
+        "crossline" or -- the benchmark's way -- "both") of a separate labelled test volume,
+        amplitude-normalised with that volume's own statistics (as in training)."""
         from napari_forgetting.data.sections import all_sections
 
         image_src, label_src = sources(volume)
@@ -514,7 +642,23 @@ class Trainer(TrainingLoop):
             self.tracker.update_epoch(preds, labs, **(derived or {}))
             self._tracking_seconds += time.perf_counter() - t_track
         self.last_predictions = preds
-        return {"tracking_seconds": self._tracking_seconds, **metrics}
+        tests = {}
+        for t in self.tests.values():
+            if t.tracker is None:
+                continue
+            m, t_preds, t_labs, t_derived = self._evaluate(
+                t.tracked, t.store, stats=cfg.track_stats
+            )
+            t_track = time.perf_counter()
+            t.tracker.update_epoch(t_preds, t_labs, **(t_derived or {}))
+            self._tracking_seconds += time.perf_counter() - t_track
+            t.last_predictions = t_preds
+            t.history.append({"epoch": epoch, **m})
+            tests[t.name] = m
+        out = {"tracking_seconds": self._tracking_seconds, **metrics}
+        if tests:  # the tracked test sections, not the benchmark's figure (all sections, at
+            out["tests"] = tests  # the end: test_metrics)
+        return out
 
     def batch_postfix(self, loss: float) -> dict[str, str]:
         """The progress bar's postfix after a batch."""
@@ -575,7 +719,14 @@ class Trainer(TrainingLoop):
             tracker_config=None if self.tracker is None else self.tracker.config.to_dict(),
             source=self.source,
             parent=self.parent,
-            extra={"amplitude_stats": list(self.stats), "mode": cfg.mode, **self.run_info},
+            extra={
+                "amplitude_stats": list(self.stats),
+                "mode": cfg.mode,
+                "aspp_rates": list(cfg.rates),
+                "untrained_taps": self.untrained_taps,
+                "budget": self.budget(),
+                **self.run_info,
+            },
             overwrite=overwrite or not resume and self._only_checkpoint_here(),
         )
 
@@ -585,6 +736,35 @@ class Trainer(TrainingLoop):
             return False
         names = {p.name for p in self.out_dir.iterdir()}
         return names <= {checkpoint_path(self.out_dir).name}
+
+    def _open_test_store(self, t: TestSplit, resume: bool, overwrite: bool) -> RunStore | None:
+        """The child run store of a tracked test volume, ``<out_dir>/tests/<name>``: a run
+        store like the main one (open it, replay it, rank it), over the test volume."""
+        if t.tracker is None:
+            return None
+        cfg = self.config
+        path = self.out_dir / "tests" / t.name
+        if resume and is_run_dir(path):
+            store = RunStore.open(path, mode="a")
+            if [s.key for s in store.eval_sections] != [s.key for s in t.tracked]:
+                raise RunStoreError(f"{path}: the run tracks other {t.name} sections")
+            store.ensure_epochs(cfg.epochs)
+            return store
+        return RunStore.create(
+            path,
+            eval_sections=t.tracked,
+            eval_labels=[t.store.get(s)[1] for s in t.tracked],
+            maps={k: v.dtype for k, v in t.tracker.flat_maps().items()},
+            epochs=cfg.epochs,
+            volume_shape=t.shape,
+            class_names=self.class_names,
+            train_config=cfg.to_dict(),
+            tracker_config=t.tracker.config.to_dict(),
+            source={"kind": "test", "name": t.name, "of": self.source},
+            parent=None,
+            extra={"test_of": str(self.out_dir.resolve()), "mode": "sweep"},
+            overwrite=True,
+        )
 
     def _run_tests(self) -> None:
         for name, volume in self.test_volumes.items():
@@ -596,16 +776,28 @@ class Trainer(TrainingLoop):
 
     def _start_run(self, resume: bool, overwrite: bool) -> None:
         self.store = self._open_store(resume, overwrite)
+        if self.store is not None:
+            for t in self.tests.values():
+                t.run = self._open_test_store(t, resume, overwrite)
+
+    def _tracked_tests(self) -> list[TestSplit]:
+        return [t for t in self.tests.values() if t.run is not None]
 
     def _resumed(self) -> None:
         if self.store is not None:
             self.store.rewind(self.epoch, self.history)
+        for t in self._tracked_tests():
+            t.run.rewind(self.epoch, t.history)
 
     def _write_epoch(self, epoch: int, logs: dict[str, Any]) -> None:
         if self.store is not None:
             self.store.write_epoch(epoch, self.last_predictions, self.epoch_maps())
+        for t in self._tracked_tests():
+            t.run.write_epoch(epoch, t.last_predictions, t.tracker.flat_maps())
 
     def _commit_epoch(self, epoch: int) -> None:
+        for t in self._tracked_tests():  # the main store commits last: readers start there
+            t.run.commit(self.epoch, history=t.history, status="running")
         if self.store is not None:
             self.store.commit(self.epoch, history=self.history, status="running")
 
@@ -614,6 +806,11 @@ class Trainer(TrainingLoop):
         cfg = self.config
         if not self.stopped:
             self._run_tests()
+        for t in self._tracked_tests():
+            t.run.commit(
+                status="stopped" if self.stopped else "finished",
+                test_metrics={t.name: self.test_metrics[t.name]} if not self.stopped else {},
+            )
         if self.store is not None:
             self.store.commit(
                 status="stopped" if self.stopped else "finished",
@@ -626,16 +823,18 @@ class Trainer(TrainingLoop):
             )
 
     def _abort_run(self, exc: BaseException | None) -> None:
-        if self.store is None:
-            return
-        with contextlib.suppress(Exception):
-            if exc is None:
-                self.store.commit(
-                    status="stopped",
-                    message=f"stopped after {self.epoch} of {self.config.epochs} epochs",
-                )
-            else:
-                self.store.commit(status="failed", message=f"{type(exc).__name__}: {exc}")
+        stores = [t.run for t in self._tracked_tests()]
+        if self.store is not None:
+            stores.append(self.store)
+        for store in stores:
+            with contextlib.suppress(Exception):
+                if exc is None:
+                    store.commit(
+                        status="stopped",
+                        message=f"stopped after {self.epoch} of {self.config.epochs} epochs",
+                    )
+                else:
+                    store.commit(status="failed", message=f"{type(exc).__name__}: {exc}")
 
     def display_arrays(self) -> dict[str, Any]:
         """The last epoch as a live view shows it: ``predictions`` (uint8, flat over the
@@ -657,5 +856,7 @@ class Trainer(TrainingLoop):
         self.model = None  # type: ignore[assignment]
         self.optimizer = None  # type: ignore[assignment]
         self._store.cache.clear()
+        for t in self.tests.values():
+            t.store.cache.clear()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()

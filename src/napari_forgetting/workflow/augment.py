@@ -378,29 +378,33 @@ def retrain_trainer(
     (:func:`pool_record`) from its creation on.
 
     The parent's training configuration is reused (``overrides`` change fields, e.g.
-    ``{"seed": 1, "epochs": 30}``). ``pool``: an :class:`AugmentedPool` (``pool_path``: the
-    folder it was saved in, if any) or a pool folder. ``volume``: the parent's data (default:
-    reopened from its ``source``). Returns a
+    ``{"seed": 1, "epochs": 30}``), and so are its held-out test volumes (reopened from its
+    ``source``). ``pool``: an :class:`AugmentedPool` (``pool_path``: the folder it was saved
+    in, if any) or a pool folder. ``volume``: the parent's data (default: reopened from its
+    ``source``). Returns a
     :class:`~napari_forgetting.training.segmentation.Trainer`, not yet trained.
     """
+    from napari_forgetting.data.source import load_tests
     from napari_forgetting.training.segmentation import TrainConfig, Trainer
 
     store = parent if isinstance(parent, RunStore) else RunStore.open(parent)
     if not isinstance(pool, AugmentedPool):
         pool_path = pool
         pool = load_pool(pool)
+    source = store.info.get("source") or {}
     if volume is None:
-        volume = open_source(store.info.get("source") or {})
+        volume = open_source(source)
     cfg = TrainConfig.from_dict({**store.train_config, **(overrides or {})})
     return Trainer(
         volume,
         cfg,
         callbacks=callbacks,
         out_dir=out_dir,
-        source=store.info.get("source"),
+        source=source,
         parent=str(store.path.resolve()),
         extra_pool=pool.training_pairs(amplitude_stats(volume)),
         run_info={"augmented_pool": pool_record(pool, pool_path)},
+        test_volumes=load_tests(source, volume) if source.get("kind") != "napari" else {},
     )
 
 

@@ -172,14 +172,15 @@ def train_job(
     *, source: dict[str, Any], train: dict[str, Any], method: str, seed: int, out_dir: str
 ) -> dict[str, Any]:
     """Train ``method`` (baseline / flip / rotate) with ``seed`` into ``out_dir``."""
-    from napari_forgetting.data.source import open_source
+    from napari_forgetting.data.source import load_tests, open_source
     from napari_forgetting.training.segmentation import TrainConfig, Trainer
 
     t0 = time.perf_counter()
     volume = open_source(source)
     augment = {"baseline": "none", "flip": "flip", "rotate": "rotate"}[method]
     cfg = TrainConfig.from_dict({**train, "augment": augment, "seed": int(seed)})
-    trainer = Trainer(volume, cfg, out_dir=out_dir, source=source)
+    tests = load_tests(source, volume)
+    trainer = Trainer(volume, cfg, out_dir=out_dir, source=source, test_volumes=tests)
     _fit(trainer)
     trainer.release()
     return {
@@ -510,12 +511,8 @@ def display_names(class_names: Sequence[str]) -> list[str]:
     return [table.get(n, n) for n in class_names]
 
 
-def job_metrics(path: str | os.PathLike) -> dict[str, Any]:
-    """Last-epoch per-class accuracy and forgetting events of a finished run."""
-    from napari_forgetting.runs.store import RunStore
-
-    store = RunStore.open(path)
-    last = store.history[-1]
+def _class_events(store: Any) -> np.ndarray:
+    """Forgetting events per class summed over a run store's mapped sections (last epoch)."""
     n = store.n_classes
     events = np.zeros(n, np.float64)
     labels = store.all_map_labels()
@@ -526,14 +523,41 @@ def job_metrics(path: str | os.PathLike) -> dict[str, Any]:
         lab = lab.ravel()
         keep = lab < n  # uint8 ids: the ignore label (255) is out
         events += np.bincount(lab[keep], weights=counts.ravel()[keep], minlength=n)
-    return {
-        "class_names": store.class_names,
-        "class_accuracy": [float(a) for a in last["class_accuracy"]],
-        "mean_class_accuracy": float(last.get("mean_class_accuracy", math.nan)),
-        "events": events,
-        "total_events": float(events.sum()),
-        "epochs": store.n_epochs,
-    }
+    return events
+
+
+def job_metrics(path: str | os.PathLike) -> dict[str, Any]:
+    """Per split -- ``validation`` (the validation sections, last epoch) and each held-out
+    test volume (all its sections after the last epoch) -- the per-class accuracy, and the
+    forgetting events per class on the sections tracked there (validation; every
+    ``test_every``-th section of a test volume; NaN where none were tracked)."""
+    from napari_forgetting.runs.store import RunStore
+
+    store = RunStore.open(path)
+    n = store.n_classes
+    last = store.history[-1]
+    splits: dict[str, dict[str, Any]] = {}
+
+    def split(acc: Sequence[float], mca: float, events: np.ndarray) -> dict[str, Any]:
+        return {
+            "class_accuracy": [float(a) for a in acc],
+            "mean_class_accuracy": float(mca),
+            "events": events,
+            "total_events": float(events.sum()),
+        }
+
+    has_maps = "forgetting_events" in store.map_names
+    val_events = _class_events(store) if has_maps else np.full(n, math.nan)
+    splits["validation"] = split(
+        last["class_accuracy"], last.get("mean_class_accuracy", math.nan), val_events
+    )
+    tracked = set(store.test_names)
+    for name, metrics in sorted((store.state.get("test_metrics") or {}).items()):
+        events = _class_events(store.test(name)) if name in tracked else np.full(n, math.nan)
+        splits[name] = split(
+            metrics["class_accuracy"], metrics.get("mean_class_accuracy", math.nan), events
+        )
+    return {"class_names": store.class_names, "epochs": store.n_epochs, "splits": splits}
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -564,7 +588,10 @@ def write_report(
     n_figure_sections: int = 3,
 ) -> dict[str, Path]:
     """Write ``report.md``, ``accuracy.csv``, ``forgetting.csv``, ``jobs.csv`` and
-    ``heatmaps.png`` from the finished runs under ``<out>/jobs``; failed jobs are listed."""
+    ``heatmaps.png`` from the finished runs under ``<out>/jobs``; failed jobs are listed.
+
+    Every table has a ``split`` column: the held-out test volumes (``test1``, ``test2``:
+    Table 1) and the ``validation`` sections."""
     out = Path(out_dir)
     failed = dict(failed or {})
     epochs = config.train.get("epochs")
@@ -580,57 +607,63 @@ def write_report(
     class_names: list[str] = next(iter(per_job.values()))["class_names"] if per_job else []
     shown = display_names(class_names)
     n = len(class_names)
+    names = {s for m in per_job.values() for s in m["splits"]}
+    splits = sorted(names - {"validation"}) + (["validation"] if "validation" in names else [])
 
-    # jobs.csv
+    # jobs.csv: one row per (method, seed, split)
     job_rows = []
     for method in config.methods:
         for seed in range(config.seeds):
             m = per_job.get((method, seed))
             name = job_name(method, seed)
             if m is None:
-                job_rows.append([method, seed, "failed", failed.get(name, "")] + [""] * (2 * n + 2))
-            else:
                 job_rows.append(
-                    [
-                        method,
-                        seed,
-                        "finished",
-                        "",
-                        m["mean_class_accuracy"],
-                        *m["class_accuracy"],
-                        m["total_events"],
-                        *[float(e) for e in m["events"]],
-                    ]
+                    [method, seed, "", "failed", failed.get(name, "")] + [""] * (2 * n + 2)
                 )
+                continue
+            for sp in splits:
+                r = m["splits"].get(sp)
+                if r is None:
+                    continue
+                job_rows.append([method, seed, sp, "finished", "", r["mean_class_accuracy"],
+                                 *r["class_accuracy"], r["total_events"],
+                                 *[float(e) for e in r["events"]]])  # fmt: skip
     job_header = (
-        ["method", "seed", "status", "error", "mean_class_accuracy"]
+        ["method", "seed", "split", "status", "error", "mean_class_accuracy"]
         + [f"acc_{c}" for c in class_names]
         + ["events_total"]
         + [f"events_{c}" for c in class_names]
     )
 
-    # aggregates
+    # aggregates, per (method, split)
     acc_rows, ev_rows, md_acc, md_ev = [], [], [], []
-    for method in config.methods:
-        ms = [per_job[(method, s)] for s in range(config.seeds) if (method, s) in per_job]
-        k = len(ms)
-        acc = [_mean_std([m["class_accuracy"][c] for m in ms]) for c in range(n)]
-        mca = _mean_std([m["mean_class_accuracy"] for m in ms])
-        tot = _mean_std([m["total_events"] for m in ms])
-        ev = [_mean_std([float(m["events"][c]) for m in ms]) for c in range(n)]
-        acc_rows.append([method, k, *[v for pair in acc for v in pair], *mca])
-        ev_rows.append([method, k, *tot, *[v for pair in ev for v in pair]])
-        md_acc.append(
-            [method, str(k)]
-            + [f"{a:.3f} ± {s:.3f}" for a, s in acc]
-            + [f"{mca[0]:.3f} ± {mca[1]:.3f}"]
-        )
-        md_ev.append([method, str(k), f"{tot[0]:.1f} ± {tot[1]:.1f}"] + [f"{a:.1f}" for a, _ in ev])
-    acc_header = ["method", "n_seeds"]
+    for sp in splits:
+        for method in config.methods:
+            ms = [
+                per_job[(method, s)]["splits"][sp]
+                for s in range(config.seeds)
+                if (method, s) in per_job and sp in per_job[(method, s)]["splits"]
+            ]
+            k = len(ms)
+            acc = [_mean_std([m["class_accuracy"][c] for m in ms]) for c in range(n)]
+            mca = _mean_std([m["mean_class_accuracy"] for m in ms])
+            tot = _mean_std([m["total_events"] for m in ms])
+            ev = [_mean_std([float(m["events"][c]) for m in ms]) for c in range(n)]
+            acc_rows.append([method, sp, k, *[v for pair in acc for v in pair], *mca])
+            ev_rows.append([method, sp, k, *tot, *[v for pair in ev for v in pair]])
+            md_acc.append(
+                [method, sp, str(k)]
+                + [f"{a:.3f} ± {s:.3f}" for a, s in acc]
+                + [f"{mca[0]:.3f} ± {mca[1]:.3f}"]
+            )
+            md_ev.append(
+                [method, sp, str(k), f"{tot[0]:.1f} ± {tot[1]:.1f}"] + [f"{a:.1f}" for a, _ in ev]
+            )
+    acc_header = ["method", "split", "n_seeds"]
     for c in class_names:
         acc_header += [f"{c}_mean", f"{c}_std"]
     acc_header += ["mean_class_accuracy_mean", "mean_class_accuracy_std"]
-    ev_header = ["method", "n_seeds", "total_mean", "total_std"]
+    ev_header = ["method", "split", "n_seeds", "total_mean", "total_std"]
     for c in class_names:
         ev_header += [f"{c}_mean", f"{c}_std"]
 
@@ -651,6 +684,20 @@ def write_report(
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
 
+    budgets = []
+    for method in config.methods:
+        seeds = sorted(s for (m, s) in per_job if m == method)
+        if seeds:
+            from napari_forgetting.runs.store import RunStore
+
+            b = RunStore.open(out / JOBS_DIR / job_name(method, seeds[0])).info.get("budget")
+            if b:
+                budgets.append([method, str(b["patches_per_epoch"]), str(b["batches_per_epoch"]),
+                                str(b["gradient_steps"]), b["augmentation"],
+                                f"{b['augmented_share']:.0%}"])  # fmt: skip
+    test_rows = [r for r in md_acc if r[1] != "validation"]
+    val_rows = [r for r in md_acc if r[1] == "validation"]
+    acc_cols = ["method", "split", "seeds", *shown, "mean class acc."]
     cfg_line = json.dumps({k: v for k, v in asdict(config).items() if k != "train"})
     md = [
         "# Method comparison",
@@ -658,14 +705,40 @@ def write_report(
         f"Data: `{config.data}`; methods: {', '.join(config.methods)}; seeds: {config.seeds}; "
         f"training: `{json.dumps(config.train)}`.",
         "",
-        "## Table 1: per-class accuracy on the validation sections (last epoch, mean ± std "
-        "over seeds)",
+        "## Table 1: per-class accuracy on the held-out test volumes (all their inlines and "
+        "crosslines, after the last epoch; mean ± std over seeds)",
         "",
-        md_table(["method", "seeds", *shown, "mean class acc."], md_acc),
+        md_table(acc_cols, test_rows) if test_rows else "No test volumes.",
         "",
-        "## Forgetting events on the validation sections (last epoch, mean over seeds)",
+        "## Per-class accuracy on the validation sections (last epoch; mean ± std over seeds)",
         "",
-        md_table(["method", "seeds", "total (± std)", *shown], md_ev),
+        "Validation traces overlap training sections (every validation inline crosses the "
+        "training crosslines), as in the paper's split: the test volumes are the held-out "
+        "figure.",
+        "",
+        md_table(acc_cols, val_rows),
+        "",
+        "## Training budget per arm",
+        "",
+        "Every arm takes the same gradient steps on the same number of patches per epoch; "
+        "the augmented arms change the same share of them (flipped, rotated, or drawn from "
+        "the pool).",
+        "",
+        md_table(
+            [
+                "method",
+                "patches / epoch",
+                "batches / epoch",
+                "gradient steps",
+                "augmentation",
+                "augmented share",
+            ],
+            budgets,
+        ),  # fmt: skip
+        "",
+        "## Forgetting events on the tracked sections (last epoch, mean over seeds)",
+        "",
+        md_table(["method", "split", "seeds", "total (± std)", *shown], md_ev),
         "",
         "## Fig. 5: forgetting heat maps",
         "",
@@ -691,8 +764,9 @@ def _figure(
     shown: Sequence[str],
     n_sections: int,
 ) -> list[str]:
-    """Fig. 5: rows = validation sections (those with the most pixels of ``config.cls``),
-    columns = labels + each method's heat map (its lowest finished seed)."""
+    """Fig. 5: rows = the validation sections and, where tracked, the sections of each test
+    volume with the most pixels of ``config.cls`` (``n_sections`` of each), columns = labels
+    + each method's heat map (its lowest finished seed), one colour scale per row."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
@@ -705,41 +779,44 @@ def _figure(
         seeds = sorted(s for (m, s) in per_job if m == method)
         if seeds:
             runs[method] = (seeds[0], RunStore.open(out / JOBS_DIR / job_name(method, seeds[0])))
-    keys: list[str] = []
+    rows_spec: list[tuple[str, str, dict[str, Any]]] = []  # (split, section key, stores)
     if runs:
         ref = next(iter(runs.values()))[1]
-        names = ref.class_names
-        cid = names.index(config.cls) if config.cls in names else None
-        counts = []
-        for i in range(len(ref.map_sections)):
-            lab = ref.map_labels(i)
-            counts.append(int((lab == cid).sum()) if cid is not None else int(lab.size))
-        order = sorted(range(len(counts)), key=lambda i: (-counts[i], i))[:n_sections]
-        keys = [ref.map_sections[i].key for i in sorted(order)]
+        groups = {"validation": {m: st for m, (_, st) in runs.items()}}
+        for name in ref.test_names:
+            if all(name in st.test_names for _, st in runs.values()):
+                groups[name] = {m: st.test(name) for m, (_, st) in runs.items()}
+        cid = ref.class_names.index(config.cls) if config.cls in ref.class_names else None
+        for split, stores in groups.items():
+            first = next(iter(stores.values()))
+            counts = []
+            for i in range(len(first.map_sections)):
+                lab = first.map_labels(i)
+                counts.append(int((lab == cid).sum()) if cid is not None else int(lab.size))
+            order = sorted(range(len(counts)), key=lambda i: (-counts[i], i))[:n_sections]
+            rows_spec += [(split, first.map_sections[i].key, stores) for i in sorted(order)]
     cols = 1 + len(runs)
-    rows = max(1, len(keys))
+    rows = max(1, len(rows_spec))
     fig = Figure(figsize=(2.6 * cols, 2.4 * rows), dpi=100)
     FigureCanvasAgg(fig)
-    if not keys:
+    if not rows_spec:
         fig.text(0.5, 0.5, "no finished runs", ha="center")
     else:
         ref = next(iter(runs.values()))[1]
         cmap = ListedColormap(class_colors(ref.n_classes))
-        for r, key in enumerate(keys):
-            maps = {
-                m: st.map("forgetting_events", key).astype(float) for m, (_, st) in runs.items()
-            }
+        for r, (split, key, stores) in enumerate(rows_spec):
+            maps = {m: st.map("forgetting_events", key).astype(float) for m, st in stores.items()}
             vmax = max(1.0, max(float(h.max()) for h in maps.values()))
             ax = fig.add_subplot(rows, cols, r * cols + 1)
             ax.imshow(
-                ref.map_labels(key),
+                next(iter(stores.values())).map_labels(key),
                 cmap=cmap,
                 vmin=-0.5,
                 vmax=ref.n_classes - 0.5,
                 aspect="auto",
                 interpolation="nearest",
             )
-            ax.set_ylabel(key, fontsize=8)
+            ax.set_ylabel(f"{split}\n{key}", fontsize=8)
             if r == 0:
                 ax.set_title("labels", fontsize=9)
             for c, (m, (seed, _)) in enumerate(runs.items()):
@@ -760,8 +837,8 @@ def _figure(
             if ax.images:
                 ax.set_xticks([])
                 ax.set_yticks([])
-        fig.suptitle("forgetting events per pixel, validation sections", fontsize=10)
+        fig.suptitle("forgetting events per pixel: validation and test sections", fontsize=10)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
-    return keys
+    return [f"{split} {key}" for split, key, _ in rows_spec]
