@@ -104,3 +104,32 @@ def test_cli_transfer_train_smoke(tmp_path, capsys):
     bad = [*args[:8], str(tmp_path / "bad"), *args[9:], "--class-count", "3"]
     assert main(bad) == 2
     assert "n_classes=3" in capsys.readouterr().err
+
+
+def test_train_on_the_f3_layout_finds_and_tracks_its_test_volumes(tmp_path, capsys):
+    assert main(["synthetic", "--layout", "f3-benchmark", "--out", str(tmp_path / "f3"),
+                 "--shape", "10", "16", "32"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "train (10, 16, 32)" in out and "test1 (5, 16, 32)" in out and "test2 (15, 5, 32)" in out
+    run = tmp_path / "run"
+    argv = ["train", "--data", str(tmp_path / "f3" / "train" / "train_seismic.npy"),
+            "--out", str(run), "--epochs", "1", "--batch-size", "4", "--patch", "32", "32",
+            "--patches-per-epoch", "4", "--device", "cpu", "--threads", "1", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert "test volumes: test1 (5, 16, 32), test2 (15, 5, 32)" in capsys.readouterr().err
+    store = RunStore.open(run)
+    assert sorted(store.state["test_metrics"]) == store.test_names == ["test1", "test2"]
+    assert store.info["source"]["tests"]["test2"].endswith("test_once/test2_seismic.npy")
+
+
+def test_a_test_volume_unlike_the_training_data_is_refused_before_training(tmp_path, capsys):
+    from napari_forgetting.data.synthetic import make_f3_like, write_survey
+
+    other = write_survey(make_f3_like((4, 12, 48), seed=1), tmp_path / "x", name="other",
+                         formats=("npy",))["seismic"]  # fmt: skip
+    run = tmp_path / "run"
+    argv = ["train", *TINY, "--out", str(run), "--test", f"odd={other}"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "other_seismic.npy" in err[0] and "48 samples" in err[0]
+    assert not run.exists()  # nothing started
