@@ -197,3 +197,19 @@ def test_transfer_method_end_to_end(tmp_path):
     assert store.info["budget"]["augmented_share"] == 0.3
     again = run_comparison(cfg, tmp_path, sequential=True)
     assert again.ran == [] and set(again.skipped) == set(result.ran)
+
+
+def test_absent_class_is_reported_absent_not_nan():
+    """A class missing from a split (Zechstein in a small test2) has no accuracy: its mean is
+    NaN in the CSV without a RuntimeWarning, and the report says 'absent'."""
+    import math
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean, std = cmp._mean_std([float("nan"), float("nan")])
+        assert math.isnan(mean) and math.isnan(std)
+        assert cmp._mean_std([0.5, float("nan"), 0.7]) == pytest.approx((0.6, 0.1414213562))
+        assert cmp._mean_std([0.25]) == (0.25, 0.0)
+    assert cmp._pm(mean, std) == "absent"
+    assert cmp._pm(0.5, 0.25) == "0.500 ± 0.250"

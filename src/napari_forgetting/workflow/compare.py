@@ -561,10 +561,18 @@ def job_metrics(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and standard deviation (ddof 1) of the finite values; NaN where there are none
+    (a class absent from a split has no accuracy)."""
     a = np.asarray(values, np.float64)
+    a = a[np.isfinite(a)]
     if a.size == 0:
         return math.nan, math.nan
-    return float(np.nanmean(a)), float(np.nanstd(a, ddof=1)) if a.size > 1 else 0.0
+    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
+
+
+def _pm(mean: float, std: float, digits: int = 3) -> str:
+    """``mean ± std`` for a report table, ``absent`` where the class does not occur."""
+    return f"{mean:.{digits}f} ± {std:.{digits}f}" if math.isfinite(mean) else "absent"
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -651,11 +659,7 @@ def write_report(
             ev = [_mean_std([float(m["events"][c]) for m in ms]) for c in range(n)]
             acc_rows.append([method, sp, k, *[v for pair in acc for v in pair], *mca])
             ev_rows.append([method, sp, k, *tot, *[v for pair in ev for v in pair]])
-            md_acc.append(
-                [method, sp, str(k)]
-                + [f"{a:.3f} ± {s:.3f}" for a, s in acc]
-                + [f"{mca[0]:.3f} ± {mca[1]:.3f}"]
-            )
+            md_acc.append([method, sp, str(k)] + [_pm(a, s) for a, s in acc] + [_pm(*mca)])
             md_ev.append(
                 [method, sp, str(k), f"{tot[0]:.1f} ± {tot[1]:.1f}"] + [f"{a:.1f}" for a, _ in ev]
             )
