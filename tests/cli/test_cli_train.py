@@ -3,6 +3,7 @@ clear errors."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -133,3 +134,21 @@ def test_a_test_volume_unlike_the_training_data_is_refused_before_training(tmp_p
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "other_seismic.npy" in err[0] and "48 samples" in err[0]
     assert not run.exists()  # nothing started
+
+
+def test_compare_on_the_f3_layout_writes_test1_and_test2_rows(tmp_path, capsys):
+    """The written layout opened by path (not --data synthetic): the job finds test_once/."""
+    assert main(["synthetic", "--layout", "f3-benchmark", "--out", str(tmp_path / "f3"),
+                 "--shape", "8", "12", "32"]) == 0  # fmt: skip
+    out = tmp_path / "report"
+    argv = ["compare", "--data", str(tmp_path / "f3" / "train" / "train_seismic.npy"),
+            "--out", str(out), "--methods", "baseline", "--seeds", "1", "--epochs", "1",
+            "--batch-size", "4", "--patch", "32", "32", "--patches-per-epoch", "4",
+            "--device", "cpu", "--sequential"]  # fmt: skip
+    assert main(argv) == 0
+    with open(out / "accuracy.csv", newline="") as fh:
+        splits = [row["split"] for row in csv.DictReader(fh)]
+    assert splits == ["test1", "test2", "validation"]
+    store = RunStore.open(out / "jobs" / "baseline-seed0")
+    assert store.info["source"]["tests"]["test1"].endswith("test_once/test1_seismic.npy")
+    assert store.state["test_metrics"]["test2"]["shape"] == [12, 3, 32]  # (8 + 4, 12 * 200/701)
