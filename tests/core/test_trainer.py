@@ -254,7 +254,7 @@ def test_sweep_heatmaps_equal_forgetting_events(survey):
             self.history.append([p == y for p, y in zip(preds, labs, strict=True)])
 
     rec = Correctness()
-    t = Trainer(survey, cfg(epochs=3, lr=3e-3), callbacks=[rec])
+    t = Trainer(survey, cfg(epochs=3, lr=1e-2), callbacks=[rec])
     t.fit()
     assert t.tracker.section_shapes == tuple(s.shape for s in t.tracked_sections)
     heat = t.heatmaps()

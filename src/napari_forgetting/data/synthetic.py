@@ -104,6 +104,8 @@ _IMP_LOWER = 6.3
 _IMP_CHALK = 9.2
 _CHALK_GRADING = 1.6  # impedance lost from the chalk's top to its base
 _IMP_SCRUFF = 7.5
+#: Lateral spread of Scruff's facies: log-amplitude and log-bed-thickness std, chaos logit scale.
+SCRUFF_STYLE_SPREAD = (0.5, 0.7, 2.0)
 _IMP_SALT = 8.6
 
 
@@ -421,6 +423,20 @@ class _Model:
         # horizontal position along the progradation direction (clinoforms)
         self.prog = (np.cos(theta) * xg + np.sin(theta) * yg + 0.025 * front).astype(np.float32)
         self.clino_w = 0.18
+        # Scruff's facies changes across the survey (drawn last: the other units keep their
+        # geology): the strength of its internal layering, the thickness of its beds and how
+        # chaotic it is vary smoothly over about a third of the survey, so one section's
+        # Scruff can look unlike another's (what a class-specific style transfer carries)
+        style = _ValueNoise(tex, (ex + 0.1, ey + 0.1), (0.35, 0.35))
+        self.scruff_amp = np.exp(SCRUFF_STYLE_SPREAD[0] * style(xg, yg)).astype(np.float32)
+        style = _ValueNoise(tex, (ex + 0.1, ey + 0.1), (0.35, 0.35))
+        self.scruff_bed = np.exp(SCRUFF_STYLE_SPREAD[1] * style(xg, yg)).astype(np.float32)
+        style = _ValueNoise(tex, (ex + 0.1, ey + 0.1), (0.35, 0.35))
+        self.scruff_chaos = (1 / (1 + np.exp(-SCRUFF_STYLE_SPREAD[2] * style(xg, yg)))).astype(
+            np.float32
+        )
+        # the hummocks: a 3-D texture laterally shorter than a wavelength (about 2 traces)
+        self.hummocks = _ValueNoise(tex, ext3, (2.0, 2.0, 1.8))
 
         rl = r_layer
         span = 1.6 * ns + 16
@@ -481,7 +497,13 @@ class _Model:
             return _IMP_CHALK - grading + 0.3 * self.lay_chalk(strat)
         if unit == 4:  # Scruff: thin, discontinuous, hummocky, moderate amplitude
             strat = (zr - zs[3][gi, gj]) * ns
-            return _IMP_SCRUFF + 0.3 * self.scruff_tex[gi, gj] + 0.35 * self.lay_scruff(strat)
+            layered = self.lay_scruff(strat / self.scruff_bed[gi, gj])
+            chaos = self.hummocks(gi.astype(np.float32), gj.astype(np.float32), zr * ns + 9)
+            c = self.scruff_chaos[gi, gj]
+            inner = (1 - c) * layered + c * 1.4 * chaos
+            return (
+                _IMP_SCRUFF + 0.3 * self.scruff_tex[gi, gj] + 0.35 * self.scruff_amp[gi, gj] * inner
+            )
         # Zechstein: transparent salt, near-constant impedance under a strong top
         return _IMP_SALT + 0.02 * self.salt_tex[gi, gj] + 0.05 * (zr - 1)
 
