@@ -1,131 +1,101 @@
-"""Benchmark: quality of the SEAN-style transfer model after a few CPU minutes of training.
+"""Benchmark: the style transfer's wall time and measured quality, today's default beside the
+previous one and the training-free method, on one volume in one process.
 
-    python benchmarks/bench_transfer.py [--shape 32 64 128] [--epochs 12]
-        [--patches-per-epoch 128] [--batch 8] [--patch 64] [--ngf 16] [--style-dim 16]
-        [--minutes 4] [--threads 1] [--class-id 4] [--seed 0] [--device cpu]
+    python benchmarks/bench_transfer.py [--shape 32 64 128] [--epochs 20] [--threads 2]
+        [--arms default,previous,stratal] [--triples 48] [--seed 0] [--save DIR]
 
-Trains :class:`TransferTrainer` on ``make_f3_like(shape, seed)`` (training sections of the
-paper's split), stopping after ``--epochs`` or ``--minutes`` (whichever first; a stop ends the
-current epoch early and discards it), then prints:
+Arms (each trained on the training sections of ``--data synthetic --shape``'s volume, the
+validation sections held out, as ``napari-forgetting transfer-train`` does):
 
-* reconstruction PSNR on the validation sections vs the section-mean baseline (and the
-  ratio of the two PSNRs, and the gain in dB);
-* class specificity for ``--class-id`` (scruff = 4): mean |transfer - reconstruction|
-  inside the class region / outside it, averaged over random validation triples;
-* source sensitivity: same target from two sources, mean |difference| inside / outside.
+* ``default`` -- :class:`TransferConfig` as it is (``transfer-train``'s defaults);
+* ``previous`` -- the configuration before the style-swap losses: the discriminator on
+  (``gan_weight 1``, ``fm_weight 10``), no swap or cycle loss, no measured character in the
+  code (the default of bc1f953 ... 7332eee);
+* ``stratal`` -- :class:`StratalTransfer`, no training.
 
-Changes are also printed in units of the volume's amplitude std. ``--threads 1`` by default:
-on a shared two-core machine two OpenMP threads spin against other processes and small
-convolutions get many times slower.
+For each: training wall time and peak memory (RSS, of this process so far), then
+:func:`transfer_quality` on ``--triples`` held-out triples, for Scruff, and whether it meets
+:data:`QUALITY_BAR`. The last line is the ratio of the trained arms' wall times.
+``--save DIR`` keeps the default arm's checkpoint in ``DIR`` (for ``transfer-figure``).
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
 
 import torch
 
-from napari_forgetting.data.synthetic import make_f3_like
-from napari_forgetting.training import Callback
-from napari_forgetting.transfer.quality import reconstruction_quality, transfer_quality
-from napari_forgetting.transfer.train import TransferConfig, TransferTrainer
+from napari_forgetting.data.source import load_data
+from napari_forgetting.transfer import (
+    StratalTransfer,
+    TransferConfig,
+    TransferTrainer,
+    describe_quality,
+    transfer_quality,
+)
 
-
-class TimeLimit(Callback):
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.t0 = time.perf_counter()
-
-    def on_train_start(self, trainer):
-        self.t0 = time.perf_counter()
-
-    def on_batch_end(self, trainer, epoch, batch, loss):
-        if time.perf_counter() - self.t0 > self.seconds:
-            trainer.should_stop = True
-
-    def on_epoch_end(self, trainer, epoch, logs):
-        print(
-            f"epoch {epoch:3d}  G {logs['loss_g']:.3f}  D {logs['loss_d']:.3f}  "
-            f"L1 {logs['l1']:.3f}  spec {logs['spectral']:.3f}  "
-            f"PSNR {logs.get('psnr', float('nan')):.2f} dB "
-            f"(mean baseline {logs.get('baseline_psnr', float('nan')):.2f})  "
-            f"{logs['seconds']:.1f} s",
-            flush=True,
-        )
+PREVIOUS = {
+    "gan_weight": 1.0,
+    "fm_weight": 10.0,
+    "style_weight": 0.0,
+    "cycle_weight": 0.0,
+    "character_code": False,
+}
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--shape", type=int, nargs=3, default=(32, 64, 128))
-    p.add_argument("--epochs", type=int, default=12)
-    p.add_argument("--patches-per-epoch", type=int, default=128)
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--patch", type=int, default=64)
-    p.add_argument("--ngf", type=int, default=16)
-    p.add_argument("--style-dim", type=int, default=16)
-    p.add_argument("--minutes", type=float, default=4.0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--class-id", type=int, default=4)
-    p.add_argument("--triples", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=TransferConfig.epochs)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--arms", default="default,previous,stratal")
+    p.add_argument("--triples", type=int, default=48)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--class-id", type=int, default=4)
+    p.add_argument("--save", help="folder for the default arm's checkpoint")
+    p.add_argument("--min-pixels", type=int, default=256, help="see transfer-quality")
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    survey = make_f3_like(tuple(args.shape), seed=args.seed)
-    cfg = TransferConfig(
-        epochs=args.epochs,
-        batch_size=args.batch,
-        patch_size=(args.patch, args.patch),
-        patches_per_epoch=args.patches_per_epoch,
-        ngf=args.ngf,
-        style_dim=args.style_dim,
-        encoder_width=max(8, args.ngf // 2),
-        ndf=args.ngf,
-        seed=args.seed,
-        device=args.device,
-        num_threads=args.threads,
-        eval_sections=2,
-    )
-    trainer = TransferTrainer(survey, cfg, callbacks=[TimeLimit(args.minutes * 60)])
-    print(
-        f"volume {survey.shape}, {len(trainer.train_sections)} training / "
-        f"{len(trainer.validation_sections)} validation sections; "
-        f"{sum(p.numel() for p in trainer.model.parameters()):,} G+E parameters, "
-        f"{sum(p.numel() for p in trainer.discriminator.parameters()):,} D parameters",
-        flush=True,
-    )
-    t0 = time.perf_counter()
-    trainer.fit()
-    train_s = time.perf_counter() - t0
-    model = trainer.model
-
-    t0 = time.perf_counter()
-    rec = reconstruction_quality(model, survey)
-    q = transfer_quality(model, survey, args.class_id, n_triples=args.triples, seed=args.seed)
-    eval_s = time.perf_counter() - t0
-    print()
-    print(f"trained {trainer.epoch} epochs in {train_s:.0f} s (stopped early: {trainer.stopped})")
-    print(
-        f"reconstruction PSNR (validation, {rec['n_sections']} sections): "
-        f"{rec['psnr']:.2f} dB vs section-mean baseline {rec['baseline_psnr']:.2f} dB "
-        f"(ratio {rec['psnr_ratio']:.3f}, gain {rec['psnr_gain_db']:+.2f} dB; "
-        f"MSE {rec['mse']:.3f} vs {rec['baseline_mse']:.3f} in normalised units)"
-    )
-    std = trainer.stats[1]
-    print(
-        f"class specificity (class {args.class_id}, {q['n_triples']} triples): "
-        f"{q['specificity']:.1f}  (mean |change| inside {q['specificity_inside'] / std:.3f} std, "
-        f"outside {q['specificity_outside'] / std:.4f} std)"
-    )
-    print(
-        f"source sensitivity (class {args.class_id}): {q['sensitivity']:.1f}  "
-        f"(mean |difference| inside {q['sensitivity_inside'] / std:.3f} std, "
-        f"outside {q['sensitivity_outside'] / std:.4f} std)"
-    )
-    print(f"evaluation {eval_s:.1f} s")
+    data, _ = load_data("synthetic", None, tuple(args.shape), args.seed, None, None)
+    n_classes = len(data.class_names)
+    seconds: dict[str, float] = {}
+    for arm in args.arms.split(","):
+        print(f"== {arm}", flush=True)
+        if arm == "stratal":
+            method = StratalTransfer()
+        else:
+            over = PREVIOUS if arm == "previous" else {}
+            cfg = TransferConfig(
+                epochs=args.epochs, n_classes=n_classes, num_threads=args.threads, **over
+            )
+            keep = args.save if arm == "default" else None
+            trainer = TransferTrainer(data, cfg, out_dir=keep)
+            t0 = time.perf_counter()
+            trainer.fit()
+            seconds[arm] = time.perf_counter() - t0
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+            print(
+                f"{arm}: {trainer.epoch} epochs of {trainer.patches_per_epoch} patches in "
+                f"{seconds[arm]:.0f} s ({seconds[arm] / max(1, trainer.epoch):.1f} s/epoch), "
+                f"peak RSS {rss:.2f} GiB",
+                flush=True,
+            )
+            method = trainer.model
+        t0 = time.perf_counter()
+        q = transfer_quality(
+            method, data, args.class_id, n_triples=args.triples, min_pixels=args.min_pixels
+        )
+        print(describe_quality(q))
+        print(f"(measured in {time.perf_counter() - t0:.1f} s)", flush=True)
+    if "default" in seconds and "previous" in seconds:
+        print(
+            f"wall time default / previous: {seconds['default']:.0f} / "
+            f"{seconds['previous']:.0f} s = {seconds['default'] / seconds['previous']:.2f}"
+        )
     return 0
 
 

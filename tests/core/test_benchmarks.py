@@ -53,3 +53,16 @@ def test_paired_ratio_and_its_interval():
     assert r == low == high == 2.0  # every resample has the same ratio
     r, low, high = paired_ratio([1.1, 0.9, 1.2, 0.8], [1.0, 1.0, 1.0, 1.0])
     assert r == pytest.approx(1.0) and low < 1.0 < high
+
+
+def test_bench_transfer_prints_times_and_figures_of_every_arm(capsys):
+    import bench_transfer
+
+    argv = ["--shape", "8", "12", "32", "--epochs", "1", "--threads", "1", "--min-pixels", "1",
+            "--triples", "4"]  # fmt: skip
+    assert bench_transfer.main(argv) == 0
+    out = capsys.readouterr().out
+    for arm in ("default", "previous", "stratal"):
+        assert f"== {arm}" in out
+    assert out.count("transfer quality (learned") == 2 and "transfer quality (stratal" in out
+    assert "wall time default / previous: " in out

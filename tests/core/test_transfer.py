@@ -17,21 +17,28 @@ from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.model.checkpoint import load_checkpoint, save_checkpoint
 from napari_forgetting.training import Callback
 from napari_forgetting.transfer import (
+    QUALITY_BAR,
     RegionStyleTransfer,
+    StratalTransfer,
+    TooFewSections,
     TransferConfig,
     TransferModelConfig,
     TransferTrainer,
-    class_specificity,
+    composite,
+    describe_quality,
     load_transfer_model,
     mix_styles,
     psnr,
     reconstruct,
     reconstruction_quality,
-    source_sensitivity,
+    region_character,
+    resolve_method,
     style_matrix,
     transfer,
     transfer_quality,
 )
+from napari_forgetting.transfer.character import character
+from napari_forgetting.transfer.region import blend_weights
 
 SCRUFF = 4
 
@@ -119,7 +126,7 @@ def test_any_size_and_class_count_keeps_the_input_shape(n_classes, size):
         style, present = model.encode_style(x, y)
         out = model(x, y)
     assert out.shape == (2, 1, h, w)
-    assert style.shape == (2, n_classes, 4) and present.shape == (2, n_classes)
+    assert style.shape == (2, n_classes, model.config.code_dim) and present.shape == (2, n_classes)
     for n in range(2):
         np.testing.assert_array_equal(
             present[n].numpy(), np.isin(np.arange(n_classes), y[n].numpy())
@@ -144,16 +151,20 @@ def test_region_codes_are_averages_over_each_class_mask():
     with torch.no_grad():
         feats = model.encoder.feature_map(x)[0]
         style, _ = model.encode_style(x, y)
+    measured = character(x, torch.nn.functional.one_hot(y, 3).permute(0, 3, 1, 2))
     for k in range(3):
         mask = (y[0] == k).float()
         expected = (feats * mask).sum((1, 2)) / mask.sum()
-        torch.testing.assert_close(style[0, k], expected)
+        torch.testing.assert_close(style[0, k, :4], expected)
+        # then the region's measured character: RMS and the two lag-1 correlations
+        stats = torch.stack([measured[n][0, k] for n in ("rms", "rho_v", "rho_h")])
+        torch.testing.assert_close(style[0, k, 4:], stats)
 
 
 def test_mixing_one_class_leaves_every_other_code_untouched():
     model = tiny_model(6)
-    target = torch.randn(6, 4)
-    source = torch.randn(6, 4)
+    target = torch.randn(6, model.config.code_dim)
+    source = torch.randn(6, model.config.code_dim)
     mixed = mix_styles(target, source, SCRUFF)
     assert torch.equal(mixed[SCRUFF], source[SCRUFF])
     others = [k for k in range(6) if k != SCRUFF]
@@ -278,19 +289,157 @@ def test_transfer_between_sections_of_different_sizes(survey, trained):
     again = transfer(trained.model, t_img, t_lab, s_img, s_lab, SCRUFF)
     np.testing.assert_array_equal(out, again)  # deterministic at inference
     style, present = style_matrix(trained.model, t_img, t_lab)
-    assert style.shape == (6, 4)
+    assert style.shape == (6, trained.model.config.code_dim) == (6, 4 + 3)
     np.testing.assert_array_equal(present, [np.any(t_lab == k) for k in range(6)])
 
 
-def test_briefly_trained_model_is_class_specific_and_source_sensitive(survey, trained):
+def test_a_transfer_changes_only_the_class_region_and_keeps_the_labels(survey, trained):
     (t_img, t_lab), a, b = sections_with(survey, SCRUFF)[:3]
-    spec = class_specificity(trained.model, t_img, t_lab, *a, SCRUFF)
-    assert spec["inside"] > 0
-    assert spec["ratio"] > 1
-    sens = source_sensitivity(trained.model, t_img, t_lab, a, b, SCRUFF)
-    assert sens["ratio"] > 1
-    q = transfer_quality(trained.model, survey, SCRUFF, n_triples=2)
-    assert q["specificity"] > 1 and q["sensitivity"] > 1 and q["n_triples"] == 2
+    region = t_lab == SCRUFF
+    for method in (trained.model, StratalTransfer()):
+        out_a = transfer(method, t_img, t_lab, *a, SCRUFF)
+        out_b = transfer(method, t_img, t_lab, *b, SCRUFF)
+        # outside the class: exactly the target, whatever the source
+        np.testing.assert_array_equal(out_a[~region], t_img[~region])
+        np.testing.assert_array_equal(out_b[~region], t_img[~region])
+        assert out_a.shape == t_img.shape and out_a.dtype == np.float32
+    # the stratal method carries the source's own pixels: two sources differ inside
+    s_a = transfer(StratalTransfer(), t_img, t_lab, *a, SCRUFF)
+    s_b = transfer(StratalTransfer(), t_img, t_lab, *b, SCRUFF)
+    assert np.abs(s_a - s_b)[region].mean() > 0.1 * t_img.std()
+
+
+def test_the_seam_is_a_cross_fade_on_the_region_edge_only():
+    region = np.zeros((9, 9), bool)
+    region[2:7, 2:7] = True
+    w = blend_weights(region)
+    assert (w[~region] == 0).all()
+    assert (w[3:6, 3:6] == 1).all()  # one pixel in from the edge
+    edge = region.copy()
+    edge[3:6, 3:6] = False
+    assert (w[edge] >= 0.5).all() and (w[edge] < 1).all()
+    target, moved = np.zeros((9, 9)), np.ones((9, 9))
+    out = composite(target, moved, region)
+    np.testing.assert_array_equal(out, w)
+
+
+def _stripes(rows, cols, period, amp, rng, chaos=0.0):
+    """A texture of horizontal reflectors (vertical period ``period`` samples), each trace
+    shifted by up to ``chaos`` periods at random."""
+    z = np.arange(rows)[:, None]
+    shift = chaos * period * rng.uniform(-1, 1, size=(1, cols))
+    return amp * np.sin(2 * np.pi * (z + shift) / period)
+
+
+def test_region_character_measures_rms_frequency_and_continuity():
+    rng = np.random.default_rng(0)
+    region = np.ones((64, 40), bool)
+    calm = region_character(_stripes(64, 40, 8.0, 2.0, rng), region)
+    assert calm["rms"] == pytest.approx(2 / np.sqrt(2), rel=0.02)
+    assert calm["frequency"] == pytest.approx(1 / 8, rel=0.02)
+    assert calm["continuity"] == pytest.approx(1.0, abs=1e-6)
+    chaotic = region_character(_stripes(64, 40, 8.0, 2.0, rng, chaos=1.0), region)
+    assert chaotic["continuity"] < 0.3
+    # along strata: the same reflectors under a dipping top read as continuous
+    tilted = np.zeros((80, 40))
+    dipping = np.zeros((80, 40), bool)
+    wave = _stripes(40, 1, 8.0, 1.0, rng)[:, 0]
+    for c in range(40):
+        tilted[c // 2 : c // 2 + 40, c] = wave
+        dipping[c // 2 : c // 2 + 40, c] = True
+    assert region_character(tilted, dipping)["continuity"] == pytest.approx(1.0, abs=1e-6)
+    one_trace = np.zeros((4, 4), bool)
+    one_trace[:, 1] = True  # no laterally adjacent pair
+    assert np.isnan(region_character(np.ones((4, 4)), one_trace)["continuity"])
+
+
+def test_stratal_transfer_carries_the_source_character_onto_the_target_geometry():
+    rng = np.random.default_rng(1)
+    t_lab = np.zeros((60, 50), np.uint8)
+    s_lab = np.zeros((60, 70), np.uint8)
+    for c in range(50):  # a target region 14-20 samples thick under a dipping top
+        t_lab[10 + c // 5 : 24 + c // 5 + c % 7, c] = 1
+    s_lab[30:42, 5:65] = 1  # a thinner, flat source region, wider than the target's
+    t_img = _stripes(60, 50, 12.0, 1.0, rng)  # calm, low frequency
+    s_img = _stripes(60, 70, 5.0, 3.0, rng, chaos=0.6)  # strong, high, chaotic
+    out = transfer(StratalTransfer(), t_img, t_lab, s_img, s_lab, 1)
+    core = t_lab == 1
+    core[1:] &= t_lab[:-1] == 1  # away from the cross-faded edge
+    core[:-1] &= t_lab[1:] == 1
+    t, s = region_character(t_img, t_lab == 1), region_character(s_img, s_lab == 1)
+    got = region_character(out, core)
+    for stat in ("rms", "frequency", "continuity"):
+        moved = (got[stat] - t[stat]) / (s[stat] - t[stat])
+        assert moved > 0.8, (stat, t[stat], s[stat], got[stat])
+
+
+@pytest.fixture(scope="module")
+def benchmark_volume():
+    """A small volume with a few held-out sections holding Scruff."""
+    return make_f3_like((20, 30, 64), seed=3)
+
+
+def test_quality_figures_of_the_stratal_transfer(benchmark_volume):
+    q = transfer_quality(StratalTransfer(), benchmark_volume, SCRUFF, n_triples=12,
+                         min_pixels=20)  # fmt: skip
+    assert q["n_sections"] == 9 and q["n_triples"] == 12 and q["method"] == "stratal"
+    assert q["outside"] == 0.0 and q["inside"] >= QUALITY_BAR.min_inside
+    assert q["moves"]["rms"] > 0.5 and q["seam"] <= QUALITY_BAR.max_seam
+    assert len(q["per_triple"]) == 12 and q["bar"]["min_inside"] == 0.25
+    text = describe_quality(q)
+    assert "inside the class" in text and "not judged" in text
+    # the same triples again: the same figures (seeded)
+    again = transfer_quality(StratalTransfer(), benchmark_volume, SCRUFF, n_triples=12,
+                             min_pixels=20)  # fmt: skip
+    assert again["inside"] == q["inside"] and again["moves"] == q["moves"]
+
+
+def test_the_stratal_transfer_meets_the_bar_on_the_32x64x128_benchmark():
+    """The issue's bar, on the volume it names (the training part of ``--data synthetic
+    --shape 32 64 128``), with the defaults of ``transfer-quality``."""
+    from napari_forgetting.data.source import load_data
+
+    volume, _ = load_data("synthetic", None, (32, 64, 128), 0, None, None)
+    q = transfer_quality(StratalTransfer(), volume, SCRUFF)
+    assert q["n_triples"] == 48 and q["min_pixels"] == 256
+    assert q["passes"], q["failures"]
+    assert q["inside"] >= 0.25 and q["outside"] <= 0.02
+    assert min(q["moves"].values()) >= 0.5 and q["tracking"]["rms"] >= 0.5
+    assert "meets the bar" in describe_quality(q)
+
+
+class _Flat(StratalTransfer):
+    """A 'transfer' that ignores its source: the class region becomes a constant."""
+
+    name = "flat"
+
+    def fill(self, target_labels, source_image, source_labels, class_id):
+        return np.full(target_labels.shape, 0.5, np.float32)
+
+
+def test_a_transfer_that_ignores_its_source_fails_the_bar(benchmark_volume):
+    q = transfer_quality(_Flat(), benchmark_volume, SCRUFF, n_triples=12, min_pixels=20)
+    assert q["inside"] == 0.0 and not q["passes"]
+    assert any(f.startswith("inside 0.000 std") for f in q["failures"])
+    assert "below the bar" in describe_quality(q)
+
+
+def test_quality_needs_three_held_out_sections_with_the_class(benchmark_volume):
+    with pytest.raises(TooFewSections, match="needs three"):
+        transfer_quality(StratalTransfer(), benchmark_volume, SCRUFF, min_pixels=10**6)
+
+
+def test_method_names_resolve_to_what_transfer_takes(trained):
+    assert isinstance(resolve_method("stratal"), StratalTransfer)
+    assert isinstance(resolve_method(None), StratalTransfer)
+    assert resolve_method(None, "ckpt.pt") == "ckpt.pt"
+    assert resolve_method("learned", trained.model) is trained.model
+    with pytest.raises(ValueError, match="needs a checkpoint"):
+        resolve_method("learned")
+    with pytest.raises(ValueError, match="takes no checkpoint"):
+        resolve_method("stratal", "ckpt.pt")
+    with pytest.raises(ValueError, match="unknown transfer method 'sean'"):
+        resolve_method("sean")
 
 
 def test_reconstruction_quality_reports_psnr_against_the_mean_baseline(survey, trained):
@@ -343,6 +492,12 @@ def test_bad_inputs_raise_clear_errors(survey, trained, tmp_path):
         load_transfer_model(trained.checkpoint_file, n_classes=4)
     with pytest.raises(ValueError, match="trained for 6 classes, not 4"):
         transfer(trained.checkpoint_file, img, lab, img, lab, SCRUFF, n_classes=4)
+    with pytest.raises(ValueError, match="32 samples per trace and the source 30"):
+        transfer(model, img, lab, img[:-2], lab[:-2], SCRUFF)
+    with pytest.raises(ValueError, match="same sample count"):
+        transfer(StratalTransfer(), img, lab, img[:-2], lab[:-2], SCRUFF)
+    with pytest.raises(ValueError, match="does not occur in the style source"):
+        transfer(StratalTransfer(), img, lab, img, no_scruff, SCRUFF)
     bad = np.array(img)
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):

@@ -9,21 +9,27 @@ target's geology.
 * :mod:`.losses` -- hinge GAN, feature matching, multi-scale L1 + FFT-magnitude reconstruction.
 * :mod:`.train` -- :class:`TransferTrainer`, :class:`TransferConfig` (on the one training
   loop, :mod:`napari_forgetting.training.loop`).
-* :mod:`.apply` -- :func:`transfer`, :func:`reconstruct`, :func:`style_matrix`,
+* :mod:`.apply` -- :func:`transfer` (a learned model or the training-free
+  :class:`StratalTransfer`), :func:`reconstruct`, :func:`style_matrix`,
   :func:`load_transfer_model`.
-* :mod:`.quality` -- reconstruction PSNR vs a section-mean baseline, class specificity,
-  source sensitivity.
+* :mod:`.region` -- the class region's seam (:func:`composite`) and :class:`StratalTransfer`.
+* :mod:`.character` -- a class region's RMS amplitude, vertical frequency and continuity.
+* :mod:`.quality` -- :func:`transfer_quality` against :data:`QUALITY_BAR` on held-out
+  triples; reconstruction PSNR vs a section-mean baseline.
 
 This layer never imports Qt, napari or magicgui; it loads torch (the faces import it only
 when a transfer runs).
 """
 
 from napari_forgetting.transfer.apply import (
+    TRANSFER_METHODS,
     load_transfer_model,
     reconstruct,
+    resolve_method,
     style_matrix,
     transfer,
 )
+from napari_forgetting.transfer.character import CHARACTER, region_character
 from napari_forgetting.transfer.model import (
     MultiscalePatchDiscriminator,
     RegionStyleTransfer,
@@ -31,28 +37,41 @@ from napari_forgetting.transfer.model import (
     mix_styles,
 )
 from napari_forgetting.transfer.quality import (
-    class_specificity,
+    QUALITY_BAR,
+    QualityBar,
+    TooFewSections,
+    describe_quality,
     psnr,
     reconstruction_quality,
-    source_sensitivity,
     transfer_quality,
+    triple_panels,
 )
+from napari_forgetting.transfer.region import StratalTransfer, composite
 from napari_forgetting.transfer.train import TransferConfig, TransferTrainer
 
 __all__ = [
+    "CHARACTER",
+    "QUALITY_BAR",
+    "TRANSFER_METHODS",
     "MultiscalePatchDiscriminator",
+    "QualityBar",
     "RegionStyleTransfer",
+    "StratalTransfer",
+    "TooFewSections",
     "TransferConfig",
     "TransferModelConfig",
     "TransferTrainer",
-    "class_specificity",
+    "composite",
+    "describe_quality",
     "load_transfer_model",
     "mix_styles",
     "psnr",
     "reconstruct",
     "reconstruction_quality",
-    "source_sensitivity",
+    "region_character",
+    "resolve_method",
     "style_matrix",
     "transfer",
     "transfer_quality",
+    "triple_panels",
 ]

@@ -3,14 +3,15 @@
 :func:`transfer` keeps the target section's style codes for every class except ``class_id``,
 whose code comes from the style source, and generates from the *target's* labels: the result
 has the target's shape and geology (labels); only the character of ``class_id`` changes.
-Target and source may have different sizes (codes are per class, not per pixel).
+Target and source may differ in width (codes are per class, not per pixel), not in sample count.
 
 Images are 2-D depth-down sections in the training volume's amplitude units: they are
 normalised with the model's ``amplitude_stats`` (the training volume's ``(mean, std)``) and
 results are scaled back. Labels are 2-D integer class ids ``0 .. n_classes - 1``.
 
-Inference runs in ``eval()`` mode in float32 (BatchNorm running statistics, no noise), so it
-is deterministic and local: see :mod:`.model`.
+Inference runs in ``eval()`` mode in float32 (BatchNorm running statistics, the texture noise
+drawn with the fixed seed :data:`NOISE_SEED`), so it is deterministic and local: see
+:mod:`.model`. Only the target's ``class_id`` region changes (:func:`~.region.composite`).
 """
 
 from __future__ import annotations
@@ -24,15 +25,49 @@ import torch
 
 from napari_forgetting.model.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from napari_forgetting.transfer.model import RegionStyleTransfer, TransferModelConfig, mix_styles
+from napari_forgetting.transfer.region import StratalTransfer, composite
 
 __all__ = [
+    "TRANSFER_METHODS",
     "load_transfer_model",
+    "resolve_method",
     "reconstruct",
     "style_matrix",
     "transfer",
 ]
 
 ModelLike = RegionStyleTransfer | str | os.PathLike
+#: The seed of the generator's texture noise at inference: every transfer and reconstruction
+#: of a section of a given size sees the same noise field, so results are reproducible and
+#: two transfers onto one target differ only through their style codes.
+NOISE_SEED = 0
+#: What :func:`transfer` accepts: a learned model (or its checkpoint) or a training-free method.
+MethodLike = RegionStyleTransfer | StratalTransfer | str | os.PathLike
+#: The transfer methods a user chooses between (``--transfer-method``): ``learned`` (a model
+#: of :class:`~.train.TransferTrainer`, given by its checkpoint) and ``stratal``
+#: (:class:`~.region.StratalTransfer`, training-free).
+TRANSFER_METHODS = ("learned", "stratal")
+
+
+def resolve_method(method: str | None, checkpoint: Any = None) -> MethodLike:
+    """What :func:`transfer` takes for a method name: the ``checkpoint`` (a path or a model)
+    for ``learned``, a :class:`~.region.StratalTransfer` for ``stratal``; ``None``: learned
+    when a checkpoint is given, else stratal. Raises ``ValueError`` for an unknown name,
+    ``learned`` without a checkpoint and ``stratal`` with one."""
+    if method is None:
+        method = "stratal" if checkpoint is None else "learned"
+    if method not in TRANSFER_METHODS:
+        choices = " or ".join(TRANSFER_METHODS)
+        raise ValueError(f"unknown transfer method {method!r}; choose {choices}")
+    if method == "stratal":
+        if checkpoint is not None:
+            raise ValueError("the stratal transfer is training-free: it takes no checkpoint")
+        return StratalTransfer()
+    if checkpoint is None:
+        raise ValueError(
+            "the learned transfer needs a checkpoint (napari-forgetting transfer-train)"
+        )
+    return checkpoint
 
 
 def load_transfer_model(
@@ -91,26 +126,7 @@ def _section_tensors(
     model: RegionStyleTransfer, image: Any, labels: Any, role: str
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Checked ``(1, 1, H, W)`` normalised image and ``(1, H, W)`` labels on the model's device."""
-    img = np.asarray(image)
-    lab = np.asarray(labels)
-    if img.ndim != 2 or lab.ndim != 2:
-        raise ValueError(
-            f"{role} image and labels must be 2-D sections, got shapes {img.shape} and {lab.shape}"
-        )
-    if img.shape != lab.shape:
-        raise ValueError(f"{role} image {img.shape} and labels {lab.shape} differ in shape")
-    if not np.issubdtype(lab.dtype, np.integer):
-        if not np.all(np.equal(np.mod(lab, 1), 0)):
-            raise ValueError(f"{role} labels must be integer class ids")
-    if not np.all(np.isfinite(img)):
-        raise ValueError(f"{role} image holds NaN or infinite amplitudes")
-    lab = lab.astype(np.int64)
-    lo, hi = int(lab.min()), int(lab.max())
-    if lo < 0 or hi >= model.n_classes:
-        raise ValueError(
-            f"{role} labels hold class id {hi if hi >= model.n_classes else lo}, but the "
-            f"model was trained for {model.n_classes} classes (0..{model.n_classes - 1})"
-        )
+    img, lab = _checked_section(image, labels, role, model.n_classes)
     mean, std = _stats(model)
     device = _device(model)
     x = torch.from_numpy(((img.astype(np.float64) - mean) / std).astype(np.float32))
@@ -141,7 +157,7 @@ class _Eval:
 def style_matrix(
     model_or_checkpoint: ModelLike, image: Any, labels: Any
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(style (n_classes, style_dim) float32, present (n_classes,) bool)`` of one section."""
+    """``(style (n_classes, code_dim) float32, present (n_classes,) bool)`` of one section."""
     model = _resolve(model_or_checkpoint, None)
     x, y = _section_tensors(model, image, labels, "section")
     with _Eval(model):
@@ -155,13 +171,13 @@ def reconstruct(model_or_checkpoint: ModelLike, image: Any, labels: Any) -> np.n
     model = _resolve(model_or_checkpoint, None)
     x, y = _section_tensors(model, image, labels, "section")
     with _Eval(model):
-        out = model(x, y)
+        style, _ = model.encode_style(x, y)
+        out = model.generate(y, style, noise_seed=NOISE_SEED)
     return _to_image(model, out)
 
 
-@torch.no_grad()
 def transfer(
-    model_or_checkpoint: ModelLike,
+    model_or_checkpoint: MethodLike,
     target_image: Any,
     target_labels: Any,
     source_image: Any,
@@ -175,11 +191,13 @@ def transfer(
     Parameters
     ----------
     model_or_checkpoint
-        A :class:`RegionStyleTransfer` or the path of a transfer checkpoint (or its folder).
+        A :class:`RegionStyleTransfer` or the path of a transfer checkpoint (or its folder),
+        or the training-free :class:`~.region.StratalTransfer`.
     target_image, target_labels
         The target section ``(H, W)`` (amplitudes) and its class ids ``(H, W)``.
     source_image, source_labels
-        The style source ``(H2, W2)``, any size.
+        The style source ``(H, W2)``: any width, but as many samples per trace as the target
+        (a section of the same survey; frequencies are compared per sample).
     class_id
         The class whose style is transferred; it must occur in both sections.
     n_classes
@@ -188,32 +206,114 @@ def transfer(
     Returns
     -------
     numpy.ndarray
-        float32 ``(H, W)``: the target's labels generated with the target's style codes for
-        every class but ``class_id``, whose code comes from the source.
+        float32 ``(H, W)``: the target outside its ``class_id`` region, the transferred
+        pixels inside it, cross-faded with the target on its edge (:func:`~.region.composite`).
+        A learned model generates the region from the target's labels with the target's
+        style codes for every class but ``class_id``, whose code comes from the source.
 
     Raises
     ------
     ValueError
         ``class_id`` out of range or absent from the source or the target; image / label
-        shapes that differ; label ids outside the model's classes; a checkpoint trained for
-        another class count (``n_classes``).
+        shapes that differ; a source and a target with different sample counts; label ids
+        outside the model's classes; a checkpoint trained for another class count
+        (``n_classes``).
     """
-    model = _resolve(model_or_checkpoint, n_classes)
-    k = int(class_id)
-    if not 0 <= k < model.n_classes:
-        raise ValueError(
-            f"class_id {class_id} outside 0..{model.n_classes - 1} (the model has "
-            f"{model.n_classes} classes)"
+    if isinstance(model_or_checkpoint, StratalTransfer):
+        t_img, t_lab, s_img, s_lab, k = _checked_pair(
+            target_image, target_labels, source_image, source_labels, class_id, n_classes
         )
-    xt, yt = _section_tensors(model, target_image, target_labels, "target")
-    xs, ys = _section_tensors(model, source_image, source_labels, "source")
+        moved = model_or_checkpoint.fill(t_lab, s_img, s_lab, k)
+        return composite(t_img, moved, t_lab == k)
+    model = _resolve(model_or_checkpoint, n_classes)
+    t_img, t_lab, s_img, s_lab, k = _checked_pair(
+        target_image, target_labels, source_image, source_labels, class_id, model.n_classes
+    )
+    generated = _generate_transfer(model, t_img, t_lab, s_img, s_lab, k)
+    return composite(t_img, generated, t_lab == k)
+
+
+@torch.no_grad()
+def _generate_transfer(
+    model: RegionStyleTransfer,
+    t_img: np.ndarray,
+    t_lab: np.ndarray,
+    s_img: np.ndarray,
+    s_lab: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """The generator's whole section from the target's labels and codes, class ``k``'s code
+    from the source (not yet composited)."""
+    xt, yt = _section_tensors(model, t_img, t_lab, "target")
+    xs, ys = _section_tensors(model, s_img, s_lab, "source")
     with _Eval(model):
-        style_t, present_t = model.encode_style(xt, yt)
-        style_s, present_s = model.encode_style(xs, ys)
-        if not bool(present_s[0, k]):
-            raise ValueError(f"class {k} does not occur in the style source: nothing to transfer")
-        if not bool(present_t[0, k]):
-            raise ValueError(f"class {k} does not occur in the target: nowhere to transfer to")
-        mixed = mix_styles(style_t, style_s, k)
-        out = model.generate(yt, mixed)
+        style_t, _ = model.encode_style(xt, yt)
+        style_s, _ = model.encode_style(xs, ys)
+        out = model.generate(yt, mix_styles(style_t, style_s, k), noise_seed=NOISE_SEED)
     return _to_image(model, out)
+
+
+def _checked_section(
+    image: Any, labels: Any, role: str, n_classes: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A 2-D float image and int64 labels of equal shape, finite, ids in ``0..n_classes-1``."""
+    img = np.asarray(image)
+    lab = np.asarray(labels)
+    if img.ndim != 2 or lab.ndim != 2:
+        raise ValueError(
+            f"{role} image and labels must be 2-D sections, got shapes {img.shape} and {lab.shape}"
+        )
+    if img.shape != lab.shape:
+        raise ValueError(f"{role} image {img.shape} and labels {lab.shape} differ in shape")
+    if not np.issubdtype(lab.dtype, np.integer):
+        if not np.all(np.equal(np.mod(lab, 1), 0)):
+            raise ValueError(f"{role} labels must be integer class ids")
+    if not np.all(np.isfinite(img)):
+        raise ValueError(f"{role} image holds NaN or infinite amplitudes")
+    lab = lab.astype(np.int64)
+    lo, hi = int(lab.min()), int(lab.max())
+    if lo < 0 or (n_classes is not None and hi >= n_classes):
+        raise ValueError(
+            f"{role} labels hold class id {hi if lo >= 0 else lo}, but the "
+            f"model was trained for {n_classes} classes (0..{n_classes - 1})"
+            if lo >= 0
+            else f"{role} labels hold the negative class id {lo}"
+        )
+    return img.astype(np.float32, copy=False), lab
+
+
+def _checked_pair(
+    target_image: Any,
+    target_labels: Any,
+    source_image: Any,
+    source_labels: Any,
+    class_id: int,
+    n_classes: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Checked target and source sections of one sample count, and the class."""
+    t_img, t_lab = _checked_section(target_image, target_labels, "target", n_classes)
+    s_img, s_lab = _checked_section(source_image, source_labels, "source", n_classes)
+    if t_img.shape[0] != s_img.shape[0]:
+        raise ValueError(
+            f"the target has {t_img.shape[0]} samples per trace and the source "
+            f"{s_img.shape[0]}: a style source must be a section of the same survey (the "
+            "same sample count), or its frequencies would not be the target's"
+        )
+    return t_img, t_lab, s_img, s_lab, _checked_class(class_id, t_lab, s_lab, n_classes)
+
+
+def _checked_class(
+    class_id: int, t_lab: np.ndarray, s_lab: np.ndarray, n_classes: int | None
+) -> int:
+    k = int(class_id)
+    if k < 0 or (n_classes is not None and k >= n_classes):
+        raise ValueError(
+            f"class_id {class_id} outside 0..{n_classes - 1} (the model has {n_classes} classes)"
+            if n_classes is not None
+            else f"class_id {class_id} is negative"
+        )
+    if not (s_lab == k).any():
+        raise ValueError(f"class {k} does not occur in the style source: nothing to transfer")
+    if not (t_lab == k).any():
+        raise ValueError(f"class {k} does not occur in the target: nowhere to transfer to")
+    return k

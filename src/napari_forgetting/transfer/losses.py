@@ -5,6 +5,9 @@
 * :func:`feature_matching_loss` -- L1 between the discriminator's intermediate features of the
   fake and the (detached) real image, averaged over layers and scales (pix2pixHD).
 * :func:`reconstruction_loss` -- what replaces SEAN's VGG perceptual loss.
+* :func:`character_loss` -- the swap loss: a region generated with another section's code
+  must have that section's character (:mod:`.character`), a region generated with its own
+  code its own.
 
 Why not VGG: a pretrained perceptual network cannot be downloaded here (and ImageNet
 features say little about seismic). The reconstruction loss is built from what seismic
@@ -32,7 +35,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from napari_forgetting.transfer.character import character
+
 __all__ = [
+    "character_loss",
     "feature_matching_loss",
     "hinge_d_loss",
     "hinge_g_loss",
@@ -121,3 +127,28 @@ def reconstruction_loss(
     spec = spectral_loss(fake, real) if spectral_weight else torch.zeros((), device=fake.device)
     loss = l1_weight * l1 + spectral_weight * spec
     return loss, {"l1": float(l1.detach()), "spectral": float(spec.detach())}
+
+
+def character_loss(
+    generated: torch.Tensor,
+    onehot: torch.Tensor,
+    reference: torch.Tensor,
+    reference_onehot: torch.Tensor,
+    weight: torch.Tensor,
+) -> torch.Tensor:
+    """Mean L1 between the character (RMS, vertical and lateral lag-1 correlation) of each
+    class region of ``generated`` and that of the same class in ``reference``.
+
+    ``generated`` / ``reference`` ``(N, 1, H, W)`` with their one-hot maps ``(N, K, H, W)``
+    (the regions may differ: another section's); ``weight`` ``(N, K)``: which (sample, class)
+    pairs count (0/1, e.g. both regions large enough). Zero when none counts.
+    """
+    got = character(generated, onehot)
+    with torch.no_grad():
+        want = character(reference.float(), reference_onehot)
+    w = weight.to(got["rms"].dtype)
+    total = w.sum()
+    if float(total) == 0:
+        return generated.sum() * 0.0
+    diff = sum((got[k] - want[k]).abs() for k in ("rms", "rho_v", "rho_h"))
+    return (diff * w).sum() / total

@@ -17,8 +17,9 @@ small enough to train on a CPU:
   (b) a SPADE branch on the one-hot label map (``gamma_o`` / ``beta_o``),
 
   as ``a * (gamma_s, beta_s) + (1 - a) * (gamma_o, beta_o)`` with ``a = sigmoid(learned)``,
-  after adding per-pixel Gaussian noise with a learned per-channel scale (training mode only:
-  inference is deterministic).
+  after adding per-pixel Gaussian noise with a learned per-channel scale (random in
+  training; at inference drawn from a seeded generator, ``noise_seed``, so that a chaotic
+  texture can be drawn and the result is still deterministic).
 * :class:`MultiscalePatchDiscriminator` -- ``num_d`` PatchGANs on the image concatenated
   with the one-hot labels, at full and successively halved resolution; returns every
   intermediate feature map (for feature matching) and the patch logits.
@@ -46,6 +47,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from napari_forgetting.transfer.character import character
+
 __all__ = [
     "ACE",
     "IGNORE_INDEX",
@@ -62,6 +65,9 @@ __all__ = [
 
 #: Label value of pixels that belong to no class (patch padding); one-hot all zeros.
 IGNORE_INDEX = 255
+
+#: The measured region statistics appended to a learned code (``character_code``), in order.
+CODE_CHARACTER = ("rms", "rho_v", "rho_h")
 
 
 @dataclass
@@ -80,6 +86,7 @@ class TransferModelConfig:
     n_up: int = 3
     encoder_width: int = 16
     spade_hidden: int | None = None
+    character_code: bool = True
 
     def __post_init__(self) -> None:
         for name in ("n_classes", "style_dim", "ngf", "encoder_width"):
@@ -88,13 +95,21 @@ class TransferModelConfig:
         if not 1 <= int(self.n_up) <= 6:
             raise ValueError(f"n_up must be 1..6, got {self.n_up}")
 
+    @property
+    def code_dim(self) -> int:
+        """Channels of a class's code: the learned ``style_dim`` plus, with
+        ``character_code``, the region's RMS and vertical / lateral correlations."""
+        return self.style_dim + (len(CODE_CHARACTER) if self.character_code else 0)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TransferModelConfig:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        values = {k: v for k, v in d.items() if k in known}
+        values.setdefault("character_code", False)  # checkpoints from before it existed
+        return cls(**values)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -184,8 +199,9 @@ class StyleEncoder(nn.Module):
     present (N, K))``.
     """
 
-    def __init__(self, style_dim: int = 32, width: int = 16) -> None:
+    def __init__(self, style_dim: int = 32, width: int = 16, character_code: bool = False) -> None:
         super().__init__()
+        self.character_code = character_code
         w = width
         act = nn.LeakyReLU(0.2)
         self.body = nn.Sequential(
@@ -212,7 +228,12 @@ class StyleEncoder(nn.Module):
         self, image: torch.Tensor, onehot: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         feats = self.feature_map(image)
-        return region_average(feats.float(), onehot.float())
+        style, present = region_average(feats.float(), onehot.float())
+        if self.character_code:
+            measured = character(image.float(), onehot.float())
+            stats = torch.stack([measured[name] for name in CODE_CHARACTER], dim=-1)
+            style = torch.cat([style, stats * present[..., None].to(stats.dtype)], dim=-1)
+        return style, present
 
 
 # ----------------------------------------------------------------------------------------------
@@ -254,9 +275,16 @@ class ACE(nn.Module):
         codes = torch.einsum("nks,kst->nkt", style, self.class_weight) + self.class_bias
         return F.relu(codes)
 
-    def forward(self, x: torch.Tensor, onehot: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        if self.noise and self.training:
-            noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device)
+    def forward(
+        self,
+        x: torch.Tensor,
+        onehot: torch.Tensor,
+        style: torch.Tensor,
+        rng: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        if self.noise and (self.training or rng is not None):
+            shape = (x.shape[0], 1, x.shape[2], x.shape[3])
+            noise = torch.randn(shape, generator=rng, device=x.device)
             x = x + noise.to(x.dtype) * self.noise_scale.to(x.dtype)
         normalized = self.norm(x)
         seg = F.interpolate(onehot, size=x.shape[-2:], mode="nearest")
@@ -292,13 +320,19 @@ class SEANResBlock(nn.Module):
             self.conv_s = nn.Conv2d(fin, fout, 1, bias=False)
             self.ace_s = ACE(fin, n_classes, style_dim, hidden, noise)
 
-    def forward(self, x: torch.Tensor, onehot: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        onehot: torch.Tensor,
+        style: torch.Tensor,
+        rng: torch.Generator | None = None,
+    ) -> torch.Tensor:
         if self.learned_shortcut:
-            x_s = self.conv_s(self.ace_s(x, onehot, style))
+            x_s = self.conv_s(self.ace_s(x, onehot, style, rng))
         else:
             x_s = x
-        dx = self.conv_0(F.leaky_relu(self.ace_0(x, onehot, style), 0.2))
-        dx = self.conv_1(F.leaky_relu(self.ace_1(dx, onehot, style), 0.2))
+        dx = self.conv_0(F.leaky_relu(self.ace_0(x, onehot, style, rng), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.ace_1(dx, onehot, style, rng), 0.2))
         return x_s + dx
 
 
@@ -314,23 +348,38 @@ class Generator(nn.Module):
         hidden = c.spade_hidden or c.ngf
         self.n_up = c.n_up
         widths = [c.ngf * 2 ** min(i, 2) for i in range(c.n_up, -1, -1)]  # bottom .. top
+        self.character_code = c.character_code
+        self.rms_channel = c.style_dim + CODE_CHARACTER.index("rms")
         self.head = nn.Conv2d(c.n_classes, widths[0], 3, padding=1)
         self.blocks = nn.ModuleList()
-        self.blocks.append(SEANResBlock(widths[0], widths[0], c.n_classes, c.style_dim, hidden))
+        self.blocks.append(SEANResBlock(widths[0], widths[0], c.n_classes, c.code_dim, hidden))
         for fin, fout in zip(widths[:-1], widths[1:], strict=True):
-            self.blocks.append(SEANResBlock(fin, fout, c.n_classes, c.style_dim, hidden))
+            self.blocks.append(SEANResBlock(fin, fout, c.n_classes, c.code_dim, hidden))
         self.conv_img = nn.Conv2d(widths[-1], 1, 3, padding=1)
 
-    def forward(self, onehot: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, onehot: torch.Tensor, style: torch.Tensor, noise_seed: int | None = None
+    ) -> torch.Tensor:
+        """``noise_seed``: draw the per-pixel noise from a generator with this seed (the
+        same texture field for every call of a given size); ``None``: from torch's global
+        generator in training mode, no noise in ``eval()`` mode."""
         h, w = onehot.shape[-2:]
+        rng = None
+        if noise_seed is not None:
+            rng = torch.Generator(device=onehot.device).manual_seed(int(noise_seed))
         seg = _pad_bottom_right(onehot, 2**self.n_up, "replicate")
         size = (seg.shape[-2] // 2**self.n_up, seg.shape[-1] // 2**self.n_up)
         x = self.head(F.interpolate(seg, size=size, mode="nearest"))
-        x = self.blocks[0](x, seg, style)
+        x = self.blocks[0](x, seg, style, rng)
         for block in self.blocks[1:]:
             x = F.interpolate(x, scale_factor=2, mode="nearest")
-            x = block(x, seg, style)
+            x = block(x, seg, style, rng)
         out = self.conv_img(F.leaky_relu(x, 0.2))
+        if self.character_code:
+            # each class's pixels scaled by its code's RMS: the texture is learned at unit
+            # amplitude, the amplitude is the code's (the style source's, after a swap)
+            gain = torch.einsum("nk,nkhw->nhw", style[..., self.rms_channel].to(seg.dtype), seg)
+            out = out * gain[:, None].to(out.dtype)
         return out[..., :h, :w]
 
 
@@ -351,7 +400,9 @@ class RegionStyleTransfer(nn.Module):
         super().__init__()
         self.config = config if config is not None else TransferModelConfig()
         self.n_classes = self.config.n_classes
-        self.encoder = StyleEncoder(self.config.style_dim, self.config.encoder_width)
+        self.encoder = StyleEncoder(
+            self.config.style_dim, self.config.encoder_width, self.config.character_code
+        )
         self.generator = Generator(self.config)
         self.register_buffer("amplitude_stats", torch.tensor([0.0, 1.0], dtype=torch.float64))
 
@@ -364,14 +415,16 @@ class RegionStyleTransfer(nn.Module):
         _check_pair(image, labels)
         return self.encoder(image, self.onehot(labels).to(image.dtype))
 
-    def generate(self, labels: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        if style.dim() != 3 or style.shape[1] != self.n_classes:
+    def generate(
+        self, labels: torch.Tensor, style: torch.Tensor, noise_seed: int | None = None
+    ) -> torch.Tensor:
+        if style.dim() != 3 or style.shape[1:] != (self.n_classes, self.config.code_dim):
             raise ValueError(
-                f"style must be (N, {self.n_classes}, {self.config.style_dim}), "
+                f"style must be (N, {self.n_classes}, {self.config.code_dim}), "
                 f"got {tuple(style.shape)}"
             )
         onehot = self.onehot(labels)
-        return self.generator(onehot, style.to(onehot.dtype))
+        return self.generator(onehot, style.to(onehot.dtype), noise_seed)
 
     def forward(self, image: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         style, _ = self.encode_style(image, labels)

@@ -48,6 +48,7 @@ from napari_forgetting.model.device import (
 from napari_forgetting.training.callbacks import Callback
 from napari_forgetting.training.loop import JsonConfig, TrainingLoop
 from napari_forgetting.transfer.losses import (
+    character_loss,
     feature_matching_loss,
     hinge_d_loss,
     hinge_g_loss,
@@ -74,8 +75,14 @@ class TransferConfig(JsonConfig):
     ``spade_hidden`` (see :class:`~.model.TransferModelConfig`); ``ndf``, ``num_d``,
     ``n_layers_d`` for the discriminator. Losses: ``gan_weight`` (hinge), ``fm_weight``
     (feature matching), ``l1_weight`` (multi-scale L1 over ``rec_scales`` scales),
-    ``spectral_weight`` (FFT magnitude); ``gan_weight = fm_weight = 0`` trains without the
-    discriminator (reconstruction only, faster). Optimisers: Adam, ``lr_g`` / ``lr_d``,
+    ``spectral_weight`` (FFT magnitude), ``style_weight`` (the style-swap character loss:
+    a region generated with another patch's code must take that patch's RMS and
+    correlations, :meth:`TransferTrainer._swap_losses`, for classes with
+    ``swap_min_pixels``), ``cycle_weight`` (the swapped code read back). ``gan_weight =
+    fm_weight = 0`` (the default) trains without the discriminator: the swap losses, not
+    the GAN, make the codes matter (the GAN-trained model without them gives |T(A) - T(B)| of
+    0.011 std inside the class; ``benchmarks/bench_transfer.py``).
+    Optimisers: Adam, ``lr_g`` / ``lr_d``,
     ``betas``. ``patches_per_epoch`` ``None``: cover the training pixels once.
     ``eval_sections``: validation sections whose reconstruction PSNR is measured per epoch
     (0: none).
@@ -94,14 +101,18 @@ class TransferConfig(JsonConfig):
     n_up: int = 3
     encoder_width: int = 16
     spade_hidden: int | None = None
+    character_code: bool = True
     ndf: int = 32
     num_d: int = 2
     n_layers_d: int = 3
-    gan_weight: float = 1.0
-    fm_weight: float = 10.0
+    gan_weight: float = 0.0
+    fm_weight: float = 0.0
     l1_weight: float = 10.0
     spectral_weight: float = 2.0
     rec_scales: int = 3
+    style_weight: float = 10.0
+    cycle_weight: float = 1.0
+    swap_min_pixels: int = 32
     eval_sections: int = 4
     seed: int = 0
     device: str | None = None
@@ -119,7 +130,11 @@ class TransferConfig(JsonConfig):
             raise ValueError("epochs must be >= 0 and batch_size >= 1")
         if self.patches_per_epoch is not None and self.patches_per_epoch < 1:
             raise ValueError("patches_per_epoch must be >= 1 (or None)")
-        if min(self.gan_weight, self.fm_weight, self.l1_weight, self.spectral_weight) < 0:
+        weights = (self.gan_weight, self.fm_weight, self.l1_weight, self.spectral_weight,
+                   self.style_weight, self.cycle_weight)  # fmt: skip
+        if self.swap_min_pixels < 2:
+            raise ValueError("swap_min_pixels must be >= 2")
+        if min(weights) < 0:
             raise ValueError("loss weights must be >= 0")
         if self.rec_scales < 1 or self.eval_sections < 0:
             raise ValueError("rec_scales must be >= 1 and eval_sections >= 0")
@@ -134,6 +149,7 @@ class TransferConfig(JsonConfig):
             n_up=self.n_up,
             encoder_width=self.encoder_width,
             spade_hidden=self.spade_hidden,
+            character_code=self.character_code,
         )
 
     @property
@@ -305,6 +321,10 @@ class TransferTrainer(TrainingLoop):
             adv = hinge_g_loss(fake_out)
             fm = feature_matching_loss(real_out, fake_out)
             loss_g = loss_g + cfg.gan_weight * adv + cfg.fm_weight * fm
+        swap = cycle = torch.zeros((), device=self.device)
+        if cfg.style_weight > 0 or cfg.cycle_weight > 0:
+            swap, cycle = self._swap_losses(x, onehot, valid, style, fake)
+            loss_g = loss_g + cfg.style_weight * swap + cfg.cycle_weight * cycle
         value_g = float(loss_g.detach())
         self._check_finite(value_g, epoch, batch, "generator")
         self.opt_g.zero_grad(set_to_none=True)
@@ -330,8 +350,49 @@ class TransferTrainer(TrainingLoop):
             "loss_d": value_d,
             "adv": float(adv.detach()),
             "fm": float(fm.detach()),
+            "style": float(swap.detach()),
+            "cycle": float(cycle.detach()),
             **parts,
         }
+
+    def _swap_losses(
+        self,
+        x: torch.Tensor,
+        onehot: torch.Tensor,
+        valid: torch.Tensor,
+        style: torch.Tensor,
+        fake: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The style-swap losses: each patch is generated again with the codes of a random
+        half of its classes taken from the next patch of the batch (where both patches hold
+        at least ``swap_min_pixels`` of the class). The swapped regions must take the other
+        patch's character, the others keep their own, and so must the reconstruction
+        (:func:`~.losses.character_loss`); the style encoder must read the swapped codes back
+        from the result (``cycle``, L1)."""
+        cfg = self.config
+        n = x.shape[0]
+        big = onehot.sum(dim=(2, 3)) >= cfg.swap_min_pixels
+        own = character_loss(fake, onehot, x, onehot, big)
+        if n < 2:
+            return own, torch.zeros((), device=self.device)
+        perm = torch.roll(torch.arange(n, device=x.device), 1)
+        swapped = big & big[perm] & (torch.rand(big.shape, device=x.device) < 0.5)
+        mixed = torch.where(swapped[..., None], style[perm], style)
+        with autocast_context(self.device, enabled=cfg.amp):
+            moved = self.model.generator(onehot, mixed)
+        moved = moved.float() * valid
+        loss = (
+            own
+            + character_loss(moved, onehot, x[perm], onehot[perm], swapped)
+            + character_loss(moved, onehot, x, onehot, big & ~swapped)
+        )
+        cycle = torch.zeros((), device=self.device)
+        if cfg.cycle_weight > 0 and bool(swapped.any()):
+            with autocast_context(self.device, enabled=cfg.amp):
+                back, _ = self.model.encoder(moved, onehot)
+            err = (back.float() - mixed.detach().float()).abs().mean(dim=-1)
+            cycle = (err * swapped).sum() / swapped.sum()
+        return loss, cycle
 
     def _set_train_mode(self) -> None:
         self.model.train()
