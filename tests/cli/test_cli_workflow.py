@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pytest
 
 from napari_forgetting.data import open_volume
 from napari_forgetting.runs.store import RunStore
@@ -18,9 +21,25 @@ def test_cli_augment_retrain_export(
     args = ["augment", str(parent_run.path), "--class", "scruff", "--sources", "2",
             "--per-source", "2", "--transfer", str(transfer_checkpoint), "--out", str(aug),
             "--quiet"]  # fmt: skip
+    # the default minimum (256 class pixels) leaves too few held-out sections to measure
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "its quality cannot be measured here" in err[0]
+    # measured, the one-epoch model is below the bar: refused with its figures
+    args += ["--min-pixels", "0"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is below the quality bar on 48 held-out triples" in err[0]
+    assert "inside 0." in err[0] and "--force goes on anyway" in err[0]
+    assert not aug.exists()
+    args.append("--force")
     assert main(args) == 0
-    assert "augmented pool: 4 sections of class 'scruff'" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "BELOW the bar, going on (--force)" in out
+    assert "augmented pool: 4 sections of class 'scruff'" in out
     assert len(load_pool(aug)) == 4
+    record = json.loads((aug / "pool.json").read_text())
+    assert record["transfer_method"] == "learned" and record["transfer_quality"]["forced"]
     assert main(args) == 2  # refuses to overwrite the pool
     assert "overwrite" in capsys.readouterr().err
 
@@ -35,3 +54,62 @@ def test_cli_augment_retrain_export(
     heat = RunStore.open(child).volume("heatmap", fill=-1)
     np.testing.assert_array_equal(np.asarray(vol.data), heat.astype(np.float32))
     np.testing.assert_array_equal(np.asarray(vol.labels), workflow_survey.labels)
+
+
+def test_cli_augment_with_the_stratal_transfer_and_transfer_quality(parent_run, tmp_path, capsys):
+    from napari_forgetting.cli import main
+
+    aug = tmp_path / "aug"
+    assert main(["augment", str(parent_run.path), "--transfer-method", "stratal", "--sources",
+                 "1", "--per-source", "2", "--min-pixels", "1", "--out", str(aug), "--quiet",
+                 "--formats", "npy"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "transfer quality (stratal, 48 held-out triples)" in out and "meets the bar" in out
+    record = json.loads((aug / "pool.json").read_text())
+    assert record["transfer_method"] == "stratal" and record["transfer_checkpoint"] is None
+    assert record["transfer_quality"]["passes"] and not record["transfer_quality"]["forced"]
+    # transfer-quality prints the same figures
+    figures = tmp_path / "q.json"
+    argv = ["transfer-quality", "--transfer-method", "stratal", "--data", "synthetic",
+            "--shape", "8", "12", "32", "--data-seed", "2", "--min-pixels", "1",
+            "--json", str(figures)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    q = json.loads(figures.read_text())
+    assert f"inside the class {q['inside']:.3f} std" in out and "meets the bar" in out
+    assert q["inside"] == pytest.approx(record["transfer_quality"]["inside"])
+    assert len(q["per_triple"]) == 48
+    # bad input: one line, exit status 2
+    for bad, word in (
+        (["--transfer-method", "learned"], "needs a checkpoint"),
+        (["--transfer-method", "sean"], "unknown transfer method"),
+        ([str(tmp_path / "missing.pt")], "missing.pt"),
+        (["--class", "salt"], "unknown class"),
+        (["--min-pixels", "100000"], "needs three"),
+    ):
+        argv = ["transfer-quality", *bad, "--data", "synthetic", "--shape", "8", "12", "32"]
+        assert main(argv) == 2, bad
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and word in err[0], (bad, err)
+
+
+def test_cli_transfer_figure_writes_fig3(transfer_checkpoint, tmp_path, capsys):
+    from napari_forgetting.cli import main
+
+    png = tmp_path / "docs" / "fig3.png"
+    argv = ["transfer-figure", str(transfer_checkpoint), "--data", "synthetic", "--shape", "8",
+            "12", "32", "--data-seed", "2", "--min-pixels", "1", "--out", str(png)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("target ") and "source A" in out[0] and "source B" in out[0]
+    assert out[1].lstrip().startswith("stratal: |T(A) - T(B)|")
+    assert out[2].lstrip().startswith("learned: |T(A) - T(B)|")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a chosen triple; bad input is one line, exit 2
+    argv[-1] = str(tmp_path / "b.png")
+    assert main([*argv, "--triple", "inline:99", "inline:1", "inline:2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "99" in err[0]
+    assert main([*argv[:-2], "--min-pixels", "100000", "--out", str(tmp_path / "c.png")]) == 2
+    assert "the figure needs three" in capsys.readouterr().err
+    assert not (tmp_path / "b.png").exists() and not (tmp_path / "c.png").exists()

@@ -9,6 +9,7 @@ import pytest
 from napari_forgetting.cli import main
 from napari_forgetting.runs.store import RunStore
 from napari_forgetting.workflow import compare as cmp
+from napari_forgetting.workflow.augment import TransferBelowBar
 from napari_forgetting.workflow.compare import CompareConfig, run_comparison
 
 SHAPE = (8, 12, 32)
@@ -16,6 +17,9 @@ TRAIN = dict(
     epochs=2, batch_size=4, patch_size=[32, 32], patches_per_epoch=4, lr=3e-3, device="cpu",
     num_threads=1,
 )  # fmt: skip
+#: A transfer model small enough for a test (compare's default is transfer-train's).
+TINY_TRANSFER = dict(epochs=1, ngf=8, style_dim=8, encoder_width=8, patch_size=[32, 32],
+                     patches_per_epoch=16, eval_sections=1)  # fmt: skip
 F3_DISPLAY = ["Upper North Sea", "Middle North Sea", "Lower North Sea", "Rijnland / Chalk",
               "Scruff", "Zechstein"]  # fmt: skip
 
@@ -150,7 +154,7 @@ def test_failed_job_is_retried_and_reported(tmp_path, monkeypatch):
 
     monkeypatch.setattr(cmp, "_fit", failing_fit)
     cfg = config(
-        methods=("baseline", "flip", "transfer"), seeds=1, retries=1,
+        methods=("baseline", "flip", "transfer"), seeds=1, retries=1, transfer_method="learned",
         transfer={"epochs": 0}, n_sources=1, per_source=1,
     )  # fmt: skip
     result = run_comparison(cfg, tmp_path, n_workers=2, processes=False)
@@ -171,8 +175,9 @@ def test_failed_job_is_retried_and_reported(tmp_path, monkeypatch):
 def test_transfer_method_end_to_end(tmp_path):
     """baseline -> transfer model (1 epoch, trained once as a job) -> pool -> training."""
     cfg = config(
-        methods=("baseline", "transfer"), seeds=1, transfer={"epochs": 1},
-        n_sources=2, per_source=2, train={**TRAIN, "epochs": 1},
+        methods=("baseline", "transfer"), seeds=1, transfer=TINY_TRANSFER,
+        transfer_method="learned", n_sources=2, per_source=2, train={**TRAIN, "epochs": 1},
+        force=True, min_pixels=0,
     )  # fmt: skip
     result = run_comparison(cfg, tmp_path, n_workers=2, processes=False)
     assert result.ok, result.failed
@@ -197,6 +202,31 @@ def test_transfer_method_end_to_end(tmp_path):
     assert store.info["budget"]["augmented_share"] == 0.3
     again = run_comparison(cfg, tmp_path, sequential=True)
     assert again.ran == [] and set(again.skipped) == set(result.ran)
+    # the one-epoch model was measured before its pool was made, and went on forced
+    quality = pool["transfer_quality"]
+    assert pool["transfer_method"] == "learned" and quality["measured"] and quality["forced"]
+    md = (tmp_path / "report.md").read_text()
+    assert "## The transfer method" in md and "below (forced)" in md
+    assert f"{quality['inside']:.3f}" in md
+
+
+def test_a_transfer_below_the_bar_is_refused_before_any_training(tmp_path, capsys):
+    cfg = config(methods=("baseline", "transfer"), seeds=1)  # stratal: no checkpoint given
+    assert cfg.transfer_method == "stratal"
+    with pytest.raises(TransferBelowBar, match="cannot be measured"):
+        run_comparison(cfg, tmp_path / "a", sequential=True)
+    assert not (tmp_path / "a" / "jobs").exists()
+    argv = ["compare", "--data", "synthetic", "--shape", *map(str, SHAPE), "--data-seed", "2",
+            "--methods", "baseline,transfer", "--out", str(tmp_path / "b"),
+            "--transfer-method", "stratal", "--sequential"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "its quality cannot be measured here" in err[0]
+    assert "--force" in err[0]
+    with pytest.raises(ValueError, match="unknown transfer method"):
+        config(transfer_method="sean")
+    with pytest.raises(ValueError, match="takes no checkpoint"):
+        config(transfer_method="stratal", transfer_checkpoint="x.pt")
 
 
 def test_absent_class_is_reported_absent_not_nan():

@@ -12,9 +12,16 @@ from napari_forgetting.data import open_volume
 from napari_forgetting.data.sections import Section, section_labels
 from napari_forgetting.runs.hotspots import rank_run, save_style_sources
 from napari_forgetting.runs.store import RunStore
-from napari_forgetting.transfer import RegionStyleTransfer, TransferModelConfig
+from napari_forgetting.transfer import RegionStyleTransfer, StratalTransfer, TransferModelConfig
 from napari_forgetting.workflow import export as export_mod
-from napari_forgetting.workflow.augment import generate_pool, load_pool, retrain, save_pool
+from napari_forgetting.workflow.augment import (
+    TransferBelowBar,
+    check_transfer,
+    generate_pool,
+    load_pool,
+    retrain,
+    save_pool,
+)
 from napari_forgetting.workflow.export import export_volume
 
 
@@ -103,7 +110,9 @@ def test_export_bad_input(tmp_path, workflow_survey):
 
 def test_generate_pool_from_run(parent_run, model, workflow_survey):
     scruff = parent_run.class_names.index("scruff")
-    pool = generate_pool(parent_run, model, "scruff", n_sources=2, per_source=3, seed=5)
+    pool = generate_pool(
+        parent_run, model, "scruff", n_sources=2, per_source=3, seed=5, min_pixels=0
+    )
     assert len(pool) == 6 and pool.class_id == scruff
     top = [r.key for r in rank_run(parent_run, "scruff").top(2)]
     assert pool.sources == top
@@ -113,7 +122,7 @@ def test_generate_pool_from_run(parent_run, model, workflow_survey):
         assert it.image.shape == target.shape == it.labels.shape
         np.testing.assert_array_equal(it.labels, section_labels(workflow_survey, target))
         assert (it.labels == scruff).any() and np.isfinite(it.image).all()
-    again = generate_pool(parent_run, model, 4, n_sources=2, per_source=3, seed=5)
+    again = generate_pool(parent_run, model, 4, n_sources=2, per_source=3, seed=5, min_pixels=0)
     for a, b in zip(pool.items, again.items, strict=True):
         np.testing.assert_array_equal(a.image, b.image)
 
@@ -128,12 +137,14 @@ def test_pool_uses_saved_style_sources(parent_run, model, tmp_path):
     saved = save_style_sources(copy, ranking, top=2).to_dict()
     saved["sections"] = saved["sections"][::-1]  # a user's own choice, not the ranking order
     RunStore.open(copy, mode="a").update_info(style_sources=saved)
-    pool = generate_pool(copy, model, "scruff", n_sources=2, per_source=1)
+    pool = generate_pool(copy, model, "scruff", n_sources=2, per_source=1, min_pixels=0)
     assert pool.sources == saved["sections"] == [r.key for r in ranking.top(2)][::-1]
 
 
 def test_pool_save_load_roundtrip_and_manifest(parent_run, model, workflow_survey, tmp_path):
-    pool = generate_pool(parent_run, model, "scruff", n_sources=2, per_source=2, seed=1)
+    pool = generate_pool(
+        parent_run, model, "scruff", n_sources=2, per_source=2, seed=1, min_pixels=0
+    )
     written = save_pool(
         pool, tmp_path / "aug", volume=workflow_survey, class_names=workflow_survey.class_names
     )
@@ -157,7 +168,7 @@ def test_pool_save_load_roundtrip_and_manifest(parent_run, model, workflow_surve
 
 
 def test_retrain_on_pool_is_a_linked_run(parent_run, model, workflow_survey, tmp_path):
-    pool = generate_pool(parent_run, model, "scruff", n_sources=1, per_source=2)
+    pool = generate_pool(parent_run, model, "scruff", n_sources=1, per_source=2, min_pixels=0)
     save_pool(pool, tmp_path / "aug")
     trainer = retrain(parent_run, tmp_path / "aug", tmp_path / "child", overrides={"epochs": 1})
     child = RunStore.open(tmp_path / "child")
@@ -165,6 +176,57 @@ def test_retrain_on_pool_is_a_linked_run(parent_run, model, workflow_survey, tmp
     assert child.info["augmented_pool"]["count"] == 2
     assert len(trainer.extra_pool) == 2
     assert child.info["source"] == parent_run.info["source"]
+
+
+def test_style_sources_hold_at_least_min_pixels_of_the_class(parent_run, model):
+    ranking = rank_run(parent_run, "scruff")
+    counts = sorted(r.pixels for r in ranking)
+    floor = counts[len(counts) // 2]  # half the sections hold fewer
+    pool = generate_pool(parent_run, model, "scruff", n_sources=2, per_source=1, min_pixels=floor)
+    big = {r.key for r in ranking if r.pixels >= floor}
+    assert set(pool.sources) <= big and pool.extra["min_pixels"] == floor
+    kept = rank_run(parent_run, "scruff", min_pixels=floor)
+    assert [r.key for r in kept] == [r.key for r in ranking if r.pixels >= floor]
+    assert kept.n_small == len(ranking) - len(kept) > 0
+    assert f"in at least {floor} pixels" in kept.describe()
+    with pytest.raises(ValueError, match="holds 1000000 pixels of class 'scruff'"):
+        generate_pool(parent_run, model, "scruff", n_sources=1, per_source=1, min_pixels=10**6)
+
+
+class _Flat(StratalTransfer):
+    """A transfer that ignores its source (the class region becomes a constant)."""
+
+    name = "flat"
+
+    def fill(self, target_labels, source_image, source_labels, class_id):
+        return np.full(target_labels.shape, 0.5, np.float32)
+
+
+def test_a_transfer_below_the_bar_is_refused_unless_forced(workflow_survey):
+    with pytest.raises(TransferBelowBar, match=r"below the quality bar .*inside 0\.000 std"):
+        check_transfer(_Flat(), workflow_survey, 4, min_pixels=1)
+    q = check_transfer(_Flat(), workflow_survey, 4, min_pixels=1, force=True)
+    assert q["measured"] and q["forced"] and not q["passes"] and "per_triple" not in q
+    ok = check_transfer(StratalTransfer(), workflow_survey, 4, min_pixels=1)
+    assert ok["measured"] and not ok["forced"] and ok["inside"] > q["inside"]
+    # too few held-out sections with the class: refused, or recorded as not measured
+    with pytest.raises(TransferBelowBar, match="cannot be measured"):
+        check_transfer(StratalTransfer(), workflow_survey, 4, min_pixels=10**6)
+    q = check_transfer(StratalTransfer(), workflow_survey, 4, min_pixels=10**6, force=True)
+    assert q == {"measured": False, "reason": q["reason"], "forced": True, "passes": None}
+
+
+def test_pool_records_its_method_and_quality(parent_run, workflow_survey, tmp_path):
+    quality = check_transfer(StratalTransfer(), workflow_survey, 4, min_pixels=1, force=True)
+    pool = generate_pool(parent_run, StratalTransfer(), "scruff", n_sources=1, per_source=2,
+                         min_pixels=0, quality=quality)  # fmt: skip
+    assert pool.transfer_checkpoint is None
+    save_pool(pool, tmp_path / "aug", formats=("npy",))
+    record = json.loads((tmp_path / "aug" / "pool.json").read_text())
+    assert record["transfer_method"] == "stratal" and record["min_pixels"] == 0
+    assert record["transfer_quality"]["inside"] == pytest.approx(quality["inside"])
+    back = load_pool(tmp_path / "aug")
+    assert back.extra["transfer_quality"]["moves"] == pytest.approx(quality["moves"])
 
 
 # ------------------------------------------------------------------ command line

@@ -34,6 +34,7 @@ def hotspots(make_napari_viewer, qtbot, monkeypatch):
     viewer = make_napari_viewer()
     widget = module.HotspotsWidget(viewer)
     qtbot.addWidget(widget)
+    widget.min_pixels_spin.setValue(0)  # the hand-made run's sections hold a few pixels
     widget.warnings = warnings
     return viewer, widget
 
@@ -161,6 +162,7 @@ def test_widget_is_a_manifest_contribution(make_napari_viewer, hotspot_run):
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("napari-forgetting", "Hotspots")
     assert isinstance(widget, HotspotsWidget)
+    widget.min_pixels_spin.setValue(0)
     widget.set_run(hotspot_run)  # the viewer it gets is napari's public proxy: works the same
     widget.set_class("b")
     widget.next_row()
@@ -191,3 +193,20 @@ def test_widget_statistic_selection_and_export(hotspots, hotspot_run, tmp_path):
     assert widget.table.horizontalHeaderItem(1).text() == "density (all)"
     out = widget.export_csv(tmp_path / "total.csv")
     assert Ranking.from_csv(out).rows == rank_run(hotspot_run, None, "total").rows
+
+
+def test_widget_leaves_out_sections_with_few_class_pixels(hotspots, hotspot_run):
+    from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
+
+    viewer, widget = hotspots
+    widget.set_run(hotspot_run)
+    widget.set_class("b")
+    assert widget.table.rowCount() == 3
+    widget.min_pixels_spin.setValue(6)  # inline 100 holds 5 pixels of b
+    assert [widget.table.item(r, 0).text() for r in range(widget.table.rowCount())] == [
+        "crossline 301", "crossline 303"
+    ]  # fmt: skip
+    assert "(1 holding fewer left out)" in widget.status.text()
+    widget.min_pixels_spin.setValue(DEFAULT_MIN_PIXELS)
+    assert widget.table.rowCount() == 0
+    assert f"holds {DEFAULT_MIN_PIXELS} pixels of class 'b'" in widget.warnings[-1]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_forgetting._napari.widgets.transfer import LAYER_NAMES, TransferWidget
+from napari_forgetting._napari.widgets.transfer import LAYER_NAMES, SOURCE_LABELS, TransferWidget
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -78,17 +78,25 @@ def test_preview_shows_fig3_panels(make_napari_viewer, survey, checkpoint):
     for role, name in LAYER_NAMES.items():
         layer = viewer.layers[name]
         assert layer is widget.layers[role]
-        assert layer.data.shape == (rows, cols)
+        # the source is an inline; the target an inline or a crossline
+        assert layer.data.shape == ((rows, 12) if role == "source" else (rows, cols))
     xs = [viewer.layers[n].translate[1] for n in LAYER_NAMES.values()]
-    assert xs == sorted(xs) and len(set(xs)) == 4  # side by side
+    assert xs == sorted(xs) and len(set(xs)) == 5  # side by side
     np.testing.assert_array_equal(viewer.layers[LAYER_NAMES["labels"]].data, arrays["labels"])
+    # the source's labels are outlined on it; the figures are shown under the form
+    outline = viewer.layers[SOURCE_LABELS]
+    assert outline.contour == 1 and outline.translate[1] == xs[3]
+    np.testing.assert_array_equal(outline.data, arrays["source_labels"])
+    figures = arrays["figures"]
+    assert f"|A - B| {figures['inside']:.3f} std inside" in widget.figures.value
+    assert "source A: RMS" in widget.figures.value
     # same sources: a zero difference; previews reuse the widget's layers
     widget.target.value = keys[2]
     widget.source_b.value = keys[0]
     again = widget.preview()
     assert again is not None
     assert np.abs(again["difference"]).max() == 0
-    assert len([n for n in viewer.layers if n.name.startswith("transfer:")]) == 4
+    assert len([n for n in viewer.layers if n.name.startswith("transfer:")]) == 6
     # the preview layers are not offered as inputs
     assert all(c is None or c.ndim == 3 for c in widget.seismic.choices)
 
@@ -189,3 +197,33 @@ def test_stop(make_napari_viewer, survey, tmp_path, qtbot):
     assert "transfer training stopped after" in text and "of 50 epochs" in text, text
     assert "finished" not in text
     assert not widget.stop_button.enabled and widget.train_button.enabled
+
+
+def test_stratal_method_and_quality_measurement_in_the_dock(
+    make_napari_viewer, survey, checkpoint, qtbot
+):
+    viewer, widget = _widget(make_napari_viewer, survey)
+    keys = _scruff_sections(widget, survey[1], widget.class_id)
+    widget.source_a.value, widget.source_b.value, widget.target.value = keys[:3]
+    widget.method.value = "stratal"  # no model needed
+    arrays = widget.preview()
+    assert arrays is not None, widget.messages
+    assert arrays["figures"]["inside"] > 0 and "(stratal)" in widget.messages[-1]
+    # the quality measurement needs held-out sections with enough of the class
+    assert widget.measure_quality() is None
+    assert "needs three" in widget.messages[-1]
+    widget.min_pixels.value = 1
+    q = widget.measure_quality()
+    assert q is not None and q["method"] == "stratal"
+    assert f"inside the class {q['inside']:.3f} std" in widget.quality.value
+    # in the background, with the learned model: same figures as the core
+    from napari_forgetting.transfer import transfer_quality
+
+    widget.load_checkpoint(checkpoint)
+    widget.method.value = "learned"
+    assert widget.measure_quality_in_background() is not None
+    qtbot.waitUntil(lambda: widget.quality_worker is None, timeout=60_000)
+    want = transfer_quality(widget.model, (np.asarray(survey[0].seismic), survey[1]),
+                            widget.class_id, min_pixels=1)  # fmt: skip
+    assert widget.last_quality["inside"] == want["inside"]
+    assert "below the bar" in widget.quality.value

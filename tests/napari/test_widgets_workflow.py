@@ -29,6 +29,17 @@ def test_augment_and_retrain_from_the_dock(
     w.per_source.setValue(2)
     w.epochs.setValue(1)
     w.out_edit.setText(str(tmp_path / "out"))
+    # the one-epoch model cannot be measured with the default minimum: refused, a message
+    w.start()
+    qtbot.waitUntil(lambda: w.worker is None, timeout=180_000)
+    assert "its quality cannot be measured here" in w.last_message, w.last_message
+    assert not (tmp_path / "out" / "run").exists()
+    # measured, it is below the bar: refused with its figures
+    w.min_pixels.setValue(0)
+    w.start()
+    qtbot.waitUntil(lambda: w.worker is None, timeout=180_000)
+    assert "is below the quality bar" in w.last_message, w.last_message
+    w.force.setChecked(True)
     w.start()
     qtbot.waitUntil(lambda: w.worker is None, timeout=180_000)
     assert "finished after 1 epochs" in w.last_message, w.last_message

@@ -4,7 +4,8 @@
 module                          commands
 ==============================  ============================================================
 :mod:`.volumes`                 ``info``, ``synthetic``
-:mod:`.train`                   ``train``, ``transfer-train``
+:mod:`.train`                   ``train``, ``transfer-train``, ``transfer-quality``,
+                                ``transfer-figure``
 :mod:`.runs`                    ``rank``
 :mod:`.workflow`                ``augment``, ``retrain``, ``export``
 :mod:`.compare`                 ``compare``

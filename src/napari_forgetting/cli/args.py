@@ -174,6 +174,41 @@ def add_header_byte_arguments(parser: Any) -> None:
     parser.add_argument("--xline", type=byte, default=193, help="crossline header byte (SEG-Y)")
 
 
+def add_min_pixels_argument(parser: argparse.ArgumentParser) -> None:
+    """``--min-pixels N`` of ``rank`` and ``augment`` (default
+    :data:`~napari_forgetting.dynamics.ranking.DEFAULT_MIN_PIXELS`)."""
+    from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
+
+    parser.add_argument(
+        "--min-pixels",
+        type=nonnegative_int,
+        default=DEFAULT_MIN_PIXELS,
+        help="leave out sections with fewer pixels of the class: a style pooled from fewer "
+        f"pixels is mostly noise (default {DEFAULT_MIN_PIXELS}; 0: every section)",
+    )
+
+
+def add_transfer_method_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--transfer-method learned|stratal``, ``--transfer CKPT`` and ``--force`` of
+    ``augment`` and ``compare`` (the names are checked by
+    :func:`~napari_forgetting.transfer.resolve_method`: the parser imports no torch)."""
+    parser.add_argument(
+        "--transfer-method",
+        help="learned: a transfer-train checkpoint (--transfer); stratal: the training-free "
+        "transfer (default: learned with --transfer, else stratal)",
+    )
+    parser.add_argument("--transfer", help="transfer checkpoint (transfer-train), for learned")
+    add_force_argument(parser)
+
+
+def add_force_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="go on with a transfer below the quality bar (or one that cannot be measured)",
+    )
+
+
 def load_data_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """``(volume, source)`` from the data options (:func:`add_data_arguments`)."""
     from napari_forgetting.data.source import load_data

@@ -2,7 +2,12 @@
 
     napari-forgetting compare --data PATH|synthetic --methods baseline,flip,rotate,transfer
         --seeds 5 --epochs 60 --out report/ [--scheduler ADDRESS] [--workers N]
-        [--transfer-checkpoint CKPT] [--class scruff] [--sources 6 --per-source 64]
+        [--transfer-checkpoint CKPT | --transfer-method stratal] [--force] [--min-pixels N]
+        [--class scruff] [--sources 6 --per-source 64]
+
+The transfer arm's method is measured on the held-out sections before its pools are made and
+refused below the quality bar unless ``--force`` (a given checkpoint or the stratal method
+before any training: one line, exit status 2).
 
 The work is :mod:`napari_forgetting.workflow.compare`; this module only parses and prints.
 """
@@ -14,7 +19,10 @@ import sys
 from typing import Any
 
 from napari_forgetting.cli.args import (
+    UsageError,
     add_data_arguments,
+    add_force_argument,
+    add_min_pixels_argument,
     add_training_arguments,
     nonnegative_int,
     positive_int,
@@ -73,6 +81,13 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--transfer-checkpoint", help="a trained transfer model (else one is trained)")
     p.add_argument(
+        "--transfer-method",
+        help="learned (the checkpoint, or a model trained here with transfer-train's "
+        "defaults) or stratal (training-free; the default without --transfer-checkpoint)",
+    )
+    add_force_argument(p)
+    add_min_pixels_argument(p)
+    p.add_argument(
         "--transfer-epochs", type=positive_int, help="epochs of the transfer model trained here"
     )
     p.add_argument("--class", dest="cls", default="scruff", help="class of the augmented pool")
@@ -118,17 +133,25 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             cls=args.cls,
             n_sources=args.sources,
             per_source=args.per_source,
+            transfer_method=args.transfer_method,
+            force=args.force,
+            min_pixels=args.min_pixels,
             retries=args.retries,
         )
-    result = run_comparison(
-        config,
-        args.out,
-        scheduler=args.scheduler,
-        n_workers=args.workers,
-        processes=not args.threads_cluster,
-        sequential=args.sequential,
-        log=lambda msg: print(msg, file=sys.stderr),
-    )
+    from napari_forgetting.workflow.augment import TransferBelowBar
+
+    try:
+        result = run_comparison(
+            config,
+            args.out,
+            scheduler=args.scheduler,
+            n_workers=args.workers,
+            processes=not args.threads_cluster,
+            sequential=args.sequential,
+            log=lambda msg: print(msg, file=sys.stderr),
+        )
+    except TransferBelowBar as exc:  # measured before any job ran
+        raise UsageError(str(exc)) from exc
     print(
         f"ran {len(result.ran)}, skipped {len(result.skipped)} finished, "
         f"failed {len(result.failed)} ({result.seconds:.1f} s)"

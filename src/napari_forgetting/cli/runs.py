@@ -1,13 +1,16 @@
 """``napari-forgetting rank``: a run's forgetting hotspots as a table, CSV or style sources.
 
     napari-forgetting rank RUN --class scruff [--top 6] [--stat forgetting|never_learned|
-        low_confidence|high_variability|total] [--epoch N] [--csv OUT.csv] [--select]
+        low_confidence|high_variability|total] [--epoch N] [--min-pixels N] [--csv OUT.csv]
+        [--select]
 
 Prints the mapped sections of the run ranked by the statistic for the class (by name or id),
 the first ``--top`` of them (0 = all). ``--csv`` writes the whole ranking, ``--select`` keeps
 the first ``--top`` as the run's style sources (``run.json``, field ``style_sources``).
 ``--epoch N`` ranks after epoch N, counted from 1 as ``train`` prints them (default: the last
-complete one).
+complete one). ``--min-pixels N`` leaves out sections with fewer than N pixels of the class
+(default :data:`~napari_forgetting.dynamics.ranking.DEFAULT_MIN_PIXELS`: a style code pooled
+from fewer pixels is mostly noise; 0 ranks every section holding the class).
 
 The work is :mod:`napari_forgetting.runs.hotspots`; this module only parses and prints.
 """
@@ -17,7 +20,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from napari_forgetting.cli.args import nonnegative_int, positive_int, usage_errors
+from napari_forgetting.cli.args import (
+    add_min_pixels_argument,
+    nonnegative_int,
+    positive_int,
+    usage_errors,
+)
 from napari_forgetting.dynamics.ranking import STATISTICS
 
 __all__ = ["register"]
@@ -47,6 +55,7 @@ def register(subparsers: Any) -> None:
         type=positive_int,
         help="rank after epoch N (1 = the first; default: the last complete)",
     )
+    add_min_pixels_argument(p)
     p.add_argument("--csv", help="write the whole ranking to this CSV file")
     p.add_argument(
         "--select",
@@ -65,7 +74,7 @@ def _cmd_rank(args: argparse.Namespace) -> int:
         if args.epoch is not None and args.epoch > store.n_epochs:
             raise ValueError(f"--epoch {args.epoch}: {args.run} has epochs 1..{store.n_epochs}")
         epoch = None if args.epoch is None else args.epoch - 1
-        ranking = rank_run(store, args.cls, args.stat, epoch)
+        ranking = rank_run(store, args.cls, args.stat, epoch, args.min_pixels)
     top = args.top or None
     print(ranking.describe())
     print(ranking.format_table(top))

@@ -1,5 +1,7 @@
 """``train`` and ``transfer-train``: the two trainers from the command line, with the one
-progress bar (:class:`~napari_forgetting.training.callbacks.ProgressBar`)."""
+progress bar (:class:`~napari_forgetting.training.callbacks.ProgressBar`); and
+``transfer-quality`` and ``transfer-figure``, the measured quality of a transfer method on
+held-out sections and the paper's Fig. 3."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 
 from napari_forgetting.cli.args import (
     add_data_arguments,
+    add_min_pixels_argument,
     add_training_arguments,
     load_data_args,
     nonnegative_int,
@@ -96,6 +99,61 @@ def register(sub: Any) -> None:
         "--quiet", "--no-progress", dest="quiet", action="store_true", help="no progress bar"
     )
     tt.set_defaults(func=_cmd_transfer_train)
+
+    tq = sub.add_parser(
+        "transfer-quality",
+        help="measure a style transfer on held-out sections against the quality bar",
+        description="Measure a transfer method on held-out (validation) triples (target, "
+        "source A, source B) of sections holding the class: how much the transfers from A "
+        "and from B differ inside the class region and outside it, how far the region's RMS "
+        "amplitude, vertical frequency and lateral continuity move from the target's to the "
+        "source's, how much of two sources' difference arrives, and the seam. Prints the "
+        "figures against the bar that augment and compare require.",
+    )
+    tq.add_argument(
+        "checkpoint", nargs="?", help="transfer checkpoint (transfer-train); not for stratal"
+    )
+    add_data_arguments(tq)
+    tq.add_argument(
+        "--transfer-method",
+        help="learned (the checkpoint) or stratal (default: learned with a checkpoint, else "
+        "stratal)",
+    )
+    tq.add_argument("--class", dest="cls", default="scruff", help="class name or id")
+    tq.add_argument("--triples", type=positive_int, default=48, help="held-out triples (48)")
+    tq.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the triples")
+    tq.add_argument(
+        "--every", type=positive_int, default=5, help="held-out sections: every N-th (5)"
+    )
+    add_min_pixels_argument(tq)
+    tq.add_argument("--json", help="also write the figures (and every triple's) to this file")
+    tq.add_argument(
+        "--strict", action="store_true", help="exit status 1 when the method is below the bar"
+    )
+    tq.set_defaults(func=_cmd_transfer_quality)
+
+    tf = sub.add_parser(
+        "transfer-figure",
+        help="the paper's Fig. 3 as a PNG: target, transfer, labels, two sources, difference",
+        description="Draw the paper's Fig. 3 on a held-out triple: the target, the target "
+        "with the class's style transferred from source A, the target's labels, sources A "
+        "and B with their class region outlined, and the difference of the transfers from A "
+        "and B, with the class region's measured character in each title. One row for the "
+        "stratal transfer and, with a checkpoint, one for the learned model.",
+    )
+    tf.add_argument("checkpoint", nargs="?", help="transfer checkpoint (adds the learned row)")
+    add_data_arguments(tf)
+    tf.add_argument("--out", required=True, help="PNG file to write")
+    tf.add_argument("--class", dest="cls", default="scruff", help="class name or id")
+    tf.add_argument(
+        "--triple", nargs=3, metavar=("TARGET", "A", "B"),
+        help="sections as inline:N / crossline:N (default: chosen among the held-out ones)",
+    )  # fmt: skip
+    tf.add_argument(
+        "--every", type=positive_int, default=5, help="held-out sections: every N-th (5)"
+    )
+    add_min_pixels_argument(tf)
+    tf.set_defaults(func=_cmd_transfer_figure)
 
 
 def fit_or_interrupt(trainer: Any, **fit: Any) -> bool:
@@ -240,4 +298,54 @@ def _cmd_transfer_train(args: argparse.Namespace) -> int:
     write_json(out / "history.json", {"config": config.to_dict(), "history": trainer.history},
                indent=2)  # fmt: skip
     print(f"checkpoint: {trainer.checkpoint_file} ({trainer.epoch} epochs)")
+    return 0
+
+
+def _cmd_transfer_quality(args: argparse.Namespace) -> int:
+    from napari_forgetting.data.writers import write_json
+    from napari_forgetting.runs.hotspots import resolve_class
+    from napari_forgetting.transfer import describe_quality, resolve_method, transfer_quality
+
+    data, _ = load_data_args(args)
+    with usage_errors(KeyError):
+        method = resolve_method(args.transfer_method, args.checkpoint)
+        class_id = resolve_class(list(data.class_names), args.cls)
+        q = transfer_quality(
+            method, data, class_id, n_triples=args.triples, seed=args.seed, every=args.every,
+            min_pixels=args.min_pixels,
+        )  # fmt: skip
+    print(describe_quality(q))
+    if args.json:
+        write_json(Path(args.json), {"checkpoint": args.checkpoint, **q}, indent=2)
+        print(f"figures: {args.json}")
+    return 1 if args.strict and not q["passes"] else 0
+
+
+def _cmd_transfer_figure(args: argparse.Namespace) -> int:
+    from napari_forgetting.runs.hotspots import resolve_class
+    from napari_forgetting.transfer import StratalTransfer
+    from napari_forgetting.workflow.transfer_figure import write_transfer_figure
+
+    data, _ = load_data_args(args)
+    methods: list[tuple[str, Any]] = [("stratal", StratalTransfer())]
+    if args.checkpoint:
+        from napari_forgetting.transfer import load_transfer_model
+
+        methods.append(("learned", load_transfer_model(args.checkpoint)))
+    with usage_errors(KeyError):
+        class_id = resolve_class(list(data.class_names), args.cls)
+        figures = write_transfer_figure(
+            methods, data, class_id, args.out, triple=args.triple, every=args.every,
+            min_pixels=args.min_pixels,
+        )  # fmt: skip
+    target, a, b = figures["triple"]
+    print(f"target {target}, source A {a}, source B {b}")
+    for label, row in figures["rows"].items():
+        got = row["character"]["result_a"]
+        print(
+            f"  {label}: |T(A) - T(B)| {row['inside']:.3f} std inside, {row['outside']:.4f} "
+            f"outside; T(A) RMS {got['rms']:.2f} (target "
+            f"{row['character']['target']['rms']:.2f}, A {row['character']['source_a']['rms']:.2f})"
+        )
+    print(f"figure: {args.out}")
     return 0

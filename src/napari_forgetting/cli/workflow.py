@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from napari_forgetting.cli.args import (
+    add_min_pixels_argument,
+    add_transfer_method_arguments,
     nonnegative_int,
     positive_int,
     refuse_nonempty,
@@ -34,7 +36,8 @@ def register(sub: Any) -> None:
     aug.add_argument("--class", dest="cls", default="scruff", help="class name or id")
     aug.add_argument("--sources", type=positive_int, default=6, help="top N style sources")
     aug.add_argument("--per-source", type=positive_int, default=64, help="transfers per source")
-    aug.add_argument("--transfer", required=True, help="transfer checkpoint (transfer-train)")
+    add_transfer_method_arguments(aug)
+    add_min_pixels_argument(aug)
     aug.add_argument("--out", required=True, help="output folder of the augmented dataset")
     aug.add_argument("--seed", type=nonnegative_int, default=0)
     aug.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
@@ -79,18 +82,29 @@ def _cmd_augment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from napari_forgetting.data.source import open_source
+    from napari_forgetting.runs.hotspots import resolve_class
     from napari_forgetting.runs.store import RunStore
-    from napari_forgetting.workflow.augment import pool_steps, save_pool
+    from napari_forgetting.transfer import resolve_method
+    from napari_forgetting.workflow.augment import check_transfer, pool_steps, save_pool
 
     run = RunStore.open(args.run)
+    with usage_errors(KeyError):  # the class, the method, the model and its quality
+        volume = open_source(run.info.get("source") or {})
+        method = resolve_method(args.transfer_method, args.transfer)
+        class_id = resolve_class(run.class_names, args.cls)
+        quality = check_transfer(
+            method, volume, class_id, force=args.force, min_pixels=args.min_pixels,
+            every=int(run.train_config.get("every", 5)),
+        )  # fmt: skip
+    print(_quality_line(quality))
     bar = tqdm(total=args.sources * args.per_source, desc="transfers", unit="section",
                file=sys.stderr, disable=args.quiet)  # fmt: skip
     try:
-        with usage_errors(KeyError):  # the class, its sources and targets, the model
-            volume = open_source(run.info.get("source") or {})
+        with usage_errors(KeyError):  # the class's sources and targets
             steps = pool_steps(
-                run, args.transfer, args.cls, args.sources, args.per_source, args.seed, volume
-            )
+                run, method, class_id, args.sources, args.per_source, args.seed, volume,
+                min_pixels=args.min_pixels, quality=quality,
+            )  # fmt: skip
             step = next(steps)
         while True:
             bar.update(step.done - bar.n)
@@ -114,6 +128,18 @@ def _cmd_augment(args: argparse.Namespace) -> int:
             print(f"  {kind} {key}: {path}")
     print(f"pool: {Path(args.out) / 'pool.json'}")
     return 0
+
+
+def _quality_line(q: dict[str, Any]) -> str:
+    """One line of a :func:`~..workflow.augment.check_transfer` record."""
+    if not q.get("measured"):
+        return f"transfer quality not measured ({q.get('reason')}); going on (--force)"
+    moves = ", ".join(f"{k} {v:.2f}" for k, v in q["moves"].items())
+    verdict = "meets the bar" if q["passes"] else "BELOW the bar, going on (--force)"
+    return (
+        f"transfer quality ({q['method']}, {q['n_triples']} held-out triples): inside "
+        f"{q['inside']:.3f} std, outside {q['outside']:.4f} std, moved {moves}: {verdict}"
+    )
 
 
 def _cmd_retrain(args: argparse.Namespace) -> int:

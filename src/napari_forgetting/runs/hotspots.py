@@ -144,6 +144,8 @@ class Ranking:
     run: str = ""
     n_sections: int = 0
     n_epochs: int = field(default=0, compare=False)
+    min_pixels: int = 0
+    n_small: int = 0
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -177,6 +179,10 @@ class Ranking:
         where = f"{len(self.rows)} of {self.n_sections} mapped sections" + (
             "" if self.class_id is None else " hold the class"
         )
+        if self.min_pixels:
+            where += (
+                f" in at least {self.min_pixels} pixels ({self.n_small} holding fewer left out)"
+            )
         epochs = f"/{self.n_epochs}" if self.n_epochs else ""
         run = f"{self.run}: " if self.run else ""
         return f"{run}{what}, statistic {self.statistic}, epoch {self.epoch + 1}{epochs}; {where}"
@@ -339,6 +345,7 @@ def rank_run(
     cls: str | int | None = None,
     statistic: str = "forgetting",
     epoch: int | None = None,
+    min_pixels: int = 0,
 ) -> Ranking:
     """Rank the mapped sections of a run for a class.
 
@@ -348,13 +355,20 @@ def rank_run(
     cls : class name or id; ignored (may be ``None``) for ``statistic="total"``
     statistic : one of :data:`STATISTICS` (default: the paper's forgetting density)
     epoch : 0-based epoch index, negative from the end; default the last committed
+    min_pixels : sections holding fewer pixels of the class are left out (a style source
+        needs enough of its class: :data:`~..dynamics.ranking.DEFAULT_MIN_PIXELS` says why
+        and is the default of ``rank`` and ``augment``); ignored for ``total``
 
     Returns
     -------
-    Ranking: rows sorted by decreasing value, sections without the class left out. Raises
-    :class:`ClassAbsentError` when the class is in no mapped section, ``ValueError`` for an
-    unknown class, statistic or epoch, :class:`RunStoreError` before the first epoch.
+    Ranking: rows sorted by decreasing value, sections without the class (or with fewer than
+    ``min_pixels`` of it) left out. Raises :class:`ClassAbsentError` when the class is in no
+    mapped section, or in none with ``min_pixels``, ``ValueError`` for an unknown class,
+    statistic or epoch or a negative ``min_pixels``, :class:`RunStoreError` before the first
+    epoch.
     """
+    if int(min_pixels) < 0:
+        raise ValueError(f"min_pixels must be >= 0, got {min_pixels}")
     store = _store(run)
     check_statistic(statistic)
     if statistic in CLASS_FREE_STATISTICS:
@@ -378,6 +392,14 @@ def rank_run(
             f"class {class_name!r} (id {class_id}) is absent from all {n} mapped sections of "
             f"run {store.path}: nothing to rank"
         )
+    min_pixels = 0 if class_id is None else int(min_pixels)
+    small = (pixels > 0) & (pixels < min_pixels)
+    if min_pixels and not (pixels >= min_pixels).any():
+        raise ClassAbsentError(
+            f"no mapped section of run {store.path} holds {min_pixels} pixels of class "
+            f"{class_name!r} (the most: {int(pixels.max())}); lower the minimum (--min-pixels)"
+        )
+    scores = np.where(small, np.nan, scores)
     rows = tuple(
         RankRow(
             rank=r + 1,
@@ -399,6 +421,8 @@ def rank_run(
         run=str(store.path),
         n_sections=n,
         n_epochs=store.n_epochs,
+        min_pixels=min_pixels,
+        n_small=int(small.sum()),
     )
 
 

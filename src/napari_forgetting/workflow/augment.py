@@ -16,6 +16,11 @@ builds that trainer -- the one retrain path, used by ``napari-forgetting retrain
 
 The pool is made step by step (:func:`pool_steps`, one :class:`PoolProgress` per transfer),
 so a caller can show progress and stop between transfers by closing the generator.
+
+Before a pool is made, its transfer method is measured (:func:`check_transfer`, on the
+held-out sections of the volume: :func:`~..transfer.transfer_quality`); a method below
+:data:`~..transfer.QUALITY_BAR` is refused (:class:`TransferBelowBar`) unless forced, and
+the figures are kept in ``pool.json`` (``transfer_quality``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from napari_forgetting.data.sections import (
     section_labels,
 )
 from napari_forgetting.data.source import open_source
+from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 from napari_forgetting.runs.hotspots import load_style_sources, rank_run, resolve_class
 from napari_forgetting.runs.store import RunStore
 from napari_forgetting.workflow.export import FORMATS, export_volume
@@ -48,7 +54,9 @@ __all__ = [
     "PoolItem",
     "PoolProgress",
     "PoolSaved",
+    "TransferBelowBar",
     "augment_and_retrain_events",
+    "check_transfer",
     "generate_pool",
     "load_pool",
     "pool_record",
@@ -59,6 +67,8 @@ __all__ = [
 ]
 
 POOL_MANIFEST = "pool.json"
+#: What a pool records of how it was made, beside its sections (``pool.json`` keys).
+POOL_EXTRA = ("transfer_method", "min_pixels", "transfer_quality")
 
 
 @dataclass
@@ -112,6 +122,59 @@ class AugmentedPool:
         return out
 
 
+class TransferBelowBar(ValueError):
+    """A transfer method is below the quality bar, or its quality cannot be measured on the
+    data, and the caller did not force it."""
+
+
+def check_transfer(
+    method: Any,
+    volume: Any,
+    class_id: int,
+    *,
+    force: bool = False,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    every: int = 5,
+) -> dict[str, Any]:
+    """Measure a transfer method on the volume's held-out sections; refuse one below the bar.
+
+    ``method``: what :func:`~..transfer.transfer` takes (a checkpoint, a model or
+    :class:`~..transfer.StratalTransfer`). Returns the figures of
+    :func:`~..transfer.transfer_quality` without the per-triple rows, plus ``forced`` (the
+    caller went on below the bar) and ``measured`` (False, with ``reason``, when the data
+    has too few held-out sections with ``min_pixels`` of the class). Raises
+    :class:`TransferBelowBar` (one line, with the figures) unless ``force``, and
+    ``ValueError`` for a model trained for another class count.
+    """
+    from napari_forgetting.transfer import TooFewSections, transfer_quality
+
+    what = (
+        f"transfer model {method}"
+        if isinstance(method, (str, os.PathLike))
+        else (f"the {getattr(method, 'name', 'learned')} transfer")
+    )
+    try:
+        q = transfer_quality(method, volume, class_id, every=every, min_pixels=min_pixels)
+    except TooFewSections as exc:
+        if not force:
+            raise TransferBelowBar(
+                f"{what}: its quality cannot be measured here ({exc}); --force goes on "
+                "without a measurement"
+            ) from None
+        return {"measured": False, "reason": str(exc), "forced": True, "passes": None}
+    record = {k: v for k, v in q.items() if k != "per_triple"}
+    record["measured"] = True
+    record["forced"] = bool(force and not q["passes"])
+    if not q["passes"] and not force:
+        raise TransferBelowBar(
+            f"{what} is below the quality bar on {q['n_triples']} held-out triples: "
+            + "; ".join(q["failures"])
+            + " (napari-forgetting transfer-quality prints all its figures; --force goes on "
+            "anyway)"
+        )
+    return record
+
+
 def _candidates(volume: Any, train: Sequence[Section], class_id: int) -> list[Section]:
     """Training sections holding ``class_id`` (targets must contain the class)."""
     out = []
@@ -146,17 +209,23 @@ def pool_steps(
     per_source: int = 64,
     seed: int = 0,
     volume: Any = None,
+    *,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    quality: dict[str, Any] | None = None,
 ) -> Generator[PoolProgress, None, AugmentedPool]:
     """Make ``n_sources x per_source`` transfers of class ``cls`` from a run's hotspots,
     yielding :class:`PoolProgress` after each; returns the :class:`AugmentedPool`.
 
     ``transfer_model``: a trained :class:`~..transfer.RegionStyleTransfer` or its checkpoint
-    path. Style sources: the selection saved with the run for this class if there is one
-    (``napari-forgetting rank --select`` or the Hotspots widget), else the top ``n_sources``
-    of the forgetting-density ranking at the last epoch. ``volume``: the run's data (default:
-    reopened from the run's ``source``). Closing the generator stops between transfers.
+    path, or :class:`~..transfer.StratalTransfer`. Style sources: the selection saved with
+    the run for this class if there is one (``napari-forgetting rank --select`` or the
+    Hotspots widget), else the top ``n_sources`` of the forgetting-density ranking at the
+    last epoch among the sections holding at least ``min_pixels`` of the class. ``volume``:
+    the run's data (default: reopened from the run's ``source``). ``quality``: the method's
+    figures (:func:`check_transfer`), kept in the pool. Closing the generator stops between
+    transfers.
     """
-    from napari_forgetting.transfer import load_transfer_model, transfer
+    from napari_forgetting.transfer import StratalTransfer, load_transfer_model, transfer
 
     store = run if isinstance(run, RunStore) else RunStore.open(run)
     class_id = resolve_class(store.class_names, cls)
@@ -167,7 +236,7 @@ def pool_steps(
     if saved is not None and saved.class_id == class_id and len(saved.sections) >= n_sources:
         source_keys = list(saved.sections[:n_sources])
     else:
-        ranking = rank_run(store, class_id, "forgetting")
+        ranking = rank_run(store, class_id, "forgetting", min_pixels=min_pixels)
         source_keys = [r.key for r in ranking.top(n_sources)]
     if not source_keys:
         raise ValueError(f"run {store.path}: no section holds class {class_name!r}")
@@ -178,6 +247,7 @@ def pool_steps(
         raise ValueError(f"no training section holds class {class_name!r}: nowhere to transfer")
     model = transfer_model
     ckpt = None
+    method = "stratal" if isinstance(transfer_model, StratalTransfer) else "learned"
     if isinstance(transfer_model, (str, os.PathLike)):
         ckpt = str(Path(transfer_model).resolve())
         model = load_transfer_model(transfer_model, n_classes=store.n_classes)
@@ -201,6 +271,11 @@ def pool_steps(
         transfer_checkpoint=ckpt,
         seed=int(seed),
         sources=source_keys,
+        extra={
+            "transfer_method": method,
+            "min_pixels": int(min_pixels),
+            "transfer_quality": quality,
+        },
     )
 
 
@@ -213,9 +288,15 @@ def generate_pool(
     seed: int = 0,
     volume: Any = None,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    quality: dict[str, Any] | None = None,
 ) -> AugmentedPool:
     """:func:`pool_steps` to the end; ``progress(done, total)`` after each transfer."""
-    steps = pool_steps(run, transfer_model, cls, n_sources, per_source, seed, volume)
+    steps = pool_steps(
+        run, transfer_model, cls, n_sources, per_source, seed, volume,
+        min_pixels=min_pixels, quality=quality,
+    )  # fmt: skip
     while True:
         try:
             step = next(steps)
@@ -348,6 +429,7 @@ def load_pool(path: str | os.PathLike) -> AugmentedPool:
         transfer_checkpoint=record.get("transfer_checkpoint"),
         seed=int(record.get("seed", 0)),
         sources=list(record.get("sources", [])),
+        extra={k: record[k] for k in POOL_EXTRA if k in record},
     )
 
 
@@ -360,6 +442,7 @@ def pool_record(pool: AugmentedPool, path: str | os.PathLike | None = None) -> d
         "count": len(pool),
         "sources": list(pool.sources),
         "transfer_checkpoint": pool.transfer_checkpoint,
+        **{k: pool.extra[k] for k in POOL_EXTRA if k in pool.extra},
     }
 
 
@@ -438,12 +521,17 @@ def augment_and_retrain_events(
     per_source: int = 64,
     seed: int = 0,
     overrides: dict[str, Any] | None = None,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    force: bool = False,
 ) -> Iterator[Any]:
     """The paper's loop from a finished run, as events for a live view: the pool's
     :class:`PoolProgress`, :class:`PoolSaved` (``<out_dir>/pool``), then the retraining's
     :func:`~napari_forgetting.training.events.live_events` (into ``<out_dir>/run``).
 
-    Never raises: an error becomes a
+    ``transfer_model``: a checkpoint or :class:`~..transfer.StratalTransfer`; it is measured
+    first (:func:`check_transfer`) and refused below the bar unless ``force``.
+
+    Never raises: an error (a refusal too) becomes a
     :class:`~napari_forgetting.training.events.TrainingFailed`. Closing the generator stops
     between transfers, or after the current batch of the retraining.
     """
@@ -453,9 +541,18 @@ def augment_and_retrain_events(
     try:
         parent = RunStore.open(parent_run)
         volume = open_source(parent.info.get("source") or {})
-        pool = yield from pool_steps(
-            parent, transfer_model, cls, n_sources, per_source, seed, volume
+        quality = check_transfer(
+            transfer_model,
+            volume,
+            resolve_class(parent.class_names, cls),
+            force=force,
+            min_pixels=min_pixels,
+            every=int(parent.train_config.get("every", 5)),
         )
+        pool = yield from pool_steps(
+            parent, transfer_model, cls, n_sources, per_source, seed, volume,
+            min_pixels=min_pixels, quality=quality,
+        )  # fmt: skip
         pool_dir = out / "pool"
         save_pool(pool, pool_dir, volume=volume, class_names=parent.class_names, overwrite=True)
         yield PoolSaved(pool_dir, len(pool), tuple(pool.sources))

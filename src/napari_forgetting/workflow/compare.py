@@ -44,6 +44,7 @@ import numpy as np
 
 from napari_forgetting.data.synthetic import DEFAULT_SHAPE
 from napari_forgetting.data.writers import atomic_path, write_json
+from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 
 __all__ = [
     "METHODS",
@@ -71,8 +72,13 @@ class CompareConfig:
     by every job (the method sets ``augment`` and the seed ``seed``). ``transfer_checkpoint``:
     a trained transfer model; without one a model is trained once (``transfer`` holds
     :class:`~..transfer.TransferConfig` overrides). ``cls``, ``n_sources``, ``per_source``:
-    the augmented pool (class, hotspot sources, transfers per source). ``retries``: extra
-    attempts of a failed task.
+    the augmented pool (class, hotspot sources, transfers per source). ``transfer_method``:
+    ``learned`` (the model above) or ``stratal`` (training-free, no model); ``None``:
+    learned with a checkpoint, else stratal (the learned default is below the quality bar:
+    see the README's *Style transfer, measured*). The method is
+    measured on the held-out sections before each pool is made and refused below the bar
+    unless ``force`` (:func:`~.augment.check_transfer`); style sources hold at least
+    ``min_pixels`` of the class. ``retries``: extra attempts of a failed task.
     """
 
     data: str = "synthetic"
@@ -89,6 +95,9 @@ class CompareConfig:
     cls: str = "scruff"
     n_sources: int = 6
     per_source: int = 64
+    transfer_method: str | None = None
+    force: bool = False
+    min_pixels: int = DEFAULT_MIN_PIXELS
     retries: int = 1
 
     def __post_init__(self) -> None:
@@ -102,6 +111,16 @@ class CompareConfig:
             raise ValueError(f"seeds must be >= 1, got {self.seeds}")
         if self.retries < 0:
             raise ValueError(f"retries must be >= 0, got {self.retries}")
+        if self.transfer_method is None:
+            self.transfer_method = "learned" if self.transfer_checkpoint else "stratal"
+        if self.transfer_method not in ("learned", "stratal"):
+            raise ValueError(
+                f"unknown transfer method {self.transfer_method!r}; choose learned or stratal"
+            )
+        if self.transfer_method == "stratal" and self.transfer_checkpoint:
+            raise ValueError("the stratal transfer is training-free: it takes no checkpoint")
+        if self.min_pixels < 0:
+            raise ValueError(f"min_pixels must be >= 0, got {self.min_pixels}")
         self.shape = tuple(int(n) for n in self.shape)  # type: ignore[assignment]
 
 
@@ -222,13 +241,20 @@ def augmented_job(
     cls: str,
     n_sources: int,
     per_source: int,
+    transfer_method: str = "learned",
+    force: bool = False,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
 ) -> dict[str, Any]:
     """The transfer method for one seed: pool from the baseline run ``parent`` (a path or the
-    baseline job's result) with ``transfer_model`` (a checkpoint path or that job's result),
-    then training from scratch on the training sections plus the pool."""
+    baseline job's result) with ``transfer_model`` (a checkpoint path or that job's result;
+    ``None`` for the stratal method), measured first and refused below the bar unless
+    ``force``, then training from scratch on the training sections plus the pool."""
     from napari_forgetting.data.source import open_source
+    from napari_forgetting.runs.hotspots import resolve_class
+    from napari_forgetting.transfer import resolve_method
     from napari_forgetting.workflow.augment import (
         POOL_MANIFEST,
+        check_transfer,
         generate_pool,
         load_pool,
         retrain_trainer,
@@ -237,13 +263,22 @@ def augmented_job(
 
     t0 = time.perf_counter()
     parent_path = parent["path"] if isinstance(parent, dict) else str(parent)
-    ckpt = transfer_model["path"] if isinstance(transfer_model, dict) else str(transfer_model)
+    ckpt = transfer_model["path"] if isinstance(transfer_model, dict) else transfer_model
+    method = resolve_method(transfer_method, None if ckpt is None else str(ckpt))
     volume = open_source(source)
     pool_path = Path(pool_dir)
     if (pool_path / POOL_MANIFEST).is_file():
         pool = load_pool(pool_path)
     else:
-        pool = generate_pool(parent_path, ckpt, cls, n_sources, per_source, int(seed), volume)
+        class_id = resolve_class(volume.class_names, cls)
+        quality = check_transfer(
+            method, volume, class_id, force=force, min_pixels=min_pixels,
+            every=int(train.get("every", 5)),
+        )  # fmt: skip
+        pool = generate_pool(
+            parent_path, method, cls, n_sources, per_source, int(seed), volume,
+            min_pixels=min_pixels, quality=quality,
+        )  # fmt: skip
         save_pool(pool, pool_path, formats=("npy",), overwrite=True, volume=volume)
     trainer = retrain_trainer(
         parent_path,
@@ -266,21 +301,11 @@ def augmented_job(
 
 
 def default_transfer_config(train: dict[str, Any], n_classes: int) -> dict[str, Any]:
-    """A small transfer model, trained once for the comparison (reconstruction + GAN)."""
-    patch = train.get("patch_size", (64, 64))
+    """The transfer model the comparison trains once: :class:`~..transfer.TransferConfig`'s
+    defaults (the budget that meets the quality bar on the 32x64x128 benchmark), on the
+    comparison's classes, device, threads and held-out split."""
     return {
-        "epochs": 5,
-        "batch_size": 8,
-        "patch_size": list(patch),
-        "patches_per_epoch": 64,
         "n_classes": n_classes,
-        "style_dim": 8,
-        "ngf": 8,
-        "n_up": 2,
-        "encoder_width": 8,
-        "ndf": 8,
-        "n_layers_d": 2,
-        "eval_sections": 1,
         "device": train.get("device"),
         "num_threads": train.get("num_threads"),
         "every": int(train.get("every", 5)),
@@ -333,7 +358,9 @@ def build_jobs(
     if "transfer" in methods:
         tm: Any
         tm_dep: str | None = None
-        if config.transfer_checkpoint:
+        if config.transfer_method == "stratal":
+            tm = None
+        elif config.transfer_checkpoint:
             tm = str(Path(config.transfer_checkpoint).resolve())
         else:
             tdir = out / TRANSFER_DIR
@@ -370,6 +397,9 @@ def build_jobs(
                 "per_source": config.per_source,
                 "parent": done_paths.get(base),
                 "transfer_model": tm,
+                "transfer_method": config.transfer_method,
+                "force": config.force,
+                "min_pixels": config.min_pixels,
             }
             if base not in done_paths:
                 deps["parent"] = base
@@ -438,6 +468,26 @@ def _run_dask(
     return ran, failed
 
 
+def _check_given_transfer(config: CompareConfig, volume: Any) -> None:
+    """Measure a transfer method that exists before the jobs run (a given checkpoint or the
+    stratal method) and raise :class:`~.augment.TransferBelowBar` before any training when
+    it is below the bar (unless ``force``); the model trained here is measured by each
+    transfer job."""
+    from napari_forgetting.runs.hotspots import resolve_class
+    from napari_forgetting.transfer import resolve_method
+    from napari_forgetting.workflow.augment import check_transfer
+
+    method = resolve_method(config.transfer_method, config.transfer_checkpoint)
+    check_transfer(
+        method,
+        volume,
+        resolve_class(volume.class_names, config.cls),
+        force=config.force,
+        min_pixels=config.min_pixels,
+        every=int(config.train.get("every", 5)),
+    )
+
+
 def run_comparison(
     config: CompareConfig,
     out_dir: str | os.PathLike,
@@ -466,6 +516,10 @@ def run_comparison(
         config.data, config.labels, config.shape, config.data_seed, config.iline, config.xline
     )
     n_classes = int(getattr(volume, "n_classes", None) or len(volume.class_names))
+    if "transfer" in config.methods and (
+        config.transfer_method == "stratal" or config.transfer_checkpoint
+    ):
+        _check_given_transfer(config, volume)
     del volume  # the workers reopen it from `source`
     jobs, skipped = build_jobs(config, out, source, n_classes)
     if skipped:
@@ -744,6 +798,10 @@ def write_report(
         "",
         md_table(["method", "split", "seeds", "total (± std)", *shown], md_ev),
         "",
+        "## The transfer method",
+        "",
+        *_transfer_lines(out, config),
+        "",
         "## Fig. 5: forgetting heat maps",
         "",
         f"![heat maps](heatmaps.png) Sections: {', '.join(fig_sections) or 'none'}.",
@@ -758,6 +816,43 @@ def write_report(
     md += ["", f"Configuration: `{cfg_line}`", ""]
     _write_text(files["report"], "\n".join(md))
     return files
+
+
+def _transfer_lines(out: Path, config: CompareConfig) -> list[str]:
+    """The transfer arm's method and its measured quality, from the pools' ``pool.json``."""
+    if "transfer" not in config.methods:
+        return ["No transfer arm."]
+    rows = []
+    for seed in range(config.seeds):
+        pool_file = out / POOLS_DIR / f"seed{seed}" / "pool.json"
+        if not pool_file.is_file():
+            continue
+        rec = json.loads(pool_file.read_text())
+        q = rec.get("transfer_quality") or {}
+        method = rec.get("transfer_method", "learned")
+        if not q.get("measured"):
+            rows.append([str(seed), method, "not measured: " + str(q.get("reason", "")),
+                         "", "", "", "", ""])  # fmt: skip
+            continue
+        verdict = "meets" if q["passes"] else "below (forced)"
+        rows.append(
+            [str(seed), method, f"{q['inside']:.3f}", f"{q['outside']:.4f}"]
+            + [f"{q['moves'][k]:.2f}" for k in ("rms", "frequency", "continuity")]
+            + [verdict]
+        )
+    if not rows:
+        return ["No pool was made."]
+    header = ["seed", "method", "inside (std)", "outside (std)", "RMS moved",
+              "frequency moved", "continuity moved", "bar"]  # fmt: skip
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return [
+        "Measured on held-out triples of the validation sections before each pool was made "
+        "(`napari-forgetting transfer-quality`): |T(A) - T(B)| inside and outside the class, "
+        "and how far the region's character moved from the target's to the source's.",
+        "",
+        *lines,
+    ]
 
 
 def _figure(

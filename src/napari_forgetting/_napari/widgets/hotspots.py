@@ -1,7 +1,8 @@
 """The "Hotspots" dock widget: a run's sections ranked for a class, one click away in 2-D.
 
 Thin over :mod:`napari_forgetting.runs.hotspots`: it opens a run store, asks the core for the
-ranking (at once when the user picks a run, class or statistic; in a worker thread whenever
+ranking (at once when the user picks a run, class, statistic or minimum class-pixel count;
+sections with fewer pixels of the class are left out; in a worker thread whenever
 a new epoch is committed, polled with a QTimer while the run is running), and turns a chosen
 row into viewer state:
 
@@ -48,6 +49,7 @@ from qtpy.QtWidgets import (
 
 from napari_forgetting._napari.widgets.lifetime import exists as _exists
 from napari_forgetting.data.classes import class_colors
+from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 from napari_forgetting.runs.hotspots import (
     DEFAULT_TOP,
     Ranking,
@@ -120,23 +122,23 @@ class _Ranked:
     state: tuple[int, str]
 
 
-def _rank(store: RunStore, cls: Any, statistic: str) -> _Ranked:
+def _rank(store: RunStore, cls: Any, statistic: str, min_pixels: int = 0) -> _Ranked:
     state = (store.n_epochs, store.status)
     if store.n_epochs == 0:
         return _Ranked(None, state)
     try:
-        return _Ranked(rank_run(store, cls, statistic), state)
+        return _Ranked(rank_run(store, cls, statistic, min_pixels=min_pixels), state)
     except (ValueError, KeyError, OSError) as exc:  # ClassAbsentError among them
         return _Ranked(exc, state)
 
 
-def _rank_path(path: str, cls: Any, statistic: str) -> _Ranked:
+def _rank_path(path: str, cls: Any, statistic: str, min_pixels: int = 0) -> _Ranked:
     """:func:`_rank` on a run store of its own (a worker thread shares nothing)."""
     try:
         store = RunStore.open(path)
     except (ValueError, OSError) as exc:
         return _Ranked(exc, (0, "unreadable"))
-    return _rank(store, cls, statistic)
+    return _rank(store, cls, statistic, min_pixels)
 
 
 class HotspotsWidget(QWidget):
@@ -169,6 +171,14 @@ class HotspotsWidget(QWidget):
             self.stat_combo.addItem(label, stat)
         self.class_combo.currentIndexChanged.connect(lambda _: self.refresh())
         self.stat_combo.currentIndexChanged.connect(self._on_statistic)
+        self.min_pixels_spin = QSpinBox()
+        self.min_pixels_spin.setRange(0, 10_000_000)
+        self.min_pixels_spin.setValue(DEFAULT_MIN_PIXELS)
+        self.min_pixels_spin.setToolTip(
+            "sections holding fewer pixels of the class are left out: a style source pooled "
+            f"from fewer pixels is mostly noise (default {DEFAULT_MIN_PIXELS}; 0: all)"
+        )
+        self.min_pixels_spin.valueChanged.connect(lambda _: self.refresh())
 
         self.status = QLabel("no run")
         self.status.setWordWrap(True)
@@ -208,6 +218,7 @@ class HotspotsWidget(QWidget):
         form.addRow("run", run_row)
         form.addRow("class", self.class_combo)
         form.addRow("statistic", self.stat_combo)
+        form.addRow("min class pixels", self.min_pixels_spin)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.status)
@@ -286,7 +297,11 @@ class HotspotsWidget(QWidget):
         if store is None:
             return
         store.refresh()
-        self._show_result(_rank(store, self.class_combo.currentData(), self.statistic))
+        self._show_result(_rank(store, *self._rank_args()))
+
+    def _rank_args(self) -> tuple[Any, str, int]:
+        """``(class, statistic, min_pixels)`` as the form says."""
+        return self.class_combo.currentData(), self.statistic, self.min_pixels_spin.value()
 
     def _show_result(self, result: _Ranked) -> None:
         store = self.store
@@ -329,13 +344,13 @@ class HotspotsWidget(QWidget):
         from napari_forgetting._napari.worker import start_worker
 
         assert self.store is not None
-        key = (str(self.store.path), self.class_combo.currentData(), self.statistic)
+        key = (str(self.store.path), *self._rank_args())
 
         def returned(result: _Ranked) -> None:
             if not _exists(self) or self.store is None:
                 return
-            now = (str(self.store.path), self.class_combo.currentData(), self.statistic)
-            if now == key:  # else the user changed the run, class or statistic meanwhile
+            now = (str(self.store.path), *self._rank_args())
+            if now == key:  # else the user changed the run, class, statistic or minimum
                 self._show_result(result)
 
         def done() -> None:

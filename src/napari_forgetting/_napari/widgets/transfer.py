@@ -1,15 +1,26 @@
 """The "Transfer" dock widget: class-specific style transfer, previewed as in the paper's Fig. 3.
 
 Thin over :mod:`napari_forgetting.transfer`: pick a seismic + labels layer pair (any opened
-volume), the class (scruff by default), a style source A (from a run's Hotspots ranking or
-any section typed as ``inline:N`` / ``crossline:N``), a second source B and a target section
-(random among the sections holding the class, or chosen). *Preview* shows, side by side as
-2-D image layers (translated next to each other; the widget's own layers, bound by object):
+volume), the class (scruff by default), the method (a learned model, or the training-free
+``stratal`` transfer), a style source A (from a run's Hotspots ranking, sections with at least
+:data:`~napari_forgetting.dynamics.ranking.DEFAULT_MIN_PIXELS` class pixels, or any section
+typed as ``inline:N`` / ``crossline:N``), a second source B and a target section (random among
+the sections holding the class, or chosen). *Preview* shows, side by side as 2-D layers
+(translated next to each other; the widget's own layers, bound by object):
 
 * ``transfer: target`` -- the target section,
 * ``transfer: result`` -- the target with the class's style taken from source A,
 * ``transfer: labels`` -- the target's labels (the result's labels, by construction),
-* ``transfer: A - B`` -- result(A) minus result(B): where the two sources differ.
+* ``transfer: source A`` -- the style source, with its labels outlined
+  (``transfer: source A labels``, a contour),
+* ``transfer: A - B`` -- result(A) minus result(B): where the two sources differ;
+
+and, under the form, the figures of ``napari-forgetting transfer-figure``
+(:func:`~napari_forgetting.transfer.triple_panels`): the class region's RMS, vertical
+frequency and continuity in the target, the result and both sources, and the mean
+``|A - B|`` inside and outside the region. *Measure quality* runs
+:func:`~napari_forgetting.transfer.transfer_quality` on the layers' held-out sections in a
+worker and shows its figures against the bar (as ``transfer-quality`` prints them).
 
 Sections are read from the layer data depth-down (inline ``i`` = ``data[i].T``, crossline
 ``j`` = ``data[:, j].T``); section keys use the layers' header numbers (metadata
@@ -55,6 +66,7 @@ from napari_forgetting._napari.widgets.lifetime import alive as _alive
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
 from napari_forgetting.data.classes import class_colors, default_class_names
 from napari_forgetting.data.sections import Section, all_sections, section_image, section_labels
+from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 
 __all__ = ["LAYER_NAMES", "TransferWidget"]
 
@@ -64,8 +76,11 @@ LAYER_NAMES = {
     "target": "transfer: target",
     "result": "transfer: result",
     "labels": "transfer: labels",
+    "source": "transfer: source A",
     "difference": "transfer: A - B",
 }
+#: The outline of the source's labels, drawn over ``transfer: source A``.
+SOURCE_LABELS = "transfer: source A labels"
 _GAP = 0.1  # gap between the side-by-side panels, as a fraction of the section width
 
 
@@ -79,15 +94,58 @@ def _compute_preview(
     source_b: tuple[np.ndarray, np.ndarray],
     class_id: int,
     n_classes: int,
-) -> dict[str, np.ndarray]:
+    std: float = 1.0,
+) -> dict[str, Any]:
     """Fig. 3's panels (no Qt; runs in a worker): the target, the target with the class's
-    style of source A, its labels, and the difference to the result with source B."""
-    from napari_forgetting.transfer import transfer
+    style of source A, its labels, source A with its labels, the difference to the result
+    with source B; and their figures (``figures``: :func:`~napari_forgetting.transfer.
+    triple_panels` without its arrays)."""
+    from napari_forgetting.transfer import StratalTransfer, triple_panels
 
+    if not isinstance(model, StratalTransfer) and int(model.n_classes) != int(n_classes):
+        raise ValueError(f"the model was trained for {model.n_classes} classes, not {n_classes}")
     t_img, t_lab = target
-    res_a = transfer(model, t_img, t_lab, *source_a, class_id, n_classes=n_classes)
-    res_b = transfer(model, t_img, t_lab, *source_b, class_id, n_classes=n_classes)
-    return {"target": t_img, "result": res_a, "labels": t_lab, "difference": res_a - res_b}
+    p = triple_panels(model, target, source_a, source_b, class_id, std)
+    return {
+        "target": t_img,
+        "result": p["result_a"],
+        "labels": t_lab,
+        "source": source_a[0],
+        "source_labels": source_a[1],
+        "difference": p["difference"],
+        "figures": {k: p[k] for k in ("inside", "outside", "character")},
+    }
+
+
+def describe_figures(figures: dict[str, Any], class_name: str) -> str:
+    """The preview's figures as a few lines (amplitudes in stds of the layers' volume)."""
+    rows = []
+    for role, label in (("target", "target"), ("result_a", "result"), ("source_a", "source A"),
+                        ("source_b", "source B")):  # fmt: skip
+        c = figures["character"][role]
+        rows.append(
+            f"{label}: RMS {c['rms']:.2f}, frequency {c['frequency']:.3f} cycles/sample, "
+            f"continuity {c['continuity']:.2f}"
+        )
+    return (
+        f"{class_name} region\n"
+        + "\n".join(rows)
+        + f"\n|A - B| {figures['inside']:.3f} std inside, {figures['outside']:.4f} outside"
+    )
+
+
+def _measure_quality(method: Any, seismic: Any, labels: Any, class_id: int,
+                     min_pixels: int) -> Any:  # fmt: skip
+    """:func:`~napari_forgetting.transfer.transfer_quality` for a worker: an error comes back
+    as a :class:`_PreviewFailed`."""
+    from napari_forgetting.transfer import transfer_quality
+
+    try:
+        return transfer_quality(
+            method, (np.asarray(seismic), np.asarray(labels)), class_id, min_pixels=min_pixels
+        )
+    except Exception as exc:  # noqa: BLE001 - reported to the user
+        return _PreviewFailed(str(exc))
 
 
 @dataclass(frozen=True)
@@ -135,6 +193,17 @@ class TransferWidget(QWidget):
         self.seismic = ComboBox(label="seismic", choices=self._image_layers, nullable=True)
         self.labels = ComboBox(label="labels", choices=self._labels_layers, nullable=True)
         self.class_combo = ComboBox(label="class", choices=[])
+        self.method = ComboBox(label="method", choices=["learned", "stratal"], value="learned")
+        self.method.tooltip = (
+            "learned: the loaded or trained model; stratal: the training-free transfer"
+        )
+        self.min_pixels = SpinBox(
+            label="min class pixels", value=DEFAULT_MIN_PIXELS, min=0, max=10_000_000
+        )
+        self.min_pixels.tooltip = (
+            "ranked style sources and measured sections hold at least this many pixels of "
+            f"the class (a style pooled from fewer is mostly noise; default {DEFAULT_MIN_PIXELS})"
+        )
         self.run_path = LineEdit(label="hotspots run", value="")
         self.run_path.tooltip = (
             "a run folder: its style sources (or Hotspots ranking) for the class"
@@ -159,12 +228,20 @@ class TransferWidget(QWidget):
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.preview_button = PushButton(text="Preview")
         self.status = Label(value="load or train a transfer model, then Preview")
+        self.figures = Label(value="")
+        self.quality_button = PushButton(text="Measure quality")
+        self.quality_button.tooltip = (
+            "the method on held-out triples of the layers' sections, against the quality bar"
+        )
+        self.quality = Label(value="")
 
         self.form = Container(
             widgets=[
                 self.seismic,
                 self.labels,
                 self.class_combo,
+                self.method,
+                self.min_pixels,
                 Container(widgets=[self.run_path, self.run_button], layout="horizontal"),
                 self.ranked,
                 self.source_a,
@@ -182,6 +259,9 @@ class TransferWidget(QWidget):
                 ),
                 self.preview_button,
                 self.status,
+                self.figures,
+                self.quality_button,
+                self.quality,
             ]
         )
         scroll = QScrollArea()
@@ -199,6 +279,8 @@ class TransferWidget(QWidget):
         self.train_button.changed.connect(self.train)
         self.stop_button.changed.connect(self.stop)
         self.preview_button.changed.connect(self.preview_in_background)
+        self.quality_button.changed.connect(self.measure_quality_in_background)
+        self.quality_worker: Any = None
         self.labels.changed.connect(lambda _v: self._fill_classes())
         self.viewer.layers.events.inserted.connect(self.reset_choices)
         self.viewer.layers.events.removed.connect(self.reset_choices)
@@ -313,7 +395,8 @@ class TransferWidget(QWidget):
                 store.refresh()
                 if store.n_epochs == 0:
                     raise ValueError(f"{store.path.name}: no epoch yet to rank")
-                keys, how = rank_run(store, cls).keys(), "Hotspots ranking"
+                ranking = rank_run(store, cls, min_pixels=int(self.min_pixels.value))
+                keys, how = ranking.keys(), "Hotspots ranking"
         except Exception as exc:  # noqa: BLE001 - a bad run is a message
             self._tell(f"cannot use the run's hotspots: {exc}", error=True)
             return []
@@ -540,11 +623,22 @@ class TransferWidget(QWidget):
         )
         return self.preview_worker
 
+    def _method(self) -> Any:
+        """What :func:`~napari_forgetting.transfer.transfer` takes for the chosen method."""
+        from napari_forgetting.transfer import StratalTransfer
+
+        if self.method.value == "stratal":
+            return StratalTransfer()
+        if self.model is None:
+            raise ValueError("no transfer model: load a checkpoint or train one first")
+        return self.model
+
     def _preview_job(self) -> dict[str, Any] | None:
         """The checked inputs of a preview (sections read), or ``None`` after a message."""
+        from napari_forgetting.data.sections import amplitude_stats
+
         try:
-            if self.model is None:
-                raise ValueError("no transfer model: load a checkpoint or train one first")
+            method = self._method()
             volume = self._volume()
             if not self.target.value.strip():
                 self.random_target()
@@ -557,12 +651,13 @@ class TransferWidget(QWidget):
             b_img, b_lab = self._read(volume, b_sec)
             n = len(self.class_names())
             inputs = {
-                "model": self.model,
+                "model": method,
                 "target": (t_img, t_lab),
                 "source_a": (a_img, a_lab),
                 "source_b": (b_img, b_lab),
                 "class_id": self.class_id,
                 "n_classes": n,
+                "std": float(amplitude_stats(np.asarray(volume.seismic))[1]) or 1.0,
             }
         except Exception as exc:  # noqa: BLE001 - bad input is a message, never a crash
             self._tell(f"cannot preview the transfer: {exc}", error=True)
@@ -578,50 +673,122 @@ class TransferWidget(QWidget):
             self._tell(f"could not show the transfer: {type(exc).__name__}: {exc}", True)
             return None
         self.last_result = arrays
+        self.figures.value = describe_figures(arrays["figures"], str(self.class_combo.value))
         self._tell(
-            f"{self.class_combo.value}: style of {job['a'].key} on {job['t'].key}; difference "
-            f"to {job['b'].key} (max |A - B| {float(np.abs(arrays['difference']).max()):.3g})"
+            f"{self.class_combo.value}: style of {job['a'].key} on {job['t'].key} "
+            f"({self.method.value}); |A - B| with {job['b'].key}: "
+            f"{arrays['figures']['inside']:.3f} std inside the class"
         )
         return arrays
 
-    def _show(self, arrays: dict[str, np.ndarray], n_classes: int) -> None:
-        rows, cols = arrays["target"].shape
-        step = cols * (1 + _GAP)
+    # -------------------------------------------------------------- quality
+
+    def measure_quality(self) -> dict[str, Any] | None:
+        """:func:`~napari_forgetting.transfer.transfer_quality` of the chosen method on the
+        layers, here and now (scripts, tests); the button runs
+        :meth:`measure_quality_in_background`. Returns the figures, or ``None`` after a
+        message."""
+        job = self._quality_job()
+        if job is None:
+            return None
+        return self._finish_quality(_measure_quality(**job))
+
+    def measure_quality_in_background(self) -> Any:
+        """The Measure quality button: the measurement in a worker thread."""
+        if self.quality_worker is not None:
+            return None
+        job = self._quality_job()
+        if job is None:
+            return None
+        bar = progress(total=0, desc="transfer quality")
+
+        def done() -> None:
+            bar.close()
+            self.quality_worker = None
+            if _alive(self):
+                self.quality_button.enabled = True
+
+        self.quality_button.enabled = False
+        self.quality.value = "measuring on held-out triples ..."
+        self.quality_worker = start_worker(
+            _measure_quality, **job, on_event=self._finish_quality, on_finished=done
+        )
+        return self.quality_worker
+
+    def _quality_job(self) -> dict[str, Any] | None:
+        try:
+            volume = self._volume()
+            return {
+                "method": self._method(),
+                "seismic": volume.seismic,
+                "labels": volume.labels,
+                "class_id": self.class_id,
+                "min_pixels": int(self.min_pixels.value),
+            }
+        except Exception as exc:  # noqa: BLE001 - bad input is a message, never a crash
+            self._tell(f"cannot measure the transfer: {exc}", error=True)
+            return None
+
+    def _finish_quality(self, result: Any) -> dict[str, Any] | None:
+        from napari_forgetting.transfer import describe_quality
+
+        if isinstance(result, _PreviewFailed):
+            self.quality.value = ""
+            self._tell(f"cannot measure the transfer: {result.message}", error=True)
+            return None
+        self.last_quality = result
+        self.quality.value = describe_quality(result)
+        verdict = "meets the bar" if result["passes"] else "is below the bar"
+        self._tell(f"the {result['method']} transfer {verdict} ({result['n_triples']} triples)")
+        return result
+
+    def _show(self, arrays: dict[str, Any], n_classes: int) -> None:
         lo, hi = np.percentile(
-            np.concatenate([arrays["target"].ravel(), arrays["result"].ravel()]), [1, 99]
+            np.concatenate([arrays[r].ravel() for r in ("target", "result", "source")]), [1, 99]
         )
         if not hi > lo:
             hi = lo + 1.0
         d = float(np.abs(arrays["difference"]).max()) or 1.0
-        for i, (role, name) in enumerate(LAYER_NAMES.items()):
+        x = 0.0
+        for role, name in LAYER_NAMES.items():
             data = arrays[role]
+            translate = (0.0, x)
+            x += data.shape[1] * (1 + _GAP)
+            if role == "labels":
+                self._put_labels(role, name, data, translate, n_classes, contour=0)
+                continue
             layer = self.layers.get(role)
-            translate = (0.0, i * step)
             if layer is None or layer not in self.viewer.layers:
-                if role == "labels":
-                    layer = Labels(
-                        data.astype(np.uint8),
-                        name=name,
-                        colormap=labels_colormap(n_classes),
-                        translate=translate,
-                    )
-                else:
-                    layer = Image(
-                        data,
-                        name=name,
-                        colormap="PiYG" if role == "difference" else "gray",
-                        translate=translate,
-                        metadata={"kind": "transfer"},
-                    )
+                layer = Image(
+                    data,
+                    name=name,
+                    colormap="PiYG" if role == "difference" else "gray",
+                    translate=translate,
+                    metadata={"kind": "transfer"},
+                )
                 self.layers[role] = layer
                 self.viewer.add_layer(layer)
             else:
-                layer.data = data.astype(np.uint8) if role == "labels" else data
+                layer.data = data
                 layer.translate = translate
-            if role == "difference":
-                layer.contrast_limits = (-d, d)
-            elif role != "labels":
-                layer.contrast_limits = (float(lo), float(hi))
+            layer.contrast_limits = (-d, d) if role == "difference" else (float(lo), float(hi))
+            if role == "source":  # its labels outlined on it
+                self._put_labels("source_labels", SOURCE_LABELS, arrays["source_labels"],
+                                 translate, n_classes, contour=1)  # fmt: skip
+
+    def _put_labels(self, role: str, name: str, data: np.ndarray, translate: tuple,
+                    n_classes: int, contour: int) -> None:  # fmt: skip
+        layer = self.layers.get(role)
+        data = data.astype(np.uint8)
+        if layer is None or layer not in self.viewer.layers:
+            layer = Labels(data, name=name, colormap=labels_colormap(n_classes),
+                           translate=translate)  # fmt: skip
+            layer.contour = contour
+            self.layers[role] = layer
+            self.viewer.add_layer(layer)
+        else:
+            layer.data = data
+            layer.translate = translate
 
     # -------------------------------------------------------------- teardown
 
@@ -631,7 +798,7 @@ class TransferWidget(QWidget):
 
     def shutdown(self, timeout_s: float = 30.0) -> None:
         """Stop a running training and wait for its workers (used on close and in tests)."""
-        for worker in (self.worker, self.preview_worker):
+        for worker in (self.worker, self.preview_worker, self.quality_worker):
             if worker is not None:
                 worker.quit()
                 worker.await_workers(msecs=int(timeout_s * 1000))

@@ -1,8 +1,12 @@
 """The "Augment and retrain" dock: the paper's loop from a finished run, in a background worker.
 
-From a parent run (its folder; or ``set_run`` from another widget) and a transfer checkpoint:
-generate the augmented pool (style transfers of a class from the run's hotspot sections onto
-random training sections; :func:`~napari_forgetting.workflow.augment.generate_pool`), write it
+From a parent run (its folder; or ``set_run`` from another widget) and a transfer method (a
+learned model's checkpoint, or the training-free stratal transfer): measure the method on the
+run's held-out sections and refuse it below the quality bar unless "go on below the bar" is
+ticked (:func:`~napari_forgetting.workflow.augment.check_transfer`), generate the augmented
+pool from style sources with at least "min class pixels" of the class (style transfers of a
+class from the run's hotspot sections onto random training sections;
+:func:`~napari_forgetting.workflow.augment.generate_pool`), write it
 as an export set (F3 ``.npy`` + SEG-Y + zarr + manifest), retrain from scratch on the
 training sections plus the pool as a new run linked to its parent, and show the new run's
 forgetting heat map beside the parent's ("forgetting events (parent)" /
@@ -41,6 +45,7 @@ from qtpy.QtWidgets import (
 
 from napari_forgetting._napari.live_layers import forgetting_colormap
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
+from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 from napari_forgetting.runs.geometry import RunGeometry, geometry_from_sections
 from napari_forgetting.training.events import (
     EpochDone,
@@ -85,6 +90,23 @@ class AugmentWidget(QWidget):
         self.ckpt_edit.setPlaceholderText("transfer checkpoint (transfer-train --out …)")
         browse_ckpt = QPushButton("…")
         browse_ckpt.clicked.connect(self._browse_ckpt)
+        self.method_box = QComboBox()
+        self.method_box.addItems(["learned", "stratal"])
+        self.method_box.setToolTip(
+            "learned: the checkpoint's model; stratal: the training-free transfer (no model)"
+        )
+        self.method_box.currentTextChanged.connect(self._on_method)
+        self.min_pixels = QSpinBox(minimum=0, maximum=10_000_000, value=DEFAULT_MIN_PIXELS)
+        self.min_pixels.setToolTip(
+            "style sources hold at least this many pixels of the class (a style pooled from "
+            f"fewer is mostly noise; default {DEFAULT_MIN_PIXELS}); the quality measurement "
+            "uses held-out sections with as many"
+        )
+        self.force = QCheckBox("go on below the quality bar")
+        self.force.setToolTip(
+            "make the pool even when the transfer is below the bar, or cannot be measured "
+            "(the figures are kept in pool.json)"
+        )
         self.class_box = QComboBox()
         self.sources = QSpinBox(minimum=1, maximum=1000, value=6)
         self.per_source = QSpinBox(minimum=1, maximum=100000, value=64)
@@ -116,8 +138,10 @@ class AugmentWidget(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.ckpt_edit)
         row.addWidget(browse_ckpt)
+        form.addRow("transfer method", self.method_box)
         form.addRow("transfer model", row)
         form.addRow("class", self.class_box)
+        form.addRow("min class pixels", self.min_pixels)
         form.addRow("style sources (top N)", self.sources)
         form.addRow("transfers per source", self.per_source)
         form.addRow("seed", self.seed)
@@ -125,6 +149,7 @@ class AugmentWidget(QWidget):
         form.addRow("output", self.out_edit)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.force)
         layout.addWidget(self.grid)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_btn)
@@ -181,11 +206,18 @@ class AugmentWidget(QWidget):
 
     # ------------------------------------------------------------------ running
 
+    def _on_method(self, method: str) -> None:
+        self.ckpt_edit.setEnabled(method == "learned")
+
     def start(self) -> None:
+        from napari_forgetting.transfer import resolve_method
+
         run, ckpt = self.run_edit.text().strip(), self.ckpt_edit.text().strip()
-        if not run or not ckpt:
+        method = self.method_box.currentText()
+        if not run or (method == "learned" and not ckpt):
             self._say("choose a parent run and a transfer checkpoint first", "warning")
             return
+        transfer_method = resolve_method(method, Path(ckpt) if method == "learned" else None)
         if self.worker is not None:
             self._say("a run is in progress; stop it first", "warning")
             return
@@ -210,9 +242,10 @@ class AugmentWidget(QWidget):
         self._bar.set_description("style transfers")
         self.status.setText("generating the augmented pool …")
         self.worker = start_worker(
-            augment_and_retrain_events, Path(run), Path(ckpt), out,
+            augment_and_retrain_events, Path(run), transfer_method, out,
             cls=self.class_box.currentText(), n_sources=self.sources.value(),
             per_source=self.per_source.value(), seed=self.seed.value(), overrides=overrides,
+            min_pixels=self.min_pixels.value(), force=self.force.isChecked(),
             on_event=self._on_event, on_finished=self._on_finished,
         )  # fmt: skip
 
