@@ -11,7 +11,7 @@ the sections holding the class, or chosen). *Preview* shows, side by side as 2-D
 * ``transfer: target`` -- the target section,
 * ``transfer: result`` -- the target with the class's style taken from source A,
 * ``transfer: labels`` -- the target's labels (the result's labels, by construction),
-* ``transfer: source A`` -- the style source, with its labels outlined
+* ``transfer: source A`` -- the style source, its class region outlined
   (``transfer: source A labels``, a contour),
 * ``transfer: A - B`` -- result(A) minus result(B): where the two sources differ;
 
@@ -57,6 +57,7 @@ from magicgui.widgets import (
 )
 from napari.layers import Image, Labels
 from napari.utils import progress
+from napari.utils.colormaps import DirectLabelColormap
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QFileDialog, QScrollArea, QVBoxLayout, QWidget
 
@@ -772,17 +773,23 @@ class TransferWidget(QWidget):
                 layer.data = data
                 layer.translate = translate
             layer.contrast_limits = (-d, d) if role == "difference" else (float(lo), float(hi))
-            if role == "source":  # its labels outlined on it
-                self._put_labels("source_labels", SOURCE_LABELS, arrays["source_labels"],
-                                 translate, n_classes, contour=1)  # fmt: skip
+            if role == "source":  # its class region outlined on it
+                region = (np.asarray(arrays["source_labels"]) == self.class_id).astype(np.uint8)
+                self._put_labels("source_labels", SOURCE_LABELS, region, translate,
+                                 n_classes, contour=1)  # fmt: skip
 
     def _put_labels(self, role: str, name: str, data: np.ndarray, translate: tuple,
                     n_classes: int, contour: int) -> None:  # fmt: skip
         layer = self.layers.get(role)
         data = data.astype(np.uint8)
         if layer is None or layer not in self.viewer.layers:
-            layer = Labels(data, name=name, colormap=labels_colormap(n_classes),
-                           translate=translate)  # fmt: skip
+            if contour:  # a 0/1 region: its outline in orange, nothing elsewhere
+                colormap = DirectLabelColormap(
+                    color_dict={None: (0, 0, 0, 0), 0: (0, 0, 0, 0), 1: (1.0, 0.5, 0.05, 1.0)}
+                )
+            else:
+                colormap = labels_colormap(n_classes)
+            layer = Labels(data, name=name, colormap=colormap, translate=translate)
             layer.contour = contour
             self.layers[role] = layer
             self.viewer.add_layer(layer)
