@@ -111,5 +111,5 @@ def test_cli_transfer_figure_writes_fig3(transfer_checkpoint, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "99" in err[0]
     assert main([*argv[:-2], "--min-pixels", "100000", "--out", str(tmp_path / "c.png")]) == 2
-    assert "the figure needs three" in capsys.readouterr().err
+    assert "a quality measurement or figure needs three" in capsys.readouterr().err
     assert not (tmp_path / "b.png").exists() and not (tmp_path / "c.png").exists()

@@ -43,6 +43,7 @@ __all__ = [
     "QualityBar",
     "TooFewSections",
     "describe_quality",
+    "held_out_with_class",
     "psnr",
     "reconstruction_quality",
     "transfer_quality",
@@ -205,6 +206,34 @@ def _seam_gradient(image: np.ndarray, region: np.ndarray) -> float:
     return float(np.abs(np.diff(image.astype(np.float64), axis=0))[cross].mean())
 
 
+def held_out_with_class(
+    volume_or_arrays: Any,
+    class_id: int,
+    every: int = 5,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    sections: Sequence[Section] | None = None,
+) -> tuple[SectionStore, list[Section]]:
+    """``(store, sections)``: the held-out ``sections`` (default: the validation sections of
+    the paper's split) holding at least ``min_pixels`` (and at least one) pixels of the class,
+    read into ``store``. Raises :class:`TooFewSections` when fewer than three do."""
+    k = int(class_id)
+    image_src, label_src = sources(volume_or_arrays, "style transfer")
+    if sections is None:
+        sections = paper_split(split_source(volume_or_arrays), every).validation
+    sections = list(sections)
+    store = SectionStore(image_src, label_src)
+    store.preload(sections)
+    least = max(1, int(min_pixels))
+    having = [s for s in sections if int((store.get(s)[1] == k).sum()) >= least]
+    if len(having) < 3:
+        raise TooFewSections(
+            f"class {k} covers at least {least} pixels in {len(having)} of the "
+            f"{len(sections)} held-out sections; a quality measurement or figure needs three "
+            "(lower --min-pixels, or use a larger volume)"
+        )
+    return store, having
+
+
 def triple_panels(
     method: MethodLike,
     target: tuple[Any, Any],
@@ -276,23 +305,10 @@ def transfer_quality(
     model was trained for another class count.
     """
     k = int(class_id)
-    image_src, label_src = sources(volume_or_arrays, "style transfer")
     n_classes = len(getattr(volume_or_arrays, "class_names", ()) or ()) or None
     if not isinstance(method, StratalTransfer):
         method = _resolve(method, n_classes)
-    if sections is None:
-        sections = paper_split(split_source(volume_or_arrays), every).validation
-    sections = list(sections)
-    store = SectionStore(image_src, label_src)
-    store.preload(sections)
-    least = max(1, int(min_pixels))
-    having = [s for s in sections if int((store.get(s)[1] == k).sum()) >= least]
-    if len(having) < 3:
-        raise TooFewSections(
-            f"class {k} covers at least {min_pixels} pixels in {len(having)} of the "
-            f"{len(sections)} held-out sections; a quality measurement needs three "
-            "(lower --min-pixels, or use a larger volume)"
-        )
+    store, having = held_out_with_class(volume_or_arrays, k, every, min_pixels, sections)
     std = float(amplitude_stats(split_source(volume_or_arrays))[1]) or 1.0
     rng = np.random.default_rng([int(seed), k])
     rows = []

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_forgetting.data.sections import Section, amplitude_stats, paper_split
+from napari_forgetting.data.sections import Section, amplitude_stats
 from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.data.writers import atomic_path
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
@@ -40,20 +40,10 @@ def pick_triple(
     min_pixels: int = DEFAULT_MIN_PIXELS,
 ) -> tuple[Section, Section, Section]:
     """``(target, source A, source B)`` among the held-out sections (see the module)."""
-    from napari_forgetting.transfer import TooFewSections, region_character
+    from napari_forgetting.transfer import held_out_with_class, region_character
 
     k = int(class_id)
-    image_src, label_src = sources(volume, "style transfer")
-    sections = paper_split(split_source(volume), every).validation
-    store = SectionStore(image_src, label_src)
-    store.preload(sections)
-    least = max(1, int(min_pixels))
-    having = [s for s in sections if int((store.get(s)[1] == k).sum()) >= least]
-    if len(having) < 3:
-        raise TooFewSections(
-            f"class {k} covers at least {least} pixels in {len(having)} of the "
-            f"{len(sections)} held-out sections; the figure needs three (lower --min-pixels)"
-        )
+    store, having = held_out_with_class(volume, k, every, min_pixels)
     rms = [region_character(*_pair(store, s, k))["rms"] for s in having]
     order = np.argsort(rms, kind="stable")
     a, b = int(order[-1]), int(order[0])
