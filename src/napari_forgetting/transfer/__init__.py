@@ -24,6 +24,8 @@ when a transfer runs).
 from napari_forgetting.transfer.apply import (
     TRANSFER_METHODS,
     load_transfer_model,
+    method_choice,
+    method_name,
     reconstruct,
     resolve_method,
     style_matrix,
@@ -66,6 +68,8 @@ __all__ = [
     "describe_quality",
     "held_out_with_class",
     "load_transfer_model",
+    "method_choice",
+    "method_name",
     "mix_styles",
     "psnr",
     "reconstruct",

@@ -49,19 +49,32 @@ MethodLike = RegionStyleTransfer | StratalTransfer | str | os.PathLike
 TRANSFER_METHODS = ("learned", "stratal")
 
 
-def resolve_method(method: str | None, checkpoint: Any = None) -> MethodLike:
-    """What :func:`transfer` takes for a method name: the ``checkpoint`` (a path or a model)
-    for ``learned``, a :class:`~.region.StratalTransfer` for ``stratal``; ``None``: learned
-    when a checkpoint is given, else stratal. Raises ``ValueError`` for an unknown name,
-    ``learned`` without a checkpoint and ``stratal`` with one."""
+def method_choice(method: str | None, has_checkpoint: bool) -> str:
+    """The method a ``--transfer-method`` value names: ``None`` is learned when a checkpoint
+    is given, else stratal. Raises ``ValueError`` for an unknown name and for ``stratal``
+    with a checkpoint."""
     if method is None:
-        method = "stratal" if checkpoint is None else "learned"
+        return "learned" if has_checkpoint else "stratal"
     if method not in TRANSFER_METHODS:
         choices = " or ".join(TRANSFER_METHODS)
         raise ValueError(f"unknown transfer method {method!r}; choose {choices}")
-    if method == "stratal":
-        if checkpoint is not None:
-            raise ValueError("the stratal transfer is training-free: it takes no checkpoint")
+    if method == "stratal" and has_checkpoint:
+        raise ValueError("the stratal transfer is training-free: it takes no checkpoint")
+    return method
+
+
+def method_name(method: MethodLike) -> str:
+    """How figures and pools name a method: a training-free one by its ``name``, any model
+    or checkpoint ``learned``."""
+    return method.name if isinstance(method, StratalTransfer) else "learned"
+
+
+def resolve_method(method: str | None, checkpoint: Any = None) -> MethodLike:
+    """What :func:`transfer` takes for a method name (:func:`method_choice`): the
+    ``checkpoint`` (a path or a model) for ``learned``, a :class:`~.region.StratalTransfer`
+    for ``stratal``. Raises ``ValueError`` as :func:`method_choice` does, and for ``learned``
+    without a checkpoint."""
+    if method_choice(method, checkpoint is not None) == "stratal":
         return StratalTransfer()
     if checkpoint is None:
         raise ValueError(

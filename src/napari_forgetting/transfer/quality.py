@@ -30,6 +30,7 @@ from napari_forgetting.transfer.apply import (
     MethodLike,
     ModelLike,
     _resolve,
+    method_name,
     reconstruct,
     transfer,
 )
@@ -241,19 +242,21 @@ def triple_panels(
     source_b: tuple[Any, Any],
     class_id: int,
     std: float = 1.0,
+    n_classes: int | None = None,
 ) -> dict[str, Any]:
     """The paper's Fig. 3 for one triple, with its figures: ``target`` / ``source_a`` /
     ``source_b`` are ``(image, labels)`` sections; returns ``result_a`` and ``result_b``
     (the target with the class's style of A and of B), ``difference`` (``result_a -
     result_b``), ``inside`` / ``outside`` (mean ``|difference|`` in and out of the target's
     class region, in units of ``std``) and ``character``: the :mod:`.character` of the class
-    region of ``target``, ``source_a``, ``source_b``, ``result_a`` and ``result_b``."""
+    region of ``target``, ``source_a``, ``source_b``, ``result_a`` and ``result_b``.
+    ``n_classes``: the caller's class count, checked as :func:`~.apply.transfer` does."""
     k = int(class_id)
     t_img, t_lab = (np.asarray(v) for v in target)
     region = t_lab == k
     out: dict[str, Any] = {"character": {"target": region_character(t_img, region, std)}}
     for name, (s_img, s_lab) in (("a", source_a), ("b", source_b)):
-        result = transfer(method, t_img, t_lab, s_img, s_lab, k)
+        result = transfer(method, t_img, t_lab, s_img, s_lab, k, n_classes=n_classes)
         out[f"result_{name}"] = result
         out["character"][f"source_{name}"] = region_character(s_img, np.asarray(s_lab) == k, std)
         out["character"][f"result_{name}"] = region_character(result, region, std)
@@ -344,7 +347,7 @@ def transfer_quality(
             }
         )
     q: dict[str, Any] = {
-        "method": method.name if isinstance(method, StratalTransfer) else "learned",
+        "method": method_name(method),
         "class_id": k,
         "n_triples": len(rows),
         "n_sections": len(having),

@@ -146,12 +146,12 @@ def check_transfer(
     :class:`TransferBelowBar` (one line, with the figures) unless ``force``, and
     ``ValueError`` for a model trained for another class count.
     """
-    from napari_forgetting.transfer import TooFewSections, transfer_quality
+    from napari_forgetting.transfer import TooFewSections, method_name, transfer_quality
 
     what = (
         f"transfer model {method}"
         if isinstance(method, (str, os.PathLike))
-        else (f"the {getattr(method, 'name', 'learned')} transfer")
+        else f"the {method_name(method)} transfer"
     )
     try:
         q = transfer_quality(method, volume, class_id, every=every, min_pixels=min_pixels)
@@ -225,7 +225,7 @@ def pool_steps(
     figures (:func:`check_transfer`), kept in the pool. Closing the generator stops between
     transfers.
     """
-    from napari_forgetting.transfer import StratalTransfer, load_transfer_model, transfer
+    from napari_forgetting.transfer import load_transfer_model, method_name, transfer
 
     store = run if isinstance(run, RunStore) else RunStore.open(run)
     class_id = resolve_class(store.class_names, cls)
@@ -247,7 +247,7 @@ def pool_steps(
         raise ValueError(f"no training section holds class {class_name!r}: nowhere to transfer")
     model = transfer_model
     ckpt = None
-    method = "stratal" if isinstance(transfer_model, StratalTransfer) else "learned"
+    method = method_name(transfer_model)
     if isinstance(transfer_model, (str, os.PathLike)):
         ckpt = str(Path(transfer_model).resolve())
         model = load_transfer_model(transfer_model, n_classes=store.n_classes)

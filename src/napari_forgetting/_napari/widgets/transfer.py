@@ -101,12 +101,10 @@ def _compute_preview(
     style of source A, its labels, source A with its labels, the difference to the result
     with source B; and their figures (``figures``: :func:`~napari_forgetting.transfer.
     triple_panels` without its arrays)."""
-    from napari_forgetting.transfer import StratalTransfer, triple_panels
+    from napari_forgetting.transfer import triple_panels
 
-    if not isinstance(model, StratalTransfer) and int(model.n_classes) != int(n_classes):
-        raise ValueError(f"the model was trained for {model.n_classes} classes, not {n_classes}")
     t_img, t_lab = target
-    p = triple_panels(model, target, source_a, source_b, class_id, std)
+    p = triple_panels(model, target, source_a, source_b, class_id, std, n_classes)
     return {
         "target": t_img,
         "result": p["result_a"],
