@@ -2,15 +2,18 @@
 previous one and the training-free method, on one volume in one process.
 
     python benchmarks/bench_transfer.py [--shape 32 64 128] [--epochs 20] [--threads 2]
-        [--arms default,previous,stratal] [--triples 48] [--seed 0] [--save DIR]
+        [--arms default,previous,stratal] [--triples 48] [--seed 0] [--train-seed 0]
+        [--save DIR]
 
 Arms (each trained on the training sections of ``--data synthetic --shape``'s volume, the
 validation sections held out, as ``napari-forgetting transfer-train`` does):
 
 * ``default`` -- :class:`TransferConfig` as it is (``transfer-train``'s defaults);
-* ``previous`` -- the configuration before the style-swap losses: the discriminator on
+* ``previous`` -- the default before the exemplar input (``exemplar False``: pooled region
+  codes and the swap losses only; the default of 434aaea ... dfa24c1);
+* ``gan`` -- the configuration before the style-swap losses: the discriminator on
   (``gan_weight 1``, ``fm_weight 10``), no swap or cycle loss, no measured character in the
-  code (the default of bc1f953 ... 7332eee);
+  code, no exemplar (the default of bc1f953 ... 7332eee);
 * ``stratal`` -- :class:`StratalTransfer`, no training.
 
 For each: training wall time and peak memory (RSS, of this process so far), then
@@ -37,12 +40,17 @@ from napari_forgetting.transfer import (
     transfer_quality,
 )
 
-PREVIOUS = {
-    "gan_weight": 1.0,
-    "fm_weight": 10.0,
-    "style_weight": 0.0,
-    "cycle_weight": 0.0,
-    "character_code": False,
+ARMS = {
+    "default": {},
+    "previous": {"exemplar": False},
+    "gan": {
+        "exemplar": False,
+        "gan_weight": 1.0,
+        "fm_weight": 10.0,
+        "style_weight": 0.0,
+        "cycle_weight": 0.0,
+        "character_code": False,
+    },
 }
 
 
@@ -53,7 +61,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--arms", default="default,previous,stratal")
     p.add_argument("--triples", type=int, default=48)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="the synthetic volume's seed")
+    p.add_argument("--train-seed", type=int, default=0, help="the trained arms' seed")
     p.add_argument("--class-id", type=int, default=4)
     p.add_argument("--save", help="folder for the default arm's checkpoint")
     p.add_argument("--min-pixels", type=int, default=256, help="see transfer-quality")
@@ -68,9 +77,14 @@ def main(argv=None) -> int:
         if arm == "stratal":
             method = StratalTransfer()
         else:
-            over = PREVIOUS if arm == "previous" else {}
+            if arm not in ARMS:
+                p.error(f"unknown arm {arm!r}; choose from {', '.join([*ARMS, 'stratal'])}")
             cfg = TransferConfig(
-                epochs=args.epochs, n_classes=n_classes, num_threads=args.threads, **over
+                epochs=args.epochs,
+                n_classes=n_classes,
+                num_threads=args.threads,
+                seed=args.train_seed,
+                **ARMS[arm],
             )
             keep = args.save if arm == "default" else None
             trainer = TransferTrainer(data, cfg, out_dir=keep)

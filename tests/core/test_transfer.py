@@ -38,7 +38,7 @@ from napari_forgetting.transfer import (
     transfer_quality,
 )
 from napari_forgetting.transfer.character import character
-from napari_forgetting.transfer.region import blend_weights
+from napari_forgetting.transfer.region import blend_weights, stratal_exemplar, stratal_fill
 
 SCRUFF = 4
 
@@ -198,6 +198,41 @@ def test_labels_outside_the_class_count_raise():
         model(torch.randn(1, 1, 8, 8), torch.full((1, 8, 8), 5))
 
 
+def test_an_exemplar_generator_takes_its_exemplar_and_a_plain_one_refuses_it():
+    x = torch.randn(1, 1, 16, 16)
+    y = torch.randint(0, 6, (1, 16, 16))
+    model = tiny_model(exemplar=True)
+    plain = tiny_model()
+    with torch.no_grad():
+        style, _ = model.encode_style(x, y)
+        a = model.generate(y, style, exemplar=x)
+        b = model.generate(y, style, exemplar=-x)
+        with pytest.raises(ValueError, match="takes an exemplar"):
+            model.generate(y, style)
+        with pytest.raises(ValueError, match="without an exemplar"):
+            plain.generate(y, plain.encode_style(x, y)[0], exemplar=x)
+    assert a.shape == (1, 1, 16, 16)
+    assert not torch.equal(a, b)  # the exemplar reaches the output
+    # checkpoints from before the exemplar input load as plain models
+    assert TransferModelConfig.from_dict({"n_classes": 6}).exemplar is False
+
+
+def test_stratal_exemplar_lays_only_the_named_regions():
+    rng = np.random.default_rng(0)
+    img = rng.normal(size=(20, 12)).astype(np.float32)
+    src = rng.normal(size=(20, 9)).astype(np.float32)
+    lab = np.zeros((20, 12), np.uint8)
+    lab[6:14], lab[14:] = 2, 3
+    slab = np.zeros((20, 9), np.uint8)
+    slab[4:15], slab[15:] = 2, 3
+    ex = stratal_exemplar(img, lab, [2], src, slab)
+    np.testing.assert_array_equal(ex[lab != 2], img[lab != 2])
+    np.testing.assert_array_equal(ex[lab == 2], stratal_fill(lab, src, slab, 2)[lab == 2])
+    assert not np.allclose(ex[lab == 2], img[lab == 2])
+    # a region of constant thickness laid along its own strata is itself
+    np.testing.assert_allclose(stratal_exemplar(img, lab, [0, 2, 3]), img, atol=1e-6)
+
+
 # ------------------------------------------------------------------------------- training
 
 
@@ -272,6 +307,34 @@ def test_reconstruction_only_training_needs_no_discriminator(survey):
     assert history[0]["loss_d"] == 0.0
     for k, v in trainer.discriminator.state_dict().items():
         assert torch.equal(before[k], v), k
+
+
+def test_the_pooled_code_model_without_exemplar_still_trains_and_transfers(survey):
+    trainer = TransferTrainer(survey, cfg(epochs=1, exemplar=False))
+    trainer.fit()
+    assert not trainer.model.config.exemplar
+    (t_img, t_lab), a, _ = sections_with(survey, SCRUFF)[:3]
+    out = transfer(trainer.model, t_img, t_lab, *a, SCRUFF)
+    outside = t_lab != SCRUFF
+    np.testing.assert_array_equal(out[outside], t_img[outside])
+    assert not np.array_equal(out[~outside], t_img[~outside])
+
+
+def test_exemplar_training_swaps_one_class_per_patch_from_the_next_patch(survey):
+    trainer = TransferTrainer(survey, cfg(epochs=0))
+    assert trainer.model.config.exemplar  # the default
+    x, y, _ = trainer._batch(list(trainer.sampler.iter_epoch(4)))
+    ex_rec = trainer._self_exemplars(x, y)
+    perm = torch.roll(torch.arange(4), 1)
+    swapped = torch.zeros(4, 6, dtype=torch.bool)
+    k = int(torch.mode(y[0].flatten()).values)
+    swapped[0, k] = True
+    ex = trainer._swap_exemplars(x, y, ex_rec, perm, swapped)
+    region = (y[0] == k).numpy()
+    np.testing.assert_array_equal(ex[1:].numpy(), ex_rec[1:].numpy())
+    np.testing.assert_array_equal(ex[0, 0].numpy()[~region], ex_rec[0, 0].numpy()[~region])
+    want = stratal_fill(y[0].numpy(), x[3, 0].numpy(), y[3].numpy(), k)
+    np.testing.assert_array_equal(ex[0, 0].numpy()[region], want[region])
 
 
 # ------------------------------------------------------------------------------- transfer

@@ -25,7 +25,7 @@ import torch
 
 from napari_forgetting.model.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from napari_forgetting.transfer.model import RegionStyleTransfer, TransferModelConfig, mix_styles
-from napari_forgetting.transfer.region import StratalTransfer, composite
+from napari_forgetting.transfer.region import StratalTransfer, composite, stratal_exemplar
 
 __all__ = [
     "TRANSFER_METHODS",
@@ -146,6 +146,16 @@ def _section_tensors(
     return x[None, None].to(device), torch.from_numpy(lab)[None].to(device)
 
 
+def _exemplar(model: RegionStyleTransfer, exemplar: np.ndarray) -> torch.Tensor | None:
+    """An exemplar-conditioned model's input ``(1, 1, H, W)`` (normalised); ``None`` for a
+    model without one."""
+    if not model.config.exemplar:
+        return None
+    mean, std = _stats(model)
+    x = torch.from_numpy(((exemplar.astype(np.float64) - mean) / std).astype(np.float32))
+    return x[None, None].to(_device(model))
+
+
 def _to_image(model: RegionStyleTransfer, out: torch.Tensor) -> np.ndarray:
     mean, std = _stats(model)
     y = out[0, 0].detach().float().cpu().numpy().astype(np.float64)
@@ -180,12 +190,18 @@ def style_matrix(
 
 @torch.no_grad()
 def reconstruct(model_or_checkpoint: ModelLike, image: Any, labels: Any) -> np.ndarray:
-    """The model's reconstruction of a section from its own labels and style codes."""
+    """The model's reconstruction of a section from its own labels and style codes (an
+    exemplar model's exemplar: every class region laid along its own strata,
+    :func:`~.region.stratal_exemplar`)."""
     model = _resolve(model_or_checkpoint, None)
     x, y = _section_tensors(model, image, labels, "section")
+    ex = None
+    if model.config.exemplar:
+        img, lab = np.asarray(image), np.asarray(labels)
+        ex = _exemplar(model, stratal_exemplar(img, lab, np.unique(lab)))
     with _Eval(model):
         style, _ = model.encode_style(x, y)
-        out = model.generate(y, style, noise_seed=NOISE_SEED)
+        out = model.generate(y, style, noise_seed=NOISE_SEED, exemplar=ex)
     return _to_image(model, out)
 
 
@@ -256,13 +272,19 @@ def _generate_transfer(
     k: int,
 ) -> np.ndarray:
     """The generator's whole section from the target's labels and codes, class ``k``'s code
-    from the source (not yet composited)."""
+    from the source (not yet composited). An exemplar model also sees the target with the
+    source's class region laid along the target's strata (:func:`~.region.stratal_exemplar`)."""
     xt, yt = _section_tensors(model, t_img, t_lab, "target")
     xs, ys = _section_tensors(model, s_img, s_lab, "source")
+    ex = None
+    if model.config.exemplar:
+        ex = _exemplar(model, stratal_exemplar(t_img, t_lab, [k], s_img, s_lab))
     with _Eval(model):
         style_t, _ = model.encode_style(xt, yt)
         style_s, _ = model.encode_style(xs, ys)
-        out = model.generate(yt, mix_styles(style_t, style_s, k), noise_seed=NOISE_SEED)
+        out = model.generate(
+            yt, mix_styles(style_t, style_s, k), noise_seed=NOISE_SEED, exemplar=ex
+        )
     return _to_image(model, out)
 
 

@@ -20,6 +20,13 @@ small enough to train on a CPU:
   after adding per-pixel Gaussian noise with a learned per-channel scale (random in
   training; at inference drawn from a seeded generator, ``noise_seed``, so that a chaotic
   texture can be drawn and the result is still deterministic).
+* **Exemplar input** (``TransferModelConfig.exemplar``, after CoCosNet: Zhang et al.,
+  "Cross-domain Correspondence Learning for Exemplar-based Image Translation", CVPR 2020,
+  which warps an exemplar onto the target's layout and translates from it): the generator
+  also takes an image ``(N, 1, H, W)`` -- the target with the style source's class region
+  laid along the target's strata (:func:`~.region.stratal_exemplar`) -- area-resized into
+  every ACE's style branch beside the broadcast codes and into the head. A pooled code
+  carries a region's statistics, not its pattern; the exemplar carries the pattern.
 * :class:`MultiscalePatchDiscriminator` -- ``num_d`` PatchGANs on the image concatenated
   with the one-hot labels, at full and successively halved resolution; returns every
   intermediate feature map (for feature matching) and the patch logits.
@@ -77,7 +84,10 @@ class TransferModelConfig:
     ``n_classes`` class ids; ``style_dim`` channels of a style code; ``ngf`` the generator's
     width at full resolution (``ngf * 2**min(i, 2)`` towards the bottom); ``n_up`` the number of
     2x upsamplings (inputs are padded to multiples of ``2**n_up``); ``encoder_width`` the style
-    encoder's base width; ``spade_hidden`` the SPADE branch's hidden channels (default ``ngf``).
+    encoder's base width; ``spade_hidden`` the SPADE branch's hidden channels (default ``ngf``);
+    ``character_code`` appends the region's measured RMS and correlations to each code (and
+    scales each class's output by its RMS, without an exemplar); ``exemplar`` adds the
+    exemplar image input (see the module's docstring).
     """
 
     n_classes: int = 6
@@ -87,6 +97,7 @@ class TransferModelConfig:
     encoder_width: int = 16
     spade_hidden: int | None = None
     character_code: bool = True
+    exemplar: bool = False
 
     def __post_init__(self) -> None:
         for name in ("n_classes", "style_dim", "ngf", "encoder_width"):
@@ -109,6 +120,7 @@ class TransferModelConfig:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in d.items() if k in known}
         values.setdefault("character_code", False)  # checkpoints from before it existed
+        values.setdefault("exemplar", False)
         return cls(**values)
 
 
@@ -249,7 +261,13 @@ class ACE(nn.Module):
     """
 
     def __init__(
-        self, channels: int, n_classes: int, style_dim: int, hidden: int, noise: bool = True
+        self,
+        channels: int,
+        n_classes: int,
+        style_dim: int,
+        hidden: int,
+        noise: bool = True,
+        exemplar: bool = False,
     ) -> None:
         super().__init__()
         self.n_classes = n_classes
@@ -262,8 +280,9 @@ class ACE(nn.Module):
             + 0.02 * torch.randn(n_classes, style_dim, style_dim)
         )
         self.class_bias = nn.Parameter(torch.zeros(n_classes, style_dim))
-        self.style_gamma = nn.Conv2d(style_dim, channels, 3, padding=1)
-        self.style_beta = nn.Conv2d(style_dim, channels, 3, padding=1)
+        extra = 1 if exemplar else 0  # the exemplar image, beside the broadcast codes
+        self.style_gamma = nn.Conv2d(style_dim + extra, channels, 3, padding=1)
+        self.style_beta = nn.Conv2d(style_dim + extra, channels, 3, padding=1)
         self.spade_shared = nn.Sequential(nn.Conv2d(n_classes, hidden, 3, padding=1), nn.ReLU())
         self.spade_gamma = nn.Conv2d(hidden, channels, 3, padding=1)
         self.spade_beta = nn.Conv2d(hidden, channels, 3, padding=1)
@@ -281,6 +300,7 @@ class ACE(nn.Module):
         onehot: torch.Tensor,
         style: torch.Tensor,
         rng: torch.Generator | None = None,
+        exemplar: torch.Tensor | None = None,
     ) -> torch.Tensor:
         if self.noise and (self.training or rng is not None):
             shape = (x.shape[0], 1, x.shape[2], x.shape[3])
@@ -291,6 +311,9 @@ class ACE(nn.Module):
         codes = self.class_codes(style)
         # broadcast each class's code over its region (absent classes have no pixels)
         style_map = torch.einsum("nks,nkhw->nshw", codes.to(seg.dtype), seg)
+        if exemplar is not None:
+            ex = F.interpolate(exemplar.to(seg.dtype), size=x.shape[-2:], mode="area")
+            style_map = torch.cat([style_map, ex], dim=1)
         gamma_s = self.style_gamma(style_map)
         beta_s = self.style_beta(style_map)
         hidden = self.spade_shared(seg)
@@ -307,18 +330,25 @@ class SEANResBlock(nn.Module):
     """Residual block: ACE -> LeakyReLU -> conv, twice; learned shortcut when widths differ."""
 
     def __init__(
-        self, fin: int, fout: int, n_classes: int, style_dim: int, hidden: int, noise: bool = True
+        self,
+        fin: int,
+        fout: int,
+        n_classes: int,
+        style_dim: int,
+        hidden: int,
+        noise: bool = True,
+        exemplar: bool = False,
     ) -> None:
         super().__init__()
         fmid = min(fin, fout)
         self.learned_shortcut = fin != fout
         self.conv_0 = nn.Conv2d(fin, fmid, 3, padding=1)
         self.conv_1 = nn.Conv2d(fmid, fout, 3, padding=1)
-        self.ace_0 = ACE(fin, n_classes, style_dim, hidden, noise)
-        self.ace_1 = ACE(fmid, n_classes, style_dim, hidden, noise)
+        self.ace_0 = ACE(fin, n_classes, style_dim, hidden, noise, exemplar)
+        self.ace_1 = ACE(fmid, n_classes, style_dim, hidden, noise, exemplar)
         if self.learned_shortcut:
             self.conv_s = nn.Conv2d(fin, fout, 1, bias=False)
-            self.ace_s = ACE(fin, n_classes, style_dim, hidden, noise)
+            self.ace_s = ACE(fin, n_classes, style_dim, hidden, noise, exemplar)
 
     def forward(
         self,
@@ -326,13 +356,14 @@ class SEANResBlock(nn.Module):
         onehot: torch.Tensor,
         style: torch.Tensor,
         rng: torch.Generator | None = None,
+        exemplar: torch.Tensor | None = None,
     ) -> torch.Tensor:
         if self.learned_shortcut:
-            x_s = self.conv_s(self.ace_s(x, onehot, style, rng))
+            x_s = self.conv_s(self.ace_s(x, onehot, style, rng, exemplar))
         else:
             x_s = x
-        dx = self.conv_0(F.leaky_relu(self.ace_0(x, onehot, style, rng), 0.2))
-        dx = self.conv_1(F.leaky_relu(self.ace_1(dx, onehot, style, rng), 0.2))
+        dx = self.conv_0(F.leaky_relu(self.ace_0(x, onehot, style, rng, exemplar), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.ace_1(dx, onehot, style, rng, exemplar), 0.2))
         return x_s + dx
 
 
@@ -349,33 +380,55 @@ class Generator(nn.Module):
         self.n_up = c.n_up
         widths = [c.ngf * 2 ** min(i, 2) for i in range(c.n_up, -1, -1)]  # bottom .. top
         self.character_code = c.character_code
+        self.exemplar = c.exemplar
         self.rms_channel = c.style_dim + CODE_CHARACTER.index("rms")
-        self.head = nn.Conv2d(c.n_classes, widths[0], 3, padding=1)
+        ex = int(c.exemplar)
+        self.head = nn.Conv2d(c.n_classes + ex, widths[0], 3, padding=1)
         self.blocks = nn.ModuleList()
-        self.blocks.append(SEANResBlock(widths[0], widths[0], c.n_classes, c.code_dim, hidden))
+        self.blocks.append(
+            SEANResBlock(widths[0], widths[0], c.n_classes, c.code_dim, hidden, True, c.exemplar)
+        )
         for fin, fout in zip(widths[:-1], widths[1:], strict=True):
-            self.blocks.append(SEANResBlock(fin, fout, c.n_classes, c.code_dim, hidden))
+            self.blocks.append(
+                SEANResBlock(fin, fout, c.n_classes, c.code_dim, hidden, True, c.exemplar)
+            )
         self.conv_img = nn.Conv2d(widths[-1], 1, 3, padding=1)
 
     def forward(
-        self, onehot: torch.Tensor, style: torch.Tensor, noise_seed: int | None = None
+        self,
+        onehot: torch.Tensor,
+        style: torch.Tensor,
+        noise_seed: int | None = None,
+        exemplar: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``noise_seed``: draw the per-pixel noise from a generator with this seed (the
         same texture field for every call of a given size); ``None``: from torch's global
-        generator in training mode, no noise in ``eval()`` mode."""
+        generator in training mode, no noise in ``eval()`` mode. ``exemplar`` ``(N, 1, H,
+        W)``: the section the result should look like (:func:`~.region.stratal_exemplar`),
+        required by a model built with ``exemplar`` and refused by one without."""
         h, w = onehot.shape[-2:]
+        if self.exemplar != (exemplar is not None):
+            raise ValueError(
+                "this generator takes an exemplar image"
+                if self.exemplar
+                else "this generator was built without an exemplar input"
+            )
         rng = None
         if noise_seed is not None:
             rng = torch.Generator(device=onehot.device).manual_seed(int(noise_seed))
         seg = _pad_bottom_right(onehot, 2**self.n_up, "replicate")
         size = (seg.shape[-2] // 2**self.n_up, seg.shape[-1] // 2**self.n_up)
-        x = self.head(F.interpolate(seg, size=size, mode="nearest"))
-        x = self.blocks[0](x, seg, style, rng)
+        head_in = F.interpolate(seg, size=size, mode="nearest")
+        if exemplar is not None:
+            exemplar = _pad_bottom_right(exemplar.to(seg.dtype), 2**self.n_up, "replicate")
+            head_in = torch.cat([head_in, F.interpolate(exemplar, size=size, mode="area")], 1)
+        x = self.head(head_in)
+        x = self.blocks[0](x, seg, style, rng, exemplar)
         for block in self.blocks[1:]:
             x = F.interpolate(x, scale_factor=2, mode="nearest")
-            x = block(x, seg, style, rng)
+            x = block(x, seg, style, rng, exemplar)
         out = self.conv_img(F.leaky_relu(x, 0.2))
-        if self.character_code:
+        if self.character_code and not self.exemplar:
             # each class's pixels scaled by its code's RMS: the texture is learned at unit
             # amplitude, the amplitude is the code's (the style source's, after a swap)
             gain = torch.einsum("nk,nkhw->nhw", style[..., self.rms_channel].to(seg.dtype), seg)
@@ -416,7 +469,11 @@ class RegionStyleTransfer(nn.Module):
         return self.encoder(image, self.onehot(labels).to(image.dtype))
 
     def generate(
-        self, labels: torch.Tensor, style: torch.Tensor, noise_seed: int | None = None
+        self,
+        labels: torch.Tensor,
+        style: torch.Tensor,
+        noise_seed: int | None = None,
+        exemplar: torch.Tensor | None = None,
     ) -> torch.Tensor:
         if style.dim() != 3 or style.shape[1:] != (self.n_classes, self.config.code_dim):
             raise ValueError(
@@ -424,11 +481,16 @@ class RegionStyleTransfer(nn.Module):
                 f"got {tuple(style.shape)}"
             )
         onehot = self.onehot(labels)
-        return self.generator(onehot, style.to(onehot.dtype), noise_seed)
+        return self.generator(onehot, style.to(onehot.dtype), noise_seed, exemplar)
 
-    def forward(self, image: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, image: torch.Tensor, labels: torch.Tensor, exemplar: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The reconstruction; an exemplar model takes ``exemplar`` (default: ``image``)."""
         style, _ = self.encode_style(image, labels)
-        return self.generate(labels, style)
+        if self.config.exemplar and exemplar is None:
+            exemplar = image
+        return self.generate(labels, style, exemplar=exemplar)
 
 
 def _check_pair(image: torch.Tensor, labels: torch.Tensor) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["StratalTransfer", "blend_weights", "composite", "stratal_fill"]
+__all__ = ["StratalTransfer", "blend_weights", "composite", "stratal_exemplar", "stratal_fill"]
 
 
 def _smooth_121(a: np.ndarray, axis: int) -> np.ndarray:
@@ -99,6 +99,30 @@ def stratal_fill(
     got = _rms(out[tl])
     if got > 0:
         out *= np.float32(want / got)
+    return out
+
+
+def stratal_exemplar(
+    image: Any,
+    labels: Any,
+    class_ids: Any,
+    source_image: Any = None,
+    source_labels: Any = None,
+) -> np.ndarray:
+    """``image`` with the region of each class of ``class_ids`` replaced by its
+    :func:`stratal_fill`: from the source section where one is given, else from ``image``
+    itself (the region laid along its own strata: the same texture, with the fill's
+    reflections where its thickness varies). What an exemplar-conditioned model
+    (``TransferModelConfig.exemplar``) is given to generate from (float32)."""
+    img = np.asarray(image, dtype=np.float32)
+    lab = np.asarray(labels)
+    src_img = img if source_image is None else np.asarray(source_image, dtype=np.float32)
+    src_lab = lab if source_labels is None else np.asarray(source_labels)
+    out = img.copy()
+    for k in np.atleast_1d(np.asarray(class_ids, dtype=np.int64)):
+        region = lab == k
+        if region.any() and (src_lab == k).any():
+            out[region] = stratal_fill(lab, src_img, src_lab, int(k))[region]
     return out
 
 
