@@ -3,10 +3,14 @@ another (the same jobs, the same per-job configuration: 1 torch thread each).
 
     python benchmarks/bench_compare.py [--shape I X S] [--epochs N] [--seeds K]
         [--methods baseline,flip,rotate,transfer] [--workers 2] [--out DIR]
+    python benchmarks/bench_compare.py --preset cpu-lite [--seeds K] [--methods ...] --out DIR
 
 Prints both wall times and their ratio (cluster / sequential; on 2 cores expect about
-0.5-0.6 with two workers). The cluster pass's report (report.md, CSVs, PNG) is kept in
-``OUT/cluster``.
+0.5-0.6 with two workers), and whether the two passes wrote the same tables (every job is
+deterministic on CPU: they must). The reports (report.md, CSVs, PNG) are kept in
+``OUT/cluster`` and ``OUT/sequential``. With ``--preset`` the comparison is
+``compare --preset NAME``'s (the cluster pass first); without it, a small configuration
+with a 3-epoch transfer model forced past the quality bar (a wall-time check only).
 """
 
 from __future__ import annotations
@@ -17,15 +21,18 @@ import shutil
 import tempfile
 import time
 
-from napari_forgetting.workflow.compare import CompareConfig, run_comparison
+from napari_forgetting.workflow.compare import PRESETS, CompareConfig, preset_config, run_comparison
+
+TABLES = ("accuracy.csv", "forgetting.csv", "differences.csv", "regions.csv", "jobs.csv")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", choices=tuple(PRESETS))
     ap.add_argument("--shape", type=int, nargs=3, default=(16, 32, 64))
     ap.add_argument("--epochs", type=int, default=8)
-    ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--methods", default="baseline,flip,rotate,transfer")
+    ap.add_argument("--seeds", type=int)
+    ap.add_argument("--methods")
     ap.add_argument("--patch", type=int, default=32)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--patches-per-epoch", type=int, default=32)
@@ -33,12 +40,20 @@ def main() -> None:
     ap.add_argument("--out", help="keep the reports here (default: a temporary folder)")
     args = ap.parse_args()
 
+    chosen = {}
+    if args.seeds:
+        chosen["seeds"] = args.seeds
+    if args.methods:
+        chosen["methods"] = tuple(args.methods.split(","))
+    if args.preset:
+        run(preset_config(args.preset, **chosen), args, ("cluster", "sequential"))
+        return
     config = CompareConfig(
         data="synthetic",
         shape=tuple(args.shape),
         data_seed=0,
-        methods=tuple(args.methods.split(",")),
-        seeds=args.seeds,
+        methods=chosen.get("methods", ("baseline", "flip", "rotate", "transfer")),
+        seeds=chosen.get("seeds", 2),
         train={
             "epochs": args.epochs,
             "batch_size": args.batch,
@@ -56,29 +71,44 @@ def main() -> None:
         n_sources=3,
         per_source=8,
     )
+    run(config, args, ("sequential", "cluster"))
+
+
+def run(config: CompareConfig, args: argparse.Namespace, order: tuple[str, str]) -> None:
     root = args.out or tempfile.mkdtemp(prefix="bench_compare_")
     os.makedirs(root, exist_ok=True)
     print(
-        f"volume {tuple(args.shape)}, methods {args.methods}, {args.seeds} seeds, "
-        f"{args.epochs} epochs x {args.patches_per_epoch} patches {args.patch}x{args.patch}, "
-        f"batch {args.batch}, 1 torch thread per job, CPU, {os.cpu_count()} cores"
+        f"preset {config.preset}: " if config.preset else "",
+        f"volume {config.shape}, methods {','.join(config.methods)}, {config.seeds} seeds, "
+        f"training {config.train}, transfer {config.transfer or 'transfer-train defaults'}, "
+        f"CPU, {os.cpu_count()} cores",
+        sep="",
+        flush=True,
     )
+    kwargs = {
+        "sequential": {"sequential": True},
+        "cluster": {"n_workers": args.workers, "processes": True},
+    }
     times = {}
-    for label, kw in (
-        ("sequential", {"sequential": True}),
-        ("cluster", {"n_workers": args.workers, "processes": True}),
-    ):
+    for label in order:
+        kw = kwargs[label]
         out = os.path.join(root, label)
         shutil.rmtree(out, ignore_errors=True)
         t0 = time.perf_counter()
         result = run_comparison(config, out, **kw)
         times[label] = time.perf_counter() - t0
         status = "ok" if result.ok else f"FAILED {result.failed}"
-        print(f"{label:>10}: {times[label]:7.1f} s  ({len(result.ran)} jobs, {status})")
+        print(f"{label:>10}: {times[label]:7.1f} s  ({len(result.ran)} jobs, {status})", flush=True)
     print(
         f"ratio cluster/sequential ({args.workers} workers): "
         f"{times['cluster'] / times['sequential']:.2f}"
     )
+    same = all(
+        open(os.path.join(root, "cluster", t)).read()
+        == open(os.path.join(root, "sequential", t)).read()
+        for t in TABLES
+    )
+    print(f"the two passes wrote the same tables ({', '.join(TABLES)}): {same}")
     print(f"reports: {root}/cluster/report.md, {root}/sequential/report.md")
 
 

@@ -148,7 +148,7 @@ def test_compare_on_the_f3_layout_writes_test1_and_test2_rows(tmp_path, capsys):
     assert main(argv) == 0
     with open(out / "accuracy.csv", newline="") as fh:
         splits = [row["split"] for row in csv.DictReader(fh)]
-    assert splits == ["test1", "test2", "validation"]
+    assert splits == ["test", "test1", "test2", "validation"]  # test: both pooled
     store = RunStore.open(out / "jobs" / "baseline-seed0")
     assert store.info["source"]["tests"]["test1"].endswith("test_once/test1_seismic.npy")
     assert store.state["test_metrics"]["test2"]["shape"] == [12, 3, 32]  # (8 + 4, 12 * 200/701)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
 
+import numpy as np
 import pytest
 
 from napari_forgetting.cli import main
@@ -51,10 +53,12 @@ def test_report_files_and_rows(first):
     assert result.ok, result.failed
     assert sorted(result.ran) == ["baseline-seed0", "baseline-seed1", "flip-seed0", "flip-seed1"]
     assert result.skipped == []
-    for name in ("report.md", "accuracy.csv", "forgetting.csv", "jobs.csv", "heatmaps.png"):
+    for name in ("report.md", "accuracy.csv", "forgetting.csv", "jobs.csv", "heatmaps.png",
+                 "differences.csv", "regions.csv"):  # fmt: skip
         assert (out / name).is_file() and (out / name).stat().st_size > 0
     acc = rows(out / "accuracy.csv")
-    splits = ["test1", "test2", "validation"]  # the held-out test volumes, then validation
+    # test1 + test2 pooled, the held-out test volumes, then validation
+    splits = ["test", "test1", "test2", "validation"]
     assert [(r["method"], r["split"]) for r in acc] == [
         (m, sp) for sp in splits for m in ("baseline", "flip")
     ]
@@ -106,7 +110,19 @@ def test_job_metrics_events_per_class_by_hand(first):
     )
     got = cmp.job_metrics(path)
     store = RunStore.open(path)
-    assert set(got["splits"]) == {"validation", "test1", "test2"} and got["epochs"] == 2
+    assert set(got["splits"]) == {"validation", "test", "test1", "test2"} and got["epochs"] == 2
+    # "test" pools every test pixel: its events are the sum, its accuracy the pooled one
+    both = [store.state["test_metrics"][n] for n in ("test1", "test2")]
+    confusion = np.add(both[0]["confusion"], both[1]["confusion"])
+    diag, true = np.diag(confusion), confusion.sum(axis=1)
+    np.testing.assert_allclose(
+        got["splits"]["test"]["class_accuracy"],
+        np.where(true > 0, diag / np.maximum(true, 1), np.nan),
+    )
+    np.testing.assert_array_equal(
+        got["splits"]["test"]["events"],
+        got["splits"]["test1"]["events"] + got["splits"]["test2"]["events"],
+    )
     for split, run in [("validation", store), *[(n, store.test(n)) for n in store.test_names]]:
         by_hand = [0.0] * store.n_classes
         for i in range(len(run.map_sections)):
@@ -122,6 +138,41 @@ def test_job_metrics_events_per_class_by_hand(first):
     assert test1["n_sections"] == sum(test1["shape"][:2])  # every inline and crossline
 
 
+def test_paired_differences_and_their_intervals_by_hand(first):
+    out, _ = first
+    jobs = rows(out / "jobs.csv")
+    diffs = rows(out / "differences.csv")
+    assert {r["method"] for r in diffs} == {"flip"}  # only methods against the baseline
+    for sp in ("test", "test1", "validation"):
+        for q in ("acc_scruff", "mean_class_accuracy", "events_total", "events_scruff"):
+            per_seed = {(r["method"], r["seed"]): float(r[q]) for r in jobs if r["split"] == sp}
+            d = np.array([per_seed[("flip", s)] - per_seed[("baseline", s)] for s in "01"])
+            row = next(r for r in diffs if (r["split"], r["quantity"]) == (sp, q))
+            if not np.isfinite(d).all():
+                continue
+            half = 12.706 * d.std(ddof=1) / np.sqrt(2)  # t(0.975, 1 dof)
+            assert row["n_seeds"] == "2"
+            assert float(row["mean"]) == pytest.approx(d.mean(), abs=1e-5)
+            assert float(row["ci95_high"]) - float(row["ci95_low"]) == pytest.approx(
+                2 * half, rel=1e-4, abs=1e-5
+            )
+    md = (out / "report.md").read_text()
+    assert "## Differences from the baseline, paired by seed" in md
+    assert "| flip | test | 2 |" in md
+    assert "## The baseline's high-density forgetting regions under each method" in md
+    assert "baseline (next seed)" in md or "No baseline regions" in md
+
+
+def test_paired_interval_is_the_student_t_interval():
+    mean, low, high = cmp.paired_interval([0.1, 0.3, 0.2])
+    assert mean == pytest.approx(0.2)
+    assert high - mean == pytest.approx(4.302653 * 0.1 / np.sqrt(3), rel=1e-6)
+    assert mean - low == pytest.approx(high - mean)
+    one = cmp.paired_interval([0.5, float("nan")])
+    assert one[0] == 0.5 and np.isnan(one[1]) and np.isnan(one[2])
+    assert all(np.isnan(v) for v in cmp.paired_interval([]))
+
+
 def test_rerun_skips_finished_jobs(first):
     out, _ = first
     stamps = {p: p.stat().st_mtime_ns for p in (out / "jobs").glob("*/state.json")}
@@ -130,7 +181,7 @@ def test_rerun_skips_finished_jobs(first):
     assert again.ran == [] and again.ok
     assert sorted(again.skipped) == ["baseline-seed0", "baseline-seed1", "flip-seed0", "flip-seed1"]
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # not retrained
-    assert [r["method"] for r in rows(out / "accuracy.csv")] == ["baseline", "flip"] * 3
+    assert [r["method"] for r in rows(out / "accuracy.csv")] == ["baseline", "flip"] * 4
     # the CLI on the finished folder: everything skipped, exit 0
     argv = ["compare", "--data", "synthetic", "--shape", *map(str, SHAPE), "--data-seed", "2",
             "--methods", "baseline,flip", "--seeds", "2", "--epochs", "2", "--out", str(out),
@@ -190,7 +241,7 @@ def test_transfer_method_end_to_end(tmp_path):
     assert pool["transfer_checkpoint"].endswith("transfer_model/checkpoint.pt")
     acc = rows(tmp_path / "accuracy.csv")
     assert [(r["method"], r["split"]) for r in acc][:2] == [
-        ("baseline", "test1"), ("transfer", "test1")
+        ("baseline", "test"), ("transfer", "test")
     ]  # fmt: skip
     # the transfer arm is evaluated on the same held-out test volumes (one retrain path)
     assert sorted(store.state["test_metrics"]) == ["test1", "test2"]
@@ -211,8 +262,8 @@ def test_transfer_method_end_to_end(tmp_path):
 
 
 def test_a_transfer_below_the_bar_is_refused_before_any_training(tmp_path, capsys):
-    cfg = config(methods=("baseline", "transfer"), seeds=1)  # stratal: no checkpoint given
-    assert cfg.transfer_method == "stratal"
+    assert config().transfer_method == "learned"  # trains its own model
+    cfg = config(methods=("baseline", "transfer"), seeds=1, transfer_method="stratal")
     with pytest.raises(TransferBelowBar, match="cannot be measured"):
         run_comparison(cfg, tmp_path / "a", sequential=True)
     assert not (tmp_path / "a" / "jobs").exists()
@@ -243,3 +294,69 @@ def test_absent_class_is_reported_absent_not_nan():
         assert cmp._mean_std([0.25]) == (0.25, 0.0)
     assert cmp._pm(mean, std) == "absent"
     assert cmp._pm(0.5, 0.25) == "0.500 ± 0.250"
+
+
+def test_tiny_preset_end_to_end_and_a_resumed_run_gives_the_same_report(tmp_path, capsys):
+    """`compare --preset tiny`: all four methods, the transfer model trained as a job; a run
+    stopped after some jobs and started again reuses them and writes the same report."""
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    assert main(["compare", "--preset", "tiny", "--out", str(whole), "--sequential"]) == 0
+    # an interrupted run: only the baseline and flip jobs finished, the rest never started
+    argv = ["compare", "--preset", "tiny", "--out", str(resumed), "--sequential"]
+    assert main([*argv, "--methods", "baseline,flip"]) == 0
+    capsys.readouterr()
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert (
+        "already finished, skipped: baseline-seed0, baseline-seed1, flip-seed0, flip-seed1" in err
+    )
+    for name in ("report.md", "accuracy.csv", "forgetting.csv", "differences.csv", "regions.csv",
+                 "jobs.csv"):  # fmt: skip
+        assert (resumed / name).read_text() == (whole / name).read_text(), name
+    md = (whole / "report.md").read_text()
+    assert "Preset: `tiny`" in md
+    for method in ("flip", "rotate", "transfer"):
+        assert f"| {method} | test | 2 |" in md
+    jobs = rows(whole / "jobs.csv")
+    assert {r["method"] for r in jobs} == {"baseline", "flip", "rotate", "transfer"}
+    assert all(r["status"] == "finished" for r in jobs)
+    pool = json.loads((whole / "pools" / "seed0" / "pool.json").read_text())
+    assert pool["transfer_method"] == "learned" and pool["transfer_quality"]["forced"]
+
+
+def test_presets_are_configs_and_options_beside_them_win():
+    lite = cmp.preset_config("cpu-lite")
+    assert lite.preset == "cpu-lite" and lite.seeds == 3 and lite.shape == (32, 64, 128)
+    assert lite.methods == cmp.METHODS and lite.transfer_method == "learned"
+    assert lite.transfer == {}  # transfer-train's defaults: the model measured above the bar
+    paper = cmp.preset_config("paper")
+    assert (paper.shape, paper.seeds, paper.train["epochs"]) == ((401, 701, 255), 5, 60)
+    assert (paper.n_sources, paper.per_source) == (6, 64)
+    mine = cmp.preset_config("cpu-lite", seeds=2, train={"epochs": 3})
+    assert mine.seeds == 2 and mine.train["epochs"] == 3 and mine.train["batch_size"] == 8
+    assert cmp.PRESETS["cpu-lite"]["train"]["epochs"] != 3  # the table is not changed
+    with pytest.raises(ValueError, match="unknown preset 'huge'"):
+        cmp.preset_config("huge")
+
+
+def test_cli_preset_options_and_defaults(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake(config, out, **kw):
+        seen["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cmp, "run_comparison", fake)
+    with pytest.raises(SystemExit):
+        main(["compare", "--preset", "cpu-lite", "--out", str(tmp_path), "--seeds", "2",
+              "--epochs", "60"])  # fmt: skip
+    c = seen["config"]
+    assert c.preset == "cpu-lite" and c.seeds == 2
+    assert c.train["epochs"] == 60  # given, though it is the option's own default
+    assert c.train["patch_size"] == [64, 64] and c.n_sources == 6
+    with pytest.raises(SystemExit):
+        main(["compare", "--data", "synthetic", "--out", str(tmp_path)])
+    c = seen["config"]
+    assert c.preset is None and c.seeds == 5 and c.train["epochs"] == 60
+    assert c.train["patch_size"] == [128, 128] and c.n_sources == 6 and not c.force
+    assert main(["compare", "--out", str(tmp_path)]) == 2  # neither --data nor --preset

@@ -139,11 +139,13 @@ def add_training_arguments(parser: Any, threads: int | None = None) -> None:
     )
 
 
-def add_data_arguments(parser: Any) -> None:
+def add_data_arguments(parser: Any, required: bool = True) -> None:
     """The options :func:`napari_forgetting.data.source.load_data` takes: ``--data
     PATH|synthetic``, ``--labels``, ``--shape`` / ``--data-seed`` (synthetic) and ``--iline``
-    / ``--xline`` (SEG-Y header bytes)."""
-    parser.add_argument("--data", required=True, help="labelled SEG-Y/.npy/zarr, or 'synthetic'")
+    / ``--xline`` (SEG-Y header bytes). ``required``: whether ``--data`` must be given."""
+    parser.add_argument(
+        "--data", required=required, help="labelled SEG-Y/.npy/zarr, or 'synthetic'"
+    )
     parser.add_argument("--labels", help="labels file (default: found beside the seismic)")
     add_shape_argument(parser, help="--data synthetic: volume shape")
     parser.add_argument(

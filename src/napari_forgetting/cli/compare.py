@@ -2,6 +2,7 @@
 
     napari-forgetting compare --data PATH|synthetic --methods baseline,flip,rotate,transfer
         --seeds 5 --epochs 60 --out report/ [--scheduler ADDRESS] [--workers N]
+    napari-forgetting compare --preset tiny|cpu-lite|paper --out report/ [options]
         [--transfer-checkpoint CKPT | --transfer-method stratal] [--force] [--min-pixels N]
         [--class scruff] [--sources 6 --per-source 64]
 
@@ -58,8 +59,15 @@ def register(subparsers: Any) -> None:
         "PNG). Finished jobs are skipped when run again; failed jobs are retried, then "
         "reported.",
     )
-    add_data_arguments(p)
+    add_data_arguments(p, required=False)
     p.add_argument("--out", required=True, help="report folder (jobs in OUT/jobs/)")
+    p.add_argument(
+        "--preset",
+        choices=("tiny", "cpu-lite", "paper"),
+        help="a whole comparison (data, seeds, budgets, pool; see the README): tiny (the "
+        "plumbing, seconds), cpu-lite (2 CPU cores, under an hour), paper (F3 size, 60 "
+        "epochs, 5 seeds: a GPU or --scheduler); options given beside it replace its values",
+    )
     p.add_argument(
         "--methods",
         type=_methods,
@@ -82,8 +90,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--transfer-checkpoint", help="a trained transfer model (else one is trained)")
     p.add_argument(
         "--transfer-method",
-        help="learned (the checkpoint, or a model trained here with transfer-train's "
-        "defaults) or stratal (training-free; the default without --transfer-checkpoint)",
+        help="learned (the default: the checkpoint, or a model trained here with "
+        "transfer-train's defaults) or stratal (training-free)",
     )
     add_force_argument(p)
     add_min_pixels_argument(p)
@@ -99,45 +107,84 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="run the jobs one after another in this process (no dask)",
     )
-    p.set_defaults(func=_cmd_compare)
+    # a preset's values give way to the options given beside it: the options it may set
+    # default to None here, and their own defaults apply where neither sets them
+    p.set_defaults(
+        func=_cmd_compare,
+        compare_defaults={dest: p.get_default(dest) for dest in _PRESET_OPTIONS},
+        **dict.fromkeys(_PRESET_OPTIONS),
+    )
+
+
+#: The options a preset may set: (command-line dest, CompareConfig field; "train."/"transfer."
+#: for a key of those dicts).
+_PRESET_FIELDS = {
+    "data": "data",
+    "shape": "shape",
+    "data_seed": "data_seed",
+    "methods": "methods",
+    "seeds": "seeds",
+    "cls": "cls",
+    "sources": "n_sources",
+    "per_source": "per_source",
+    "min_pixels": "min_pixels",
+    "force": "force",
+    "transfer_epochs": "transfer.epochs",
+    "epochs": "train.epochs",
+    "batch_size": "train.batch_size",
+    "patch": "train.patch_size",
+    "patches_per_epoch": "train.patches_per_epoch",
+    "lr": "train.lr",
+    "device": "train.device",
+    "every": "train.every",
+    "threads": "train.num_threads",
+    "exclude_validation_traces": "train.exclude_validation_traces",
+}
+_PRESET_OPTIONS = tuple(_PRESET_FIELDS)
+
+
+def _config_fields(args: argparse.Namespace, given_only: bool) -> dict[str, Any]:
+    """CompareConfig keyword arguments from the options: those given on the command line
+    (``given_only``), else every option with its default where it was not given."""
+    out: dict[str, Any] = {"train": {}, "transfer": {}}
+    for dest, name in _PRESET_FIELDS.items():
+        value = getattr(args, dest)
+        if value is None and not given_only:
+            value = args.compare_defaults[dest]
+        if value is None or (dest in ("force", "exclude_validation_traces") and not value):
+            continue  # not given (a flag left off says nothing)
+        if dest == "methods" and isinstance(value, str):
+            value = _methods(value)  # the option's default, as argparse would convert it
+        if dest in ("shape", "methods"):
+            value = tuple(value)
+        elif dest == "patch":
+            value = list(value)
+        if "." in name:
+            group, key = name.split(".")
+            out[group][key] = value
+        else:
+            out[name] = value
+    return out
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from napari_forgetting.workflow.compare import CompareConfig, run_comparison
+    from napari_forgetting.workflow.compare import CompareConfig, preset_config, run_comparison
 
     with usage_errors():
-        train = {
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "patch_size": list(args.patch),
-            "patches_per_epoch": args.patches_per_epoch,
-            "lr": args.lr,
-            "device": args.device,
-            "every": args.every,
-            "num_threads": args.threads,
-            "exclude_validation_traces": args.exclude_validation_traces,
+        rest = {
+            "labels": args.labels,
+            "iline": args.iline,
+            "xline": args.xline,
+            "transfer_checkpoint": args.transfer_checkpoint,
+            "transfer_method": args.transfer_method,
+            "retries": args.retries,
         }
-        transfer = {} if args.transfer_epochs is None else {"epochs": args.transfer_epochs}
-        config = CompareConfig(
-            data=args.data,
-            labels=args.labels,
-            shape=tuple(args.shape),
-            data_seed=args.data_seed,
-            iline=args.iline,
-            xline=args.xline,
-            methods=tuple(args.methods),
-            seeds=args.seeds,
-            train=train,
-            transfer_checkpoint=args.transfer_checkpoint,
-            transfer=transfer,
-            cls=args.cls,
-            n_sources=args.sources,
-            per_source=args.per_source,
-            transfer_method=args.transfer_method,
-            force=args.force,
-            min_pixels=args.min_pixels,
-            retries=args.retries,
-        )
+        if args.preset:
+            config = preset_config(args.preset, **_config_fields(args, True), **rest)
+        else:
+            if args.data is None:
+                raise UsageError("compare needs --data PATH|synthetic or --preset NAME")
+            config = CompareConfig(**_config_fields(args, False), **rest)
     from napari_forgetting.workflow.augment import TransferBelowBar
 
     try:

@@ -557,7 +557,11 @@ class Trainer(TrainingLoop):
         return metrics, preds, labs
 
     def _evaluate(
-        self, sections: Sequence[Section] | None, store: SectionStore, stats: bool
+        self,
+        sections: Sequence[Section] | None,
+        store: SectionStore,
+        stats: bool,
+        confusion: bool = False,
     ) -> tuple[dict, list, list, dict[str, list] | None]:
         sections = self.tracked_sections if sections is None else list(sections)
         cm = ConfusionMatrix(self.config.n_classes)
@@ -576,12 +580,15 @@ class Trainer(TrainingLoop):
             preds.append(pred)
             labs.append(lab)
         metrics = _jsonable(cm.compute()) if sections else {}
+        if confusion and sections:
+            metrics["confusion"] = cm.state_dict()["matrix"].tolist()
         return metrics, preds, labs, derived
 
     def evaluate_volume(self, volume: Any, kind: str = "both") -> dict[str, Any]:
         """Benchmark metrics of the current model on every ``kind`` section ("inline",
         "crossline" or -- the benchmark's way -- "both") of a separate labelled test volume,
-        amplitude-normalised with that volume's own statistics (as in training)."""
+        amplitude-normalised with that volume's own statistics (as in training); with its
+        ``confusion`` matrix (rows true, columns predicted), so volumes can be pooled."""
         from napari_forgetting.data.sections import all_sections
 
         image_src, label_src = sources(volume)
@@ -591,7 +598,7 @@ class Trainer(TrainingLoop):
             secs = [s for s in secs if s.kind == kind]
         store = SectionStore(image_src, label_src, amplitude_stats(image_src))
         store.preload(secs)
-        metrics, _, _, _ = self._evaluate(secs, store, stats=False)
+        metrics, _, _, _ = self._evaluate(secs, store, stats=False, confusion=True)
         metrics["n_sections"] = len(secs)
         metrics["shape"] = list(shape)
         return metrics

@@ -14,15 +14,26 @@ futures. Failed tasks are retried (``retries``) and then reported, never dropped
 run store in ``<out>/jobs/<method>-seed<k>/`` is finished are not submitted again
 (resumable), and an interrupted one resumes from its checkpoint.
 
-Report (``<out>/``, every file written atomically):
+Report (``<out>/``, every file written atomically), one row per method and split (``test``:
+every test volume's pixels together; ``test1``, ``test2``; ``validation``):
 
-* ``accuracy.csv`` / Table 1 in ``report.md`` -- per-class accuracy on the validation
-  sections at the last epoch, mean and standard deviation over seeds, one row per method;
-* ``forgetting.csv`` -- total and per-class forgetting events on the validation sections
+* ``accuracy.csv`` / Table 1 in ``report.md`` -- per-class accuracy after the last epoch,
+  mean and standard deviation over seeds;
+* ``forgetting.csv`` -- total and per-class forgetting events on the tracked sections
   (sums of the per-pixel event counts at the last epoch), mean and std over seeds;
-* ``jobs.csv`` -- one row per (method, seed): status, error, accuracies, events;
-* ``heatmaps.png`` -- Fig. 5: forgetting heat maps of the same validation sections under
-  each method (seed of the lowest number finished for every method), side by side.
+* ``differences.csv`` -- each method minus the baseline of the same seed, mean and 95 %
+  Student-t interval over seeds, for each class's accuracy, the mean class accuracy, and the
+  total and ``cls`` forgetting events (:func:`paired_interval`);
+* ``regions.csv`` -- the fate of each of the baseline's high-density forgetting regions
+  under each method of the same seed, and under the next seed's baseline (the control):
+  :mod:`napari_forgetting.dynamics.regions`;
+* ``jobs.csv`` -- one row per (method, seed, split): status, error, accuracies, events;
+* ``heatmaps.png`` -- Fig. 5: forgetting heat maps of the same sections under each method
+  (seed of the lowest number finished for every method), one colour scale per section, the
+  baseline's regions outlined.
+
+:data:`PRESETS` (``compare --preset``) are whole comparisons: ``tiny`` (the plumbing),
+``cpu-lite`` (2 CPU cores, under an hour), ``paper`` (F3 size, for a GPU or a cluster).
 
 No Qt or napari here; matplotlib is used through its Agg canvas only.
 """
@@ -48,10 +59,12 @@ from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 
 __all__ = [
     "METHODS",
+    "PRESETS",
     "CompareConfig",
     "CompareResult",
     "JobSpec",
     "build_jobs",
+    "preset_config",
     "run_comparison",
     "write_report",
 ]
@@ -61,6 +74,8 @@ JOBS_DIR = "jobs"
 TRANSFER_DIR = "transfer_model"
 POOLS_DIR = "pools"
 _DONE = "done.json"
+#: The split of every test volume's pixels together (test1 + test2).
+TEST_SPLIT = "test"
 
 
 @dataclass
@@ -73,12 +88,13 @@ class CompareConfig:
     a trained transfer model; without one a model is trained once (``transfer`` holds
     :class:`~..transfer.TransferConfig` overrides). ``cls``, ``n_sources``, ``per_source``:
     the augmented pool (class, hotspot sources, transfers per source). ``transfer_method``:
-    ``learned`` (the model above) or ``stratal`` (training-free, no model); ``None``:
-    learned with a checkpoint, else stratal (the learned default is below the quality bar:
-    see the README's *Style transfer, measured*). The method is
+    ``learned`` (the model above, the default) or ``stratal`` (training-free, no model). The
+    method is
     measured on the held-out sections before each pool is made and refused below the bar
     unless ``force`` (:func:`~.augment.check_transfer`); style sources hold at least
-    ``min_pixels`` of the class. ``retries``: extra attempts of a failed task.
+    ``min_pixels`` of the class. ``retries``: extra attempts of a failed task. ``preset``:
+    the name of the :data:`PRESETS` entry it was made from (:func:`preset_config`), or
+    ``None``.
     """
 
     data: str = "synthetic"
@@ -99,6 +115,7 @@ class CompareConfig:
     force: bool = False
     min_pixels: int = DEFAULT_MIN_PIXELS
     retries: int = 1
+    preset: str | None = None
 
     def __post_init__(self) -> None:
         self.methods = tuple(m.strip() for m in self.methods if m.strip())
@@ -113,10 +130,92 @@ class CompareConfig:
             raise ValueError(f"retries must be >= 0, got {self.retries}")
         from napari_forgetting.transfer import method_choice
 
-        self.transfer_method = method_choice(self.transfer_method, bool(self.transfer_checkpoint))
+        self.transfer_method = method_choice(
+            self.transfer_method or "learned", bool(self.transfer_checkpoint)
+        )
         if self.min_pixels < 0:
             raise ValueError(f"min_pixels must be >= 0, got {self.min_pixels}")
         self.shape = tuple(int(n) for n in self.shape)  # type: ignore[assignment]
+
+
+#: ``compare --preset NAME``: whole comparisons, the same code with other numbers.
+#: CompareConfig fields; ``train`` holds TrainConfig fields, ``transfer`` TransferConfig
+#: overrides (``{}``: ``transfer-train``'s defaults, the model measured above the bar).
+PRESETS: dict[str, dict[str, Any]] = {
+    # the plumbing in seconds (the suite's end-to-end test): nothing is learned, and its
+    # transfer model, trained for one epoch, is forced past the quality bar
+    "tiny": {
+        "data": "synthetic",
+        "shape": (8, 12, 32),
+        "data_seed": 2,
+        "seeds": 2,
+        "train": {
+            "epochs": 2,
+            "batch_size": 4,
+            "patch_size": [32, 32],
+            "patches_per_epoch": 4,
+            "lr": 3e-3,
+            "num_threads": 1,
+        },
+        "transfer": {
+            "epochs": 1,
+            "ngf": 8,
+            "style_dim": 8,
+            "encoder_width": 8,
+            "patch_size": [32, 32],
+            "patches_per_epoch": 16,
+            "eval_sections": 1,
+        },
+        "n_sources": 1,
+        "per_source": 2,
+        "min_pixels": 1,
+        "force": True,
+    },
+    # the paper's comparison on 2 CPU cores within an hour (README, "The paper's comparison
+    # at CPU scale"): its budget was set on the baseline arm alone
+    "cpu-lite": {
+        "data": "synthetic",
+        "shape": (32, 64, 128),
+        "data_seed": 0,
+        "seeds": 3,
+        "train": {
+            "epochs": 16,
+            "batch_size": 8,
+            "patch_size": [64, 64],
+            "patches_per_epoch": 96,
+            "lr": 1e-3,
+            "num_threads": 1,
+        },
+        "transfer": {},
+        "n_sources": 6,
+        "per_source": 16,
+    },
+    # the paper's numbers, for a GPU or a dask cluster (--scheduler): F3's size (or --data
+    # the F3 benchmark's train_seismic.npy), 60 epochs, 5 seeds, 6 sources x 64 transfers
+    "paper": {
+        "data": "synthetic",
+        "shape": (401, 701, 255),
+        "data_seed": 0,
+        "seeds": 5,
+        "train": {"epochs": 60},
+        "transfer": {},
+        "n_sources": 6,
+        "per_source": 64,
+    },
+}
+
+
+def preset_config(name: str, **overrides: Any) -> CompareConfig:
+    """The :data:`PRESETS` entry ``name`` as a :class:`CompareConfig`, ``overrides``
+    replacing its fields (``train`` and ``transfer`` are merged key by key)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    base = json.loads(json.dumps(PRESETS[name]))  # a deep copy
+    train = {**base.pop("train", {}), **(overrides.pop("train", None) or {})}
+    transfer = {**base.pop("transfer", {}), **(overrides.pop("transfer", None) or {})}
+    base["shape"] = tuple(base["shape"])
+    return CompareConfig(**{**base, **overrides, "train": train, "transfer": transfer,
+                            "preset": name})  # fmt: skip
 
 
 @dataclass
@@ -265,15 +364,21 @@ def augmented_job(
     if (pool_path / POOL_MANIFEST).is_file():
         pool = load_pool(pool_path)
     else:
+        import torch
+
+        from napari_forgetting.model.device import torch_settings
+
         class_id = resolve_class(volume.class_names, cls)
-        quality = check_transfer(
-            method, volume, class_id, force=force, min_pixels=min_pixels,
-            every=int(train.get("every", 5)),
-        )  # fmt: skip
-        pool = generate_pool(
-            parent_path, method, cls, n_sources, per_source, int(seed), volume,
-            min_pixels=min_pixels, quality=quality,
-        )  # fmt: skip
+        # the job's threads (one per worker): more threads on small convolutions spin
+        with torch_settings(train.get("num_threads"), False, torch.device("cpu")):
+            quality = check_transfer(
+                method, volume, class_id, force=force, min_pixels=min_pixels,
+                every=int(train.get("every", 5)),
+            )  # fmt: skip
+            pool = generate_pool(
+                parent_path, method, cls, n_sources, per_source, int(seed), volume,
+                min_pixels=min_pixels, quality=quality,
+            )  # fmt: skip
         save_pool(pool, pool_path, formats=("npy",), overwrite=True, volume=volume)
     trainer = retrain_trainer(
         parent_path,
@@ -299,8 +404,8 @@ def default_transfer_config(train: dict[str, Any], n_classes: int) -> dict[str, 
     """The transfer model the comparison trains once (``transfer_method="learned"``
     without a checkpoint): :class:`~..transfer.TransferConfig`'s defaults, as
     ``transfer-train`` trains it, on the comparison's classes, device, threads and held-out
-    split. (Measured below the quality bar on the 32x64x128 benchmark: its transfer jobs
-    refuse it unless ``force``.)"""
+    split (measured above the quality bar on the 32x64x128 benchmark; its transfer jobs
+    measure it again and refuse it below the bar unless ``force``)."""
     return {
         "n_classes": n_classes,
         "device": train.get("device"),
@@ -603,12 +708,45 @@ def job_metrics(path: str | os.PathLike) -> dict[str, Any]:
         last["class_accuracy"], last.get("mean_class_accuracy", math.nan), val_events
     )
     tracked = set(store.test_names)
-    for name, metrics in sorted((store.state.get("test_metrics") or {}).items()):
+    tests = sorted((store.state.get("test_metrics") or {}).items())
+    for name, metrics in tests:
         events = _class_events(store.test(name)) if name in tracked else np.full(n, math.nan)
         splits[name] = split(
             metrics["class_accuracy"], metrics.get("mean_class_accuracy", math.nan), events
         )
+    if len(tests) > 1 and all("confusion" in m for _, m in tests):
+        # every test volume's pixels together (test1 + test2: the benchmark's test set)
+        from napari_forgetting.model.metrics import scores_from_matrix
+
+        pooled = scores_from_matrix(np.sum([m["confusion"] for _, m in tests], axis=0))
+        events = np.sum([splits[name]["events"] for name, _ in tests], axis=0)
+        splits[TEST_SPLIT] = split(pooled["class_accuracy"], pooled["mean_class_accuracy"], events)
     return {"class_names": store.class_names, "epochs": store.n_epochs, "splits": splits}
+
+
+def paired_interval(diffs: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """``(mean, low, high)`` of paired differences over seeds: the mean of the finite
+    values and its Student-t interval at ``level`` (NaN bounds with fewer than two)."""
+    from scipy import stats
+
+    a = np.asarray(diffs, np.float64)
+    a = a[np.isfinite(a)]
+    if a.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(a.mean())
+    if a.size < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, a.size - 1) * a.std(ddof=1) / math.sqrt(a.size))
+    return mean, mean - half, mean + half
+
+
+def _ci(mean: float, low: float, high: float, digits: int = 3) -> str:
+    """``+0.012 [-0.030, +0.054]`` for a report table; ``absent`` without a value."""
+    if not math.isfinite(mean):
+        return "absent"
+    if not math.isfinite(low):
+        return f"{mean:+.{digits}f}"
+    return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -722,17 +860,44 @@ def write_report(
     for c in class_names:
         ev_header += [f"{c}_mean", f"{c}_std"]
 
+    diff_rows = _paired_differences(config, per_job, splits, class_names)
+    fate_rows, thresholds = region_fate_table(out, config, per_job)
     files = {
         "accuracy": out / "accuracy.csv",
         "forgetting": out / "forgetting.csv",
+        "differences": out / "differences.csv",
+        "regions": out / "regions.csv",
         "jobs": out / "jobs.csv",
         "figure": out / "heatmaps.png",
         "report": out / "report.md",
     }
     _write_text(files["accuracy"], _csv_text(acc_header, acc_rows))
     _write_text(files["forgetting"], _csv_text(ev_header, ev_rows))
+    _write_text(
+        files["differences"],
+        _csv_text(["method", "split", "quantity", "n_seeds", "mean", "ci95_low", "ci95_high"],
+                  diff_rows),
+    )  # fmt: skip
+    _write_text(
+        files["regions"],
+        _csv_text(["method", "seed", "split", "section", "size", "kept", "fate",
+                   "baseline_density", "density"], fate_rows),
+    )  # fmt: skip
     _write_text(files["jobs"], _csv_text(job_header, job_rows))
-    fig_sections = _figure(files["figure"], out, config, per_job, shown, n_figure_sections)
+    fig_sections = _figure(
+        files["figure"], out, config, per_job, shown, n_figure_sections, thresholds
+    )
+    diff_acc, diff_ev = [], []
+    acc_keys = [f"acc_{c}" for c in class_names] + ["mean_class_accuracy"]
+    for method in config.methods:
+        for sp in splits:
+            got = {r[2]: r for r in diff_rows if r[0] == method and r[1] == sp}
+            if not got:
+                continue
+            seeds_n = str(max(r[3] for r in got.values()))
+            diff_acc.append([method, sp, seeds_n] + [_ci(*got[k][4:]) for k in acc_keys])
+            ev_keys = ["events_total"] + [k for k in got if k == f"events_{config.cls}"]
+            diff_ev.append([method, sp, seeds_n] + [_ci(*got[k][4:], digits=1) for k in ev_keys])
 
     def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -754,9 +919,14 @@ def write_report(
     val_rows = [r for r in md_acc if r[1] == "validation"]
     acc_cols = ["method", "split", "seeds", *shown, "mean class acc."]
     cfg_line = json.dumps({k: v for k, v in asdict(config).items() if k != "train"})
+    preset_lines = []
+    if config.preset:
+        preset = f"`napari-forgetting compare --preset {config.preset}`"
+        preset_lines = [f"Preset: `{config.preset}` ({preset}).", ""]
     md = [
         "# Method comparison",
         "",
+        *preset_lines,
         f"Data: `{config.data}`; methods: {', '.join(config.methods)}; seeds: {config.seeds}; "
         f"training: `{json.dumps(config.train)}`.",
         "",
@@ -791,9 +961,36 @@ def write_report(
             budgets,
         ),  # fmt: skip
         "",
+        "## Differences from the baseline, paired by seed",
+        "",
+        "Each method minus the baseline of the same seed (the same data, the same "
+        "initialisation seed), mean over seeds and its 95 % Student-t interval "
+        f"(`differences.csv`). `{TEST_SPLIT}` is every test volume's pixels together.",
+        "",
+        md_table(["method", "split", "seeds", *shown, "mean class acc."], diff_acc)
+        if diff_acc
+        else "No paired runs.",
+        "",
+        md_table(
+            [
+                "method",
+                "split",
+                "seeds",
+                "forgetting events, total",
+                f"forgetting events, {config.cls}",
+            ],
+            diff_ev,
+        )
+        if diff_ev
+        else "",  # fmt: skip
+        "",
         "## Forgetting events on the tracked sections (last epoch, mean over seeds)",
         "",
         md_table(["method", "split", "seeds", "total (± std)", *shown], md_ev),
+        "",
+        "## The baseline's high-density forgetting regions under each method",
+        "",
+        *_region_lines(fate_rows, config),
         "",
         "## The transfer method",
         "",
@@ -813,6 +1010,164 @@ def write_report(
     md += ["", f"Configuration: `{cfg_line}`", ""]
     _write_text(files["report"], "\n".join(md))
     return files
+
+
+def _paired_differences(
+    config: CompareConfig,
+    per_job: dict[tuple[str, int], dict[str, Any]],
+    splits: Sequence[str],
+    class_names: Sequence[str],
+) -> list[list[Any]]:
+    """Rows ``[method, split, quantity, n_seeds, mean, low, high]``: each method's
+    difference from the baseline of the same seed (same data, same initialisation seed),
+    mean and 95 % Student-t interval over the seeds both finished. Quantities: each class's
+    accuracy, the mean class accuracy, total forgetting events and those of ``config.cls``."""
+    rows: list[list[Any]] = []
+    if "baseline" not in config.methods:
+        return rows
+    cid = class_names.index(config.cls) if config.cls in class_names else None
+
+    def quantities(r: dict[str, Any]) -> dict[str, float]:
+        q = {f"acc_{c}": float(r["class_accuracy"][i]) for i, c in enumerate(class_names)}
+        q["mean_class_accuracy"] = float(r["mean_class_accuracy"])
+        q["events_total"] = float(r["total_events"])
+        if cid is not None:
+            q[f"events_{config.cls}"] = float(r["events"][cid])
+        return q
+
+    for method in config.methods:
+        if method == "baseline":
+            continue
+        for sp in splits:
+            pairs = [
+                (quantities(per_job[(method, s)]["splits"][sp]),
+                 quantities(per_job[("baseline", s)]["splits"][sp]))
+                for s in range(config.seeds)
+                if (method, s) in per_job and ("baseline", s) in per_job
+                and sp in per_job[(method, s)]["splits"]
+                and sp in per_job[("baseline", s)]["splits"]
+            ]  # fmt: skip
+            if not pairs:
+                continue
+            for key in pairs[0][0]:
+                diffs = [m[key] - b[key] for m, b in pairs]
+                n = int(np.isfinite(diffs).sum())
+                rows.append([method, sp, key, n, *paired_interval(diffs)])
+    return rows
+
+
+def _region_maps(store: Any, split: str) -> dict[str, np.ndarray] | None:
+    """The forgetting-event maps of a run's sections on ``split`` (validation or a test
+    volume), by section key; ``None`` where the split is not mapped."""
+    if split != "validation":
+        if split not in store.test_names:
+            return None
+        store = store.test(split)
+    if "forgetting_events" not in store.map_names:
+        return None
+    return {sec.key: store.map("forgetting_events", sec.key) for sec in store.map_sections}
+
+
+def region_fate_table(
+    out: Path, config: CompareConfig, per_job: dict[tuple[str, int], dict[str, Any]]
+) -> tuple[list[list[Any]], dict[tuple[int, str], float]]:
+    """The fates of the baseline's high-density forgetting regions under every other
+    method of the same seed (:mod:`~napari_forgetting.dynamics.regions`), and under the
+    baseline of the next seed (``baseline (next seed)``: run-to-run variation alone).
+
+    Returns rows ``[method, seed, split, section, size, kept, fate, baseline_density,
+    density]`` (one per region and method) and the threshold of each ``(seed, split)``.
+    Splits: the validation sections and every tracked test volume."""
+    from napari_forgetting.dynamics.regions import region_fates, region_threshold
+    from napari_forgetting.runs.store import RunStore
+
+    rows: list[list[Any]] = []
+    thresholds: dict[tuple[int, str], float] = {}
+    if "baseline" not in config.methods:
+        return rows, thresholds
+    stores: dict[tuple[str, int], Any] = {
+        key: RunStore.open(out / JOBS_DIR / job_name(*key)) for key in per_job
+    }
+    for seed in range(config.seeds):
+        base = stores.get(("baseline", seed))
+        if base is None:
+            continue
+        others = [(m, stores.get((m, seed))) for m in config.methods if m != "baseline"]
+        if config.seeds > 1:
+            others.append(
+                ("baseline (next seed)", stores.get(("baseline", (seed + 1) % config.seeds)))
+            )
+        for split in ["validation", *base.test_names]:
+            base_maps = _region_maps(base, split)
+            if not base_maps:
+                continue
+            thr = region_threshold(list(base_maps.values()))
+            thresholds[(seed, split)] = thr
+            for method, store in others:
+                maps = None if store is None else _region_maps(store, split)
+                if maps is None:
+                    continue
+                for key, bmap in base_maps.items():
+                    if key not in maps:
+                        continue
+                    for r in region_fates(bmap, maps[key], thr):
+                        rows.append([method, seed, split, key, r["size"], r["kept"], r["fate"],
+                                     r["baseline_density"], r["density"]])  # fmt: skip
+    return rows, thresholds
+
+
+def _fate_summary(rows: Sequence[Sequence[Any]], methods: Sequence[str]) -> list[list[str]]:
+    """Markdown rows: per method and split group (validation, test volumes together) the
+    number of regions and the share of each fate, pooled over seeds, with the spread of the
+    'disappears' share over seeds."""
+    from napari_forgetting.dynamics.regions import FATES
+
+    out = []
+    for method in methods:
+        for group in ("validation", "test"):
+            sel = [
+                r
+                for r in rows
+                if r[0] == method and (r[2] == "validation") == (group == "validation")
+            ]
+            if not sel:
+                continue
+            n = len(sel)
+            shares = [f"{sum(r[6] == f for r in sel) / n:.0%}" for f in FATES]
+            per_seed = []
+            for seed in sorted({r[1] for r in sel}):
+                rs = [r for r in sel if r[1] == seed]
+                per_seed.append(sum(r[6] == "disappears" for r in rs) / len(rs))
+            mean, std = _mean_std(per_seed)
+            out.append([method, group, str(n), *shares, f"{mean:.0%} ± {std:.0%}"])
+    return out
+
+
+def _region_lines(rows: Sequence[Sequence[Any]], config: CompareConfig) -> list[str]:
+    """The report's paragraph on the regions' fates (:func:`region_fate_table`)."""
+    from napari_forgetting.dynamics import regions as reg
+
+    if not rows:
+        return ["No baseline regions (no finished baseline with forgetting maps)."]
+    methods = [m for m in config.methods if m != "baseline"] + ["baseline (next seed)"]
+    table = _fate_summary(rows, methods)
+    lines = ["| " + " | ".join(h) + " |" for h in [
+        ["method", "sections", "regions", *reg.FATES, "disappears, per seed"]]]  # fmt: skip
+    lines.append("|" + "---|" * 7)
+    lines += ["| " + " | ".join(r) + " |" for r in table]
+    return [
+        "A high-density region is a connected (8-connected) set of at least "
+        f"{reg.MIN_REGION} pixels whose forgetting events, averaged over {reg.WINDOW} x "
+        f"{reg.WINDOW} pixels, reach the {reg.QUANTILE:.0f}th percentile of the baseline's "
+        f"over the split's sections (at least {reg.MIN_DENSITY:g} event); the same threshold "
+        "is applied to the other run of the same seed and section. A region *disappears* "
+        f"when under {reg.GONE:.0%} of its pixels stay above it, *shrinks* under "
+        f"{reg.KEPT:.0%}, else *stays*. `baseline (next seed)`: the baseline of another seed, "
+        "the fates that run-to-run variation alone gives. One row per region in "
+        "`regions.csv`; outlined on the heat maps below.",
+        "",
+        *lines,
+    ]
 
 
 def _transfer_lines(out: Path, config: CompareConfig) -> list[str]:
@@ -859,6 +1214,7 @@ def _figure(
     per_job: dict[tuple[str, int], Any],
     shown: Sequence[str],
     n_sections: int,
+    thresholds: dict[tuple[int, str], float] | None = None,
 ) -> list[str]:
     """Fig. 5: rows = the validation sections and, where tracked, the sections of each test
     volume with the most pixels of ``config.cls`` (``n_sections`` of each), columns = labels
@@ -868,6 +1224,7 @@ def _figure(
     from matplotlib.figure import Figure
 
     from napari_forgetting.data.classes import class_colors
+    from napari_forgetting.dynamics.regions import high_density_regions
     from napari_forgetting.runs.store import RunStore
 
     runs = {}
@@ -903,6 +1260,11 @@ def _figure(
         for r, (split, key, stores) in enumerate(rows_spec):
             maps = {m: st.map("forgetting_events", key).astype(float) for m, st in stores.items()}
             vmax = max(1.0, max(float(h.max()) for h in maps.values()))
+            outline = None
+            if "baseline" in maps and thresholds:
+                thr = thresholds.get((runs["baseline"][0], split))
+                if thr is not None:
+                    outline, _ = high_density_regions(maps["baseline"], thr)
             ax = fig.add_subplot(rows, cols, r * cols + 1)
             ax.imshow(
                 next(iter(stores.values())).map_labels(key),
@@ -925,6 +1287,8 @@ def _figure(
                     aspect="auto",
                     interpolation="nearest",
                 )
+                if outline is not None and outline.any():
+                    ax.contour(outline > 0, levels=[0.5], colors="cyan", linewidths=0.7)
                 if r == 0:
                     ax.set_title(f"{m} (seed {seed})", fontsize=9)
                 if c == len(runs) - 1:
@@ -933,8 +1297,12 @@ def _figure(
             if ax.images:
                 ax.set_xticks([])
                 ax.set_yticks([])
-        fig.suptitle("forgetting events per pixel: validation and test sections", fontsize=10)
-    fig.tight_layout()
+        fig.suptitle(
+            "forgetting events per pixel: validation and test sections (cyan: the baseline's "
+            "high-density regions)",
+            fontsize=10,
+        )
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the title
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     return [f"{split} {key}" for split, key, _ in rows_spec]

@@ -1,0 +1,140 @@
+"""High-density forgetting regions and what another training run does to them (numpy).
+
+The paper's Fig. 5 claim: with the forgetting-guided transfer "high-density forgetting
+regions disappear or move", while flip and rotate only weaken them. To measure it:
+
+* a **density map** is a section's forgetting-event counts averaged over a
+  ``window x window`` neighbourhood (:data:`WINDOW`, 5 pixels; edges reflected);
+* a **high-density region** of the baseline is a connected component (8-connected) of the
+  pixels whose density is at least a threshold, of at least :data:`MIN_REGION` pixels. The
+  threshold is one number per (seed, split): the :data:`QUANTILE` (95th) percentile of the
+  baseline's densities over all the split's mapped pixels, and at least
+  :data:`MIN_DENSITY` (1 event);
+* a region's **fate** under another run of the same seed, on the same section, with the same
+  threshold: the share of the region's pixels still at or above it. ``disappears`` below
+  :data:`GONE` (10 %), ``shrinks`` below :data:`KEPT` (50 %), else ``stays``.
+
+Measured against the same seed's baseline, each method's fates include the run-to-run
+variation of training itself; :func:`region_fates` of the baseline against *another seed's*
+baseline measures that variation alone (the report's control row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+__all__ = [
+    "FATES",
+    "GONE",
+    "KEPT",
+    "MIN_DENSITY",
+    "MIN_REGION",
+    "QUANTILE",
+    "WINDOW",
+    "density_map",
+    "fate_shares",
+    "high_density_regions",
+    "region_fates",
+    "region_threshold",
+]
+
+#: Side of the averaging window of a density map (pixels).
+WINDOW = 5
+#: Percentile of the baseline's densities that defines "high density" (per seed and split).
+QUANTILE = 95.0
+#: The threshold is never below this many events per pixel (a map of rare events has no
+#: high-density region).
+MIN_DENSITY = 1.0
+#: Smallest region (pixels).
+MIN_REGION = 16
+#: Share of a region still above the threshold below which it disappeared ...
+GONE = 0.10
+#: ... and below which it shrank (else it stays).
+KEPT = 0.50
+FATES = ("disappears", "shrinks", "stays")
+
+
+def density_map(events: Any, window: int = WINDOW) -> np.ndarray:
+    """A section's forgetting-event counts averaged over ``window x window`` pixels
+    (float64; non-finite counts are taken as 0)."""
+    e = np.asarray(events, dtype=np.float64)
+    if e.ndim != 2:
+        raise ValueError(f"a density map needs a 2-D section, got shape {e.shape}")
+    e = np.where(np.isfinite(e), e, 0.0)
+    return ndimage.uniform_filter(e, size=int(window), mode="reflect")
+
+
+def region_threshold(
+    baseline_maps: Sequence[Any], quantile: float = QUANTILE, floor: float = MIN_DENSITY
+) -> float:
+    """The high-density threshold of one (seed, split): the ``quantile`` percentile of the
+    baseline's :func:`density_map` values over all its sections, at least ``floor``."""
+    if not baseline_maps:
+        raise ValueError("no baseline maps to set a threshold from")
+    values = np.concatenate([density_map(m).ravel() for m in baseline_maps])
+    return max(float(floor), float(np.percentile(values, quantile)))
+
+
+def high_density_regions(
+    events: Any, threshold: float, min_size: int = MIN_REGION
+) -> tuple[np.ndarray, int]:
+    """``(labels, n)``: the connected components (8-connected) of ``density_map(events) >=
+    threshold`` with at least ``min_size`` pixels, numbered ``1 .. n`` (0 elsewhere)."""
+    mask = density_map(events) >= threshold
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    if n == 0:
+        return labels, 0
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    keep = np.flatnonzero(sizes >= int(min_size))
+    keep = keep[keep > 0]
+    relabel = np.zeros(n + 1, np.int64)
+    relabel[keep] = np.arange(1, keep.size + 1)
+    return relabel[labels], int(keep.size)
+
+
+def region_fates(
+    baseline_events: Any, other_events: Any, threshold: float, min_size: int = MIN_REGION
+) -> list[dict[str, Any]]:
+    """The fate of each high-density region of ``baseline_events`` in ``other_events`` (the
+    same section, another run), at the same ``threshold``: one dict per region with its
+    ``size`` (pixels), ``kept`` (the share of its pixels still at or above the threshold),
+    ``fate`` (one of :data:`FATES`) and the mean density of each run over it."""
+    base = np.asarray(baseline_events)
+    other = np.asarray(other_events)
+    if base.shape != other.shape:
+        raise ValueError(f"the two maps differ in shape: {base.shape} vs {other.shape}")
+    labels, n = high_density_regions(base, threshold, min_size)
+    if n == 0:
+        return []
+    d_base, d_other = density_map(base), density_map(other)
+    above = d_other >= threshold
+    out = []
+    for r in range(1, n + 1):
+        region = labels == r
+        kept = float(above[region].mean())
+        fate = "disappears" if kept < GONE else "shrinks" if kept < KEPT else "stays"
+        out.append(
+            {
+                "size": int(region.sum()),
+                "kept": kept,
+                "fate": fate,
+                "baseline_density": float(d_base[region].mean()),
+                "density": float(d_other[region].mean()),
+            }
+        )
+    return out
+
+
+def fate_shares(fates: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """The share of regions of each fate (NaN for all when there are none) and their count
+    ``n``."""
+    n = len(fates)
+    shares: dict[str, float] = {
+        f: (sum(r["fate"] == f for r in fates) / n if n else float("nan")) for f in FATES
+    }
+    shares["n"] = float(n)
+    return shares
