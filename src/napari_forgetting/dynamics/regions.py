@@ -84,7 +84,11 @@ def high_density_regions(
 ) -> tuple[np.ndarray, int]:
     """``(labels, n)``: the connected components (8-connected) of ``density_map(events) >=
     threshold`` with at least ``min_size`` pixels, numbered ``1 .. n`` (0 elsewhere)."""
-    mask = density_map(events) >= threshold
+    return _components(density_map(events) >= threshold, min_size)
+
+
+def _components(mask: np.ndarray, min_size: int) -> tuple[np.ndarray, int]:
+    """The 8-connected components of ``mask`` with at least ``min_size`` pixels, 1 .. n."""
     labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if n == 0:
         return labels, 0
@@ -107,10 +111,11 @@ def region_fates(
     other = np.asarray(other_events)
     if base.shape != other.shape:
         raise ValueError(f"the two maps differ in shape: {base.shape} vs {other.shape}")
-    labels, n = high_density_regions(base, threshold, min_size)
+    d_base = density_map(base)  # once: the regions and their mean density
+    labels, n = _components(d_base >= threshold, min_size)
     if n == 0:
         return []
-    d_base, d_other = density_map(base), density_map(other)
+    d_other = density_map(other)
     above = d_other >= threshold
     out = []
     for r in range(1, n + 1):
