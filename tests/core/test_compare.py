@@ -223,6 +223,44 @@ def test_failed_job_is_retried_and_reported(tmp_path, monkeypatch):
                  "--methods", "baseline,bogus"]) == 2  # fmt: skip
 
 
+def test_a_cluster_starts_the_transfer_model_first_then_the_baselines(tmp_path):
+    """The jobs of a whole comparison, their functions replaced by recorders, on one
+    single-threaded worker: the transfer model (the longest chain's head) starts first, then
+    the baselines, although build_jobs lists them first; a transfer job still waits for its
+    dependencies."""
+    from distributed import Client, LocalCluster
+
+    cfg = config(methods=cmp.METHODS, seeds=2, transfer_method="learned")
+    jobs, _ = cmp.build_jobs(cfg, tmp_path, {"kind": "synthetic"}, 6)
+    assert [j.name for j in jobs][:2] == ["baseline-seed0", "baseline-seed1"]  # submission
+    log = tmp_path / "started.txt"  # tasks are serialised even in-process: a file, not a list
+
+    def recorder(name):
+        def run(**kwargs):
+            with open(log, "a") as f:
+                f.write(name + "\n")
+            return {"name": name, "path": str(tmp_path / name)}
+
+        return run
+
+    for job in jobs:
+        job.func = recorder(job.name)
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                     dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):  # fmt: skip
+        ran, failed = cmp._run_dask(jobs, 0, client)
+    assert not failed and sorted(ran) == sorted(j.name for j in jobs)
+    started = log.read_text().split()
+    # the worker may hold one queued task ahead (dask's worker saturation), so after the
+    # first three only the dependencies are exact
+    assert started[:3] == ["transfer-model", "baseline-seed0", "baseline-seed1"]
+    for k in (0, 1):
+        assert started.index(f"transfer-seed{k}") > started.index(f"baseline-seed{k}")
+    assert sorted(started) == sorted(j.name for j in jobs)
+
+
 def test_transfer_method_end_to_end(tmp_path):
     """baseline -> transfer model (1 epoch, trained once as a job) -> pool -> training."""
     cfg = config(

@@ -222,13 +222,23 @@ def preset_config(name: str, **overrides: Any) -> CompareConfig:
 class JobSpec:
     """One task: ``name`` (``<method>-seed<k>``, or ``transfer-model``), the module-level
     function and its keyword arguments; ``deps`` maps keyword names to the names of the jobs
-    whose results they receive."""
+    whose results they receive; ``priority``: among the jobs ready to run, a cluster starts
+    the higher first (:data:`PRIORITY`)."""
 
     name: str
     func: Callable[..., dict[str, Any]]
     kwargs: dict[str, Any]
     deps: dict[str, str] = field(default_factory=dict)
     out_dir: Path | None = None
+    priority: int = 0
+
+
+#: Start order on a cluster, the head of the longest chain first: the transfer model (the
+#: longest job; the transfer jobs wait for it), then the baselines (the transfer jobs wait for
+#: them too), then the transfer jobs, then flip and rotate, which fill the other workers.
+#: Submission order alone started the model after most flip/rotate jobs, and its transfer
+#: jobs then ran with one worker idle.
+PRIORITY = {"transfer-model": 3, "baseline": 2, "transfer": 1}
 
 
 @dataclass
@@ -455,6 +465,7 @@ def build_jobs(
                         "out_dir": str(path),
                     },
                     out_dir=path,
+                    priority=PRIORITY.get(method, 0),
                 )
             )
     if "transfer" in methods:
@@ -478,6 +489,7 @@ def build_jobs(
                         transfer_model_job,
                         {"source": source, "transfer": tcfg, "out_dir": str(tdir)},
                         out_dir=tdir,
+                        priority=PRIORITY["transfer-model"],
                     )
                 )
         for seed in seeds:
@@ -507,7 +519,11 @@ def build_jobs(
                 deps["parent"] = base
             if tm_dep is not None:
                 deps["transfer_model"] = tm_dep
-            jobs.append(JobSpec(name, augmented_job, kwargs, deps, out_dir=path))
+            jobs.append(
+                JobSpec(
+                    name, augmented_job, kwargs, deps, out_dir=path, priority=PRIORITY["transfer"]
+                )
+            )
     return jobs, skipped
 
 
@@ -537,6 +553,25 @@ def _run_sequential(jobs: Sequence[JobSpec], retries: int) -> tuple[list[str], d
     return ran, failed
 
 
+def _priority_order(jobs: Sequence[JobSpec]) -> list[JobSpec]:
+    """The jobs in submission order for a cluster: the highest priority whose dependencies
+    are submitted first (ties in list order). A free worker starts the first task it is
+    given, so priorities only order what is queued: the order of submission must follow
+    them too."""
+    left = list(jobs)
+    order: list[JobSpec] = []
+    names: set[str] = set()
+    while left:
+        ready = [j for j in left if set(j.deps.values()) <= names]
+        if not ready:
+            raise ValueError(f"jobs with unknown dependencies: {[j.name for j in left]}")
+        job = max(ready, key=lambda j: j.priority)  # the first of the highest
+        order.append(job)
+        names.add(job.name)
+        left.remove(job)
+    return order
+
+
 def _run_dask(
     jobs: Sequence[JobSpec], retries: int, client: Any
 ) -> tuple[list[str], dict[str, str]]:
@@ -545,10 +580,15 @@ def _run_dask(
 
     futures: dict[str, Any] = {}
     token = f"{os.getpid()}-{time.time_ns()}"
-    for job in jobs:
+    for job in _priority_order(jobs):
         kwargs = {**job.kwargs, **{k: futures[d] for k, d in job.deps.items()}}
         futures[job.name] = client.submit(
-            job.func, key=f"{job.name}-{token}", retries=retries, pure=False, **kwargs
+            job.func,
+            key=f"{job.name}-{token}",
+            retries=retries,
+            pure=False,
+            priority=job.priority,
+            **kwargs,
         )
     wait(list(futures.values()))
     ran: list[str] = []
