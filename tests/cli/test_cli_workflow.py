@@ -113,3 +113,59 @@ def test_cli_transfer_figure_writes_fig3(transfer_checkpoint, tmp_path, capsys):
     assert main([*argv[:-2], "--min-pixels", "100000", "--out", str(tmp_path / "c.png")]) == 2
     assert "a quality measurement or figure needs three" in capsys.readouterr().err
     assert not (tmp_path / "b.png").exists() and not (tmp_path / "c.png").exists()
+
+
+def test_a_run_trained_on_data_in_memory_takes_data_on_the_command_line(
+    parent_run, workflow_survey, tmp_path, capsys
+):
+    """A run that records only a napari layer (data held in memory): augment, retrain and
+    export refuse it in one line naming --data, and work with --data; the retrained run
+    records the file, so later commands need no --data. A --data of another shape is refused."""
+    import shutil
+
+    from napari_forgetting.cli import main
+
+    run = tmp_path / "viewer-run"
+    shutil.copytree(parent_run.path, run)
+    info = json.loads((run / "run.json").read_text())
+    info["source"] = {"kind": "napari", "layer": "f3_synthetic"}
+    (run / "run.json").write_text(json.dumps(info))
+    from napari_forgetting.workflow.export import export_volume
+
+    v = workflow_survey  # as SEG-Y: the run's sections are named by header numbers
+    data = export_volume(tmp_path / "survey", "survey", v.seismic, v.labels, inlines=v.inlines,
+                         crosslines=v.crosslines, formats=("segy",))["segy"]  # fmt: skip
+    wrong = tmp_path / "wrong_seismic.npy"
+    np.save(wrong, np.zeros((4, 4, 32), np.float32))
+    np.save(tmp_path / "wrong_labels.npy", np.zeros((4, 4, 32), np.uint8))
+
+    aug = tmp_path / "aug"
+    augment = ["augment", str(run), "--transfer-method", "stratal", "--sources", "1",
+               "--per-source", "2", "--min-pixels", "1", "--out", str(aug), "--quiet",
+               "--formats", "npy"]  # fmt: skip
+    export = ["export", str(run), "--out", str(tmp_path / "ex"), "--name", "heat",
+              "--with-labels", "--formats", "npy"]  # fmt: skip
+    retrain = ["retrain", str(run), "--pool", str(aug), "--out", str(tmp_path / "c0")]
+    for argv in (augment, export, retrain):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert "the napari layer 'f3_synthetic' held in memory" in err[0]
+        assert "give --data PATH" in err[0]
+    assert main([*augment, "--data", str(wrong)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "wrong_seismic.npy" in err[0] and "has shape (4, 4, 32)" in err[0]
+
+    assert main([*augment, "--data", str(data)]) == 0
+    assert "augmented pool: 2 sections" in capsys.readouterr().out
+    assert main([*export, "--data", str(data)]) == 0
+    exported = open_volume(tmp_path / "ex" / "heat_seismic.npy")
+    np.testing.assert_array_equal(np.asarray(exported.labels), workflow_survey.labels)
+    child = tmp_path / "child"
+    assert main(["retrain", str(run), "--pool", str(aug), "--out", str(child), "--epochs", "1",
+                 "--quiet", "--data", str(data)]) == 0  # fmt: skip
+    source = RunStore.open(child).info["source"]
+    assert source["kind"] == "file" and source["path"] == str(data)
+    capsys.readouterr()
+    assert main(["export", str(child), "--out", str(tmp_path / "ex2"), "--name", "h",
+                 "--formats", "npy"]) == 0  # fmt: skip

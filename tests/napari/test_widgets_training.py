@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from napari_forgetting._napari.live_layers import HEAT_NAME, PREDICTION_NAME
+from napari_forgetting._napari.live_layers import HEAT_NAME, PREDICTION_NAME, layer_name
 from napari_forgetting._napari.widgets.training import TrainingWidget
 from napari_forgetting.data.sections import scatter_sections
 from napari_forgetting.dynamics import heat_limit
@@ -111,35 +111,49 @@ def test_heat_layer_holds_exactly_the_tracker_counts_after_two_epochs(
     widget.start()
     timer.start()
     qtbot.waitUntil(lambda: widget.live is not None, timeout=RUN_TIMEOUT_MS)
-    layer_ids.append(id(widget.live.layers[HEAT_NAME]))
+    layer_ids.append(id(widget.live.layer(HEAT_NAME, "inline")))
     _wait_idle(qtbot, widget)
     timer.stop()
     assert len(threads.on_main) == 2 * 2 and not any(threads.on_main)
     # the timer fired while batches were still to come: the loop ran during training
     assert any(n < len(threads.on_main) for n in ticks)
 
-    heat = widget.live.layers[HEAT_NAME]
+    heat = widget.live.layer(HEAT_NAME, "inline")
     assert id(heat) == layer_ids[0] and heat in viewer.layers  # updated in place
     assert grab.trainer.epoch == 2
-    expected = scatter_sections(grab.sections, grab.counts, survey.seismic.shape, fill=np.nan)
-    tracked = ~np.isnan(expected)
-    assert tracked.any() and not tracked.all()
-    np.testing.assert_array_equal(heat.data[tracked], expected[tracked])
-    assert np.isnan(heat.data[~tracked]).all()  # nothing elsewhere
-    # aligned with the seismic, dark blue -> red, stable limits
+    shape = survey.seismic.shape
+    for kind in ("inline", "crossline"):  # each kind's layer holds its own sections only
+        layer = widget.live.layer(HEAT_NAME, kind)
+        mine = [(s, c) for s, c in zip(grab.sections, grab.counts, strict=True) if s.kind == kind]
+        assert mine
+        expected = scatter_sections(*zip(*mine, strict=True), shape, fill=np.nan)
+        tracked = ~np.isnan(expected)
+        data = np.asarray(layer.data)
+        np.testing.assert_array_equal(data[tracked], expected[tracked])
+        assert (data[~tracked] == 0).all()  # nothing elsewhere (transparent)
+        for sec, counts in mine:  # a viewed section shows exactly its own counts
+            index = (sec.index, slice(None), slice(None)) if kind == "inline" else (
+                slice(None), sec.index, slice(None))  # fmt: skip
+            np.testing.assert_array_equal(layer.data[index], counts.T)
+    # aligned with the seismic; zero transparent, then a perceptual ramp; stable limits
     seismic = viewer.layers["seismic"]
     np.testing.assert_allclose(heat.scale, seismic.scale)
     np.testing.assert_allclose(heat.translate, seismic.translate)
-    np.testing.assert_allclose(heat.colormap.colors[0][:3], [0, 0, 0.5], atol=0.01)
-    assert heat.colormap.colors[-1][0] > 0.45 and heat.colormap.colors[-1][2] < 0.05
+    assert heat.colormap.colors[0][3] == 0 and (heat.colormap.colors[1:, 3] == 1).all()
+    assert heat.colormap.map(np.array([0.0]))[0][3] == 0  # zero events: transparent
+    lum = heat.colormap.colors[1:, :3] @ [0.2126, 0.7152, 0.0722]
+    assert (np.diff(lum) > 0).all()  # luminance rises with the count (perceptual)
+    assert heat.colorbar.visible
     # the upper limit comes from the training thread's heat_limit of the last counts
     all_counts = np.concatenate([c.ravel() for c in grab.counts])
     assert tuple(heat.contrast_limits) == (0.0, max(1.0, heat_limit(all_counts)))
     # prediction: class ids on the evaluated sections, with the class colours
-    pred = widget.live.layers[PREDICTION_NAME]
     last = grab.trainer.store.prediction(0)
     sec = widget.live.geometry.eval_sections[0]
-    np.testing.assert_array_equal(pred.data[sec.index, :, :], last.T)
+    pred = widget.live.layer(PREDICTION_NAME, sec.kind)
+    at = (sec.index, slice(None), slice(None)) if sec.kind == "inline" else (
+        slice(None), sec.index, slice(None))  # fmt: skip
+    np.testing.assert_array_equal(pred.data[at], last.T)
     # model and optimiser released after the run; layers still bound
     assert grab.trainer.model is None and grab.trainer.optimizer is None
     assert widget.worker is None and not widget.stop_button.enabled
@@ -156,10 +170,12 @@ def test_replay_an_earlier_epoch_from_the_run_store(
     store = widget.store.refresh()
     assert widget.epoch_slider.max == 2 and widget.epoch_slider.value == 2
     widget.epoch_slider.value = 1  # replay epoch 1 of 2
-    heat = widget.live.layers[HEAT_NAME]
-    expected = store.volume("forgetting_events", 0, fill=np.nan)
-    tracked = ~np.isnan(expected)
-    np.testing.assert_array_equal(heat.data[tracked], expected[tracked])
+    heat = widget.live.layer(HEAT_NAME, "inline")
+    flat = store.flat_map("forgetting_events", 0)
+    for k, sec in enumerate(store.map_sections):
+        if sec.kind == "inline":
+            counts = flat[store.map_offsets[k] : store.map_offsets[k + 1]].reshape(sec.shape)
+            np.testing.assert_array_equal(heat.data[sec.index], counts.T)
 
 
 def test_stop_mid_run_then_resume_continues_the_same_run(
@@ -168,7 +184,7 @@ def test_stop_mid_run_then_resume_continues_the_same_run(
     viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=200)
     widget.start()
     qtbot.waitUntil(lambda: "EpochDone" in widget.events_seen, timeout=RUN_TIMEOUT_MS)
-    heat = widget.live.layers[HEAT_NAME]
+    heat = widget.live.layer(HEAT_NAME, "inline")
     widget.stop()
     _wait_idle(qtbot, widget)
     store = widget.store.refresh()
@@ -183,7 +199,7 @@ def test_stop_mid_run_then_resume_continues_the_same_run(
     _wait_idle(qtbot, widget)
     store.refresh()
     assert store.status == "finished" and store.n_epochs == done + 1
-    assert widget.live.layers[HEAT_NAME] is heat  # bound to the same layer
+    assert widget.live.layer(HEAT_NAME, "inline") is heat  # bound to the same layer
     assert any("training finished" in m for m in notifications)
 
 
@@ -295,11 +311,19 @@ def test_open_a_run_store_and_follow_it_while_it_is_written(make_napari_viewer, 
     )
     store.commit(1, history=[{"epoch": 0, "loss": 1.0}], status="finished")
     widget.poll()
-    heat = widget.live.layers[HEAT_NAME]
-    expected = store.volume("forgetting_events", 0, fill=np.nan)
-    tracked = ~np.isnan(expected)
-    np.testing.assert_array_equal(heat.data[tracked], expected[tracked])
-    assert np.isnan(heat.data[~tracked]).all()
+    for kind in widget.live.kinds:
+        heat = widget.live.layer(HEAT_NAME, kind)
+        mine = [k for k, sec in enumerate(store.map_sections) if sec.kind == kind]
+        expected = scatter_sections(
+            [store.map_sections[k] for k in mine],
+            [counts[store.map_offsets[k] : store.map_offsets[k + 1]].reshape(
+                store.map_sections[k].shape) for k in mine],
+            store.volume_shape, fill=np.nan,
+        )  # fmt: skip
+        tracked = ~np.isnan(expected)
+        data = np.asarray(heat.data)
+        np.testing.assert_array_equal(data[tracked], expected[tracked])
+        assert (data[~tracked] == 0).all()
     assert widget.epoch_slider.max == 1 and not widget.poll_timer.isActive()
 
 
@@ -344,3 +368,81 @@ def test_metrics_plot_closed_before_its_delayed_render_is_harmless(qtbot, monkey
     time.sleep(0.1)
     assert plot.renders == renders + 1
     assert errors == []
+
+
+def test_the_layers_of_the_viewed_section_kind_are_shown(
+    make_napari_viewer, qtbot, survey, tmp_path, trained_run
+):
+    """An inline view shows the inline map layers, a crossline view the crossline ones, 3-D
+    both; a family the user switched off stays off; clicking where sections cross inspects
+    the section in view."""
+    viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=2)
+    widget.open_run(trained_run)
+    live = widget.live
+    assert live.kinds == ("inline", "crossline")
+    heat = {k: viewer.layers[layer_name(HEAT_NAME, k)] for k in live.kinds}
+    pred = {k: live.layer(PREDICTION_NAME, k) for k in live.kinds}
+    viewer.dims.order = (0, 2, 1)  # inline sections, depth down
+    assert heat["inline"].visible and not heat["crossline"].visible
+    assert not pred["inline"].visible  # the prediction starts hidden
+    viewer.dims.order = (1, 2, 0)  # crossline sections
+    assert heat["crossline"].visible and not heat["inline"].visible
+    viewer.dims.ndisplay = 3
+    assert heat["crossline"].visible and heat["inline"].visible
+    viewer.dims.ndisplay = 2
+    pred["crossline"].visible = True  # the user switches the prediction on ...
+    heat["crossline"].visible = False  # ... and the heat map off
+    viewer.dims.order = (0, 2, 1)
+    assert pred["inline"].visible and not heat["inline"].visible
+    # inline 100 (index 0) crosses crossline 310 (index 5): the viewed kind is inspected
+    assert "inline 100" in widget.inspect((100.0, 310.0, 4.0))
+    viewer.dims.order = (1, 2, 0)
+    assert "crossline 310" in widget.inspect((100.0, 310.0, 4.0))
+
+
+def test_the_3d_survey_view_shows_planes_with_the_heat_maps_inside(
+    make_napari_viewer, qtbot, survey, tmp_path, trained_run
+):
+    from napari_forgetting._napari.view3d import PLANE_NAMES, plane_step
+
+    viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=2)
+    widget.open_run(trained_run)
+    live = widget.live
+    widget.view_survey_3d()
+    assert viewer.dims.ndisplay == 3
+    planes = [viewer.layers[name] for name in PLANE_NAMES.values()]
+    assert [tuple(p.plane.normal) for p in planes] == [(1, 0, 0), (0, 1, 0), (0, 0, 1)]
+    assert all(p.depiction == "plane" and p.visible for p in planes)
+    assert not viewer.layers["seismic"].visible  # no opaque block
+    heat = [live.layer(HEAT_NAME, kind) for kind in live.kinds]
+    assert all(h.visible for h in heat)
+    assert max(map(viewer.layers.index, planes)) < min(map(viewer.layers.index, heat))
+    widget.survey_button.changed.emit(True)  # again: the same planes, moved to the point
+    assert [viewer.layers[name] for name in PLANE_NAMES.values()] == planes
+    widget.view_sections("crossline")
+    assert viewer.dims.ndisplay == 2 and viewer.layers["seismic"].visible
+    assert not any(p.visible for p in planes)
+    assert heat[1].visible and not heat[0].visible
+    assert plane_step((401, 701, 255)) == 2 and plane_step((8, 16, 32)) == 1
+
+
+def test_layers_read_from_files_record_the_files_for_the_command_line(
+    make_napari_viewer, survey, tmp_path
+):
+    """A run on layers our reader opened records their files (so augment / retrain /
+    export reopen them); labels held only in memory make it a napari-layer record."""
+    from napari_forgetting._napari.layers import LayerVolume, layer_source
+    from napari_forgetting.data.source import open_source
+
+    seismic_file = tmp_path / "s_seismic.npy"
+    np.save(seismic_file, np.asarray(survey.seismic, np.float32))
+    np.save(tmp_path / "s_labels.npy", np.asarray(survey.labels, np.uint8))
+    viewer = make_napari_viewer()
+    seismic, labels = viewer.open(str(seismic_file), plugin="napari-forgetting")
+    volume = LayerVolume.from_layers(seismic, labels)
+    assert volume.source == {"kind": "file", "path": str(seismic_file), "iline": 189,
+                             "xline": 193, "labels": str(tmp_path / "s_labels.npy")}  # fmt: skip
+    reopened = open_source(volume.source)
+    np.testing.assert_array_equal(np.asarray(reopened.labels), survey.labels)
+    painted = viewer.add_labels(np.asarray(survey.labels), name="painted")
+    assert layer_source(seismic, painted) == {"kind": "napari", "layer": seismic.name}

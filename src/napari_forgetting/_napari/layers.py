@@ -4,7 +4,9 @@ trainers take (:class:`LayerVolume`)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,6 +90,45 @@ def volume_layers(volume: SeismicVolume, contrast_limits=None) -> list[tuple]:
     return layers
 
 
+def _file_of(layer: Any) -> tuple[str | None, dict[str, Any]]:
+    """The file a layer was read from and the reader's record of it (our reader's
+    ``metadata["source"]``, else napari's ``layer.source.path``), or ``(None, {})``."""
+    record = dict((layer.metadata or {}).get("source") or {})
+    path = record.get("path") or getattr(getattr(layer, "source", None), "path", None)
+    if path and Path(path).exists():
+        return os.path.abspath(path), record
+    return None, {}
+
+
+def layer_source(seismic: Any, labels: Any) -> dict[str, Any]:
+    """Where the data of a seismic + labels layer pair came from, as a run's ``source``
+    record (:mod:`napari_forgetting.data.source`): ``{"kind": "file", "path", "labels"?,
+    "iline", "xline", "tests"?}`` when both were read from files, so ``augment``,
+    ``retrain`` and ``export`` reopen it; else ``{"kind": "napari", "layer"}`` (data held
+    only in memory: those commands then need ``--data``)."""
+    from napari_forgetting.data.source import find_layout_tests
+
+    path, record = _file_of(seismic)
+    lpath, lrecord = _file_of(labels)
+    if path is None or lpath is None:
+        return {"kind": "napari", "layer": seismic.name}
+    # our reader gives both layers the seismic file's record, naming the labels file it
+    # found; napari's own readers give the labels layer its own file
+    labels_file = lrecord.get("labels_path") or (lpath if lpath != path else None)
+    source: dict[str, Any] = {
+        "kind": "file",
+        "path": path,
+        "iline": int(record.get("iline", 189)),
+        "xline": int(record.get("xline", 193)),
+    }
+    if labels_file:
+        source["labels"] = os.path.abspath(labels_file)
+    tests = find_layout_tests(path)
+    if tests:
+        source["tests"] = {name: str(p) for name, p in tests.items()}
+    return source
+
+
 @dataclass
 class LayerVolume:
     """A seismic + labels layer pair as the trainer's volume (header numbers kept)."""
@@ -99,6 +140,8 @@ class LayerVolume:
     class_names: list[str] | None
     geometry: dict[str, Any]
     name: str
+    #: where the layers' data came from (:func:`layer_source`), recorded by a run on them
+    source: dict[str, Any] = None  # type: ignore[assignment]
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -135,4 +178,5 @@ class LayerVolume:
             list(names) if names else None,
             {"scale": scale, "translate": translate},
             seismic.name,
+            layer_source(seismic, labels),
         )

@@ -1,8 +1,15 @@
 """The layers one run writes into: forgetting events, prediction and the optional maps.
 
-:class:`LiveLayers` keeps volume-shaped buffers, scatters each epoch's flat arrays into them
-(:class:`~napari_forgetting.runs.geometry.RunGeometry`) and refreshes its own layers in
-place, bound by object, re-creating one the user closed.
+Each map is shown per section kind -- ``forgetting events (inline)`` and ``forgetting
+events (crossline)`` -- so a viewed section shows its own values only, never those of the
+sections crossing it; the layers of the kind matching the viewed axis are the visible ones
+(both in 3-D). Their data are :class:`~napari_forgetting.runs.geometry.SectionVolume`\\ s:
+volume-shaped views of the run's flat per-pixel arrays, so an epoch's update swaps arrays
+and nothing volume-sized is allocated (a 2-D view reads one section map).
+
+Heat maps read as the paper's Fig. 2: zero events are transparent, one event upwards runs
+through a perceptual colour map (``inferno``) with its count scale shown, and the seismic
+stays visible beneath. Layers are bound by object, and one the user closed is re-created.
 """
 
 from __future__ import annotations
@@ -15,19 +22,22 @@ from napari.layers import Image, Labels
 
 from napari_forgetting._napari.layers import AXIS_LABELS, labels_colormap
 from napari_forgetting.dynamics import heat_limit
-from napari_forgetting.runs.geometry import RunGeometry
+from napari_forgetting.runs.geometry import RunGeometry, SectionVolume
 
 __all__ = [
     "EXTRA_LAYERS",
     "HEAT_NAME",
+    "KINDS",
     "NOT_TRACKED",
     "PREDICTION_NAME",
     "LiveLayers",
     "forgetting_colormap",
+    "layer_name",
 ]
 
 HEAT_NAME = "forgetting events"
 PREDICTION_NAME = "prediction"
+KINDS = ("inline", "crossline")
 #: Optional layers: name -> (flat map, kind, contrast limits).
 EXTRA_LAYERS = {
     "first learned": ("first_learned", "image", None),
@@ -38,22 +48,35 @@ EXTRA_LAYERS = {
 }
 #: Prediction value of voxels on no evaluated section (transparent).
 NOT_TRACKED = 255
+#: Which flat arrays a family of layers shows: the tracker's sections or the evaluated ones.
+_WHICH = {PREDICTION_NAME: "eval"}
+
+
+def layer_name(family: str, kind: str) -> str:
+    """``"forgetting events (inline)"``: the layer of a family for one section kind."""
+    return f"{family} ({kind})"
 
 
 def forgetting_colormap() -> Any:
-    """Dark blue (never forgotten) to red (often forgotten), as the paper's heat maps."""
+    """Transparent at zero events, then ``inferno`` from one event (dark purple) to the
+    upper contrast limit (light yellow): hotspots on the section, as the paper's Fig. 2."""
     from matplotlib import colormaps
     from napari.utils import Colormap
 
-    return Colormap(colormaps["jet"](np.linspace(0, 1, 9)), name="forgetting events")
+    ramp = colormaps["inferno"](np.linspace(0.15, 1.0, 64))
+    ramp[:, 3] = 1.0
+    colors = np.vstack([[0.0, 0.0, 0.0, 0.0], ramp])
+    # linear within the ramp; only exact zero (below 1e-3 of the range) is transparent
+    controls = np.concatenate([[0.0], np.linspace(1e-3, 1.0, len(ramp))])
+    return Colormap(colors, controls=controls, name="forgetting events", interpolation="linear")
 
 
 class LiveLayers:
     """The layers one run writes into, bound by object (not by name or selection).
 
-    Buffers are volume-shaped and filled in place; a layer the user closed is re-created
-    (and the user told) at the next update. Untracked voxels hold NaN (images), 0 ("never
-    learned") or :data:`NOT_TRACKED` (prediction) and render transparent.
+    ``families``: ``forgetting events``, ``prediction`` and the chosen extras, each with one
+    layer per section kind the run has. The layers of the kind matching the viewed axis are
+    shown, the others hidden (a family the user switched off stays off).
     """
 
     def __init__(
@@ -66,24 +89,51 @@ class LiveLayers:
         total_epochs: int = 1,
     ) -> None:
         self.viewer = viewer
-        self.geometry = geometry
         self.world = {"scale": tuple(world["scale"]), "translate": tuple(world["translate"])}
         self.class_names = list(class_names)
         self.extras = tuple(extras)
         self.total_epochs = int(total_epochs)
-        shape = geometry.volume_shape
-        self.heat = np.full(shape, np.nan, dtype=np.float32)
-        self.prediction = np.full(shape, NOT_TRACKED, dtype=np.uint8)
-        self.extra_buffers: dict[str, np.ndarray] = {}
-        for name in self.extras:
-            kind = EXTRA_LAYERS[name][1]
-            self.extra_buffers[name] = (
-                np.zeros(shape, np.uint8) if kind == "labels" else np.full(shape, np.nan, "f4")
-            )
+        self.families = (HEAT_NAME, PREDICTION_NAME, *self.extras)
+        #: family -> whether the user wants it shown (the prediction starts hidden)
+        self.wanted = {f: f != PREDICTION_NAME and f not in EXTRA_LAYERS for f in self.families}
         self.heat_max = 1.0
         self.layers: dict[str, Any] = {}
         self.epoch: int | None = None
         self.last_update_ms = 0.0
+        self._switching = False
+        self._bind_geometry(geometry)
+        viewer.dims.events.order.connect(self.follow_view)
+        viewer.dims.events.ndisplay.connect(self.follow_view)
+
+    # -------------------------------------------------------------- geometry
+
+    def _bind_geometry(self, geometry: RunGeometry) -> None:
+        self.geometry = geometry
+        self.data: dict[str, SectionVolume] = {}
+        for family in self.families:
+            which = _WHICH.get(family, "map")
+            secs, _ = geometry._which(which)
+            dtype, fill = self._dtype_fill(family)
+            for kind in KINDS:
+                if any(s.kind == kind for s in secs):
+                    self.data[layer_name(family, kind)] = SectionVolume(
+                        geometry, which, kind, dtype, fill
+                    )
+
+    @staticmethod
+    def _dtype_fill(family: str) -> tuple[Any, Any]:
+        if family == HEAT_NAME:
+            return np.float32, 0.0  # zero events and untracked: both transparent
+        if family == PREDICTION_NAME:
+            return np.uint8, NOT_TRACKED
+        if EXTRA_LAYERS[family][1] == "labels":
+            return np.uint8, 0
+        return np.float32, np.nan
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The section kinds the run has layers for."""
+        return tuple(k for k in KINDS if layer_name(HEAT_NAME, k) in self.data)
 
     def compatible(self, geometry: RunGeometry, world: dict, extras: tuple[str, ...]) -> bool:
         return (
@@ -94,61 +144,118 @@ class LiveLayers:
         )
 
     def rebind(self, geometry: RunGeometry) -> None:
-        """Keep the layers for a run over other sections: clear the buffers."""
-        self.geometry = geometry
-        self.heat[...] = np.nan
-        self.prediction[...] = NOT_TRACKED
-        for name, buf in self.extra_buffers.items():
-            buf[...] = 0 if EXTRA_LAYERS[name][1] == "labels" else np.nan
+        """Keep the layers for a run over other sections (layers of a kind the new run
+        lacks are removed, missing ones added at the next update)."""
+        old = set(self.data)
+        self._bind_geometry(geometry)
+        for name in old - set(self.data):
+            layer = self.layers.pop(name, None)
+            if layer is not None and layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        for name, layer in self.layers.items():
+            layer.data = self.data[name]
         self.heat_max = 1.0
 
     # -------------------------------------------------------------- layer creation
 
     def _make(self, name: str) -> Any:
-        common = {**self.world, "axis_labels": AXIS_LABELS, "name": name}
-        if name == HEAT_NAME:
-            return Image(
-                self.heat,
+        family = name.rsplit(" (", 1)[0]
+        common = {**self.world, "axis_labels": AXIS_LABELS, "name": name, "visible": False}
+        data = self.data[name]
+        if family == HEAT_NAME:
+            layer = Image(
+                data,
                 colormap=forgetting_colormap(),
                 contrast_limits=(0.0, self.heat_max),
-                rendering="mip",
+                opacity=0.85,  # the reflectors stay faintly readable under a hotspot
+                blending="translucent",
+                rendering="translucent",  # 3-D: sections standing in the volume, not a MIP
                 metadata={"kind": "forgetting_events"},
                 **common,
             )
-        if name == PREDICTION_NAME:
+            _show_colorbar(layer)
+            return layer
+        if family == PREDICTION_NAME:
             cmap = labels_colormap(len(self.class_names))
             cmap[NOT_TRACKED] = (0.0, 0.0, 0.0, 0.0)
             return Labels(
-                self.prediction,
+                data,
                 colormap=cmap,
                 opacity=0.6,
-                visible=False,
                 features={
                     "index": np.arange(len(self.class_names)),
                     "class": list(self.class_names),
                 },
                 **common,
             )
-        key, kind, limits = EXTRA_LAYERS[name]
-        buf = self.extra_buffers[name]
+        key, kind, limits = EXTRA_LAYERS[family]
         if kind == "labels":
-            return Labels(buf, colormap={1: (1.0, 1.0, 1.0, 1.0), None: (0, 0, 0, 0)}, **common)
+            return Labels(data, colormap={1: (1.0, 1.0, 1.0, 1.0), None: (0, 0, 0, 0)}, **common)
         if limits is None:  # first learned: epochs
             limits = (0.0, float(max(1, self.total_epochs - 1)))
-        return Image(buf, colormap="viridis", contrast_limits=limits, visible=False, **common)
+        layer = Image(data, colormap="viridis", contrast_limits=limits, **common)
+        _show_colorbar(layer)
+        return layer
 
     def ensure(self) -> list[str]:
         """Add layers that are missing from the viewer; returns the re-created names."""
         recreated = []
-        names = [HEAT_NAME, PREDICTION_NAME, *self.extras]
-        for name in names:
+        added = False
+        for name in self.data:
             layer = self.layers.get(name)
             if layer is not None and layer in self.viewer.layers:
                 continue
             if layer is not None:
                 recreated.append(name)
-            self.layers[name] = self.viewer.add_layer(self._make(name))
+            layer = self.viewer.add_layer(self._make(name))
+            layer.events.visible.connect(self._on_visible)
+            self.layers[name] = layer
+            added = True
+        if added:
+            self.follow_view()
+            viewed = self.viewed_kinds()[0]
+            if layer_name(HEAT_NAME, viewed) in self.layers:  # its controls: colour scale
+                self.viewer.layers.selection.active = self.layer(HEAT_NAME, viewed)
         return recreated
+
+    # -------------------------------------------------------------- visibility
+
+    def viewed_kinds(self) -> tuple[str, ...]:
+        """The section kinds whose layers the current view should show: the kind of the
+        section a 2-D view slices through (inline: the inline axis is not displayed), both
+        in 3-D or in a time slice."""
+        dims = self.viewer.dims
+        if dims.ndisplay == 3:
+            return KINDS
+        hidden = set(dims.not_displayed)
+        shown = tuple(k for a, k in enumerate(KINDS) if a in hidden)
+        return shown if len(shown) == 1 else KINDS
+
+    def follow_view(self, event: Any = None) -> None:
+        """Show the layers of the viewed kind (families the user switched off stay off)."""
+        viewed = self.viewed_kinds()
+        self._switching = True
+        try:
+            for name, layer in self.layers.items():
+                family, kind = name.rsplit(" (", 1)
+                layer.visible = self.wanted.get(family, False) and kind.rstrip(")") in viewed
+        finally:
+            self._switching = False
+
+    def _on_visible(self, event: Any) -> None:
+        """A user toggled a layer's eye: that family is wanted, or not, from now on."""
+        if self._switching:
+            return
+        layer = event.source
+        for name, own in self.layers.items():
+            if own is layer:
+                self.wanted[name.rsplit(" (", 1)[0]] = bool(layer.visible)
+                self.follow_view()
+                return
+
+    def layer(self, family: str, kind: str = "inline") -> Any:
+        """The layer of ``family`` for section ``kind``."""
+        return self.layers[layer_name(family, kind)]
 
     # -------------------------------------------------------------- updates
 
@@ -159,7 +266,7 @@ class LiveLayers:
         predictions: np.ndarray,
         heat_upper: float | None = None,
     ) -> list[str]:
-        """Fill the buffers with one epoch's flat arrays and refresh the layers in place.
+        """Show one epoch's flat arrays (views: nothing is copied) and refresh the layers.
 
         ``heat_upper``: the counts' :func:`heat_limit` when the caller computed it off the
         GUI thread (live training); computed here otherwise (replay). Returns the names of
@@ -167,16 +274,16 @@ class LiveLayers:
         """
         t0 = time.perf_counter()
         recreated = self.ensure()
-        geo = self.geometry
         counts = maps.get("forgetting_events")
+        flats: dict[str, Any] = {}
         if counts is not None and counts.size:
-            geo.scatter(self.heat, counts, "map")
+            flats[HEAT_NAME] = counts
             upper = heat_limit(counts) if heat_upper is None else float(heat_upper)
             self.heat_max = max(self.heat_max, upper)  # never shrinks
         if predictions is not None and predictions.size:
-            geo.scatter(self.prediction, predictions, "eval")
-        for name in self.extras:
-            key, kind, _ = EXTRA_LAYERS[name]
+            flats[PREDICTION_NAME] = predictions
+        for family in self.extras:
+            key, kind, _ = EXTRA_LAYERS[family]
             values = maps.get(key)
             if values is None or not values.size:
                 continue
@@ -186,14 +293,18 @@ class LiveLayers:
                 never = maps.get("never_learned")
                 if never is not None:
                     values[np.asarray(never, bool)] = np.nan
-            elif kind == "labels":
-                values = values.astype(np.uint8)
-            geo.scatter(self.extra_buffers[name], values, "map")
-        heat = self.layers[HEAT_NAME]
-        if tuple(heat.contrast_limits) != (0.0, self.heat_max):
-            heat.contrast_limits_range = (0.0, self.heat_max)
-            heat.contrast_limits = (0.0, self.heat_max)
-        for layer in self.layers.values():
+            flats[family] = values
+        for name, data in self.data.items():
+            family = name.rsplit(" (", 1)[0]
+            if family in flats:
+                data.update(flats[family])
+        for name, layer in self.layers.items():
+            if name.startswith(HEAT_NAME) and tuple(layer.contrast_limits) != (
+                0.0,
+                self.heat_max,
+            ):
+                layer.contrast_limits_range = (0.0, self.heat_max)
+                layer.contrast_limits = (0.0, self.heat_max)
             layer.refresh()
         self.epoch = epoch
         self.last_update_ms = (time.perf_counter() - t0) * 1e3
@@ -204,3 +315,15 @@ class LiveLayers:
         wanted = {"forgetting_events", "never_learned"} | {EXTRA_LAYERS[n][0] for n in self.extras}
         maps = {n: store.flat_map(n, epoch) for n in wanted if n in store.map_names}
         return self.show(epoch, maps, store.flat_predictions(epoch))
+
+    def close(self) -> None:
+        """Stop following the view (the layers stay)."""
+        self.viewer.dims.events.order.disconnect(self.follow_view)
+        self.viewer.dims.events.ndisplay.disconnect(self.follow_view)
+
+
+def _show_colorbar(layer: Any) -> None:
+    """The layer's colour scale beside the canvas (napari >= 0.5), where available."""
+    colorbar = getattr(layer, "colorbar", None)
+    if colorbar is not None:
+        colorbar.visible = True

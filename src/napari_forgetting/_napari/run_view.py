@@ -72,6 +72,8 @@ class RunView:
             live.total_epochs = epochs
             live.class_names = names
         else:
+            if live is not None:
+                live.close()
             self.live = LiveLayers(self.viewer, geometry, world, names, extras, epochs)
         self.live.ensure()
         self.store = store
@@ -82,17 +84,20 @@ class RunView:
     def ensure_metrics_plot(self, class_names: list[str]) -> MetricsPlot:
         if self.metrics_plot is None or not alive(self.metrics_plot):
             self.metrics_plot = MetricsPlot(self.viewer, class_names)
+            # a tab beside the other docks: stacked in one column at 1280 x 800, every
+            # dock got a sliver of the height
             self.viewer.window.add_dock_widget(
-                self.metrics_plot, name="forgetting: metrics", area="right"
+                self.metrics_plot, name="forgetting: metrics", area="right", tabify=True
             )
         return self.metrics_plot
 
     def ensure_pixel_plot(self) -> PixelHistoryPlot:
         if self.pixel_plot is None or not alive(self.pixel_plot):
             self.pixel_plot = PixelHistoryPlot(self.viewer)
-            self.viewer.window.add_dock_widget(
-                self.pixel_plot, name="forgetting: pixel history", area="right"
+            dock = self.viewer.window.add_dock_widget(
+                self.pixel_plot, name="forgetting: pixel history", area="right", tabify=True
             )
+            dock.raise_()  # the user clicked a pixel: show its history
         return self.pixel_plot
 
     def _report_recreated(self, recreated: list[str]) -> None:
@@ -185,7 +190,9 @@ class RunView:
         idx = np.round((pos - translate) / scale).astype(int)
         plot = self.ensure_pixel_plot()
         store.refresh()
-        found = live.geometry.locate(*idx, which="eval")
+        viewed = live.viewed_kinds()
+        prefer = viewed[0] if len(viewed) == 1 else None
+        found = live.geometry.locate(*idx, which="eval", prefer=prefer)
         where = f"inline {pos[0]:g}, crossline {pos[1]:g}, sample {pos[2]:g}"
         if found is None:
             message = (
@@ -206,6 +213,8 @@ class RunView:
 
     def close(self) -> None:
         self.poll_timer.stop()
+        if self.live is not None:
+            self.live.close()
         if self._on_mouse in self.viewer.mouse_drag_callbacks:
             self.viewer.mouse_drag_callbacks.remove(self._on_mouse)
 

@@ -216,3 +216,44 @@ def load_data_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     from napari_forgetting.data.source import load_data
 
     return load_data(args.data, args.labels, args.shape, args.data_seed, args.iline, args.xline)
+
+
+def add_run_data_arguments(parser: argparse.ArgumentParser, labels: bool = True) -> None:
+    """``--data`` / ``--labels`` / ``--data-seed`` / ``--iline`` / ``--xline`` of the commands
+    that reopen a run's data (``augment``, ``retrain``, ``export``): needed only for a run
+    trained on data held in memory (a napari layer from no file), or data that moved.
+    ``labels=False`` where the command has its own ``--labels``."""
+    parser.add_argument(
+        "--data",
+        help="the run's data (labelled SEG-Y/.npy/zarr, or 'synthetic' of the run's shape), "
+        "where the run does not record it or it moved",
+    )
+    if labels:
+        parser.add_argument("--labels", help="--data: labels file (default: found beside it)")
+    parser.add_argument(
+        "--data-seed", type=nonnegative_int, default=0, help="--data synthetic: seed"
+    )
+    add_header_byte_arguments(parser)
+
+
+def run_data_args(args: argparse.Namespace, run: Any) -> tuple[Any, dict[str, Any]]:
+    """``(volume, source)`` of a run (a :class:`~napari_forgetting.runs.store.RunStore`):
+    ``--data`` when given, else what the run records. A run that records no reopenable data
+    is a :class:`UsageError` saying which option to give."""
+    from napari_forgetting.data.source import DataNotRecorded, open_run_data
+
+    try:
+        return open_run_data(
+            run.info.get("source") or {},
+            args.data,
+            args.labels,
+            volume_shape=run.volume_shape,
+            seed=args.data_seed,
+            iline=args.iline,
+            xline=args.xline,
+        )
+    except DataNotRecorded as exc:
+        raise UsageError(
+            f"{run.path}: {exc}; give --data PATH (and --labels PATH unless the labels lie "
+            "beside it) to say where that data is"
+        ) from exc

@@ -13,10 +13,12 @@ from typing import Any
 
 from napari_forgetting.cli.args import (
     add_min_pixels_argument,
+    add_run_data_arguments,
     add_transfer_method_arguments,
     nonnegative_int,
     positive_int,
     refuse_nonempty,
+    run_data_args,
     usage_errors,
 )
 
@@ -43,6 +45,7 @@ def register(sub: Any) -> None:
     aug.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
     aug.add_argument("--overwrite", action="store_true")
     aug.add_argument("--quiet", action="store_true")
+    add_run_data_arguments(aug)
     aug.set_defaults(func=_cmd_augment)
 
     ret = sub.add_parser("retrain", help="retrain from scratch on a run's data plus a pool")
@@ -56,6 +59,7 @@ def register(sub: Any) -> None:
     ret.add_argument("--resume", action="store_true")
     ret.add_argument("--overwrite", action="store_true")
     ret.add_argument("--quiet", action="store_true")
+    add_run_data_arguments(ret)
     ret.set_defaults(func=_cmd_retrain)
 
     exp = sub.add_parser(
@@ -65,7 +69,9 @@ def register(sub: Any) -> None:
     exp.add_argument("--out", required=True)
     exp.add_argument("--name", required=True, help="file stem of the exported set")
     exp.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
-    exp.add_argument("--labels", help="volume: labels file (default: found beside it)")
+    exp.add_argument(
+        "--labels", help="labels file of the volume or of --data (default: found beside it)"
+    )
     exp.add_argument(
         "--what",
         default="heatmap",
@@ -75,21 +81,21 @@ def register(sub: Any) -> None:
     exp.add_argument("--epoch", type=positive_int, help="run: 1-based epoch (default: the last)")
     exp.add_argument("--with-labels", action="store_true", help="run: add the run's labels")
     exp.add_argument("--overwrite", action="store_true")
+    add_run_data_arguments(exp, labels=False)
     exp.set_defaults(func=_cmd_export)
 
 
 def _cmd_augment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from napari_forgetting.data.source import open_source
     from napari_forgetting.runs.hotspots import resolve_class
     from napari_forgetting.runs.store import RunStore
     from napari_forgetting.transfer import resolve_method
     from napari_forgetting.workflow.augment import check_transfer, pool_steps, save_pool
 
     run = RunStore.open(args.run)
+    volume, _ = run_data_args(args, run)
     with usage_errors(KeyError):  # the class, the method, the model and its quality
-        volume = open_source(run.info.get("source") or {})
         method = resolve_method(args.transfer_method, args.transfer)
         class_id = resolve_class(run.class_names, args.cls)
         quality = check_transfer(
@@ -150,6 +156,7 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
 
     out = refuse_nonempty(args.out, args.resume, args.overwrite)
     parent = RunStore.open(args.run)
+    volume, source = run_data_args(args, parent)
     overrides = {
         k: v
         for k, v in (
@@ -162,8 +169,9 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
     }
     with usage_errors(KeyError):
         trainer = retrain_trainer(
-            parent, args.pool, out, overrides=overrides, callbacks=[ProgressBar(args.quiet)]
-        )
+            parent, args.pool, out, volume=volume, source=source, overrides=overrides,
+            callbacks=[ProgressBar(args.quiet)],
+        )  # fmt: skip
     if not fit_or_interrupt(trainer, resume=args.resume, overwrite=args.overwrite):
         return 130
     total = sum(int(h.events.sum()) for h in trainer.heatmaps()) if trainer.tracker else 0
@@ -176,15 +184,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
     import numpy as np
 
     from napari_forgetting.data import open_volume
-    from napari_forgetting.data.source import open_source
     from napari_forgetting.runs.store import RunStore, is_run_dir
     from napari_forgetting.workflow.export import export_volume
 
     src = Path(args.source)
     if is_run_dir(src):
         run = RunStore.open(src)
+        vol, _ = run_data_args(args, run)
         with usage_errors():
-            vol = open_source(run.info.get("source") or {})
             if args.epoch is not None and args.epoch > run.n_epochs:
                 raise ValueError(f"--epoch {args.epoch}: {src} has epochs 1..{run.n_epochs}")
         epoch = None if args.epoch is None else args.epoch - 1

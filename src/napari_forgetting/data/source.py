@@ -28,7 +28,16 @@ from napari_forgetting.data.errors import VolumeError
 from napari_forgetting.data.synthetic import DEFAULT_SHAPE
 from napari_forgetting.data.volume import open_volume
 
-__all__ = ["check_test_volume", "find_layout_tests", "load_data", "load_tests", "open_source"]
+__all__ = [
+    "DataNotRecorded",
+    "check_test_volume",
+    "find_layout_tests",
+    "load_data",
+    "load_tests",
+    "open_run_data",
+    "open_source",
+    "source_description",
+]
 
 #: The F3 benchmark's test files relative to the folder holding ``train/``.
 _LAYOUT_TESTS = {"test1": "test_once/test1_seismic.npy", "test2": "test_once/test2_seismic.npy"}
@@ -176,7 +185,56 @@ def open_source(source: Mapping[str, Any]) -> Any:
             iline=source.get("iline", 189),
             xline=source.get("xline", 193),
         )[0]
-    raise ValueError(
-        f"the run does not record where its data came from (source {source!r}); "
-        "pass the data explicitly"
-    )
+    raise DataNotRecorded(source)
+
+
+class DataNotRecorded(ValueError):
+    """A run trained on data held in memory (a napari layer that came from no file, or was
+    edited): nothing to reopen, the caller must be told where the data is."""
+
+    def __init__(self, source: Mapping[str, Any]) -> None:
+        self.source = dict(source)
+        super().__init__(
+            f"the run was trained on {source_description(source)}, which it cannot reopen"
+        )
+
+
+def source_description(source: Mapping[str, Any]) -> str:
+    """A ``source`` record in a few words: ``"/data/f3.sgy"``, ``"the napari layer 'x' held
+    in memory"``, ``"synthetic data (32, 64, 128), seed 0"``."""
+    kind = source.get("kind")
+    if kind == "file":
+        return str(source.get("path"))
+    if kind == "synthetic":
+        return f"synthetic data {tuple(source.get('shape') or ())}, seed {source.get('seed')}"
+    if kind == "napari":
+        return f"the napari layer {source.get('layer')!r} held in memory"
+    return f"data of unknown origin ({dict(source)!r})"
+
+
+def open_run_data(
+    source: Mapping[str, Any],
+    data: str | os.PathLike | None = None,
+    labels: str | os.PathLike | None = None,
+    *,
+    volume_shape: Sequence[int] | None = None,
+    seed: int = 0,
+    iline: int = 189,
+    xline: int = 193,
+) -> tuple[Any, dict[str, Any]]:
+    """``(volume, source)`` of a run: reopened from its ``source`` record, or -- ``data``
+    given (a path or ``"synthetic"``, of ``volume_shape``) -- from ``data``, which must have
+    the run's ``volume_shape`` (:class:`VolumeError` naming the file otherwise). Raises
+    :class:`DataNotRecorded` when the run records no reopenable data and ``data`` is not
+    given."""
+    if data is None:
+        return open_source(source), dict(source)
+    shape = DEFAULT_SHAPE if volume_shape is None else tuple(int(n) for n in volume_shape)
+    volume, src = load_data(data, labels, shape, seed, iline, xline)
+    if volume_shape is not None:
+        have = tuple(int(n) for n in _shape(volume))
+        if have != shape:
+            raise VolumeError(
+                data, f"has shape {have}; the run was trained on a volume of shape {shape}"
+            )
+    return volume, src

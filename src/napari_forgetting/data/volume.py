@@ -308,6 +308,8 @@ def open_volume(
         inlines, crosslines, samples = cube.inlines, cube.crosslines, cube.samples
         source = {
             "format": "segy",
+            "iline": int(iline),
+            "xline": int(xline),
             "sorting": cube.sorting,
             "endian": cube.endian,
             "sample_format": cube.sample_format,

@@ -16,7 +16,7 @@ import numpy as np
 
 from napari_forgetting.data.sections import Section, scatter_sections, volume_to_section_coords
 
-__all__ = ["RunGeometry", "geometry_from_sections"]
+__all__ = ["RunGeometry", "SectionVolume", "geometry_from_sections"]
 
 
 def _offsets(sections: Sequence[Section]) -> np.ndarray:
@@ -67,23 +67,33 @@ class RunGeometry:
         raise ValueError(f"which must be 'map' or 'eval', got {which!r}")
 
     def locate(
-        self, inline_idx: int, crossline_idx: int, sample_idx: int, which: str = "eval"
+        self,
+        inline_idx: int,
+        crossline_idx: int,
+        sample_idx: int,
+        which: str = "eval",
+        prefer: str | None = None,
     ) -> tuple[int, int, int] | None:
-        """``(section position, row, col)`` of a voxel on one of the sections (the last one
-        listed where two cross, as :meth:`scatter`), or ``None`` when it is on none of them
-        or outside the volume."""
+        """``(section position, row, col)`` of a voxel on one of the sections, or ``None``
+        when it is on none of them or outside the volume. Where an inline and a crossline
+        cross, the section of kind ``prefer`` (the one the user is looking at), else the
+        last one listed (as :meth:`scatter`)."""
         shape = self.volume_shape
         pos = (int(inline_idx), int(crossline_idx), int(sample_idx))
         if any(not 0 <= p < n for p, n in zip(pos, shape, strict=True)):
             return None
         secs, _ = self._which(which)
+        found = None
         for k in range(len(secs) - 1, -1, -1):
             sec = secs[k]
             on = pos[0] == sec.index if sec.kind == "inline" else pos[1] == sec.index
             if on:
                 rows, cols = volume_to_section_coords(sec, *pos)
-                return k, int(rows), int(cols)
-        return None
+                if found is None:
+                    found = k, int(rows), int(cols)
+                if prefer is None or sec.kind == prefer:
+                    return k, int(rows), int(cols)
+        return found
 
     def describe_sections(self, which: str = "eval") -> str:
         """``"inlines 100, 105; crosslines 300, 305"`` (header numbers)."""
@@ -111,3 +121,132 @@ def geometry_from_sections(
         elif secs:
             translate[axis] = secs[0][1] - secs[0][0]
     return {"scale": tuple(scale), "translate": tuple(translate)}
+
+
+class SectionVolume:
+    """A read-only, volume-shaped array over one kind of a run's sections, computed on
+    indexing from a flat per-pixel array (as napari slices a layer): the inline map of an
+    inline section, the crossline map of a crossline section, ``fill`` elsewhere.
+
+    Nothing volume-sized is kept: a 2-D slice through a section costs one section map, so a
+    viewer shows a run at survey size with a few section maps of memory, and each section
+    shows only its own values (an inline layer never shows a crossing crossline's).
+    Indexing anything else (a 3-D view, a slice across the sections) builds the requested
+    region from the sections of this kind that cross it. :meth:`update` swaps the flat array
+    (a new epoch) in place.
+    """
+
+    def __init__(
+        self,
+        geometry: RunGeometry,
+        which: str,
+        kind: str,
+        dtype: Any,
+        fill: Any,
+        flat: np.ndarray | None = None,
+    ) -> None:
+        if kind not in ("inline", "crossline"):
+            raise ValueError(f"kind must be 'inline' or 'crossline', got {kind!r}")
+        secs, offs = geometry._which(which)
+        self.shape = geometry.volume_shape
+        self.ndim = 3
+        self.dtype = np.dtype(dtype)
+        self.fill = self.dtype.type(fill)
+        self.kind = kind
+        self.axis = 0 if kind == "inline" else 1
+        self._size = int(offs[-1])
+        # index along the axis -> (start, stop, shape) in the flat array (the last listed
+        # wins where a section is listed twice, as in RunGeometry.scatter)
+        self._at = {
+            s.index: (int(offs[k]), int(offs[k + 1]), s.shape)
+            for k, s in enumerate(secs)
+            if s.kind == kind
+        }
+        self.flat: np.ndarray | None = None
+        if flat is not None:
+            self.update(flat)
+
+    @property
+    def indices(self) -> list[int]:
+        """Indices along this kind's axis that hold a section, ascending."""
+        return sorted(self._at)
+
+    def update(self, flat: np.ndarray | None) -> None:
+        """Show this flat per-pixel array (``None``: nothing, every voxel ``fill``)."""
+        if flat is not None:
+            flat = np.asarray(flat).ravel()
+            if flat.size != self._size:
+                raise ValueError(f"{flat.size} values for {self._size} section pixels")
+        self.flat = flat
+
+    def section_map(self, index: int) -> np.ndarray | None:
+        """The depth-down map (samples x traces) of the section at ``index``, or ``None``."""
+        where = self._at.get(int(index))
+        if where is None or self.flat is None:
+            return None
+        start, stop, shape = where
+        return self.flat[start:stop].reshape(shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[:, :, :]
+        return out if dtype is None else out.astype(dtype)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = _normalise_key(key, self.shape)
+        on = key[self.axis]
+        if isinstance(on, (int, np.integer)):  # a slice through one section (or none)
+            rest = tuple(k for a, k in enumerate(key) if a != self.axis)
+            plane = self.section_map(int(on))
+            if plane is None:
+                return np.full(_sliced_shape(rest, self._plane_shape()), self.fill, self.dtype)
+            return np.asarray(plane.T, dtype=self.dtype)[rest]
+        # across sections: build the region from the sections inside it
+        along = np.arange(self.shape[self.axis])[on]
+        shape = [len(along) if a == self.axis else n for a, n in enumerate(self.shape)]
+        out = np.full(shape, self.fill, self.dtype)
+        for pos, index in enumerate(np.atleast_1d(along)):
+            plane = self.section_map(int(index))
+            if plane is not None:
+                if self.axis == 0:
+                    out[pos] = plane.T
+                else:
+                    out[:, pos] = plane.T
+        inner = tuple(slice(None) if a == self.axis else k for a, k in enumerate(key))
+        out = out[inner]
+        return out[0] if np.ndim(along) == 0 else out
+
+    def _plane_shape(self) -> tuple[int, int]:
+        return tuple(n for a, n in enumerate(self.shape) if a != self.axis)  # type: ignore[return-value]
+
+
+def _normalise_key(key: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """A 3-D index as three ints or slices (``Ellipsis`` and missing axes filled, negative
+    ints wrapped); anything else (arrays, masks) is refused."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(k is Ellipsis for k in key):
+        at = next(i for i, k in enumerate(key) if k is Ellipsis)
+        key = key[:at] + (slice(None),) * (len(shape) - len(key) + 1) + key[at + 1 :]
+    key = key + (slice(None),) * (len(shape) - len(key))
+    if len(key) != len(shape):
+        raise IndexError(f"too many indices for a {len(shape)}-D array: {key!r}")
+    out = []
+    for k, n in zip(key, shape, strict=True):
+        if isinstance(k, (int, np.integer)):
+            k = int(k)
+            if not -n <= k < n:
+                raise IndexError(f"index {k} is out of bounds for an axis of size {n}")
+            out.append(k % n)
+        elif isinstance(k, slice):
+            out.append(k)
+        else:
+            raise IndexError(f"only ints and slices index a SectionVolume, not {type(k)}")
+    return tuple(out)
+
+
+def _sliced_shape(key: tuple[Any, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(len(range(*k.indices(n))) for k, n in zip(key, shape, strict=True)
+                 if isinstance(k, slice))  # fmt: skip

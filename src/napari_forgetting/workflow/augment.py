@@ -452,6 +452,7 @@ def retrain_trainer(
     out_dir: str | os.PathLike,
     *,
     volume: Any = None,
+    source: dict[str, Any] | None = None,
     overrides: dict[str, Any] | None = None,
     callbacks: Sequence[Any] = (),
     pool_path: str | os.PathLike | None = None,
@@ -464,7 +465,8 @@ def retrain_trainer(
     ``{"seed": 1, "epochs": 30}``), and so are its held-out test volumes (reopened from its
     ``source``). ``pool``: an :class:`AugmentedPool` (``pool_path``: the folder it was saved
     in, if any) or a pool folder. ``volume``: the parent's data (default: reopened from its
-    ``source``). Returns a
+    ``source``); ``source``: where that data is, recorded by the new run (default: the
+    parent's record; give it with a ``volume`` the parent does not record). Returns a
     :class:`~napari_forgetting.training.segmentation.Trainer`, not yet trained.
     """
     from napari_forgetting.data.source import load_tests
@@ -474,7 +476,8 @@ def retrain_trainer(
     if not isinstance(pool, AugmentedPool):
         pool_path = pool
         pool = load_pool(pool)
-    source = store.info.get("source") or {}
+    if source is None:
+        source = store.info.get("source") or {}
     if volume is None:
         volume = open_source(source)
     cfg = TrainConfig.from_dict({**store.train_config, **(overrides or {})})

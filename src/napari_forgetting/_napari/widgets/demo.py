@@ -37,7 +37,7 @@ def run_demo(
     t0 = time.monotonic() if t0 is None else t0
     path = data or sample_path()
     viewer = napari.Viewer(title="napari-forgetting demo")
-    viewer.window.resize(1400, 850)
+    viewer.window.resize(1280, 800)
     layers = viewer.open(str(path), plugin="napari-forgetting")
     viewer.dims.order = DEPTH_DOWN_ORDER
     widget = TrainingWidget(viewer)
@@ -51,6 +51,9 @@ def run_demo(
     state: dict[str, Any] = {"status": 0, "first": None}
 
     def save_and_maybe_quit() -> None:
+        plot = widget.view.metrics_plot
+        if plot is not None:
+            plot.wait()  # the last epoch's curves rendered (off the GUI thread)
         QApplication.processEvents()
         if screenshot:
             Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
@@ -80,6 +83,8 @@ def run_demo(
     def on_finished() -> None:
         QTimer.singleShot(200, save_and_maybe_quit)  # after the widget drew the last epoch
 
+    if len(layers) > 1:
+        layers[1].visible = False  # the heat map reads on the seismic, as the paper's Fig. 2
     widget.epochs.value = int(epochs)
     widget.device.value = "cpu" if _cpu_only() else "auto"
     widget.start()

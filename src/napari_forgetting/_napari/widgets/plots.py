@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
@@ -102,8 +103,8 @@ class MetricsPlot(QWidget):
         self.viewer = viewer
         self.class_names = list(class_names)
         self.history: list[dict[str, Any]] = []
-        self.figure = Figure(figsize=(4.5, 4.0), dpi=90)
-        self.figure.subplots_adjust(left=0.17, right=0.97, top=0.93, bottom=0.16, hspace=0.55)
+        self.figure = Figure(figsize=(4.5, 4.6), dpi=90)
+        self.figure.subplots_adjust(left=0.17, right=0.97, top=0.95, bottom=0.3, hspace=0.45)
         FigureCanvasAgg(self.figure)
         self.axes = self.figure.subplots(2, 1)
         self.text = QLabel("no epoch yet")
@@ -208,13 +209,19 @@ class MetricsPlot(QWidget):
                 acc_ax.plot(epochs, ys, "o-", ms=3, color=palette[k][:3], label=name)
             mca = [e.get("mean_class_accuracy", np.nan) for e in h]
             acc_ax.plot(epochs, mca, "--", color=fg, lw=1, label="mean")
-            leg = acc_ax.legend(fontsize=7, ncol=2, facecolor=bg, edgecolor=fg, framealpha=0.8)
+            # below the axes, never over the curves
+            leg = acc_ax.legend(
+                fontsize=7, ncol=4, facecolor=bg, edgecolor=fg, framealpha=0.8,
+                loc="upper center", bbox_to_anchor=(0.5, -0.32),
+            )  # fmt: skip
             for t in leg.get_texts():
                 t.set_color(fg)
         for ax, label in ((loss_ax, "training loss"), (acc_ax, "class accuracy")):
             ax.set_ylabel(label, color=fg)
         acc_ax.set_xlabel("epoch", color=fg)
         acc_ax.set_ylim(-0.02, 1.02)
+        for ax in self.axes:  # whole epochs
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 class PixelHistoryPlot(_FigureWidget):

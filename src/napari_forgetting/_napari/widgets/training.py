@@ -32,11 +32,13 @@ from magicgui.widgets import (
 from napari.layers import Image, Labels
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
-from napari_forgetting._napari.layers import LayerVolume
+from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER, LayerVolume
 from napari_forgetting._napari.live_layers import EXTRA_LAYERS, HEAT_NAME, LiveLayers
 from napari_forgetting._napari.run_view import RunView
+from napari_forgetting._napari.view3d import show_survey_3d
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
 from napari_forgetting.training.events import (
     BatchEnd,
@@ -117,6 +119,19 @@ class TrainingWidget(QWidget):
             layout="horizontal",
             labels=False,
         )
+        self.inline_button = PushButton(text="Inline", tooltip="view inline sections")
+        self.crossline_button = PushButton(text="Crossline", tooltip="view crossline sections")
+        self.survey_button = PushButton(
+            text="3-D survey",
+            tooltip="the seismic as three orthogonal planes, the tracked sections' heat maps "
+            "inside the volume",
+        )
+        views = Container(
+            widgets=[self.inline_button, self.crossline_button, self.survey_button],
+            layout="horizontal",
+            labels=False,
+        )
+        views.label = "view"
         boxes = list(self.extra_boxes.values())
         extras = Container(
             widgets=[
@@ -143,6 +158,7 @@ class TrainingWidget(QWidget):
                 extras,
                 self.run_folder,
                 buttons,
+                views,
                 self.epoch_slider,
                 self.follow,
                 self.open_folder,
@@ -152,6 +168,7 @@ class TrainingWidget(QWidget):
         )
         scroll = QScrollArea()  # a tall form must not squeeze the plot docks below it
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.form.native)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -162,6 +179,9 @@ class TrainingWidget(QWidget):
         self.stop_button.changed.connect(self.stop)
         self.resume_button.changed.connect(self.resume)
         self.open_button.changed.connect(lambda: self.open_run(self.open_folder.value))
+        self.inline_button.changed.connect(lambda: self.view_sections("inline"))
+        self.crossline_button.changed.connect(lambda: self.view_sections("crossline"))
+        self.survey_button.changed.connect(self.view_survey_3d)
         self.epoch_slider.changed.connect(self._slider_moved)
         self.follow.changed.connect(self._follow_changed)
         self.viewer.layers.events.inserted.connect(self.reset_choices)
@@ -169,6 +189,19 @@ class TrainingWidget(QWidget):
         self.reset_choices()
 
     # -------------------------------------------------------------- what the view shows
+
+    def view_sections(self, kind: str) -> None:
+        """A 2-D view through ``kind`` sections (depth down); its map layers are shown."""
+        self.viewer.dims.ndisplay = 2
+        self.viewer.dims.order = DEPTH_DOWN_ORDER if kind == "inline" else (1, 2, 0)
+
+    def view_survey_3d(self) -> None:
+        """The 3-D survey view (:func:`~.._napari.view3d.show_survey_3d`)."""
+        seismic = self.seismic.value
+        if seismic is None:
+            self._tell("pick a seismic layer first", error=True)
+            return
+        show_survey_3d(self.viewer, seismic)
 
     @property
     def live(self) -> LiveLayers | None:
@@ -206,7 +239,7 @@ class TrainingWidget(QWidget):
             for layer in self.viewer.layers
             if isinstance(layer, Image)
             and layer.ndim == 3
-            and layer.name != HEAT_NAME
+            and not layer.name.startswith(HEAT_NAME)
             and not (layer.metadata or {}).get("kind")
             and (self.live is None or layer not in self.live.layers.values())
         ]
@@ -320,7 +353,7 @@ class TrainingWidget(QWidget):
             return
         self._launch(
             volume, config, run_dir, resume=False, tracked_sections=tracked,
-            class_names=volume.class_names, source={"kind": "napari", "layer": volume.name},
+            class_names=volume.class_names, source=volume.source,
         )  # fmt: skip
 
     def resume(self) -> None:
