@@ -6,7 +6,10 @@ real viewer (needs a display: ``xvfb-run -a``), median of 5 updates, three ways:
 
 * ``np.percentile`` on the GUI thread (the update before ``heat_limit``; the baseline);
 * ``heat_limit`` on the GUI thread (replaying a run store does this);
-* the limit computed off the GUI thread and passed in (live training: ``EpochDone``).
+* the limit computed off the GUI thread and passed in (live training: ``EpochDone``);
+
+and, the limit given, against the former update: the flat arrays scattered into dense
+volume buffers (float32 heat, uint8 prediction) and two dense layers refreshed.
 
     xvfb-run -a python benchmarks/bench_live_layers.py [--shape 401 701 255]
 """
@@ -77,6 +80,38 @@ def main() -> None:
     print(
         f"  show() with the limit given (live training): {off * 1e3:.0f} ms, ratio "
         f"{off / base:.3f}; heat_limit itself on the training thread: {t_limit * 1e3:.0f} ms"
+    )
+    # the former update (before the per-kind SectionVolume layers): scatter the flat arrays
+    # into dense volume buffers and refresh two dense layers, the limit given
+    heat = np.full(shape, np.nan, np.float32)
+    pred = np.full(shape, 255, np.uint8)
+    dense = [viewer.add_image(heat, name="dense heat", contrast_limits=(0.0, upper)),
+             viewer.add_labels(pred, name="dense prediction")]  # fmt: skip
+    wanted = dict(live.wanted)
+    for layer in live.layers.values():
+        layer.visible = False  # (the user's switch: restored below)
+
+    def dense_update() -> float:
+        ts = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            geo.scatter(heat, counts, "map")
+            geo.scatter(pred, preds, "eval")
+            for layer in dense:
+                layer.refresh()
+            ts.append(time.perf_counter() - t0)
+        return statistics.median(ts)
+
+    former = dense_update()
+    for layer in dense:
+        viewer.layers.remove(layer)
+    live.wanted.update(wanted)
+    live.follow_view()
+    off_again = timed(upper)
+    print(
+        f"  former dense scatter + refresh (limit given): {former * 1e3:.0f} ms and "
+        f"{(heat.nbytes + pred.nbytes) / 2**20:.0f} MiB of buffers; per-kind section views: "
+        f"{off_again * 1e3:.0f} ms, ratio {off_again / former:.3f}, no volume buffers"
     )
     viewer.close()
 
