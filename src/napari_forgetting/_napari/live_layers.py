@@ -110,15 +110,16 @@ class LiveLayers:
     def _bind_geometry(self, geometry: RunGeometry) -> None:
         self.geometry = geometry
         self.data: dict[str, SectionVolume] = {}
+        #: layer name -> (family, section kind)
+        self.parts: dict[str, tuple[str, str]] = {}
         for family in self.families:
-            which = _WHICH.get(family, "map")
-            secs, _ = geometry._which(which)
             dtype, fill = self._dtype_fill(family)
             for kind in KINDS:
-                if any(s.kind == kind for s in secs):
-                    self.data[layer_name(family, kind)] = SectionVolume(
-                        geometry, which, kind, dtype, fill
-                    )
+                data = SectionVolume(geometry, _WHICH.get(family, "map"), kind, dtype, fill)
+                if data.indices:  # the run has sections of this kind
+                    name = layer_name(family, kind)
+                    self.data[name] = data
+                    self.parts[name] = (family, kind)
 
     @staticmethod
     def _dtype_fill(family: str) -> tuple[Any, Any]:
@@ -159,7 +160,7 @@ class LiveLayers:
     # -------------------------------------------------------------- layer creation
 
     def _make(self, name: str) -> Any:
-        family = name.rsplit(" (", 1)[0]
+        family = self.parts[name][0]
         common = {**self.world, "axis_labels": AXIS_LABELS, "name": name, "visible": False}
         data = self.data[name]
         if family == HEAT_NAME:
@@ -237,8 +238,8 @@ class LiveLayers:
         self._switching = True
         try:
             for name, layer in self.layers.items():
-                family, kind = name.rsplit(" (", 1)
-                layer.visible = self.wanted.get(family, False) and kind.rstrip(")") in viewed
+                family, kind = self.parts[name]
+                layer.visible = self.wanted.get(family, False) and kind in viewed
         finally:
             self._switching = False
 
@@ -249,7 +250,7 @@ class LiveLayers:
         layer = event.source
         for name, own in self.layers.items():
             if own is layer:
-                self.wanted[name.rsplit(" (", 1)[0]] = bool(layer.visible)
+                self.wanted[self.parts[name][0]] = bool(layer.visible)
                 self.follow_view()
                 return
 
@@ -295,16 +296,14 @@ class LiveLayers:
                     values[np.asarray(never, bool)] = np.nan
             flats[family] = values
         for name, data in self.data.items():
-            family = name.rsplit(" (", 1)[0]
+            family = self.parts[name][0]
             if family in flats:
                 data.update(flats[family])
+        limits = (0.0, self.heat_max)
         for name, layer in self.layers.items():
-            if name.startswith(HEAT_NAME) and tuple(layer.contrast_limits) != (
-                0.0,
-                self.heat_max,
-            ):
-                layer.contrast_limits_range = (0.0, self.heat_max)
-                layer.contrast_limits = (0.0, self.heat_max)
+            if self.parts[name][0] == HEAT_NAME and tuple(layer.contrast_limits) != limits:
+                layer.contrast_limits_range = limits
+                layer.contrast_limits = limits
             layer.refresh()
         self.epoch = epoch
         self.last_update_ms = (time.perf_counter() - t0) * 1e3

@@ -197,26 +197,24 @@ class SectionVolume:
     def __getitem__(self, key: Any) -> np.ndarray:
         key = _normalise_key(key, self.shape)
         on = key[self.axis]
-        if isinstance(on, (int, np.integer)):  # a slice through one section (or none)
-            rest = tuple(k for a, k in enumerate(key) if a != self.axis)
-            plane = self.section_map(int(on))
-            if plane is None:
-                return np.full(_sliced_shape(rest, self._plane_shape()), self.fill, self.dtype)
-            return np.asarray(plane.T, dtype=self.dtype)[rest]
-        # across sections: build the region from the sections inside it
-        along = np.arange(self.shape[self.axis])[on]
-        shape = [len(along) if a == self.axis else n for a, n in enumerate(self.shape)]
-        out = np.full(shape, self.fill, self.dtype)
-        for pos, index in enumerate(np.atleast_1d(along)):
-            plane = self.section_map(int(index))
-            if plane is not None:
-                if self.axis == 0:
-                    out[pos] = plane.T
-                else:
-                    out[:, pos] = plane.T
-        inner = tuple(slice(None) if a == self.axis else k for a, k in enumerate(key))
-        out = out[inner]
-        return out[0] if np.ndim(along) == 0 else out
+        rest = tuple(k for a, k in enumerate(key) if a != self.axis)
+        if isinstance(on, int):  # a slice through one section (or none)
+            return self._cut(on, rest)
+        # across sections: each section's cut, stacked along this kind's axis (only the
+        # region asked for is built)
+        indices = range(*on.indices(self.shape[self.axis]))
+        out = np.empty((len(indices), *_sliced_shape(rest, self._plane_shape())), self.dtype)
+        for pos, index in enumerate(indices):
+            out[pos] = self._cut(index, rest)
+        return np.moveaxis(out, 0, sum(isinstance(k, slice) for k in key[: self.axis]))
+
+    def _cut(self, index: int, rest: tuple[Any, Any]) -> np.ndarray:
+        """The section at ``index`` (``fill`` where there is none), indexed by ``rest`` (the
+        keys of the two other axes)."""
+        plane = self.section_map(index)
+        if plane is None:
+            return np.full(_sliced_shape(rest, self._plane_shape()), self.fill, self.dtype)
+        return np.asarray(plane.T[rest], dtype=self.dtype)
 
     def _plane_shape(self) -> tuple[int, int]:
         return tuple(n for a, n in enumerate(self.shape) if a != self.axis)  # type: ignore[return-value]
