@@ -76,13 +76,15 @@ def rotated(items: Sequence, round_index: int) -> list:
 
 def step_mark(step: Any) -> tuple:
     """A step of ``fit_steps()`` as a tuple: ``("start", first epoch)``, ``("batch", epoch,
-    batch)`` or ``("epoch", epoch)``."""
-    from napari_forgetting.training.events import BatchEnd, EpochEnd, TrainStart
+    batch)``, ``("sweep", epoch, sections done)`` or ``("epoch", epoch)``."""
+    from napari_forgetting.training.events import BatchEnd, EpochEnd, SweepProgress, TrainStart
 
     if isinstance(step, TrainStart):
         return ("start", step.start_epoch)
     if isinstance(step, BatchEnd):
         return ("batch", step.epoch, step.batch)
+    if isinstance(step, SweepProgress):
+        return ("sweep", step.epoch, step.done)
     if isinstance(step, EpochEnd):
         return ("epoch", step.epoch)
     raise TypeError(f"not a training step: {step!r}")

@@ -35,6 +35,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _runs_in_tmp_path(tmp_path_factory, monkeypatch):
+    """A run started in the viewer without a folder goes to ``$NAPARI_FORGETTING_RUNS``: here
+    a folder of the test session, removed with it, never the machine's temp dir."""
+    monkeypatch.setenv("NAPARI_FORGETTING_RUNS", str(tmp_path_factory.getbasetemp() / "runs"))
+
+
 @pytest.fixture
 def segyio_dir() -> Path:
     """The real SEG-Y files of ../shared/data/segyio (tests using it are skipped where absent)."""

@@ -293,6 +293,48 @@ def test_tracker_refuses_more_epochs_than_configured_and_bad_input_leaves_it_unc
         tracker.update_patch(0, 0, 0, np.zeros((1, 1), int), np.zeros((1, 1), int))
 
 
+def test_a_pass_applied_section_by_section_equals_one_update_epoch() -> None:
+    """update_sections hands a pass over a few sections at a time (what an evaluation does
+    to hold one section's outputs at a time): the same state as update_epoch, the epoch
+    advancing only when the last section is applied; out of order, or a checkpoint in the
+    middle of a pass, is refused."""
+    rng = np.random.default_rng(8)
+    n_classes = 4
+    labels = [rng.integers(0, n_classes, size=s) for s in SHAPES]
+    whole = ForgettingTracker(SHAPES, n_classes, track_confidence=True, track_margin=True)
+    parts = ForgettingTracker(SHAPES, n_classes, track_confidence=True, track_margin=True)
+    for epoch in range(4):
+        preds = _random_epoch(rng, labels, n_classes, p_correct=0.5)
+        conf = [rng.random(s).astype(np.float32) for s in SHAPES]
+        marg = [rng.normal(size=s).astype(np.float32) for s in SHAPES]
+        whole.update_epoch(preds, labels, confidence=conf, margin=marg)
+        with pytest.raises(ValueError, match="continues at section 0"):
+            parts.update_sections(1, preds[1:2], labels[1:2], confidence=conf[1:2],
+                                  margin=marg[1:2])  # fmt: skip
+        parts.update_sections(0, preds[:1], labels[:1], confidence=conf[:1], margin=marg[:1])
+        assert parts.epoch == epoch and parts.sweep_position == 1
+        # the applied section reads as after this pass, the others as before
+        np.testing.assert_array_equal(parts.presentations(0), epoch + 1)
+        np.testing.assert_array_equal(parts.presentations(1), epoch)
+        np.testing.assert_array_equal(parts.heatmap(0).events, whole.heatmap(0).events)
+        with pytest.raises(RuntimeError, match="finish it first"):
+            parts.state_dict()
+        with pytest.raises(RuntimeError, match="finish it first"):
+            parts.update_epoch(preds, labels, confidence=conf, margin=marg)
+        parts.update_sections(1, preds[1:], labels[1:], confidence=conf[1:], margin=marg[1:])
+        assert parts.epoch == epoch + 1 and parts.sweep_position == 0
+        a, b = whole.state_dict(), parts.state_dict(copy=False)
+        for name in a["arrays"]:
+            np.testing.assert_array_equal(a["arrays"][name], b["arrays"][name])
+    assert b["arrays"]["count"] is parts._arrays["count"]  # copy=False: the tracker's own
+    assert a["arrays"]["count"] is not whole._arrays["count"]
+    with pytest.raises(ValueError, match="the tracker has 3"):
+        parts.update_sections(0, preds * 2, labels * 2)
+    for tracker in (parts, ForgettingTracker(SHAPES, n_classes, max_epochs=300)):
+        flat = tracker.flat_maps()  # what a run store is created with, without computing it
+        assert tracker.map_dtypes() == {k: v.dtype for k, v in flat.items()}
+
+
 def test_sweep_cartography_and_margin_against_numpy() -> None:
     rng = np.random.default_rng(5)
     n_classes, n_epochs = 3, 9

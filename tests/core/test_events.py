@@ -12,6 +12,8 @@ from napari_forgetting.training import Callback, TrainConfig, Trainer
 from napari_forgetting.training.events import (
     BatchEnd,
     EpochDone,
+    SweepProgress,
+    SweepShown,
     TrainingFailed,
     TrainingFinished,
     TrainStart,
@@ -62,6 +64,54 @@ def test_events_of_a_run_and_the_arrays_each_epoch_shows(survey, tmp_path):
     assert isinstance(end, TrainingFinished)
     assert (end.epochs_complete, end.epochs, end.stopped) == (2, 2, False)
     assert trainer.model is None  # released at the end
+
+
+def test_an_evaluation_pass_is_shown_section_by_section_before_its_epoch_ends(survey):
+    """fit_steps yields a SweepProgress after each tracked section of a sweep; live_events
+    turns them into SweepShown (here every one: sweep_seconds tiny), each drawing the
+    sections evaluated so far with this pass's predictions and counts and the others as
+    after the previous epoch (zero before the first); the run ends as an unwatched one."""
+    plain = Trainer(survey, cfg())
+    plain.fit()
+    trainer = Trainer(survey, cfg())
+    n = len(trainer.tracked_sections)
+    assert n > 2
+    steps = [s for s in trainer.fit_steps() if isinstance(s, SweepProgress)]
+    assert [(s.epoch, s.done, s.total) for s in steps] == [
+        (e, k, n) for e in range(2) for k in range(1, n + 1)
+    ]
+    watched = Trainer(survey, cfg())
+    events = list(live_events(watched, sweep_seconds=1e-9, release=False))
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.count("SweepShown") == 2 * n and kinds.index("SweepShown") < kinds.index(
+        "EpochDone"
+    )  # fmt: skip
+    sizes = np.cumsum([0] + [r * c for r, c in (s.shape for s in watched.tracked_sections)])
+    epoch_done = [e for e in events if isinstance(e, EpochDone)]
+    first, second = (
+        [e for e in events if isinstance(e, SweepShown) and e.epoch == k] for k in (0, 1)
+    )  # fmt: skip
+    for shown in first:  # the first pass: evaluated sections as at its end, the rest zero
+        cut = sizes[shown.done]
+        full = epoch_done[0]
+        np.testing.assert_array_equal(shown.predictions[:cut], full.predictions[:cut])
+        assert not shown.predictions[cut:].any()
+        counts = shown.maps["forgetting_events"]
+        np.testing.assert_array_equal(counts[:cut], full.maps["forgetting_events"][:cut])
+    mid = second[0]  # the second pass after one section: the rest as after epoch 1
+    cut = sizes[1]
+    np.testing.assert_array_equal(mid.predictions[:cut], epoch_done[1].predictions[:cut])
+    np.testing.assert_array_equal(mid.predictions[cut:], epoch_done[0].predictions[cut:])
+    np.testing.assert_array_equal(
+        mid.maps["forgetting_events"][cut:], epoch_done[0].maps["forgetting_events"][cut:]
+    )
+    # watching changes nothing: the same run as one nobody watched
+    assert [h["loss"] for h in watched.history] == [h["loss"] for h in plain.history]
+    for a, b in zip(watched.heatmaps(), plain.heatmaps(), strict=True):
+        np.testing.assert_array_equal(a.events, b.events)
+    # by default (10 s) a pass this small shows nothing before its epoch ends
+    kinds = [type(e).__name__ for e in live_events(Trainer(survey, cfg()))]
+    assert "SweepShown" not in kinds
 
 
 def test_closing_the_events_stops_the_run_cleanly_and_it_resumes(survey, tmp_path):

@@ -181,6 +181,34 @@ def test_read_sections_one_compute_each_chunk_once_and_store_preload():
         read_sections(base, [Section("inline", 99, 99, (7, 12))])
 
 
+def test_a_whole_volume_store_holds_each_voxel_once_and_gives_every_section():
+    """whole_volume: one image and one label array of the volume's shape, read once; every
+    inline and crossline a view of them, equal to what the per-section store gives."""
+    from napari_forgetting.data.store import SectionStore
+
+    base = _ramp()
+    labels = (base.astype(np.int64) % 6).astype(np.uint8)
+    lazy, seen = _counting_lazy(base)
+    stats = (3.0, 2.0)
+    whole = SectionStore(lazy, labels, stats, whole_volume=True)
+    per_section = SectionStore(base, labels, stats)
+    secs = all_sections(SHAPE)
+    assert whole.preload(secs[:1]) == SHAPE[0]  # the whole volume, by inlines
+    assert sorted(seen) == sorted(set(seen)) and len(seen) == SHAPE[0] * 3  # each chunk once
+    seen.clear()
+    image, lab = whole.volume
+    assert image.shape == lab.shape == SHAPE and image.dtype == np.float32
+    for sec in secs:
+        img, lb = whole.get(sec)
+        assert np.shares_memory(img, image) and np.shares_memory(lb, lab)  # views
+        for a, b in zip((img, lb), per_section.get(sec), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert not seen and whole.preload(secs) == 0  # never read again
+    whole.clear()
+    assert whole.volume is None
+    np.testing.assert_array_equal(whole.get(secs[-1])[0], per_section.get(secs[-1])[0])
+
+
 # ---------------------------------------------------------------------- coordinates
 
 

@@ -13,7 +13,7 @@ from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.dynamics import forgetting_events
 from napari_forgetting.model.checkpoint import load_checkpoint
 from napari_forgetting.training import Callback, TrainConfig, Trainer, TrainingError
-from napari_forgetting.training.events import BatchEnd, EpochEnd, TrainStart
+from napari_forgetting.training.events import BatchEnd, EpochEnd, SweepProgress, TrainStart
 
 
 @pytest.fixture(scope="module")
@@ -146,11 +146,13 @@ def test_should_stop_then_resume(survey, tmp_path):
 
 def _mark(step):
     """A step of fit_steps() as a tuple: ("start", first epoch), ("batch", epoch, batch),
-    ("epoch", epoch)."""
+    ("sweep", epoch, sections done), ("epoch", epoch)."""
     if isinstance(step, TrainStart):
         return ("start", step.start_epoch)
     if isinstance(step, BatchEnd):
         return ("batch", step.epoch, step.batch)
+    if isinstance(step, SweepProgress):
+        return ("sweep", step.epoch, step.done)
     assert isinstance(step, EpochEnd)
     return ("epoch", step.epoch)
 
@@ -200,6 +202,19 @@ def test_fit_steps_closed_mid_epoch_stops_and_resumes_identically(survey, tmp_pa
     assert_same_weights(full, resumed)
     assert_same_heatmaps(full, resumed)
     assert [h["loss"] for h in full.history] == [h["loss"] for h in resumed.history]
+    # closed in the middle of an evaluation pass (a viewer's stop between two SweepShown):
+    # that epoch is dropped like one cut short in training, the run resumes identically
+    mid = Trainer(survey, cfg(), out_dir=tmp_path / "mid")
+    steps = mid.fit_steps()
+    for step in steps:
+        if _mark(step) == ("sweep", 1, 2):
+            break
+    steps.close()
+    assert mid.stopped and mid.epoch == 1
+    again = Trainer(survey, cfg(), out_dir=tmp_path / "mid")
+    again.fit(resume=True)
+    assert_same_heatmaps(full, again)
+    assert [h["loss"] for h in full.history] == [h["loss"] for h in again.history]
 
 
 def test_stop_between_batches(survey):

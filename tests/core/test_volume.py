@@ -7,7 +7,9 @@ import segyio
 import zarr
 
 from napari_forgetting.data import VolumeError, find_labels, open_volume, segy, write_segy
+from napari_forgetting.data import volume as volume_mod
 from napari_forgetting.data.synthetic import write_survey
+from napari_forgetting.data.volume import NpyFile
 
 
 def test_f3_crop_matches_segyio_and_has_header_numbers(segyio_dir):
@@ -83,11 +85,38 @@ def test_f3_benchmark_npy_pair_opens_memory_mapped_with_labels(tmp_path, tiny_su
     np.testing.assert_array_equal(vol.data.compute(), tiny_survey.seismic)
     np.testing.assert_array_equal(vol.labels.compute(), tiny_survey.labels)
     assert vol.class_names[4] == "scruff"
-    # memory mapped: the graph holds a memmap, not a loaded copy
-    (leaf,) = [v for v in dict(vol.source["_raw"].dask).values() if isinstance(v, np.ndarray)] or [
-        None
+    # not loaded: the graph holds the file, read by inlines when computed
+    leaves = [v for v in dict(vol.source["_raw"].dask).values() if isinstance(v, NpyFile)]
+    assert leaves and not [
+        v for v in dict(vol.source["_raw"].dask).values() if isinstance(v, np.ndarray)
     ]
-    assert leaf is None or isinstance(leaf, np.memmap)
+
+
+def test_an_npy_file_is_read_by_the_inlines_asked_for_without_a_memory_map(tmp_path, monkeypatch):
+    """Slabs of whole inlines by plain file reads (a memory map's touched pages would stay
+    in the process's resident memory); any index gives what numpy gives."""
+    cube = np.arange(7 * 3 * 4, dtype=">f4").reshape(7, 3, 4)  # big-endian kept
+    np.save(tmp_path / "c.npy", cube)
+    f = volume_mod._npy_memmap(tmp_path / "c.npy")
+    assert isinstance(f, NpyFile) and (f.shape, f.dtype) == (cube.shape, cube.dtype)
+    reads = []
+    real = NpyFile._read
+    monkeypatch.setattr(
+        NpyFile, "_read", lambda self, lo, hi: reads.append((lo, hi)) or real(self, lo, hi)
+    )
+    keys = [slice(None), slice(2, 5), slice(5, 2, -1), slice(None, None, -2), slice(6, None, -3),
+            slice(1, 1), slice(0, 100, 2), slice(10, 20), 3, -1, (slice(1, 4), slice(0, 2), 1),
+            (2, 1, slice(None)), slice(-3, None), (slice(None), 2)]  # fmt: skip
+    for key in keys:
+        got = f[key]
+        assert got.shape == cube[key].shape and got.dtype == cube.dtype, key
+        np.testing.assert_array_equal(got, cube[key])
+    assert reads[1] == (2, 5) and reads[2] == (3, 6) and reads[8] == (3, 4)  # only those
+    with pytest.raises(IndexError):
+        f[7]
+    # Fortran order (rare) stays a read-only memory map
+    np.save(tmp_path / "f.npy", np.asfortranarray(cube))
+    assert isinstance(volume_mod._npy_memmap(tmp_path / "f.npy"), np.memmap)
 
 
 def test_labels_given_separately_as_path_or_array(tmp_path, tiny_survey):

@@ -103,6 +103,7 @@ def test_heat_layer_holds_exactly_the_tracker_counts_after_two_epochs(
     viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=2)
     grab, threads = Grab(), Threads()
     widget.extra_callbacks = [grab, threads]
+    widget.sweep_seconds = 1e-9  # every evaluated section drawn before its epoch ends
     ticks = []
     timer = QTimer()
     timer.setInterval(10)
@@ -115,6 +116,10 @@ def test_heat_layer_holds_exactly_the_tracker_counts_after_two_epochs(
     _wait_idle(qtbot, widget)
     timer.stop()
     assert len(threads.on_main) == 2 * 2 and not any(threads.on_main)
+    seen = widget.events_seen
+    n_tracked = len(grab.trainer.tracked_sections)
+    assert seen.count("SweepShown") == 2 * n_tracked
+    assert seen.index("SweepShown") < seen.index("EpochDone")
     # the timer fired while batches were still to come: the loop ran during training
     assert any(n < len(threads.on_main) for n in ticks)
 
@@ -204,12 +209,16 @@ def test_stop_mid_run_then_resume_continues_the_same_run(
 
 
 def test_stop_at_once_ends_the_worker_cleanly(
-    make_napari_viewer, qtbot, survey, tmp_path, notifications
+    make_napari_viewer, qtbot, survey, tmp_path, notifications, monkeypatch
 ):
     viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=50)
+    widget.run_folder.line_edit.value = ""  # cleared: a folder under $NAPARI_FORGETTING_RUNS
+    monkeypatch.setenv("NAPARI_FORGETTING_RUNS", str(tmp_path / "my runs"))
     widget.start()
     widget.stop()  # before (or just after) the trainer is built: a stop, not a failure
     _wait_idle(qtbot, widget)
+    assert widget.run_dir.parent == tmp_path / "my runs"
+    assert widget.run_dir.name.startswith("seismic-")
     assert widget.worker is None and widget.start_button.enabled
     assert any("stopped" in m for m in notifications)
     assert not any("failed" in m for m in notifications)

@@ -123,6 +123,17 @@ class RunView:
         if self.metrics_plot is not None:
             self.metrics_plot.set_history(history)
 
+    def show_partial(self, epoch: int, arrays: dict[str, Any]) -> None:
+        """Part of epoch ``epoch``'s evaluation pass (a :class:`~napari_forgetting.training.
+        events.SweepShown`), drawn in the live layers; the epochs and curves stay as they
+        are until the epoch ends."""
+        if self.live is not None:
+            recreated = self.live.show(
+                epoch, arrays.get("maps") or {}, arrays.get("predictions"),
+                arrays.get("heat_upper"),
+            )  # fmt: skip
+            self._report_recreated(recreated)
+
     def show_epoch(self, epoch: int) -> str | None:
         """Replay epoch ``epoch`` (0-based) of the store; returns a status line."""
         store = self.store.refresh()

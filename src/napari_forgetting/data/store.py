@@ -38,21 +38,63 @@ def split_source(volume_or_arrays: Any) -> Any:
 
 @dataclass
 class SectionStore:
-    """Section images (raw, or normalised with ``stats``) and labels, read lazily and cached."""
+    """Section images (raw, or normalised with ``stats``) and labels, read lazily and cached.
+
+    Two ways to cache. By default each section read is kept (``cache``): right for a few
+    sections of a volume. With ``whole_volume=True`` the first read loads the whole volume
+    once, inline by inline, into one image and one label array of the volume's shape, and
+    every inline and crossline is a view of them: right when most inlines *and* crosslines
+    are read (a training set), where section by section each voxel would be held twice.
+    """
 
     image_src: Any
     label_src: Any
     stats: tuple[float, float] | None = None
     cache: dict = field(default_factory=dict)
+    whole_volume: bool = False
+    volume: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def get(self, section: Section) -> tuple[np.ndarray, np.ndarray]:
+        """``(image, labels)`` of a section, depth-down ``(rows, cols)`` (views of the
+        loaded volume with ``whole_volume``; treat them as read-only)."""
+        if self.whole_volume:
+            if self.volume is None:
+                self._load_volume()
+            image, labels = self.volume
+            at = section.index if section.kind == "inline" else (slice(None), section.index)
+            return image[at].T, labels[at].T
         key = (section.kind, section.index)
         if key not in self.cache:
             self.preload([section])
         return self.cache[key]
 
+    def clear(self) -> None:
+        """Drop everything read (sections or the loaded volume)."""
+        self.cache.clear()
+        self.volume = None
+
+    def _load_volume(self, max_bytes: int = 64 * 2**20) -> None:
+        n_il, n_xl, n_s = (int(n) for n in self.image_src.shape)
+        image = np.empty((n_il, n_xl, n_s), dtype=np.float32)
+        labels = np.empty((n_il, n_xl, n_s), dtype=np.uint8)
+        step = max(1, max_bytes // (4 * n_xl * n_s))
+        for start in range(0, n_il, step):
+            group = [
+                Section("inline", i, i, (n_s, n_xl)) for i in range(start, min(start + step, n_il))
+            ]
+            images = read_sections(self.image_src, group)
+            for sec, img in zip(group, images, strict=True):
+                image[sec.index] = (normalize(img, self.stats) if self.stats is not None else img).T
+            for sec, lab in zip(
+                group, read_sections(self.label_src, group, labels=True), strict=True
+            ):
+                labels[sec.index] = lab.T
+        self.volume = (image, labels)
+
     def preload(self, sections: Sequence[Section], max_bytes: int = 256 * 2**20) -> int:
-        """Read the sections not cached yet into the cache, many per dask compute.
+        """Read the sections not cached yet into the cache, many per dask compute (with
+        ``whole_volume``: load the volume, if not loaded yet; returns 0 or the number of
+        inlines read).
 
         Sections are grouped so that one group's images stay under ``max_bytes`` (float32);
         each group is one :func:`read_sections` call for the images and one for the labels.
@@ -60,6 +102,11 @@ class SectionStore:
         is much cheaper than the first epochs' section-by-section reads (see
         :func:`read_sections`), and leaves the training loop with numpy slicing only.
         """
+        if self.whole_volume:
+            if self.volume is not None:
+                return 0
+            self._load_volume()
+            return len(self.volume[0])
         todo, seen = [], set()
         for sec in sections:
             key = (sec.kind, sec.index)

@@ -46,7 +46,7 @@ the dtype maximum (255 or 65535) instead of wrapping.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -236,6 +236,7 @@ class ForgettingTracker:
         counter = np.uint8 if small else np.uint16
         self._never = int(np.iinfo(counter).max)
         self._epoch = 0
+        self._sweep_next = 0
         self._arrays: dict[str, np.ndarray] = {
             "count": np.zeros(n, dtype=counter),
             "first": np.full(n, self._never, dtype=counter),
@@ -426,23 +427,38 @@ class ForgettingTracker:
 
     # ------------------------------------------------------------------ sweep mode
 
-    def _per_section(self, x: Any, name: str, ndim: int) -> list[np.ndarray]:
+    def _per_section(
+        self, x: Any, name: str, ndim: int, count: int | None = None
+    ) -> list[np.ndarray]:
+        count = self.n_sections if count is None else count
         if isinstance(x, (list, tuple)):
             parts = [as_numpy(p) for p in x]
         else:
             arr = as_numpy(x)
             if arr.ndim == ndim + 1:
                 parts = list(arr)
-            elif arr.ndim == ndim and self.n_sections == 1:
+            elif arr.ndim == ndim and count == 1:
                 parts = [arr]
             else:
                 raise ValueError(
                     f"{name}: expected a list of {ndim}D arrays or one stacked "
                     f"{ndim + 1}D array, got shape {arr.shape}"
                 )
-        if len(parts) != self.n_sections:
-            raise ValueError(f"{name}: {len(parts)} sections given, {self.n_sections} tracked")
+        if len(parts) != count:
+            raise ValueError(f"{name}: {len(parts)} sections given, {count} expected")
         return parts
+
+    @property
+    def sweep_position(self) -> int:
+        """Sweep mode: the next section the current pass expects (0 between passes)."""
+        return self._sweep_next
+
+    def _check_between_sweeps(self, what: str) -> None:
+        if self._sweep_next:
+            raise RuntimeError(
+                f"{what}: the pass of epoch {self._epoch} is at section {self._sweep_next} "
+                f"of {self.n_sections}; finish it first"
+            )
 
     def update_epoch(
         self,
@@ -472,60 +488,116 @@ class ForgettingTracker:
             on the GPU, so the class maps need not be copied); used instead of
             ``probs``/``logits`` for the statistic they give.
 
-        Nothing is changed when an argument is invalid.
+        Nothing is changed when an argument is invalid. The same pass may be applied a few
+        sections at a time instead: :meth:`update_sections`.
         """
-        self._require_mode(SWEEP, "update_epoch")
+        self._check_between_sweeps("update_epoch")
+        self.update_sections(
+            0, predictions, labels, probs, logits, confidence=confidence, margin=margin,
+            count=self.n_sections,
+        )  # fmt: skip
+
+    def update_sections(
+        self,
+        first: int,
+        predictions: Any,
+        labels: Any,
+        probs: Any | None = None,
+        logits: Any | None = None,
+        *,
+        confidence: Any | None = None,
+        margin: Any | None = None,
+        count: int | None = None,
+    ) -> None:
+        """Sweep mode: apply the current pass to sections ``first, first + 1, ...`` (as many
+        as ``predictions`` holds; the arguments as in :meth:`update_epoch`, for these
+        sections only). A pass goes through the sections in order, each once: ``first``
+        must be :attr:`sweep_position`. When the last section is applied the pass is
+        complete and :attr:`epoch` advances, exactly as one :meth:`update_epoch` call would
+        have done; in between, the sections applied already read as after this pass.
+
+        An evaluation can so hand each few sections to the tracker as they are predicted,
+        instead of holding the whole pass's outputs. Nothing is changed when an argument is
+        invalid.
+        """
+        self._require_mode(SWEEP, "update_sections")
         self._check_open()
-        preds = self._per_section(predictions, "predictions", 2)
-        labs = self._per_section(labels, "labels", 2)
+        if first != self._sweep_next:
+            raise ValueError(
+                f"the pass of epoch {self._epoch} continues at section {self._sweep_next}, "
+                f"not {first}"
+            )
+        if count is None:
+            count = len(predictions) if isinstance(predictions, (list, tuple)) else None
+            if count is None:
+                arr = as_numpy(predictions)
+                count = 1 if arr.ndim == 2 else len(arr)
+        if count < 1 or first + count > self.n_sections:
+            raise ValueError(
+                f"sections {first}..{first + count - 1} given; the tracker has {self.n_sections}"
+            )
+        shapes = self.section_shapes[first : first + count]
+        preds = self._per_section(predictions, "predictions", 2, count)
+        labs = self._per_section(labels, "labels", 2, count)
 
         def per_section(x: Any, name: str) -> list[np.ndarray]:
-            parts = [p.astype(np.float32, copy=False) for p in self._per_section(x, name, 2)]
-            for s_, (part, shape) in enumerate(zip(parts, self.section_shapes, strict=True)):
+            parts = [p.astype(np.float32, copy=False) for p in self._per_section(x, name, 2, count)]
+            for s_, (part, shape) in enumerate(zip(parts, shapes, strict=True)):
                 if part.shape != shape:
-                    raise ValueError(f"{name}[{s_}] has shape {part.shape}, section is {shape}")
+                    raise ValueError(
+                        f"{name}[{first + s_}] has shape {part.shape}, section is {shape}"
+                    )
             return parts
 
         given, stats = self._given_stats(confidence, margin, per_section)
         if stats:  # a tracked statistic still comes from the class maps
             self._stats_inputs_required(given, probs is not None or logits is not None)
-        probs_l = self._per_section(probs, "probs", 3) if stats and probs is not None else None
-        logits_l = self._per_section(logits, "logits", 3) if stats and logits is not None else None
-        for s, shape in enumerate(self.section_shapes):
-            for name, part in (("predictions", preds[s]), ("labels", labs[s])):
+        probs_l = (
+            self._per_section(probs, "probs", 3, count) if stats and probs is not None else None
+        )
+        logits_l = (
+            self._per_section(logits, "logits", 3, count) if stats and logits is not None else None
+        )
+        for k, shape in enumerate(shapes):
+            s = first + k
+            for name, part in (("predictions", preds[k]), ("labels", labs[k])):
                 if part.shape != shape:
                     raise ValueError(f"{name}[{s}] has shape {part.shape}, section is {shape}")
                 if part.dtype.kind not in "iub":
                     raise TypeError(f"{name}[{s}] must hold integer class ids")
                 self._check_classes(part, f"{name}[{s}]")
             for name, maps in (("probs", probs_l), ("logits", logits_l)):
-                if maps is not None and maps[s].shape != (self.n_classes, *shape):
+                if maps is not None and maps[k].shape != (self.n_classes, *shape):
                     raise ValueError(
-                        f"{name}[{s}] has shape {maps[s].shape}, "
+                        f"{name}[{s}] has shape {maps[k].shape}, "
                         f"expected {(self.n_classes, *shape)}"
                     )
-        for s in range(self.n_sections):
+        for k in range(count):
+            s = first + k
             conf = marg = None
             if stats:
                 conf, marg = self._derived(
-                    None if probs_l is None else probs_l[s],
-                    None if logits_l is None else logits_l[s],
-                    labs[s],
+                    None if probs_l is None else probs_l[k],
+                    None if logits_l is None else logits_l[k],
+                    labs[k],
                     axis=0,
                 )
             if "confidence" in given:
-                conf = given["confidence"][s]
+                conf = given["confidence"][k]
             if "margin" in given:
-                marg = given["margin"][s]
+                marg = given["margin"][k]
             sel = slice(int(self._offsets[s]), int(self._offsets[s + 1]))
             self._step(
                 sel,
-                preds[s].ravel(),
-                labs[s].ravel(),
+                preds[k].ravel(),
+                labs[k].ravel(),
                 None if conf is None else conf.ravel(),
                 None if marg is None else marg.ravel(),
             )
-        self._epoch += 1
+        self._sweep_next = first + count
+        if self._sweep_next == self.n_sections:
+            self._sweep_next = 0
+            self._epoch += 1
 
     # ------------------------------------------------------------------ online mode
 
@@ -766,6 +838,10 @@ class ForgettingTracker:
 
     # ------------------------------------------------------------------ maps per section
 
+    def _passes(self, section: int) -> int:
+        """Sweep mode: the passes section ``section`` has seen (the open pass included)."""
+        return self._epoch + (1 if section < self._sweep_next else 0)
+
     def _section(self, name: str, section: int) -> np.ndarray:
         if not 0 <= section < self.n_sections:
             raise IndexError(f"section {section} out of range 0..{self.n_sections - 1}")
@@ -785,7 +861,11 @@ class ForgettingTracker:
         conv = self._config.never_learned if convention is None else convention
         mask = self.never_learned_mask(section)
         events = forgetting_scores(
-            self._section("count", section), mask, self._epoch, conv, sentinel=self._config.sentinel
+            self._section("count", section),
+            mask,
+            self._passes(section) if self.mode == SWEEP else self._epoch,
+            conv,
+            sentinel=self._config.sentinel,
         )
         return HeatMap(events, mask)
 
@@ -815,7 +895,7 @@ class ForgettingTracker:
         """int64 (n_rows, n_cols): steps seen per pixel. Sweep mode: ``epoch`` everywhere;
         online mode: available when confidence or margin is tracked."""
         if self.mode == SWEEP:
-            return np.full(self.section_shapes[section], self._epoch, dtype=np.int64)
+            return np.full(self.section_shapes[section], self._passes(section), dtype=np.int64)
         return self._section("presentations", section).astype(np.int64)
 
     def _n_obs(self, section: int) -> np.ndarray:
@@ -863,6 +943,12 @@ class ForgettingTracker:
             out["presentations"] = self.presentations(section)
         return out
 
+    def map_dtypes(self) -> dict[str, np.dtype]:
+        """``{name: dtype}`` of :meth:`flat_maps`, without computing them (those of a
+        one-pixel tracker of the same configuration)."""
+        one = replace(self._config, section_shapes=((1, 1),))
+        return {k: v.dtype for k, v in ForgettingTracker.from_config(one).flat_maps().items()}
+
     def flat_maps(self) -> dict[str, np.ndarray]:
         """Every tracked map of all sections, flat in storage order (section ``s`` at
         ``offsets[s]:offsets[s + 1]``, row-major), in compact dtypes for storing per epoch.
@@ -885,6 +971,7 @@ class ForgettingTracker:
         if stats:
             if self.mode == SWEEP:
                 n = np.full(self.n_pixels, self._epoch, dtype=np.float32)
+                n[: self._offsets[self._sweep_next]] += 1  # applied in the open pass
             else:
                 n = a["presentations"].astype(np.float32)
             unseen = n == 0
@@ -903,13 +990,16 @@ class ForgettingTracker:
 
     # ------------------------------------------------------------------ checkpointing
 
-    def state_dict(self) -> dict[str, Any]:
-        """``{"version", "config" (JSON-able dict), "epoch" (int), "arrays" {name: copy}}``."""
+    def state_dict(self, copy: bool = True) -> dict[str, Any]:
+        """``{"version", "config" (JSON-able dict), "epoch" (int), "arrays" {name: array}}``:
+        the arrays are copies, or with ``copy=False`` the tracker's own (to be written at
+        once, e.g. into a checkpoint, without doubling the tracker's memory)."""
+        self._check_between_sweeps("state_dict")
         return {
             "version": _STATE_VERSION,
             "config": self._config.to_dict(),
             "epoch": self._epoch,
-            "arrays": {k: v.copy() for k, v in self._arrays.items()},
+            "arrays": {k: v.copy() if copy else v for k, v in self._arrays.items()},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -940,6 +1030,7 @@ class ForgettingTracker:
         self._arrays = loaded
         self._config = config
         self._epoch = int(state["epoch"])
+        self._sweep_next = 0
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> ForgettingTracker:

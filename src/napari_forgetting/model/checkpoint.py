@@ -63,8 +63,9 @@ def to_plain(x: Any) -> Any:
         return {k: to_plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return type(x)(to_plain(v) for v in x)
-    if isinstance(x, np.ndarray):
-        return {_NDARRAY: torch.from_numpy(np.array(x, copy=True, order="C"))}
+    if isinstance(x, np.ndarray):  # shared with x, not copied, where torch can share it
+        x = np.ascontiguousarray(x)
+        return {_NDARRAY: torch.from_numpy(x if x.flags.writeable else x.copy())}
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, Path):

@@ -1,14 +1,17 @@
 """Training as a stream of small typed events (no Qt, no napari, no torch at import).
 
-The loop's own steps -- :class:`TrainStart`, :class:`BatchEnd`, :class:`EpochEnd` -- are what
-:meth:`~.loop.TrainingLoop.fit_steps` yields.
+The loop's own steps -- :class:`TrainStart`, :class:`BatchEnd`, :class:`SweepProgress`,
+:class:`EpochEnd` -- are what :meth:`~.loop.TrainingLoop.fit_steps` yields.
 
 :func:`live_events` drives a trainer's :meth:`~.loop.TrainingLoop.fit_steps` and turns its
 steps into the events a viewer shows: :class:`TrainStart` and :class:`BatchEnd` (passed
-through), :class:`EpochDone` (with the arrays to display, computed here, off the
-GUI thread) and finally :class:`TrainingFinished` or :class:`TrainingFailed`. napari runs it
-in a ``thread_worker`` (``_napari/worker.py``); closing it (the worker's quit) closes
-``fit_steps``, which stops the run cleanly after the current batch.
+through), :class:`SweepShown` while an epoch's evaluation is under way (every
+``sweep_seconds``: the sections evaluated so far, drawn before the epoch ends -- on a large
+volume the first heat map then comes long before the first full pass), :class:`EpochDone`
+(with the arrays to display, computed here, off the GUI thread) and finally
+:class:`TrainingFinished` or :class:`TrainingFailed`. napari runs it in a ``thread_worker``
+(``_napari/worker.py``); closing it (the worker's quit) closes ``fit_steps``, which stops the
+run cleanly after the current batch.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ __all__ = [
     "BatchEnd",
     "EpochDone",
     "EpochEnd",
+    "SweepProgress",
+    "SweepShown",
     "TrainingFailed",
     "TrainingFinished",
     "TrainStart",
@@ -59,6 +64,16 @@ class BatchEnd:
 
 
 @dataclass(frozen=True)
+class SweepProgress:
+    """Epoch ``epoch``'s evaluation pass has applied ``done`` of its ``total`` sections (the
+    tracker already shows them as after this pass)."""
+
+    epoch: int
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
 class EpochEnd:
     """Epoch ``epoch`` (0-based) is complete and checkpointed; ``logs`` as in the history."""
 
@@ -83,6 +98,20 @@ class EpochDone:
     epoch: int
     logs: dict[str, Any]
     history: tuple[dict[str, Any], ...]
+    predictions: np.ndarray | None = None
+    maps: dict[str, np.ndarray] | None = None
+    heat_upper: float | None = None
+
+
+@dataclass(frozen=True)
+class SweepShown:
+    """Part of epoch ``epoch``'s evaluation, to draw before the epoch ends: ``done`` of
+    ``total`` sections evaluated; ``predictions``, ``maps`` and ``heat_upper`` as in
+    :class:`EpochDone` (sections not evaluated yet keep the previous epoch's values)."""
+
+    epoch: int
+    done: int
+    total: int
     predictions: np.ndarray | None = None
     maps: dict[str, np.ndarray] | None = None
     heat_upper: float | None = None
@@ -116,6 +145,7 @@ def live_events(
     resume: bool = False,
     overwrite: bool = False,
     release: bool = True,
+    sweep_seconds: float | None = 10.0,
 ) -> Iterator[Any]:
     """Train and yield events (see the module docstring).
 
@@ -123,7 +153,9 @@ def live_events(
     making the model -- then happens here too, off the caller's thread). Never raises: an
     error becomes :class:`TrainingFailed` (an exception escaping a napari generator worker
     would reach the user as a raw traceback). With ``release`` the trainer frees its model
-    and cached sections at the end (:meth:`~.loop.TrainingLoop.release`).
+    and cached sections at the end (:meth:`~.loop.TrainingLoop.release`). A
+    :class:`SweepShown` follows at most every ``sweep_seconds`` of an evaluation pass
+    (``None``: never), when the trainer can show one (``sweep_display_arrays``).
     """
     from napari_forgetting.training.loop import TrainingLoop
 
@@ -133,10 +165,17 @@ def live_events(
         built = trainer if isinstance(trainer, TrainingLoop) else trainer()
         run_dir = built.out_dir
         steps = built.fit_steps(resume, overwrite)
+        partial = getattr(built, "sweep_display_arrays", None) if sweep_seconds else None
+        shown = time.perf_counter()
         try:
             for step in steps:
                 if isinstance(step, (BatchEnd, TrainStart)):
                     yield step
+                    shown = time.perf_counter()  # the pass's clock starts after training
+                elif isinstance(step, SweepProgress):
+                    if partial is not None and time.perf_counter() - shown >= sweep_seconds:
+                        yield SweepShown(step.epoch, step.done, step.total, **partial())
+                        shown = time.perf_counter()
                 elif isinstance(step, EpochEnd):
                     yield EpochDone(
                         step.epoch,

@@ -10,7 +10,8 @@ loss guard and JSON configs -- and calls a few hooks the trainers fill in:
 * ``_train_batch(epoch, batch, draws)`` -- one optimisation step on the sampler's draws;
   returns the batch's loss and a dict of loss parts (averaged into the epoch's logs);
 * ``_end_epoch(epoch)`` -- evaluation (and forgetting tracking) after the batches; returns
-  metrics for the logs;
+  metrics for the logs (``_end_epoch_steps(epoch)``: the same as steps, for an evaluation
+  that reports its progress, e.g. :class:`~.events.SweepProgress`);
 * ``_start_run`` / ``_write_epoch`` / ``_commit_epoch`` / ``_finish_run`` / ``_abort_run`` --
   what a trainer keeps besides the checkpoint (the segmentation trainer's run store).
 
@@ -40,6 +41,16 @@ from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from napari_forgetting.model.device import select_device, torch_settings
 from napari_forgetting.training.events import BatchEnd, EpochEnd, TrainStart
+
+
+def drain(steps: Iterator[Any]) -> Any:
+    """Run a generator of steps to its end; returns what it returns."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
 
 __all__ = ["JsonConfig", "TrainingError", "TrainingLoop"]
 
@@ -106,7 +117,8 @@ class TrainingLoop:
         if not self.train_sections:
             raise ValueError(f"no training sections in a volume of shape {self.shape}")
         self.stats = amplitude_stats(image_src)
-        self._store = SectionStore(image_src, label_src, self.stats)
+        # training reads most inlines and crosslines: the volume once, not each voxel twice
+        self._store = SectionStore(image_src, label_src, self.stats, whole_volume=True)
         self.device = select_device(self.config.device)
         return split
 
@@ -184,7 +196,12 @@ class TrainingLoop:
         """Write the checkpoint atomically (no-op without ``out_dir``)."""
         if self.out_dir is None:
             return None
-        return save_checkpoint(checkpoint_path(self.out_dir), self.state_dict())
+        return save_checkpoint(checkpoint_path(self.out_dir), self._checkpoint_state())
+
+    def _checkpoint_state(self) -> dict[str, Any]:
+        """What :meth:`save_checkpoint` writes: :meth:`state_dict`; a trainer may hand out
+        views of large arrays here instead of copies (written, then dropped)."""
+        return self.state_dict()
 
     def _resume_from_checkpoint(self) -> bool:
         """Load ``<out_dir>/checkpoint.pt`` if there is one; True when one was loaded."""
@@ -286,7 +303,7 @@ class TrainingLoop:
                     parts = yield from self._train_epoch(epoch)
                     if parts is None:  # stopped in the middle: the epoch is dropped
                         break
-                    metrics = self._end_epoch(epoch)
+                    metrics = yield from self._end_epoch_steps(epoch)
                     self._call("on_evaluation", epoch, metrics)
                     logs = {
                         "epoch": epoch,
@@ -313,6 +330,12 @@ class TrainingLoop:
             self._abort_run(exc)
             self._call("on_exception", exc)
             raise
+
+    def _end_epoch_steps(self, epoch: int) -> Iterator[Any]:
+        """:meth:`_end_epoch` as steps :meth:`fit_steps` passes on (none here); returns the
+        metrics."""
+        return self._end_epoch(epoch)
+        yield  # a generator that yields nothing  # pragma: no cover
 
     def _train_epoch(self, epoch: int) -> Iterator[BatchEnd]:
         """The epoch's batches, yielding :class:`BatchEnd` after each ``on_batch_end``.

@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,8 @@ from napari_forgetting.model.device import (
 from napari_forgetting.model.metrics import ConfusionMatrix
 from napari_forgetting.runs.store import RunStore, RunStoreError, is_run_dir
 from napari_forgetting.training.callbacks import Callback
-from napari_forgetting.training.loop import JsonConfig, TrainingLoop
+from napari_forgetting.training.events import SweepProgress
+from napari_forgetting.training.loop import JsonConfig, TrainingLoop, drain
 
 __all__ = ["AUGMENTATIONS", "MODES", "TrainConfig", "Trainer"]
 
@@ -370,6 +371,8 @@ class Trainer(TrainingLoop):
         self.store: RunStore | None = None
         #: Predictions (uint8, one per tracked section) of the last evaluated epoch.
         self.last_predictions: list[np.ndarray] = []
+        #: During a sweep, the predictions of the tracked sections evaluated so far.
+        self._sweep_predictions: list[np.ndarray] | None = None
         self._maps: tuple[int, dict[str, np.ndarray]] | None = None  # (tracker epoch, maps)
 
     # ------------------------------------------------------------------ properties
@@ -428,8 +431,9 @@ class Trainer(TrainingLoop):
 
     # ------------------------------------------------------------------ checkpoints
 
-    def state_dict(self) -> dict[str, Any]:
-        """Everything a resumed run needs (see :mod:`.checkpoint`)."""
+    def state_dict(self, copy: bool = True) -> dict[str, Any]:
+        """Everything a resumed run needs (see :mod:`.checkpoint`); with ``copy=False`` the
+        trackers' arrays are their own, not copies (what a checkpoint writes at once)."""
         state: dict[str, Any] = {
             "config": self.config.to_dict(),
             "epoch": self.epoch,
@@ -439,20 +443,23 @@ class Trainer(TrainingLoop):
             **self._rng_state(),
             "sampler": self.sampler.state_dict(),
             "aug_rng": self.aug_rng.bit_generator.state,
-            "tracker": None if self.tracker is None else self.tracker.state_dict(),
+            "tracker": None if self.tracker is None else self.tracker.state_dict(copy),
             "history": [dict(h) for h in self.history],
             "tracker_sections": [s.key for s in self.tracker_sections],
             "stats": list(self.stats),
             "tests": {
                 name: {
                     "sections": [s.key for s in t.tracked],
-                    "tracker": None if t.tracker is None else t.tracker.state_dict(),
+                    "tracker": None if t.tracker is None else t.tracker.state_dict(copy),
                     "history": [dict(h) for h in t.history],
                 }
                 for name, t in self.tests.items()
             },
         }
         return state
+
+    def _checkpoint_state(self) -> dict[str, Any]:
+        return self.state_dict(copy=False)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` (config must match except epochs/device/num_threads)."""
@@ -562,27 +569,53 @@ class Trainer(TrainingLoop):
         store: SectionStore,
         stats: bool,
         confusion: bool = False,
+        tracker: ForgettingTracker | None = None,
     ) -> tuple[dict, list, list, dict[str, list] | None]:
+        """Predict ``sections`` one by one. With a sweep ``tracker`` each section is applied
+        to it as soon as it is predicted (with its confidence and margin when ``stats``), so
+        a pass holds one section's outputs at a time, not the whole pass's; then no labels
+        or statistics are returned (``[]``, ``None``). :meth:`_evaluate_steps` as a call."""
+        return drain(self._evaluate_steps(sections, store, stats, confusion, tracker))
+
+    def _evaluate_steps(
+        self,
+        sections: Sequence[Section] | None,
+        store: SectionStore,
+        stats: bool,
+        confusion: bool = False,
+        tracker: ForgettingTracker | None = None,
+    ) -> Iterator[list[np.ndarray]]:
+        """:meth:`_evaluate`, yielding the predictions so far after each section."""
         sections = self.tracked_sections if sections is None else list(sections)
         cm = ConfusionMatrix(self.config.n_classes)
         preds, labs = [], []
         derived: dict[str, list] | None = {"confidence": [], "margin": []} if stats else None
-        for sec in sections:
+        for i, sec in enumerate(sections):
             img, lab = store.get(sec)
             logits = predict_section(self.model, img, amp=self.config.amp)
             pred = class_ids(logits, dim=0).cpu().numpy()
-            if derived is not None:
+            given = {}
+            if stats:
                 y = torch.from_numpy(np.ascontiguousarray(lab)).to(logits.device)
                 conf, marg = _true_class_stats(logits, y)
-                derived["confidence"].append(conf.cpu().numpy())
-                derived["margin"].append(marg.cpu().numpy())
+                given = {"confidence": [conf.cpu().numpy()], "margin": [marg.cpu().numpy()]}
+            del logits
             cm.update(lab, pred)
             preds.append(pred)
-            labs.append(lab)
+            if tracker is not None:
+                t_track = time.perf_counter()
+                tracker.update_sections(i, [pred], [lab], **given)
+                self._tracking_seconds += time.perf_counter() - t_track
+            else:
+                labs.append(lab)
+                if derived is not None:
+                    for key, value in given.items():
+                        derived[key].extend(value)
+            yield preds
         metrics = _jsonable(cm.compute()) if sections else {}
         if confusion and sections:
             metrics["confusion"] = cm.state_dict()["matrix"].tolist()
-        return metrics, preds, labs, derived
+        return metrics, preds, labs, None if tracker is not None else derived
 
     def evaluate_volume(self, volume: Any, kind: str = "both") -> dict[str, Any]:
         """Benchmark metrics of the current model on every ``kind`` section ("inline",
@@ -596,8 +629,7 @@ class Trainer(TrainingLoop):
         secs = all_sections(split_source(volume))
         if kind != "both":
             secs = [s for s in secs if s.kind == kind]
-        store = SectionStore(image_src, label_src, amplitude_stats(image_src))
-        store.preload(secs)
+        store = SectionStore(image_src, label_src, amplitude_stats(image_src), whole_volume=True)
         metrics, _, _, _ = self._evaluate(secs, store, stats=False, confusion=True)
         metrics["n_sections"] = len(secs)
         metrics["shape"] = list(shape)
@@ -639,27 +671,36 @@ class Trainer(TrainingLoop):
     def _end_epoch(self, epoch: int) -> dict[str, Any]:
         """Evaluate the tracked sections; update the tracker (sweep) or end its epoch
         (online). Returns the tracking time and the benchmark metrics."""
+        return drain(self._end_epoch_steps(epoch))
+
+    def _end_epoch_steps(self, epoch: int) -> Iterator[SweepProgress]:
+        """:meth:`_end_epoch`, yielding :class:`SweepProgress` after each tracked section of
+        a sweep (the tracker shows it already; :meth:`sweep_display_arrays` draws it)."""
         cfg = self.config
         if cfg.mode == "online" and self.tracker is not None:
             self.tracker.end_epoch()
-        sweep_stats = cfg.mode == "sweep" and self.tracker is not None and cfg.track_stats
-        metrics, preds, labs, derived = self._evaluate(None, self._store, stats=sweep_stats)
-        if cfg.mode == "sweep" and self.tracker is not None:
-            t_track = time.perf_counter()
-            self.tracker.update_epoch(preds, labs, **(derived or {}))
-            self._tracking_seconds += time.perf_counter() - t_track
+        sweep = self.tracker if cfg.mode == "sweep" else None
+        steps = self._evaluate_steps(
+            None, self._store, stats=sweep is not None and cfg.track_stats, tracker=sweep
+        )
+        total = len(self.tracked_sections)
+        while True:
+            try:
+                self._sweep_predictions = next(steps)
+            except StopIteration as done:
+                metrics, preds, _, _ = done.value
+                break
+            if sweep is not None:
+                yield SweepProgress(epoch, len(self._sweep_predictions), total)
+        self._sweep_predictions = None
         self.last_predictions = preds
         tests = {}
         for t in self.tests.values():
             if t.tracker is None:
                 continue
-            m, t_preds, t_labs, t_derived = self._evaluate(
-                t.tracked, t.store, stats=cfg.track_stats
+            m, t.last_predictions, _, _ = self._evaluate(
+                t.tracked, t.store, stats=cfg.track_stats, tracker=t.tracker
             )
-            t_track = time.perf_counter()
-            t.tracker.update_epoch(t_preds, t_labs, **(t_derived or {}))
-            self._tracking_seconds += time.perf_counter() - t_track
-            t.last_predictions = t_preds
             t.history.append({"epoch": epoch, **m})
             tests[t.name] = m
         out = {"tracking_seconds": self._tracking_seconds, **metrics}
@@ -709,7 +750,7 @@ class Trainer(TrainingLoop):
             )
         maps = {}
         if self.tracker is not None:
-            maps = {k: v.dtype for k, v in self.tracker.flat_maps().items()}
+            maps = self.tracker.map_dtypes()
         same = self.tracker_sections is self.tracked_sections or cfg.mode != "online"
         labels_of = lambda secs: [self._store.get(s)[1] for s in secs]  # noqa: E731
         return RunStore.create(
@@ -761,7 +802,7 @@ class Trainer(TrainingLoop):
             path,
             eval_sections=t.tracked,
             eval_labels=[t.store.get(s)[1] for s in t.tracked],
-            maps={k: v.dtype for k, v in t.tracker.flat_maps().items()},
+            maps=t.tracker.map_dtypes(),
             epochs=cfg.epochs,
             volume_shape=t.shape,
             class_names=self.class_names,
@@ -857,13 +898,31 @@ class Trainer(TrainingLoop):
         upper = heat_limit(counts) if counts is not None and counts.size else None
         return {"predictions": flat, "maps": maps, "heat_upper": upper}
 
+    def sweep_display_arrays(self) -> dict[str, Any]:
+        """:meth:`display_arrays` in the middle of a sweep (after a :class:`SweepProgress`):
+        the sections evaluated so far with this pass's predictions and maps, the others with
+        the previous epoch's (none yet: zero). Outside a sweep, :meth:`display_arrays`."""
+        from napari_forgetting.dynamics import heat_limit
+
+        done = self._sweep_predictions
+        if done is None or self.tracker is None:
+            return self.display_arrays()
+        rest = self.last_predictions[len(done) :] or [
+            np.zeros(s.shape, np.uint8) for s in self.tracked_sections[len(done) :]
+        ]
+        flat = np.concatenate([p.ravel() for p in [*done, *rest]])
+        maps = self.tracker.flat_maps()  # not epoch_maps(): that one is per finished epoch
+        counts = maps.get("forgetting_events")
+        upper = heat_limit(counts) if counts is not None and counts.size else None
+        return {"predictions": flat, "maps": maps, "heat_upper": upper}
+
     def release(self) -> None:
         """Free the model, optimiser and cached sections (GPU memory included); the trainer
         cannot train afterwards. The tracker and history stay readable."""
         self.model = None  # type: ignore[assignment]
         self.optimizer = None  # type: ignore[assignment]
-        self._store.cache.clear()
+        self._store.clear()
         for t in self.tests.values():
-            t.store.cache.clear()
+            t.store.clear()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()

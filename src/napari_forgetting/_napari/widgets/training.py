@@ -12,6 +12,7 @@ batch, keeping its last complete epoch and checkpoint.
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 import time
 from dataclasses import replace
@@ -43,6 +44,7 @@ from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
 from napari_forgetting.training.events import (
     BatchEnd,
     EpochDone,
+    SweepShown,
     TrainingFailed,
     TrainingFinished,
     TrainStart,
@@ -52,10 +54,17 @@ from napari_forgetting.training.events import (
 __all__ = ["TrainingWidget"]
 
 
+RUNS_ENV = "NAPARI_FORGETTING_RUNS"
+
+
 def _default_run_dir(name: str) -> Path:
+    """Where a run started without a folder is written: ``$NAPARI_FORGETTING_RUNS`` when set,
+    else ``<temp dir>/napari-forgetting-runs``, in a folder named after the layer and the
+    start time."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "run"
-    return Path(tempfile.gettempdir()) / "napari-forgetting-runs" / f"{safe}-{stamp}"
+    root = os.environ.get(RUNS_ENV) or Path(tempfile.gettempdir()) / "napari-forgetting-runs"
+    return Path(root) / f"{safe}-{stamp}"
 
 
 class TrainingWidget(QWidget):
@@ -71,6 +80,8 @@ class TrainingWidget(QWidget):
         self.extra_callbacks: list = []  # injected into the trainer (tests, extensions)
         self.worker: Any = None
         self.run_dir: Path | None = None
+        #: While an epoch's evaluation runs, its sections so far are drawn this often (s).
+        self.sweep_seconds: float | None = 10.0
         self.bound_volume: LayerVolume | None = None
         self.pbar: Any = None
         self.messages: list[str] = []  # what the widget told the user (also shown in napari)
@@ -414,7 +425,8 @@ class TrainingWidget(QWidget):
         self.status.value = f"building the model (run folder {run_dir}) ..."
         self.worker = start_worker(
             live_events, build, resume=resume, overwrite=not resume,
-            on_event=self._on_event, on_finished=self._on_worker_finished,
+            sweep_seconds=self.sweep_seconds, on_event=self._on_event,
+            on_finished=self._on_worker_finished,
         )  # fmt: skip
 
     def stop(self) -> None:
@@ -432,6 +444,8 @@ class TrainingWidget(QWidget):
                 self._on_batch(event)
             elif isinstance(event, EpochDone):
                 self._on_epoch(event)
+            elif isinstance(event, SweepShown):
+                self._on_sweep(event)
             elif isinstance(event, TrainStart):
                 self._on_started(event)
             elif isinstance(event, TrainingFinished):
@@ -478,6 +492,17 @@ class TrainingWidget(QWidget):
         self.status.value = (
             f"epoch {ev.epoch + 1}/{self._epochs}: loss {ev.logs['loss']:.4f}, pixel accuracy "
             f"{acc:.3f}{took}"
+        )
+
+    def _on_sweep(self, ev: SweepShown) -> None:
+        """Part of an epoch's evaluation: drawn when the user follows the latest epoch."""
+        if not (self.follow.value or self.epoch_slider.value >= self.epoch_slider.max):
+            return
+        arrays = {"maps": ev.maps, "predictions": ev.predictions, "heat_upper": ev.heat_upper}
+        self.view.show_partial(ev.epoch, arrays)
+        self.status.value = (
+            f"epoch {ev.epoch + 1}/{self._epochs}: evaluating, {ev.done} of {ev.total} "
+            "tracked sections shown"
         )
 
     def _on_finished(self, ev: TrainingFinished) -> None:
