@@ -563,19 +563,10 @@ class Trainer(TrainingLoop):
         metrics, preds, labs, _ = self._evaluate(sections, self._store, stats=False)
         return metrics, preds, labs
 
-    def _evaluate(
-        self,
-        sections: Sequence[Section] | None,
-        store: SectionStore,
-        stats: bool,
-        confusion: bool = False,
-        tracker: ForgettingTracker | None = None,
-    ) -> tuple[dict, list, list, dict[str, list] | None]:
-        """Predict ``sections`` one by one. With a sweep ``tracker`` each section is applied
-        to it as soon as it is predicted (with its confidence and margin when ``stats``), so
-        a pass holds one section's outputs at a time, not the whole pass's; then no labels
-        or statistics are returned (``[]``, ``None``). :meth:`_evaluate_steps` as a call."""
-        return drain(self._evaluate_steps(sections, store, stats, confusion, tracker))
+    def _evaluate(self, *args: Any, **kwargs: Any) -> tuple[dict, list, list, dict | None]:
+        """:meth:`_evaluate_steps` run to its end: ``(metrics, predictions, labels,
+        statistics)``."""
+        return drain(self._evaluate_steps(*args, **kwargs))
 
     def _evaluate_steps(
         self,
@@ -585,7 +576,11 @@ class Trainer(TrainingLoop):
         confusion: bool = False,
         tracker: ForgettingTracker | None = None,
     ) -> Iterator[list[np.ndarray]]:
-        """:meth:`_evaluate`, yielding the predictions so far after each section."""
+        """Predict ``sections`` one by one, yielding the predictions so far after each.
+        With a sweep ``tracker`` each section is applied to it as soon as it is predicted
+        (with its confidence and margin when ``stats``), so a pass holds one section's
+        outputs at a time, not the whole pass's; then no labels or statistics are returned
+        (``[]``, ``None``). Returns ``(metrics, predictions, labels, statistics)``."""
         sections = self.tracked_sections if sections is None else list(sections)
         cm = ConfusionMatrix(self.config.n_classes)
         preds, labs = [], []
