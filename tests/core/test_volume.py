@@ -97,7 +97,7 @@ def test_an_npy_file_is_read_by_the_inlines_asked_for_without_a_memory_map(tmp_p
     in the process's resident memory); any index gives what numpy gives."""
     cube = np.arange(7 * 3 * 4, dtype=">f4").reshape(7, 3, 4)  # big-endian kept
     np.save(tmp_path / "c.npy", cube)
-    f = volume_mod._npy_memmap(tmp_path / "c.npy")
+    f = volume_mod._npy_array(tmp_path / "c.npy")
     assert isinstance(f, NpyFile) and (f.shape, f.dtype) == (cube.shape, cube.dtype)
     reads = []
     real = NpyFile._read
@@ -116,7 +116,7 @@ def test_an_npy_file_is_read_by_the_inlines_asked_for_without_a_memory_map(tmp_p
         f[7]
     # Fortran order (rare) stays a read-only memory map
     np.save(tmp_path / "f.npy", np.asfortranarray(cube))
-    assert isinstance(volume_mod._npy_memmap(tmp_path / "f.npy"), np.memmap)
+    assert isinstance(volume_mod._npy_array(tmp_path / "f.npy"), np.memmap)
 
 
 def test_labels_given_separately_as_path_or_array(tmp_path, tiny_survey):

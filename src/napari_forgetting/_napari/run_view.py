@@ -114,19 +114,16 @@ class RunView:
         if self.store is not None:
             self.store.refresh()
         self._shown_epochs = epoch + 1
-        if display and self.live is not None:
-            recreated = self.live.show(
-                epoch, arrays.get("maps") or {}, arrays.get("predictions"),
-                arrays.get("heat_upper"),
-            )  # fmt: skip
-            self._report_recreated(recreated)
+        if display:
+            self.draw(epoch, arrays)
         if self.metrics_plot is not None:
             self.metrics_plot.set_history(history)
 
-    def show_partial(self, epoch: int, arrays: dict[str, Any]) -> None:
-        """Part of epoch ``epoch``'s evaluation pass (a :class:`~napari_forgetting.training.
-        events.SweepShown`), drawn in the live layers; the epochs and curves stay as they
-        are until the epoch ends."""
+    def draw(self, epoch: int, arrays: dict[str, Any]) -> None:
+        """Draw a live epoch's arrays (``maps``, ``predictions``, ``heat_upper``) in the live
+        layers, nothing else: also part of an epoch's evaluation pass (a
+        :class:`~napari_forgetting.training.events.SweepShown`), whose epochs and curves
+        stay as they are until the epoch ends."""
         if self.live is not None:
             recreated = self.live.show(
                 epoch, arrays.get("maps") or {}, arrays.get("predictions"),

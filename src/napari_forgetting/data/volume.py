@@ -133,7 +133,7 @@ def _guard_nonfinite(data: da.Array, path: str, policy: str) -> da.Array:
     )
 
 
-def _npy_memmap(path: Path) -> Any:
+def _npy_array(path: Path) -> Any:
     """The array of a .npy file, not read yet: a :class:`NpyFile` (C order, the usual), else
     a read-only memory map."""
     try:
@@ -209,7 +209,7 @@ def _line_chunks(shape: tuple[int, ...], itemsize: int, chunk_mb: float) -> tupl
 
 
 def _open_npy(path: Path, chunk_mb: float) -> tuple[da.Array, dict]:
-    arr = _npy_memmap(path)
+    arr = _npy_array(path)
     if arr.ndim != 3:
         raise VolumeError(
             path, f"expected a 3-D (inline, crossline, sample) array, got shape {arr.shape}"
@@ -281,7 +281,7 @@ def _open_labels(labels, shape, n_classes, chunks, seg_options) -> tuple[da.Arra
             raise VolumeError(lpath, "labels file does not exist")
         suffix = lpath.suffix.lower()
         if suffix == ".npy":
-            mm = _npy_memmap(lpath)
+            mm = _npy_array(lpath)
             arr = da.from_array(
                 mm, chunks=chunks if mm.shape == tuple(shape) else -1, asarray=False
             )

@@ -430,21 +430,22 @@ class ForgettingTracker:
     def _per_section(
         self, x: Any, name: str, ndim: int, count: int | None = None
     ) -> list[np.ndarray]:
-        count = self.n_sections if count is None else count
+        """``x`` as a list of per-section arrays: ``count`` of them, or (``None``) as many as
+        given, a lone ``ndim``-D array being one."""
         if isinstance(x, (list, tuple)):
             parts = [as_numpy(p) for p in x]
         else:
             arr = as_numpy(x)
             if arr.ndim == ndim + 1:
                 parts = list(arr)
-            elif arr.ndim == ndim and count == 1:
+            elif arr.ndim == ndim and count in (None, 1):
                 parts = [arr]
             else:
                 raise ValueError(
                     f"{name}: expected a list of {ndim}D arrays or one stacked "
                     f"{ndim + 1}D array, got shape {arr.shape}"
                 )
-        if len(parts) != count:
+        if count is not None and len(parts) != count:
             raise ValueError(f"{name}: {len(parts)} sections given, {count} expected")
         return parts
 
@@ -527,17 +528,13 @@ class ForgettingTracker:
                 f"the pass of epoch {self._epoch} continues at section {self._sweep_next}, "
                 f"not {first}"
             )
-        if count is None:
-            count = len(predictions) if isinstance(predictions, (list, tuple)) else None
-            if count is None:
-                arr = as_numpy(predictions)
-                count = 1 if arr.ndim == 2 else len(arr)
+        preds = self._per_section(predictions, "predictions", 2, count)
+        count = len(preds)
         if count < 1 or first + count > self.n_sections:
             raise ValueError(
                 f"sections {first}..{first + count - 1} given; the tracker has {self.n_sections}"
             )
         shapes = self.section_shapes[first : first + count]
-        preds = self._per_section(predictions, "predictions", 2, count)
         labs = self._per_section(labels, "labels", 2, count)
 
         def per_section(x: Any, name: str) -> list[np.ndarray]:

@@ -209,6 +209,19 @@ def _true_class_stats(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tens
     return conf, true.squeeze(-3) - other
 
 
+def _display(predictions: list[np.ndarray], maps: dict[str, np.ndarray]) -> dict[str, Any]:
+    """What a live view draws: the predictions flat, the maps, and the forgetting
+    events' display maximum (:func:`~napari_forgetting.dynamics.heat_limit`, or None)."""
+    from napari_forgetting.dynamics import heat_limit
+
+    flat = (
+        np.concatenate([p.ravel() for p in predictions]) if predictions else np.zeros(0, np.uint8)
+    )
+    counts = maps.get("forgetting_events")
+    upper = heat_limit(counts) if counts is not None and counts.size else None
+    return {"predictions": flat, "maps": maps, "heat_upper": upper}
+
+
 def _jsonable(scores: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for k, v in scores.items():
@@ -663,14 +676,11 @@ class Trainer(TrainingLoop):
             self._tracking_seconds += time.perf_counter() - t_track
         return value, {"loss": value}
 
-    def _end_epoch(self, epoch: int) -> dict[str, Any]:
-        """Evaluate the tracked sections; update the tracker (sweep) or end its epoch
-        (online). Returns the tracking time and the benchmark metrics."""
-        return drain(self._end_epoch_steps(epoch))
-
     def _end_epoch_steps(self, epoch: int) -> Iterator[SweepProgress]:
-        """:meth:`_end_epoch`, yielding :class:`SweepProgress` after each tracked section of
-        a sweep (the tracker shows it already; :meth:`sweep_display_arrays` draws it)."""
+        """Evaluate the tracked sections; update the tracker (sweep) or end its epoch
+        (online). Yields :class:`SweepProgress` after each tracked section of a sweep (the
+        tracker shows it already; :meth:`sweep_display_arrays` draws it). Returns the
+        tracking time and the benchmark metrics."""
         cfg = self.config
         if cfg.mode == "online" and self.tracker is not None:
             self.tracker.end_epoch()
@@ -884,32 +894,20 @@ class Trainer(TrainingLoop):
         evaluated sections), ``maps`` (:meth:`epoch_maps`) and ``heat_upper`` (the
         forgetting events' display maximum, :func:`~napari_forgetting.dynamics.heat_limit`,
         or None)."""
-        from napari_forgetting.dynamics import heat_limit
-
-        maps = self.epoch_maps()
-        preds = self.last_predictions
-        flat = np.concatenate([p.ravel() for p in preds]) if preds else np.zeros(0, np.uint8)
-        counts = maps.get("forgetting_events")
-        upper = heat_limit(counts) if counts is not None and counts.size else None
-        return {"predictions": flat, "maps": maps, "heat_upper": upper}
+        return _display(self.last_predictions, self.epoch_maps())
 
     def sweep_display_arrays(self) -> dict[str, Any]:
         """:meth:`display_arrays` in the middle of a sweep (after a :class:`SweepProgress`):
         the sections evaluated so far with this pass's predictions and maps, the others with
         the previous epoch's (none yet: zero). Outside a sweep, :meth:`display_arrays`."""
-        from napari_forgetting.dynamics import heat_limit
-
         done = self._sweep_predictions
         if done is None or self.tracker is None:
             return self.display_arrays()
         rest = self.last_predictions[len(done) :] or [
             np.zeros(s.shape, np.uint8) for s in self.tracked_sections[len(done) :]
         ]
-        flat = np.concatenate([p.ravel() for p in [*done, *rest]])
-        maps = self.tracker.flat_maps()  # not epoch_maps(): that one is per finished epoch
-        counts = maps.get("forgetting_events")
-        upper = heat_limit(counts) if counts is not None and counts.size else None
-        return {"predictions": flat, "maps": maps, "heat_upper": upper}
+        # the tracker's maps now, not epoch_maps(): that one is per finished epoch
+        return _display([*done, *rest], self.tracker.flat_maps())
 
     def release(self) -> None:
         """Free the model, optimiser and cached sections (GPU memory included); the trainer

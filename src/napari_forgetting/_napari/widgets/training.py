@@ -482,11 +482,18 @@ class TrainingWidget(QWidget):
             bar.update(delta)
         bar.set_description(f"training epoch {ev.epoch + 1}/{self._epochs} loss {ev.loss:.3f}")
 
+    def _following(self) -> bool:
+        """Whether the user follows the latest epoch (not replaying an earlier one)."""
+        return self.follow.value or self.epoch_slider.value >= self.epoch_slider.max
+
+    @staticmethod
+    def _arrays(ev: EpochDone | SweepShown) -> dict[str, Any]:
+        return {"maps": ev.maps, "predictions": ev.predictions, "heat_upper": ev.heat_upper}
+
     def _on_epoch(self, ev: EpochDone) -> None:
-        follow = self.follow.value or self.epoch_slider.value >= self.epoch_slider.max
+        follow = self._following()
         self._set_slider_range(ev.epoch + 1, follow)
-        arrays = {"maps": ev.maps, "predictions": ev.predictions, "heat_upper": ev.heat_upper}
-        self.view.show_live(ev.epoch, arrays, ev.history, display=follow)
+        self.view.show_live(ev.epoch, self._arrays(ev), ev.history, display=follow)
         acc = ev.logs.get("pixel_accuracy", float("nan"))
         took = f" (layers updated in {self.live.last_update_ms:.1f} ms)" if self.live else ""
         self.status.value = (
@@ -496,10 +503,9 @@ class TrainingWidget(QWidget):
 
     def _on_sweep(self, ev: SweepShown) -> None:
         """Part of an epoch's evaluation: drawn when the user follows the latest epoch."""
-        if not (self.follow.value or self.epoch_slider.value >= self.epoch_slider.max):
+        if not self._following():
             return
-        arrays = {"maps": ev.maps, "predictions": ev.predictions, "heat_upper": ev.heat_upper}
-        self.view.show_partial(ev.epoch, arrays)
+        self.view.draw(ev.epoch, self._arrays(ev))
         self.status.value = (
             f"epoch {ev.epoch + 1}/{self._epochs}: evaluating, {ev.done} of {ev.total} "
             "tracked sections shown"
