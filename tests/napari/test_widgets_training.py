@@ -455,3 +455,36 @@ def test_layers_read_from_files_record_the_files_for_the_command_line(
     np.testing.assert_array_equal(np.asarray(reopened.labels), survey.labels)
     painted = viewer.add_labels(np.asarray(survey.labels), name="painted")
     assert layer_source(seismic, painted) == {"kind": "napari", "layer": seismic.name}
+
+
+def test_save_movie_of_the_viewed_tracked_section_else_the_hottest(
+    make_napari_viewer, qtbot, survey, tmp_path, trained_run
+):
+    from PIL import Image
+
+    viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=2)
+    assert not widget.movie_button.enabled  # no run yet
+    assert widget.save_movie(tmp_path / "early.gif") is None
+    assert "open or finish a run" in widget.messages[-1]
+    widget.open_run(trained_run)
+    assert widget.movie_button.enabled
+    widget.view_sections("inline")
+    viewer.dims.set_point(0, 100)  # inline 100 (index 0): tracked
+    assert widget.viewed_section().key == "inline:100"
+    out = widget.save_movie(tmp_path / "inline.gif")
+    assert out == tmp_path / "inline.gif" and "inline 100 over 2 epochs" in widget.messages[-1]
+    with Image.open(out) as im:
+        assert im.n_frames == 2 and im.size == (1280, 800)
+    viewer.dims.set_point(0, 101)  # untracked: the run's hottest section instead
+    assert widget.viewed_section() is None
+    before = ([layer.name for layer in viewer.layers], viewer.dims.point, viewer.dims.order)
+    assert widget.save_movie(tmp_path / "hottest.gif") is not None
+    hottest = widget.messages[-1]
+    # the movie is rendered in a viewer of its own: the user's layers and view stay
+    assert ([layer.name for layer in viewer.layers], viewer.dims.point, viewer.dims.order) == before
+    from napari_forgetting.runs.movie import hottest_section
+
+    section = hottest_section(widget.store)
+    assert f"{section.kind} {section.number} over 2 epochs" in hottest
+    assert widget.save_movie("") is None and "choose a movie file" in widget.messages[-1]
+    assert widget.save_movie(tmp_path / "x.webm") is None and "not .webm" in widget.messages[-1]

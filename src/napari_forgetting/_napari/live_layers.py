@@ -32,6 +32,7 @@ __all__ = [
     "PREDICTION_NAME",
     "LiveLayers",
     "forgetting_colormap",
+    "show_colorbar",
     "layer_name",
 ]
 
@@ -174,7 +175,7 @@ class LiveLayers:
                 metadata={"kind": "forgetting_events"},
                 **common,
             )
-            _show_colorbar(layer)
+            show_colorbar(layer)
             return layer
         if family == PREDICTION_NAME:
             cmap = labels_colormap(len(self.class_names))
@@ -195,7 +196,7 @@ class LiveLayers:
         if limits is None:  # first learned: epochs
             limits = (0.0, float(max(1, self.total_epochs - 1)))
         layer = Image(data, colormap="viridis", contrast_limits=limits, **common)
-        _show_colorbar(layer)
+        show_colorbar(layer)
         return layer
 
     def ensure(self) -> list[str]:
@@ -321,7 +322,7 @@ class LiveLayers:
         self.viewer.dims.events.ndisplay.disconnect(self.follow_view)
 
 
-def _show_colorbar(layer: Any) -> None:
+def show_colorbar(layer: Any) -> None:
     """The layer's colour scale beside the canvas (napari >= 0.5), where available."""
     colorbar = getattr(layer, "colorbar", None)
     if colorbar is not None:

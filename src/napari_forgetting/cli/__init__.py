@@ -9,7 +9,8 @@ module                          commands
 :mod:`.runs`                    ``rank``
 :mod:`.workflow`                ``augment``, ``retrain``, ``export``
 :mod:`.compare`                 ``compare``
-:mod:`.demo`                    ``demo`` (the only one that imports napari)
+:mod:`.demo`                    ``demo`` (imports napari)
+:mod:`.movie`                   ``movie`` (imports napari: napari-animation renders it)
 :mod:`.args`                    what they share: option types, data options, folder checks
 ==============================  ============================================================
 
@@ -38,14 +39,14 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> OneLineParser:
-    from napari_forgetting.cli import compare, demo, runs, train, volumes, workflow
+    from napari_forgetting.cli import compare, demo, movie, runs, train, volumes, workflow
 
     parser = OneLineParser(
         prog="napari-forgetting",
         description="Explain a seismic segmentation model by its forgettable learning dynamics.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (demo, volumes, train, runs, workflow, compare):
+    for group in (demo, volumes, train, runs, workflow, compare, movie):
         group.register(sub)
     return parser
 

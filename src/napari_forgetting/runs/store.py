@@ -449,7 +449,9 @@ class RunStore:
         for i, s in enumerate(sections):
             if s.key == key:
                 return i
-        raise KeyError(f"{key!r} is not among this run's sections")
+        keys = [s.key for s in sections]
+        listed = ", ".join(keys[:4] + (["..."] if len(keys) > 5 else []) + keys[4:][-1:])
+        raise KeyError(f"{key!r} is not among this run's sections ({listed}: {len(keys)} in all)")
 
     def epoch_index(self, epoch: int | None) -> int:
         """The 0-based index of a complete epoch: ``None`` is the last, negative counts from

@@ -123,6 +123,15 @@ class TrainingWidget(QWidget):
         self.open_folder = FileEdit(label="open run", mode="d", value="")
         self.open_button = PushButton(text="Open run")
         self.follow = CheckBox(text="follow the latest epoch", value=True)
+        self.movie_file = FileEdit(
+            label="movie",
+            mode="w",
+            filter="*.mp4 *.gif",
+            value="",
+            tooltip="MP4 or GIF: the viewed section's heat map over the epochs (the run's "
+            "hottest section when the view shows none of its tracked sections)",
+        )
+        self.movie_button = PushButton(text="Save movie", enabled=False)
         self.status = Label(value="pick a seismic and a labels layer, then Start")
 
         buttons = Container(
@@ -174,6 +183,8 @@ class TrainingWidget(QWidget):
                 self.follow,
                 self.open_folder,
                 self.open_button,
+                self.movie_file,
+                self.movie_button,
                 self.status,
             ]
         )
@@ -193,6 +204,7 @@ class TrainingWidget(QWidget):
         self.inline_button.changed.connect(lambda: self.view_sections("inline"))
         self.crossline_button.changed.connect(lambda: self.view_sections("crossline"))
         self.survey_button.changed.connect(self.view_survey_3d)
+        self.movie_button.changed.connect(lambda: self.save_movie(self.movie_file.value))
         self.epoch_slider.changed.connect(self._slider_moved)
         self.follow.changed.connect(self._follow_changed)
         self.viewer.layers.events.inserted.connect(self.reset_choices)
@@ -286,6 +298,7 @@ class TrainingWidget(QWidget):
         self.resume_button.enabled = not running and self._resumable()
         self.stop_button.enabled = running
         self.open_button.enabled = not running
+        self.movie_button.enabled = not running and self.store is not None
 
     def _resumable(self) -> bool:
         return self.run_dir is not None and (self.run_dir / "checkpoint.pt").is_file()
@@ -608,6 +621,55 @@ class TrainingWidget(QWidget):
             f"opened run {store.path.name}: {store.n_epochs} epoch(s), {store.status}"
             + (" - following it" if following else "")
         )
+
+    # -------------------------------------------------------------- epoch movie
+
+    def viewed_section(self) -> Any:
+        """The run's tracked section the 2-D view slices through, or ``None`` (3-D, a time
+        slice, or a section the run does not track)."""
+        live, layer = self.live, self.seismic.value
+        if live is None or self.store is None or layer is None or self.viewer.dims.ndisplay != 2:
+            return None
+        kinds = live.viewed_kinds()
+        if len(kinds) != 1:
+            return None
+        axis = 0 if kinds[0] == "inline" else 1
+        index = round(float(layer.world_to_data(self.viewer.dims.point)[axis]))
+        for section in self.store.map_sections:
+            if section.kind == kinds[0] and section.index == index:
+                return section
+        return None
+
+    def save_movie(self, path: Any) -> Path | None:
+        """Write the epoch movie of the current run (:mod:`~.._napari.movie`): the viewed
+        tracked section, else the run's hottest; the seismic layer beneath when it is the
+        run's volume. Returns the file written, ``None`` after telling why not."""
+        from napari_forgetting._napari.movie import render_epoch_movie
+        from napari_forgetting.runs.movie import epoch_frames
+
+        store = self.store
+        if store is None or self.running:
+            self._tell("open or finish a run first: a movie shows its epochs", error=True)
+            return None
+        text = str(path or "").strip()
+        if text in ("", "."):
+            self._tell("choose a movie file (.mp4 or .gif) first", error=True)
+            return None
+        layer = self.seismic.value
+        volume = None
+        if layer is not None and tuple(layer.data.shape) == tuple(store.volume_shape):
+            volume = layer.data[0] if layer.multiscale else layer.data
+        try:
+            frames = epoch_frames(store.refresh(), self.viewed_section(), volume)
+            written = render_epoch_movie(frames, text, class_names=store.class_names)
+        except (ValueError, KeyError, OSError) as exc:
+            self._tell(f"no movie written: {exc}", error=True)
+            return None
+        self._tell(
+            f"movie of {frames.section.kind} {frames.section.number} over "
+            f"{frames.n_epochs} epochs: {written}"
+        )
+        return written
 
     # -------------------------------------------------------------- teardown
 
