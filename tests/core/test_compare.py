@@ -398,3 +398,53 @@ def test_cli_preset_options_and_defaults(tmp_path, monkeypatch):
     assert c.preset is None and c.seeds == 5 and c.train["epochs"] == 60
     assert c.train["patch_size"] == [128, 128] and c.n_sources == 6 and not c.force
     assert main(["compare", "--out", str(tmp_path)]) == 2  # neither --data nor --preset
+
+
+def test_comparison_maps_give_each_method_s_map_of_a_section_and_the_report_s_regions(first):
+    """The Fig. 5 panels (heatmaps.png, the Compare dock) read back the report's runs: each
+    method's events on a section, one scale, the baseline's regions at regions.csv's
+    threshold of that seed and split."""
+    from napari_forgetting.dynamics.regions import high_density_regions
+    from napari_forgetting.runs.store import RunStore
+    from napari_forgetting.workflow.compare import region_fate_table
+    from napari_forgetting.workflow.compare_maps import ComparisonMaps
+
+    out, _ = first
+    assert json.loads((out / "compare.json").read_text()) == {
+        "class": "scruff", "methods": ["baseline", "flip"], "seeds": 2}  # fmt: skip
+    maps = ComparisonMaps(out)
+    assert (maps.methods, maps.seeds, maps.cls) == (["baseline", "flip"], [0, 1], "scruff")
+    assert maps.splits == ["validation", "test1", "test2"]
+    per_job = {(m, s): None for m in maps.methods for s in maps.seeds}
+    _, thresholds = region_fate_table(out, config(), per_job)
+    for split in maps.splits:
+        for seed in (0, 1):
+            assert maps.threshold(seed, split) == thresholds[(seed, split)]
+        key = maps.sections(split)[-1]
+        panel = maps.panel(split, key, seed=1)
+        assert panel.seeds == {"baseline": 1, "flip": 1}
+        for method in maps.methods:
+            store = RunStore.open(out / "jobs" / f"{method}-seed1")
+            store = store if split == "validation" else store.test(split)
+            np.testing.assert_array_equal(panel.maps[method], store.map("forgetting_events", key))
+            np.testing.assert_array_equal(panel.labels, store.map_labels(key))
+        assert panel.vmax == max(1.0, max(float(m.max()) for m in panel.maps.values()))
+        expected, _ = high_density_regions(panel.maps["baseline"], thresholds[(1, split)])
+        np.testing.assert_array_equal(panel.regions, expected)
+    assert maps.panel("validation", maps.sections("validation")[0]).seeds == {
+        "baseline": 0,
+        "flip": 0,
+    }  # fmt: skip  (default: each method's lowest finished seed)
+    with pytest.raises(KeyError, match="inline:999"):
+        maps.panel("validation", "inline:999")
+
+
+def test_comparison_maps_refuse_a_folder_that_is_not_a_report(tmp_path):
+    from napari_forgetting.runs.store import RunStoreError
+    from napari_forgetting.workflow.compare_maps import ComparisonMaps
+
+    with pytest.raises(RunStoreError, match="not a comparison report"):
+        ComparisonMaps(tmp_path)
+    (tmp_path / "jobs" / "baseline-seed0").mkdir(parents=True)  # no finished run in it
+    with pytest.raises(RunStoreError, match="no finished run"):
+        ComparisonMaps(tmp_path)

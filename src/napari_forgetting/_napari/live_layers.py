@@ -15,6 +15,7 @@ stays visible beneath. Layers are bound by object, and one the user closed is re
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -58,15 +59,16 @@ def layer_name(family: str, kind: str) -> str:
     return f"{family} ({kind})"
 
 
-def forgetting_colormap() -> Any:
-    """Transparent at zero events, then ``inferno`` from one event (dark purple) to the
-    upper contrast limit (light yellow): hotspots on the section, as the paper's Fig. 2."""
+def forgetting_colormap(zero: Sequence[float] = (0.0, 0.0, 0.0, 0.0)) -> Any:
+    """``zero`` (RGBA; default transparent) at zero events, then ``inferno`` from one event
+    (dark purple) to the upper contrast limit (light yellow): hotspots on the section, as the
+    paper's Fig. 2. A map shown without a section beneath gives an opaque ``zero``."""
     from matplotlib import colormaps
     from napari.utils import Colormap
 
     ramp = colormaps["inferno"](np.linspace(0.15, 1.0, 64))
     ramp[:, 3] = 1.0
-    colors = np.vstack([[0.0, 0.0, 0.0, 0.0], ramp])
+    colors = np.vstack([list(zero), ramp])
     # linear within the ramp; only exact zero (below 1e-3 of the range) is transparent
     controls = np.concatenate([[0.0], np.linspace(1e-3, 1.0, len(ramp))])
     return Colormap(colors, controls=controls, name="forgetting events", interpolation="linear")

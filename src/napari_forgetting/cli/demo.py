@@ -1,6 +1,7 @@
-"""``demo``: napari with the sample volume (or ``--data``), training live at once.
+"""``demo``: napari with the sample volume (or ``--data``), training live at once;
+``view``: napari with a ``compare`` report folder as the paper's Fig. 5, interactive.
 
-The only command that imports napari (lazily, when it runs)."""
+Both import napari (lazily, when they run)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import argparse
 import time
 from typing import Any
 
-from napari_forgetting.cli.args import nonnegative_int
+from napari_forgetting.cli.args import UsageError, nonnegative_int
 
 __all__ = ["register"]
 
@@ -29,10 +30,46 @@ def register(sub: Any) -> None:
     )
     demo.set_defaults(func=_cmd_demo)
 
+    view = sub.add_parser(
+        "view",
+        help="open a compare report in napari: each method's heat maps of one section side by "
+        "side, chosen from the baseline's hotspots (Fig. 5, interactive)",
+    )
+    view.add_argument("report", help="a report folder written by `compare --out`")
+    view.add_argument("--split", help="validation, test1, test2 (default: validation)")
+    view.add_argument("--seed", type=nonnegative_int, help="default: each method's lowest")
+    view.add_argument("--section", help="a section key, e.g. inline:12 (default: the top hotspot)")
+    view.add_argument("--screenshot", help="save a screenshot of the viewer to this PNG")
+    view.add_argument("--quit", action="store_true", help="close the viewer at once (scripts)")
+    view.set_defaults(func=_cmd_view)
+
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from napari_forgetting._napari.widgets.demo import run_demo
 
     return run_demo(
         args.data, epochs=args.epochs, screenshot=args.screenshot, quit=args.quit, t0=_LAUNCH
+    )
+
+
+def _cmd_view(args: argparse.Namespace) -> int:
+    from napari_forgetting._napari.widgets.demo import run_report_view
+    from napari_forgetting.workflow.compare_maps import ComparisonMaps
+
+    # what the report lacks is one line and exit 2, before any window opens
+    maps = ComparisonMaps(args.report)
+    split = args.split or maps.splits[0]
+    if split not in maps.splits:
+        raise UsageError(f"{args.report}: no split {split!r} (it has {', '.join(maps.splits)})")
+    if args.seed is not None and args.seed not in maps.seeds:
+        raise UsageError(f"{args.report}: no finished run of seed {args.seed} ({maps.seeds})")
+    if args.section is not None and args.section not in maps.sections(split):
+        raise UsageError(f"{args.report}: {split} maps no section {args.section!r}")
+    return run_report_view(
+        args.report,
+        split=args.split,
+        seed=args.seed,
+        section=args.section,
+        screenshot=args.screenshot,
+        quit=args.quit,
     )

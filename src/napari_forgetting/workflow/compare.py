@@ -837,7 +837,10 @@ def write_report(
     ``heatmaps.png`` from the finished runs under ``<out>/jobs``; failed jobs are listed.
 
     Every table has a ``split`` column: the held-out test volumes (``test1``, ``test2``:
-    Table 1) and the ``validation`` sections."""
+    Table 1) and the ``validation`` sections. ``compare.json`` records the class, methods
+    and seeds for readers of the folder (:class:`~.compare_maps.ComparisonMaps`)."""
+    from napari_forgetting.workflow.compare_maps import REPORT_FILE
+
     out = Path(out_dir)
     failed = dict(failed or {})
     epochs = config.train.get("epochs")
@@ -910,7 +913,7 @@ def write_report(
         ev_header += [f"{c}_mean", f"{c}_std"]
 
     diff_rows = _paired_differences(config, per_job, splits, class_names)
-    fate_rows, thresholds = region_fate_table(out, config, per_job)
+    fate_rows, _ = region_fate_table(out, config, per_job)
     files = {
         "accuracy": out / "accuracy.csv",
         "forgetting": out / "forgetting.csv",
@@ -919,6 +922,7 @@ def write_report(
         "jobs": out / "jobs.csv",
         "figure": out / "heatmaps.png",
         "report": out / "report.md",
+        "record": out / REPORT_FILE,
     }
     _write_text(files["accuracy"], _csv_text(acc_header, acc_rows))
     _write_text(files["forgetting"], _csv_text(ev_header, ev_rows))
@@ -933,9 +937,11 @@ def write_report(
                    "baseline_density", "density"], fate_rows),
     )  # fmt: skip
     _write_text(files["jobs"], _csv_text(job_header, job_rows))
-    fig_sections = _figure(
-        files["figure"], out, config, per_job, shown, n_figure_sections, thresholds
+    write_json(  # what a reader of the report folder needs (compare_maps.ComparisonMaps)
+        out / REPORT_FILE,
+        {"class": config.cls, "methods": list(config.methods), "seeds": int(config.seeds)},
     )
+    fig_sections = _figure(files["figure"], out, config, per_job, n_figure_sections)
     diff_acc, diff_ev = [], []
     acc_keys = [f"acc_{c}" for c in class_names] + ["mean_class_accuracy"]
     for method in config.methods:
@@ -1261,9 +1267,7 @@ def _figure(
     out: Path,
     config: CompareConfig,
     per_job: dict[tuple[str, int], Any],
-    shown: Sequence[str],
     n_sections: int,
-    thresholds: dict[tuple[int, str], float] | None = None,
 ) -> list[str]:
     """Fig. 5: rows = the validation sections and, where tracked, the sections of each test
     volume with the most pixels of ``config.cls`` (``n_sections`` of each), columns = labels
@@ -1273,74 +1277,53 @@ def _figure(
     from matplotlib.figure import Figure
 
     from napari_forgetting.data.classes import class_colors
-    from napari_forgetting.dynamics.regions import high_density_regions
-    from napari_forgetting.runs.store import RunStore
+    from napari_forgetting.workflow.compare_maps import ComparisonMaps
 
-    runs = {}
-    for method in config.methods:
-        seeds = sorted(s for (m, s) in per_job if m == method)
-        if seeds:
-            runs[method] = (seeds[0], RunStore.open(out / JOBS_DIR / job_name(method, seeds[0])))
-    rows_spec: list[tuple[str, str, dict[str, Any]]] = []  # (split, section key, stores)
-    if runs:
-        ref = next(iter(runs.values()))[1]
-        groups = {"validation": {m: st for m, (_, st) in runs.items()}}
-        for name in ref.test_names:
-            if all(name in st.test_names for _, st in runs.values()):
-                groups[name] = {m: st.test(name) for m, (_, st) in runs.items()}
-        cid = ref.class_names.index(config.cls) if config.cls in ref.class_names else None
-        for split, stores in groups.items():
-            first = next(iter(stores.values()))
-            counts = []
-            for i in range(len(first.map_sections)):
-                lab = first.map_labels(i)
-                counts.append(int((lab == cid).sum()) if cid is not None else int(lab.size))
-            order = sorted(range(len(counts)), key=lambda i: (-counts[i], i))[:n_sections]
-            rows_spec += [(split, first.map_sections[i].key, stores) for i in sorted(order)]
-    cols = 1 + len(runs)
-    rows = max(1, len(rows_spec))
+    maps = ComparisonMaps(out) if per_job else None
+    methods = [m for m in config.methods if maps is not None and m in maps.methods]
+    panels = []
+    if maps is not None:
+        for split in maps.splits:
+            keys = maps.sections_with_class(split, n_sections)
+            panels += [maps.panel(split, key) for key in keys]
+    cols = 1 + len(methods)
+    rows = max(1, len(panels))
     fig = Figure(figsize=(2.6 * cols, 2.4 * rows), dpi=100)
     FigureCanvasAgg(fig)
-    if not rows_spec:
+    if not panels:
         fig.text(0.5, 0.5, "no finished runs", ha="center")
     else:
-        ref = next(iter(runs.values()))[1]
-        cmap = ListedColormap(class_colors(ref.n_classes))
-        for r, (split, key, stores) in enumerate(rows_spec):
-            maps = {m: st.map("forgetting_events", key).astype(float) for m, st in stores.items()}
-            vmax = max(1.0, max(float(h.max()) for h in maps.values()))
-            outline = None
-            if "baseline" in maps and thresholds:
-                thr = thresholds.get((runs["baseline"][0], split))
-                if thr is not None:
-                    outline, _ = high_density_regions(maps["baseline"], thr)
+        n_classes = len(maps.class_names)  # type: ignore[union-attr]
+        cmap = ListedColormap(class_colors(n_classes))
+        for r, panel in enumerate(panels):
             ax = fig.add_subplot(rows, cols, r * cols + 1)
             ax.imshow(
-                next(iter(stores.values())).map_labels(key),
+                panel.labels,
                 cmap=cmap,
                 vmin=-0.5,
-                vmax=ref.n_classes - 0.5,
+                vmax=n_classes - 0.5,
                 aspect="auto",
                 interpolation="nearest",
             )
-            ax.set_ylabel(f"{split}\n{key}", fontsize=8)
+            ax.set_ylabel(f"{panel.split}\n{panel.key}", fontsize=8)
             if r == 0:
                 ax.set_title("labels", fontsize=9)
-            for c, (m, (seed, _)) in enumerate(runs.items()):
+            shown_methods = [m for m in methods if m in panel.maps]
+            for c, m in enumerate(shown_methods):
                 ax = fig.add_subplot(rows, cols, r * cols + c + 2)
                 im = ax.imshow(
-                    maps[m],
+                    panel.maps[m],
                     cmap="inferno",
                     vmin=0,
-                    vmax=vmax,
+                    vmax=panel.vmax,
                     aspect="auto",
                     interpolation="nearest",
                 )
-                if outline is not None and outline.any():
-                    ax.contour(outline > 0, levels=[0.5], colors="cyan", linewidths=0.7)
+                if panel.regions is not None and panel.regions.any():
+                    ax.contour(panel.regions > 0, levels=[0.5], colors="cyan", linewidths=0.7)
                 if r == 0:
-                    ax.set_title(f"{m} (seed {seed})", fontsize=9)
-                if c == len(runs) - 1:
+                    ax.set_title(f"{m} (seed {panel.seeds[m]})", fontsize=9)
+                if c == len(shown_methods) - 1:
                     fig.colorbar(im, ax=ax, fraction=0.05, label="events")
         for ax in fig.axes:
             if ax.images:
@@ -1354,4 +1337,4 @@ def _figure(
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the title
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
-    return [f"{split} {key}" for split, key, _ in rows_spec]
+    return [f"{panel.split} {panel.key}" for panel in panels]

@@ -4,4 +4,5 @@
 * :mod:`.plots` -- matplotlib plots embedded in Qt (metrics, pixel history).
 * :mod:`._live` -- the Qt-free event stream and run geometry behind them.
 * :mod:`.hotspots` -- sections ranked by class forgetting density.
+* :mod:`.compare` -- a ``compare`` report as Fig. 5: one section under every method.
 """

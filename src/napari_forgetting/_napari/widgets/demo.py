@@ -101,3 +101,45 @@ def _cpu_only() -> bool:
     import torch
 
     return not torch.cuda.is_available()
+
+
+def run_report_view(
+    report: str,
+    *,
+    split: str | None = None,
+    seed: int | None = None,
+    section: str | None = None,
+    screenshot: str | None = None,
+    quit: bool = False,
+) -> int:
+    """napari with the Compare dock on the report folder ``report`` (Fig. 5, interactive):
+    ``split`` / ``seed`` / ``section`` chosen as given (the command line checks them against
+    the report first); ``screenshot`` saved once drawn, ``quit`` closes the viewer then.
+    Returns the exit status (2: the report or the section could not be shown)."""
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    from napari_forgetting._napari.widgets.compare import CompareWidget
+
+    viewer = napari.Viewer(title=f"napari-forgetting: {Path(report).name}")
+    viewer.window.resize(1280, 800)
+    widget = CompareWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Compare report", area="right")
+    status = 0 if widget.open_report(report) else 2
+    if status == 0:
+        if split is not None:
+            widget.set_split(split)
+        if seed is not None:
+            widget.set_seed(seed)
+        if section is not None and widget.show_section(section) is None:
+            status = 2
+    QApplication.processEvents()
+    if screenshot and status == 0:
+        Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+        viewer.screenshot(str(screenshot), canvas_only=False, flash=False)
+        print(f"screenshot: {screenshot}", file=sys.stderr)
+    if quit or status != 0:
+        viewer.close()
+        return status
+    napari.run()
+    return status

@@ -28,7 +28,7 @@ import numpy as np
 from napari.layers import Image
 from napari.utils.colormaps import Colormap
 from napari.utils.notifications import show_info, show_warning
-from qtpy.QtCore import QTimer
+from qtpy.QtCore import QTimer, Signal
 from qtpy.QtGui import QColor, QIcon, QPixmap
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -142,13 +142,24 @@ def _rank_path(path: str, cls: Any, statistic: str, min_pixels: int = 0) -> _Ran
 
 
 class HotspotsWidget(QWidget):
-    """Rank a run's sections for a class and navigate to them (see the module docstring)."""
+    """Rank a run's sections for a class and navigate to them (see the module docstring).
+
+    :attr:`section_chosen` carries the key of each section the user goes to (``"inline:12"``);
+    with ``navigate=False`` that is all a choice does -- the viewer's dims and layers stay,
+    for a host that shows the section its own way (the Compare dock's Fig. 5 panels)."""
 
     POLL_MS = 1000
+    section_chosen = Signal(str)
 
-    def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None):
+    def __init__(
+        self,
+        napari_viewer: napari.viewer.Viewer,
+        parent: QWidget | None = None,
+        navigate: bool = True,
+    ):
         super().__init__(parent)
         self.viewer = napari_viewer
+        self.navigate = navigate
         self.store: RunStore | None = None
         self.ranking: Ranking | None = None
         self.current_row = -1
@@ -379,7 +390,7 @@ class HotspotsWidget(QWidget):
         if self.current_row >= 0:
             self.table.setCurrentCell(self.current_row, 0)
         self.table.blockSignals(False)
-        if self.current_row >= 0:
+        if self.current_row >= 0 and self.navigate:
             self._highlight(self.current_row)  # new epoch: new counts, same place
         self._update_buttons()
 
@@ -404,10 +415,13 @@ class HotspotsWidget(QWidget):
         self.table.setCurrentCell(row, 0)
         self.table.blockSignals(False)
         self._update_buttons()
+        section = self.ranking[row]
+        self.section_chosen.emit(section.key)
+        if not self.navigate:
+            return
         layer = self._highlight(row)
         if layer is None:
             return
-        section = self.ranking[row]
         axis, order = section_dims(section.kind)
         dims = self.viewer.dims
         if dims.ndim != 3:

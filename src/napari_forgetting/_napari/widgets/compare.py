@@ -1,0 +1,258 @@
+"""The "Compare report" dock: a ``compare`` report folder as the paper's Fig. 5, interactive.
+
+Thin over :class:`~napari_forgetting.workflow.compare_maps.ComparisonMaps`: the user opens a
+report folder, picks a split (validation, test1, test2) and a seed, and chooses a section in
+the baseline's Hotspots ranking (an embedded :class:`~.hotspots.HotspotsWidget` on the
+baseline run of that split and seed, ranked for the report's class). The chosen section is
+drawn under every method side by side, in napari's grid, one cell per method: the method's
+forgetting events (the live layers' colours, one scale for the section across methods, with its
+bar) and the baseline's high-density regions outlined, beside a cell of the section's labels.
+The grid is drawn in a viewer of its own (a second window) unless the dock's viewer holds
+nothing else, so a volume being looked at is never rearranged.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from napari_forgetting._napari.layers import labels_colormap
+from napari_forgetting._napari.live_layers import forgetting_colormap
+from napari_forgetting._napari.widgets.hotspots import HotspotsWidget
+from napari_forgetting._napari.widgets.lifetime import exists
+from napari_forgetting.runs.store import RunStoreError
+from napari_forgetting.workflow.compare_maps import ComparisonMaps, SectionPanel
+
+__all__ = ["CompareWidget"]
+
+LABELS_LAYER = "labels"
+REGIONS_SUFFIX = "baseline regions"
+_LOWEST = "lowest finished"
+ZERO_GREY = (0.22, 0.22, 0.24, 1.0)
+
+
+class CompareWidget(QWidget):
+    """Open a comparison report and show one section under every method (Fig. 5)."""
+
+    def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.maps: ComparisonMaps | None = None
+        self.panel: SectionPanel | None = None
+        self.figure_viewer: Any = None
+        self.messages: list[str] = []
+        self._layers: dict[str, Any] = {}
+
+        self.path_edit = QLineEdit()
+        self.path_edit.setPlaceholderText("report folder (compare --out)")
+        self.path_edit.returnPressed.connect(lambda: self.open_report(self.path_edit.text()))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit)
+        row.addWidget(browse)
+        self.split_combo = QComboBox()
+        self.seed_combo = QComboBox()
+        self.split_combo.currentIndexChanged.connect(lambda _: self._rank())
+        self.seed_combo.currentIndexChanged.connect(lambda _: self._rank())
+        self.status = QLabel("no report")
+        self.status.setWordWrap(True)
+        self.hotspots = HotspotsWidget(napari_viewer, self, navigate=False)
+        self.hotspots.min_pixels_spin.setValue(0)  # every section holding the class is a row
+        self.hotspots.section_chosen.connect(self.show_section)
+
+        form = QFormLayout()
+        form.addRow("report", row)
+        form.addRow("split", self.split_combo)
+        form.addRow("seed", self.seed_combo)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addWidget(QLabel("the baseline's hotspots (choose a section):"))
+        layout.addWidget(self.hotspots)
+
+    # ------------------------------------------------------------------ report
+
+    def _browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a comparison report")
+        if path:
+            self.open_report(path)
+
+    def _tell(self, message: str, error: bool = False) -> None:
+        self.messages.append(message)
+        self.status.setText(message)
+        (show_error if error else show_info)(message)
+
+    def open_report(self, path: str | os.PathLike) -> bool:
+        """Read the report folder ``path``; ranks the baseline's sections of its first
+        split and shows the top one. Returns whether it could be read."""
+        try:
+            maps = ComparisonMaps(Path(str(path)))
+        except (RunStoreError, OSError, ValueError) as exc:
+            self._tell(f"cannot open the report: {exc}", error=True)
+            return False
+        self.maps = maps
+        self.path_edit.setText(str(maps.path))
+        for combo, items in (
+            (self.split_combo, [(s, s) for s in maps.splits]),
+            (self.seed_combo, [(_LOWEST, None)] + [(f"seed {s}", s) for s in maps.seeds]),
+        ):
+            combo.blockSignals(True)
+            combo.clear()
+            for text, data in items:
+                combo.addItem(text, data)
+            combo.blockSignals(False)
+        self._tell(
+            f"{maps.path.name}: {', '.join(maps.methods)}; seeds {maps.seeds}; class {maps.cls}"
+        )
+        self._rank()
+        return True
+
+    @property
+    def split(self) -> str | None:
+        return self.split_combo.currentData()
+
+    @property
+    def seed(self) -> int | None:
+        return self.seed_combo.currentData()
+
+    def set_split(self, split: str) -> None:
+        self.split_combo.setCurrentIndex(self.split_combo.findData(split))
+
+    def set_seed(self, seed: int | None) -> None:
+        self.seed_combo.setCurrentIndex(self.seed_combo.findData(seed))
+
+    def _rank(self) -> None:
+        """The embedded Hotspots ranks the baseline run of the split and seed (the first
+        method's where there is no baseline) for the report's class, and goes to the top."""
+        maps, split = self.maps, self.split
+        if maps is None or split is None:
+            return
+        method = "baseline" if "baseline" in maps.methods else maps.methods[0]
+        seed = maps.seed_of(method, self.seed)
+        store = None if seed is None else maps.store(method, seed, split)
+        if store is None:
+            self._tell(f"no finished {method} run of seed {self.seed} on {split}", error=True)
+            return
+        self.hotspots.set_run(store)
+        self.hotspots.set_class(maps.cls)
+        if self.hotspots.ranking is not None and len(self.hotspots.ranking):
+            self.hotspots.go_to(0)
+        else:  # the class is absent from every section: show the first section anyway
+            keys = maps.sections(split)
+            if keys:
+                self.show_section(keys[0])
+
+    # ------------------------------------------------------------------ Fig. 5 panels
+
+    def _target(self) -> Any:
+        """Where the panels are drawn: the dock's viewer when it holds only them, else a
+        viewer of their own (created once, again if the user closed it)."""
+        own = {id(layer) for layer in self._layers.values()}
+        if all(id(layer) in own for layer in self.viewer.layers):
+            return self.viewer
+        if self.figure_viewer is None or not _is_open(self.figure_viewer):
+            import napari
+
+            for layer in self._layers.values():  # drawn here before the viewer got a volume
+                if layer in self.viewer.layers:
+                    self.viewer.layers.remove(layer)
+            self.viewer.grid.enabled = False
+            self.figure_viewer = napari.Viewer(title="napari-forgetting: Fig. 5")
+            self._layers = {}
+        return self.figure_viewer
+
+    def show_section(self, key: str) -> SectionPanel | None:
+        """Draw section ``key`` of the current split under every method (grid cells)."""
+        maps, split = self.maps, self.split
+        if maps is None or split is None:
+            return None
+        try:
+            panel = maps.panel(split, key, self.seed)
+        except (KeyError, ValueError, RunStoreError) as exc:
+            self._tell(str(exc), error=True)
+            return None
+        viewer = self._target()
+        names = self._draw(viewer, panel)
+        viewer.grid.enabled = True
+        viewer.grid.stride = 2  # a cell: a map and the outline of the baseline's regions
+        viewer.grid.shape = (-1, -1)
+        viewer.reset_view()
+        self.panel = panel
+        seeds = ", ".join(f"{m} {s}" for m, s in panel.seeds.items())
+        thr = "" if panel.threshold is None else f"; regions at {panel.threshold:.2f} events"
+        self.status.setText(f"{split} {key}: 0..{panel.vmax:g} events (seeds: {seeds}){thr}")
+        return panel if names else None
+
+    def _draw(self, viewer: Any, panel: SectionPanel) -> list[str]:
+        """The panel's layers in ``viewer``: per cell a map and the regions' outline, the
+        labels cell first; layers are reused and their data replaced."""
+        regions = panel.regions if panel.regions is not None else np.zeros_like(panel.labels)
+        cells: list[tuple[str, str, np.ndarray]] = [(LABELS_LAYER, "labels", panel.labels)]
+        cells += [(f"{m} (seed {panel.seeds[m]})", "heat", panel.maps[m]) for m in panel.maps]
+        wanted = []
+        for name, kind, data in cells:
+            wanted += [name, f"{name}: {REGIONS_SUFFIX}"]
+            layer = self._layer(viewer, name, kind, data)
+            if kind == "heat":
+                layer.contrast_limits_range = (0.0, panel.vmax)
+                layer.contrast_limits = (0.0, panel.vmax)
+                layer.colorbar.visible = name == cells[-1][0]  # one scale: shown once
+            outline = (regions > 0).astype(np.uint8)
+            self._layer(viewer, f"{name}: {REGIONS_SUFFIX}", "regions", outline)
+        for name in [n for n in self._layers if n not in wanted]:  # seeds changed: old names
+            layer = self._layers.pop(name)
+            if layer in viewer.layers:
+                viewer.layers.remove(layer)
+        # grid cells follow the layer list: bottom first (labels), then each method
+        for i, name in enumerate(wanted):
+            index = viewer.layers.index(self._layers[name])
+            if index != i:
+                viewer.layers.move(index, i)
+        return wanted
+
+    def _layer(self, viewer: Any, name: str, kind: str, data: np.ndarray) -> Any:
+        layer = self._layers.get(name)
+        if layer is not None and layer in viewer.layers and layer.data.shape == data.shape:
+            layer.data = data
+            return layer
+        if layer is not None and layer in viewer.layers:
+            viewer.layers.remove(layer)
+        n = len(self.maps.class_names) if self.maps is not None else int(data.max()) + 1
+        if kind == "labels":
+            layer = viewer.add_labels(data, name=name, colormap=labels_colormap(n), opacity=0.8)
+        elif kind == "regions":
+            layer = viewer.add_labels(
+                data, name=name, colormap={1: (0.0, 1.0, 1.0, 1.0), None: (0, 0, 0, 0)}
+            )
+            layer.contour = 1
+        else:
+            # no seismic beneath: zero events drawn in a dark grey, so the section's extent
+            # reads against the canvas, hotspots in the live layers' colours
+            layer = viewer.add_image(data, name=name, colormap=forgetting_colormap(ZERO_GREY))
+            layer.colorbar.position = "bottom_right"
+        if kind != "regions":
+            layer.name_overlay.visible = True  # the cell's title
+        self._layers[name] = layer
+        return layer
+
+
+def _is_open(viewer: Any) -> bool:
+    """``viewer``'s window has not been closed."""
+    window = getattr(viewer.window, "_qt_window", None)
+    return window is not None and exists(window) and window.isVisible()

@@ -1,0 +1,169 @@
+"""The heat maps of a comparison report, section by section: Fig. 5's panels.
+
+A report folder written by ``napari-forgetting compare`` holds one finished run store per
+``(method, seed)`` under ``jobs/`` (``baseline-seed0``, ``transfer-seed1``, ...), each with the
+validation sections and, as child stores, the tracked sections of the test volumes.
+:class:`ComparisonMaps` reads them back so one section can be shown under every method:
+``panel(split, key)`` gives the labels, each method's forgetting events, one colour scale
+for all of them, and the baseline's high-density forgetting regions
+(:mod:`~napari_forgetting.dynamics.regions`, at the threshold of that seed and split, as
+in ``regions.csv``). The report's ``heatmaps.png`` and the napari Compare dock both draw
+from it.
+
+>>> maps = ComparisonMaps("report/")
+>>> maps.splits, maps.methods, maps.seeds
+>>> panel = maps.panel("test1", "inline:12")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_forgetting.dynamics.regions import high_density_regions, region_threshold
+from napari_forgetting.runs.store import RunStore, RunStoreError, is_run_dir
+
+__all__ = ["REPORT_FILE", "ComparisonMaps", "SectionPanel"]
+
+#: What ``write_report`` records of the comparison for readers: class, methods, seeds.
+REPORT_FILE = "compare.json"
+_JOB = re.compile(r"^(?P<method>.+)-seed(?P<seed>\d+)$")
+_ORDER = ("baseline", "flip", "rotate", "transfer")
+
+
+@dataclass(frozen=True)
+class SectionPanel:
+    """One section under every method: ``maps[method]`` its forgetting events (float
+    ``(rows, cols)``) in the run of seed ``seeds[method]``; ``vmax`` the colour scale's top,
+    shared; ``regions`` the baseline's high-density regions numbered ``1..n`` (``None``
+    without a baseline), found at ``threshold``."""
+
+    split: str
+    key: str
+    labels: np.ndarray
+    maps: dict[str, np.ndarray]
+    seeds: dict[str, int]
+    vmax: float
+    regions: np.ndarray | None = None
+    threshold: float | None = None
+
+
+class ComparisonMaps:
+    """The finished runs of a comparison report folder, by method, seed and split."""
+
+    def __init__(self, out: str | os.PathLike) -> None:
+        self.path = Path(out)
+        jobs = self.path / "jobs"
+        if not jobs.is_dir():
+            raise RunStoreError(f"{self.path}: not a comparison report (no jobs/ folder)")
+        found: dict[tuple[str, int], RunStore] = {}
+        for child in sorted(jobs.iterdir()):
+            match = _JOB.match(child.name)
+            if match is None or not is_run_dir(child):
+                continue
+            store = RunStore.open(child)
+            if store.status == "finished" and store.n_epochs > 0:
+                found[(match["method"], int(match["seed"]))] = store
+        if not found:
+            raise RunStoreError(f"{self.path}: no finished run under jobs/")
+        self._stores = found
+        record = _read_record(self.path / REPORT_FILE)
+        names = {m for m, _ in found}
+        self.methods = [m for m in _ORDER if m in names] + sorted(names - set(_ORDER))
+        self.seeds = sorted({s for _, s in found})
+        #: the class the comparison is about (the report's; the paper's scruff for reports
+        #: written before it was recorded)
+        self.cls: str = str(record.get("class", "scruff"))
+        first = self._stores[min(found, key=lambda k: (self.methods.index(k[0]), k[1]))]
+        self.class_names = list(first.class_names)
+        tests = [n for n in first.test_names if all(n in s.test_names for s in found.values())]
+        self.splits = ["validation", *tests]
+        self._thresholds: dict[tuple[int, str], float | None] = {}
+
+    def store(self, method: str, seed: int, split: str = "validation") -> RunStore | None:
+        """The run store of ``method`` and ``seed`` on ``split`` (``None``: not finished)."""
+        store = self._stores.get((method, int(seed)))
+        if store is None or split == "validation":
+            return store
+        return store.test(split) if split in store.test_names else None
+
+    def seed_of(self, method: str, seed: int | None = None) -> int | None:
+        """``seed`` if that run finished, else (``seed`` ``None``) the lowest finished one."""
+        seeds = sorted(s for m, s in self._stores if m == method)
+        if seed is None:
+            return seeds[0] if seeds else None
+        return int(seed) if int(seed) in seeds else None
+
+    def sections(self, split: str) -> list[str]:
+        """The keys of the mapped sections of ``split``, in store order."""
+        store = self.store(self.methods[0], self.seed_of(self.methods[0]), split)  # type: ignore[arg-type]
+        return [] if store is None else [s.key for s in store.map_sections]
+
+    def sections_with_class(self, split: str, n: int) -> list[str]:
+        """The ``n`` sections of ``split`` holding the most pixels of :attr:`cls` (all
+        pixels when the data lacks it), in store order: Fig. 5's rows."""
+        store = self.store(self.methods[0], self.seed_of(self.methods[0]), split)  # type: ignore[arg-type]
+        if store is None:
+            return []
+        cid = self.class_names.index(self.cls) if self.cls in self.class_names else None
+        counts = []
+        for i in range(len(store.map_sections)):
+            lab = store.map_labels(i)
+            counts.append(int((lab == cid).sum()) if cid is not None else int(lab.size))
+        order = sorted(range(len(counts)), key=lambda i: (-counts[i], i))[:n]
+        return [store.map_sections[i].key for i in sorted(order)]
+
+    def threshold(self, seed: int, split: str) -> float | None:
+        """The baseline's high-density threshold of ``(seed, split)`` (``regions.csv``'s)."""
+        if (seed, split) not in self._thresholds:
+            base = self.store("baseline", seed, split)
+            value = None
+            if base is not None and "forgetting_events" in base.map_names:
+                flat = base.flat_map("forgetting_events")
+                value = region_threshold(base.split_map(flat))
+            self._thresholds[(seed, split)] = value
+        return self._thresholds[(seed, split)]
+
+    def panel(self, split: str, key: str, seed: int | None = None) -> SectionPanel:
+        """Section ``key`` of ``split`` under every method that has it: the run of ``seed``,
+        or (``None``) each method's lowest finished seed. ``KeyError`` for a section the
+        split does not map."""
+        maps: dict[str, np.ndarray] = {}
+        seeds: dict[str, int] = {}
+        labels = None
+        for method in self.methods:
+            s = self.seed_of(method, seed)
+            store = None if s is None else self.store(method, s, split)
+            if store is None or "forgetting_events" not in store.map_names:
+                continue
+            maps[method] = store.map("forgetting_events", key).astype(float)
+            seeds[method] = int(s)  # type: ignore[arg-type]
+            if labels is None:
+                labels = store.map_labels(key)
+        if labels is None:
+            raise KeyError(f"{key!r}: no finished run maps it on {split}")
+        vmax = max(1.0, max(float(m.max()) for m in maps.values()))
+        regions = threshold = None
+        if "baseline" in maps:
+            threshold = self.threshold(seeds["baseline"], split)
+            if threshold is not None:
+                regions, _ = high_density_regions(maps["baseline"], threshold)
+        return SectionPanel(split, key, labels, maps, seeds, vmax, regions, threshold)
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    """``compare.json`` as a dict; ``{}`` where a report from before it has none."""
+    try:
+        with open(path) as fh:
+            record = json.load(fh)
+    except FileNotFoundError:
+        return {}
+    except json.JSONDecodeError as exc:
+        raise RunStoreError(f"{path}: unreadable JSON ({exc})") from None
+    return record if isinstance(record, dict) else {}
