@@ -75,16 +75,20 @@ def test_preview_shows_fig3_panels(make_napari_viewer, survey, checkpoint):
     assert widget.target.value
     rows, cols = arrays["target"].shape
     assert rows == 32 and cols in (8, 12)
+    # drawn in a 2-D view of their own, not in the volume's world
+    preview = widget.side.own
+    assert preview is not None and preview is not viewer
+    assert not [n for n in viewer.layers if n.name.startswith("transfer:")]
     for role, name in LAYER_NAMES.items():
-        layer = viewer.layers[name]
+        layer = preview.layers[name]
         assert layer is widget.layers[role]
         # the source is an inline; the target an inline or a crossline
         assert layer.data.shape == ((rows, 12) if role == "source" else (rows, cols))
-    xs = [viewer.layers[n].translate[1] for n in LAYER_NAMES.values()]
+    xs = [preview.layers[n].translate[1] for n in LAYER_NAMES.values()]
     assert xs == sorted(xs) and len(set(xs)) == 5  # side by side
-    np.testing.assert_array_equal(viewer.layers[LAYER_NAMES["labels"]].data, arrays["labels"])
+    np.testing.assert_array_equal(preview.layers[LAYER_NAMES["labels"]].data, arrays["labels"])
     # the source's labels are outlined on it; the figures are shown under the form
-    outline = viewer.layers[SOURCE_LABELS]
+    outline = preview.layers[SOURCE_LABELS]
     assert outline.contour == 1 and outline.translate[1] == xs[3]
     np.testing.assert_array_equal(outline.data, arrays["source_labels"] == k)
     figures = arrays["figures"]
@@ -96,9 +100,15 @@ def test_preview_shows_fig3_panels(make_napari_viewer, survey, checkpoint):
     again = widget.preview()
     assert again is not None
     assert np.abs(again["difference"]).max() == 0
-    assert len([n for n in viewer.layers if n.name.startswith("transfer:")]) == 6
+    assert widget.side.own is preview and len(preview.layers) == 6
+    assert all(n.name.startswith("transfer:") for n in preview.layers)
     # the preview layers are not offered as inputs
     assert all(c is None or c.ndim == 3 for c in widget.seismic.choices)
+    # closed by the user: the next preview opens its view again
+    preview.close()
+    assert widget.preview() is not None
+    assert widget.side.own is not preview and len(widget.side.own.layers) == 6
+    widget.side.own.close()
 
 
 def test_preview_button_transfers_in_a_worker_thread(
@@ -127,7 +137,7 @@ def test_preview_button_transfers_in_a_worker_thread(
     assert widget.preview_button.enabled
     assert widget.last_result is not None
     for role, name in LAYER_NAMES.items():
-        np.testing.assert_array_equal(viewer.layers[name].data, widget.last_result[role])
+        np.testing.assert_array_equal(widget.side.own.layers[name].data, widget.last_result[role])
     # an error in the worker is one clear message, and the button works again
     widget.source_a.value = "inline:0"  # no scruff there: transfer() raises in the worker
     widget.preview_in_background()

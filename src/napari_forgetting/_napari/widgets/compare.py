@@ -8,7 +8,8 @@ drawn under every method side by side, in napari's grid, one cell per method: th
 forgetting events (the live layers' colours, one scale for the section across methods, with its
 bar) and the baseline's high-density regions outlined, beside a cell of the section's labels.
 The grid is drawn in a viewer of its own (a second window) unless the dock's viewer holds
-nothing else, so a volume being looked at is never rearranged.
+nothing else (:class:`~napari_forgetting._napari.side_view.SideView`), so a volume being
+looked at is never rearranged.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from qtpy.QtWidgets import (
 
 from napari_forgetting._napari.layers import labels_colormap
 from napari_forgetting._napari.live_layers import forgetting_colormap
+from napari_forgetting._napari.side_view import SideView
 from napari_forgetting._napari.widgets.hotspots import HotspotsWidget
-from napari_forgetting._napari.widgets.lifetime import exists
 from napari_forgetting.runs.store import RunStoreError
 from napari_forgetting.workflow.compare_maps import ComparisonMaps, SectionPanel
 
@@ -54,7 +55,7 @@ class CompareWidget(QWidget):
         self.viewer = napari_viewer
         self.maps: ComparisonMaps | None = None
         self.panel: SectionPanel | None = None
-        self.figure_viewer: Any = None
+        self.side = SideView(napari_viewer, "napari-forgetting: Fig. 5")
         self.messages: list[str] = []
         self._layers: dict[str, Any] = {}
 
@@ -160,22 +161,10 @@ class CompareWidget(QWidget):
 
     # ------------------------------------------------------------------ Fig. 5 panels
 
-    def _target(self) -> Any:
-        """Where the panels are drawn: the dock's viewer when it holds only them, else a
-        viewer of their own (created once, again if the user closed it)."""
-        own = {id(layer) for layer in self._layers.values()}
-        if all(id(layer) in own for layer in self.viewer.layers):
-            return self.viewer
-        if self.figure_viewer is None or not _is_open(self.figure_viewer):
-            import napari
-
-            for layer in self._layers.values():  # drawn here before the viewer got a volume
-                if layer in self.viewer.layers:
-                    self.viewer.layers.remove(layer)
-            self.viewer.grid.enabled = False
-            self.figure_viewer = napari.Viewer(title="napari-forgetting: Fig. 5")
-            self._layers = {}
-        return self.figure_viewer
+    @property
+    def figure_viewer(self) -> Any:
+        """The viewer of its own the panels went to, ``None`` while drawn in the dock's."""
+        return self.side.own
 
     def show_section(self, key: str) -> SectionPanel | None:
         """Draw section ``key`` of the current split under every method (grid cells)."""
@@ -187,7 +176,9 @@ class CompareWidget(QWidget):
         except (KeyError, ValueError, RunStoreError) as exc:
             self._tell(str(exc), error=True)
             return None
-        viewer = self._target()
+        viewer, fresh = self.side.target(self._layers.values())
+        if fresh:
+            self._layers = {}
         names = self._draw(viewer, panel)
         viewer.grid.enabled = True
         viewer.grid.stride = 2  # a cell: a map and the outline of the baseline's regions
@@ -250,9 +241,3 @@ class CompareWidget(QWidget):
             layer.name_overlay.visible = True  # the cell's title
         self._layers[name] = layer
         return layer
-
-
-def _is_open(viewer: Any) -> bool:
-    """``viewer``'s window has not been closed."""
-    window = getattr(viewer.window, "_qt_window", None)
-    return window is not None and exists(window) and window.isVisible()

@@ -6,7 +6,9 @@ volume), the class (scruff by default), the method (a learned model, or the trai
 :data:`~napari_forgetting.dynamics.ranking.DEFAULT_MIN_PIXELS` class pixels, or any section
 typed as ``inline:N`` / ``crossline:N``), a second source B and a target section (random among
 the sections holding the class, or chosen). *Preview* shows, side by side as 2-D layers
-(translated next to each other; the widget's own layers, bound by object):
+(translated next to each other; the widget's own layers, bound by object) in a view of their
+own (:class:`~napari_forgetting._napari.side_view.SideView`: a second viewer once the dock's
+viewer holds the volume, so they never land in the volume's world):
 
 * ``transfer: target`` -- the target section,
 * ``transfer: result`` -- the target with the class's style taken from source A,
@@ -62,6 +64,7 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QFileDialog, QScrollArea, QVBoxLayout, QWidget
 
 from napari_forgetting._napari.layers import LayerVolume, labels_colormap
+from napari_forgetting._napari.side_view import SideView
 from napari_forgetting._napari.widgets.hotspots import _color_icon
 from napari_forgetting._napari.widgets.lifetime import alive as _alive
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
@@ -180,6 +183,8 @@ class TransferWidget(QWidget):
         self.checkpoint: Path | None = None
         self.store: Any = None  # RunStore of the hotspot ranking
         self.layers: dict[str, Any] = {}  # role -> own preview layer
+        #: the preview's 2-D view: a viewer of its own once the dock's holds a volume
+        self.side = SideView(napari_viewer, "napari-forgetting: transfer preview")
         self.messages: list[str] = []
         self.worker: Any = None
         self.preview_worker: Any = None
@@ -748,16 +753,19 @@ class TransferWidget(QWidget):
         if not hi > lo:
             hi = lo + 1.0
         d = float(np.abs(arrays["difference"]).max()) or 1.0
+        viewer, fresh = self.side.target(self._own())
+        if fresh:
+            self.layers = {}
         x = 0.0
         for role, name in LAYER_NAMES.items():
             data = arrays[role]
             translate = (0.0, x)
             x += data.shape[1] * (1 + _GAP)
             if role == "labels":
-                self._put_labels(role, name, data, translate, n_classes, contour=0)
+                self._put_labels(viewer, role, name, data, translate, n_classes, contour=0)
                 continue
             layer = self.layers.get(role)
-            if layer is None or layer not in self.viewer.layers:
+            if layer is None or layer not in viewer.layers:
                 layer = Image(
                     data,
                     name=name,
@@ -766,21 +774,23 @@ class TransferWidget(QWidget):
                     metadata={"kind": "transfer"},
                 )
                 self.layers[role] = layer
-                self.viewer.add_layer(layer)
+                viewer.add_layer(layer)
             else:
                 layer.data = data
                 layer.translate = translate
             layer.contrast_limits = (-d, d) if role == "difference" else (float(lo), float(hi))
             if role == "source":  # its class region outlined on it
                 region = (np.asarray(arrays["source_labels"]) == self.class_id).astype(np.uint8)
-                self._put_labels("source_labels", SOURCE_LABELS, region, translate,
+                self._put_labels(viewer, "source_labels", SOURCE_LABELS, region, translate,
                                  n_classes, contour=1)  # fmt: skip
+        if fresh:
+            viewer.reset_view()
 
-    def _put_labels(self, role: str, name: str, data: np.ndarray, translate: tuple,
-                    n_classes: int, contour: int) -> None:  # fmt: skip
+    def _put_labels(self, viewer: Any, role: str, name: str, data: np.ndarray,
+                    translate: tuple, n_classes: int, contour: int) -> None:  # fmt: skip
         layer = self.layers.get(role)
         data = data.astype(np.uint8)
-        if layer is None or layer not in self.viewer.layers:
+        if layer is None or layer not in viewer.layers:
             if contour:  # a 0/1 region: its outline in orange, nothing elsewhere
                 colormap = DirectLabelColormap(
                     color_dict={None: (0, 0, 0, 0), 0: (0, 0, 0, 0), 1: (1.0, 0.5, 0.05, 1.0)}
@@ -790,7 +800,7 @@ class TransferWidget(QWidget):
             layer = Labels(data, name=name, colormap=colormap, translate=translate)
             layer.contour = contour
             self.layers[role] = layer
-            self.viewer.add_layer(layer)
+            viewer.add_layer(layer)
         else:
             layer.data = data
             layer.translate = translate
