@@ -25,7 +25,10 @@ def _heat_pixels(frame):
     return int(((r > 120) & (r > b + 40)).sum())
 
 
-def test_movie_renders_one_frame_per_epoch_of_a_hand_made_run(hotspot_run, tmp_path, capsys):
+def test_movie_renders_one_frame_per_epoch_of_a_hand_made_run(
+    make_napari_viewer, hotspot_run, tmp_path, capsys
+):
+    # make_napari_viewer: napari's plugin state set up for the viewer the movie is drawn in
     out = tmp_path / "heat.gif"
     rc = main(["movie", str(hotspot_run.path), "--out", str(out), "--size", "320", "200",
                "--section", "inline:100"])  # fmt: skip
@@ -39,7 +42,7 @@ def test_movie_renders_one_frame_per_epoch_of_a_hand_made_run(hotspot_run, tmp_p
     assert not list(tmp_path.glob(".*partial*"))  # written beside and moved into place
 
 
-def test_movie_of_a_trained_run_shows_its_seismic_as_mp4(tmp_path, capsys):
+def test_movie_of_a_trained_run_shows_its_seismic_as_mp4(make_napari_viewer, tmp_path, capsys):
     run = tmp_path / "run"
     train = ["train", "--data", "synthetic", "--shape", "8", "12", "32", "--out", str(run),
              "--epochs", "3", "--patch", "16", "16", "--patches-per-epoch", "4",

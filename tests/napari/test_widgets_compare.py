@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hotspot_run import EVENTS, make_run
+from napari_forgetting._napari.side_view import grid_of
 from napari_forgetting._napari.widgets.compare import CompareWidget
 from napari_forgetting.cli import main
 from napari_forgetting.runs.store import RunStore
@@ -38,7 +39,7 @@ def test_a_report_shows_the_chosen_hotspot_under_every_method(make_napari_viewer
     # of its 8 b pixels -- see hotspot_run.py), in the dock's (empty) viewer
     ranking = widget.hotspots.ranking
     assert ranking.class_name == "b" and widget.panel.key == ranking[0].key
-    assert widget.figure_viewer is None and viewer.grid.enabled and viewer.grid.stride == 2
+    assert widget.figure_viewer is None and grid_of(viewer).enabled and grid_of(viewer).stride == 2
     names = [layer.name for layer in viewer.layers]
     assert names[::2] == ["labels", "baseline (seed 0)", "flip (seed 0)"]
     top = ranking[0].key
@@ -62,7 +63,7 @@ def test_a_report_shows_the_chosen_hotspot_under_every_method(make_napari_viewer
     # a volume in the dock's viewer: the panels move to a viewer of their own
     viewer.add_image(np.zeros((4, 5, 3)), name="volume")
     widget.show_section(ranking[0].key)
-    assert [layer.name for layer in viewer.layers] == ["volume"] and not viewer.grid.enabled
+    assert [layer.name for layer in viewer.layers] == ["volume"] and not grid_of(viewer).enabled
     second = widget.figure_viewer
     assert second is not None and "baseline (seed 1)" in second.layers
     second.close()
@@ -76,7 +77,11 @@ def test_a_folder_that_is_no_report_is_told_not_raised(make_napari_viewer, tmp_p
     assert widget.show_section("inline:100") is None and len(viewer.layers) == 0
 
 
-def test_view_command_opens_a_report_and_refuses_what_it_lacks(report, tmp_path, capsys):
+def test_view_command_opens_a_report_and_refuses_what_it_lacks(
+    make_napari_viewer, report, tmp_path, capsys
+):
+    # make_napari_viewer: napari's test set-up of its plugin state, which a viewer made
+    # in-process (as the command makes one) needs after other viewer tests
     shot = tmp_path / "view.png"
     assert main(["view", str(report), "--section", "inline:102", "--screenshot", str(shot),
                  "--quit"]) == 0  # fmt: skip

@@ -12,11 +12,11 @@ from napari_forgetting.runs.store import RunStore
 def test_augment_and_retrain_from_the_dock(
     make_napari_viewer, qtbot, parent_run, transfer_checkpoint, tmp_path
 ):
+    from napari_forgetting._napari.side_view import grid_of
     from napari_forgetting._napari.widgets.workflow import (
         PARENT_LAYER,
         RETRAINED_LAYER,
         AugmentWidget,
-        _grid,
     )
 
     parent, ckpt = parent_run.path, transfer_checkpoint
@@ -58,7 +58,7 @@ def test_augment_and_retrain_from_the_dock(
     expected = child.volume("heatmap", fill=np.nan, dtype=np.float32)
     np.testing.assert_array_equal(np.isnan(retrained), np.isnan(expected))
     np.testing.assert_array_equal(retrained[~np.isnan(retrained)], expected[~np.isnan(expected)])
-    assert _grid(viewer).enabled
+    assert grid_of(viewer).enabled
     # export: written once, refused the second time without overwrite
     assert w.export_pool(tmp_path / "export")
     assert (tmp_path / "export" / "pool.json").is_file()

@@ -15,7 +15,7 @@ from typing import Any
 
 from napari_forgetting._napari.widgets.lifetime import exists
 
-__all__ = ["SideView"]
+__all__ = ["SideView", "grid_of"]
 
 
 class SideView:
@@ -49,7 +49,7 @@ class SideView:
         for layer in mine:  # drawn in the dock's viewer before it got a volume
             if layer in self.viewer.layers:
                 self.viewer.layers.remove(layer)
-        self.viewer.grid.enabled = False
+        grid_of(self.viewer).enabled = False
         self.own = napari.Viewer(title=self.title)
         return self.own, True
 
@@ -58,3 +58,9 @@ def _is_open(viewer: Any) -> bool:
     """``viewer``'s window has not been closed."""
     window = getattr(viewer.window, "_qt_window", None)
     return window is not None and exists(window) and window.isVisible()
+
+
+def grid_of(viewer: Any) -> Any:
+    """The viewer's grid settings (``viewer.canvas.grid`` since napari 0.9)."""
+    canvas = getattr(viewer, "canvas", None)
+    return getattr(canvas, "grid", None) or viewer.grid

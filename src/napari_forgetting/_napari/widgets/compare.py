@@ -34,7 +34,7 @@ from qtpy.QtWidgets import (
 
 from napari_forgetting._napari.layers import labels_colormap
 from napari_forgetting._napari.live_layers import forgetting_colormap
-from napari_forgetting._napari.side_view import SideView
+from napari_forgetting._napari.side_view import SideView, grid_of
 from napari_forgetting._napari.widgets.hotspots import HotspotsWidget
 from napari_forgetting.runs.store import RunStoreError
 from napari_forgetting.workflow.compare_maps import ComparisonMaps, SectionPanel
@@ -180,9 +180,10 @@ class CompareWidget(QWidget):
         if fresh:
             self._layers = {}
         names = self._draw(viewer, panel)
-        viewer.grid.enabled = True
-        viewer.grid.stride = 2  # a cell: a map and the outline of the baseline's regions
-        viewer.grid.shape = (-1, -1)
+        grid = grid_of(viewer)
+        grid.enabled = True
+        grid.stride = 2  # a cell: a map and the outline of the baseline's regions
+        grid.shape = (-1, -1)
         viewer.reset_view()
         self.panel = panel
         seeds = ", ".join(f"{m} {s}" for m, s in panel.seeds.items())

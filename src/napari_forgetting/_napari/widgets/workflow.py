@@ -44,6 +44,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_forgetting._napari.live_layers import forgetting_colormap
+from napari_forgetting._napari.side_view import grid_of
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 from napari_forgetting.runs.geometry import RunGeometry, geometry_from_sections
@@ -57,12 +58,6 @@ from napari_forgetting.workflow.augment import PoolProgress, PoolSaved
 
 PARENT_LAYER = "forgetting events (parent)"
 RETRAINED_LAYER = "forgetting events (retrained)"
-
-
-def _grid(viewer: Any) -> Any:
-    """The viewer's grid settings (``viewer.canvas.grid`` since napari 0.9)."""
-    canvas = getattr(viewer, "canvas", None)
-    return getattr(canvas, "grid", None) or viewer.grid
 
 
 class AugmentWidget(QWidget):
@@ -344,7 +339,7 @@ class AugmentWidget(QWidget):
                 vol, name=RETRAINED_LAYER, contrast_limits=(0.0, hi), **kwargs
             )
             if self.grid.isChecked():
-                _grid(self.viewer).enabled = True
+                grid_of(self.viewer).enabled = True
         self._geometry.scatter(self._layer.data, flat, "map")
         self._layer.refresh()
 
