@@ -7,8 +7,9 @@ import pytest
 
 from hotspot_run import EVENTS, SECTIONS, VOLUME_SHAPE, make_run
 from napari_forgetting.data.sections import Section
+from napari_forgetting.data.volume import symmetric_limits
 from napari_forgetting.dynamics import heat_limit
-from napari_forgetting.runs.movie import check_movie_path, epoch_frames, seismic_limits
+from napari_forgetting.runs.movie import check_movie_path, epoch_frames
 from napari_forgetting.runs.store import RunStoreError
 
 
@@ -60,6 +61,6 @@ def test_movie_paths_and_grey_limits(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such folder"):
         check_movie_path(tmp_path / "missing" / "a.gif")
     image = np.linspace(-2.0, 2.0, 201, dtype=np.float32)
-    low, high = seismic_limits(image, 100.0)
+    low, high = symmetric_limits(image, 100.0)
     assert (low, high) == (-2.0, 2.0)
-    assert seismic_limits(np.zeros((3, 3))) == (-1.0, 1.0)
+    assert symmetric_limits(np.zeros((3, 3))) == (-1.0, 1.0)

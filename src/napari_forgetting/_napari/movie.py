@@ -19,7 +19,8 @@ from typing import Any
 
 from napari_forgetting._napari.layers import labels_colormap
 from napari_forgetting._napari.live_layers import forgetting_colormap, show_colorbar
-from napari_forgetting.runs.movie import EpochFrames, check_movie_path, seismic_limits
+from napari_forgetting.data.volume import symmetric_limits
+from napari_forgetting.runs.movie import EpochFrames, check_movie_path
 
 __all__ = ["render_epoch_movie"]
 
@@ -43,7 +44,7 @@ def _viewer_of(frames: EpochFrames, size: tuple[int, int], class_names: Any) -> 
             frames.seismic,
             name="seismic",
             colormap="gray",
-            contrast_limits=seismic_limits(frames.seismic),
+            contrast_limits=symmetric_limits(frames.seismic),
         )
     else:
         n = int(frames.labels.max()) + 1 if class_names is None else len(class_names)

@@ -94,11 +94,11 @@ def _cmd_movie(args: argparse.Namespace) -> int:
 def _seismic_of(args: argparse.Namespace, store: Any) -> Any:
     """The run's volume for the section's seismic: ``--data``, else what the run records;
     ``None`` (labels shown instead) when the run records no reopenable data."""
-    from napari_forgetting.data.source import DataNotRecorded
+    from napari_forgetting.data.source import DataNotRecorded, open_source
 
-    try:
+    if args.data is not None:
         return run_data_args(args, store)[0]
-    except UsageError as exc:
-        if args.data is None and isinstance(exc.__cause__, DataNotRecorded):
-            return None
-        raise
+    try:
+        return open_source(store.info.get("source") or {})
+    except DataNotRecorded:
+        return None

@@ -20,7 +20,14 @@ from napari_forgetting.data.classes import default_class_names
 from napari_forgetting.data.errors import VolumeError
 from napari_forgetting.data.segy import open_segy
 
-__all__ = ["SeismicVolume", "open_volume", "find_labels", "SEGY_SUFFIXES", "VOLUME_SUFFIXES"]
+__all__ = [
+    "SEGY_SUFFIXES",
+    "VOLUME_SUFFIXES",
+    "SeismicVolume",
+    "find_labels",
+    "open_volume",
+    "symmetric_limits",
+]
 
 SEGY_SUFFIXES = (".sgy", ".segy")
 VOLUME_SUFFIXES = (*SEGY_SUFFIXES, ".npy", ".zarr")
@@ -84,18 +91,27 @@ class SeismicVolume:
         picks = np.unique(np.linspace(0, n_il - 1, min(n_sections, n_il)).round().astype(int))
         # one dask compute for all picked inlines; every 4th value is plenty for a percentile
         sections = da.compute(*[self.data[int(i)] for i in picks], scheduler="synchronous")
-        sample = np.abs(np.concatenate([np.asarray(s).ravel()[::4] for s in sections]))
-        sample = sample[np.isfinite(sample)]
-        a = float(np.percentile(sample, percentile)) if sample.size else 1.0
-        if not a > 0:
-            a = float(sample.max()) if sample.size and sample.max() > 0 else 1.0
-        return (-a, a)
+        return symmetric_limits(
+            np.concatenate([np.asarray(s).ravel()[::4] for s in sections]), percentile
+        )
 
     def count_nonfinite(self) -> int:
         """Number of NaN / infinite amplitudes in the whole volume (reads everything)."""
         raw = self.source.get("_raw")
         arr = raw if raw is not None else self.data
         return int((~da.isfinite(arr)).sum().compute())
+
+
+def symmetric_limits(values: Any, percentile: float = 99.0) -> tuple[float, float]:
+    """Grey display limits ``(-a, a)`` of amplitudes: ``a`` the ``percentile`` of
+    ``|values|`` over the finite ones; their maximum where that is 0, 1 where all are 0 or
+    none is finite."""
+    sample = np.abs(np.asarray(values).ravel())
+    sample = sample[np.isfinite(sample)]
+    a = float(np.percentile(sample, percentile)) if sample.size else 1.0
+    if not a > 0:
+        a = float(sample.max()) if sample.size and sample.max() > 0 else 1.0
+    return (-a, a)
 
 
 def _guard_nonfinite(data: da.Array, path: str, policy: str) -> da.Array:

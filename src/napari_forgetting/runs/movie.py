@@ -29,7 +29,6 @@ __all__ = [
     "check_movie_path",
     "epoch_frames",
     "hottest_section",
-    "seismic_limits",
 ]
 
 #: Movie formats: GIF through imageio, the others through imageio-ffmpeg's bundled ffmpeg.
@@ -89,14 +88,6 @@ def hottest_section(store: RunStore) -> Section:
 
     first = rank_run(store, statistic="total").rows[0]
     return store.map_sections[store.map_index(first.key)]
-
-
-def seismic_limits(image: np.ndarray, percentile: float = 99.0) -> tuple[float, float]:
-    """Symmetric grey limits ``(-a, a)``: ``a`` the ``percentile`` of ``|amplitude|``
-    (as :meth:`SeismicVolume.estimate_contrast_limits` does for a volume)."""
-    finite = np.abs(image[np.isfinite(image)])
-    a = float(np.percentile(finite, percentile)) if finite.size else 1.0
-    return (-a, a) if a > 0 else (-1.0, 1.0)
 
 
 def epoch_frames(

@@ -72,6 +72,9 @@ __all__ = [
 METHODS = ("baseline", "flip", "rotate", "transfer")
 JOBS_DIR = "jobs"
 TRANSFER_DIR = "transfer_model"
+#: What ``write_report`` records of the comparison for readers of the folder (class,
+#: methods, seeds: :class:`~.compare_maps.ComparisonMaps`).
+REPORT_FILE = "compare.json"
 POOLS_DIR = "pools"
 _DONE = "done.json"
 #: The split of every test volume's pixels together (test1 + test2).
@@ -839,8 +842,6 @@ def write_report(
     Every table has a ``split`` column: the held-out test volumes (``test1``, ``test2``:
     Table 1) and the ``validation`` sections. ``compare.json`` records the class, methods
     and seeds for readers of the folder (:class:`~.compare_maps.ComparisonMaps`)."""
-    from napari_forgetting.workflow.compare_maps import REPORT_FILE
-
     out = Path(out_dir)
     failed = dict(failed or {})
     epochs = config.train.get("epochs")

@@ -28,13 +28,12 @@ import numpy as np
 
 from napari_forgetting.dynamics.regions import high_density_regions, region_threshold
 from napari_forgetting.runs.store import RunStore, RunStoreError, is_run_dir
+from napari_forgetting.workflow.compare import JOBS_DIR, METHODS, REPORT_FILE
 
-__all__ = ["REPORT_FILE", "ComparisonMaps", "SectionPanel"]
+__all__ = ["ComparisonMaps", "SectionPanel"]
 
-#: What ``write_report`` records of the comparison for readers: class, methods, seeds.
-REPORT_FILE = "compare.json"
+#: A job folder's name, as :func:`~.compare.job_name` writes it.
 _JOB = re.compile(r"^(?P<method>.+)-seed(?P<seed>\d+)$")
-_ORDER = ("baseline", "flip", "rotate", "transfer")
 
 
 @dataclass(frozen=True)
@@ -59,9 +58,9 @@ class ComparisonMaps:
 
     def __init__(self, out: str | os.PathLike) -> None:
         self.path = Path(out)
-        jobs = self.path / "jobs"
+        jobs = self.path / JOBS_DIR
         if not jobs.is_dir():
-            raise RunStoreError(f"{self.path}: not a comparison report (no jobs/ folder)")
+            raise RunStoreError(f"{self.path}: not a comparison report (no {JOBS_DIR}/ folder)")
         found: dict[tuple[str, int], RunStore] = {}
         for child in sorted(jobs.iterdir()):
             match = _JOB.match(child.name)
@@ -71,11 +70,11 @@ class ComparisonMaps:
             if store.status == "finished" and store.n_epochs > 0:
                 found[(match["method"], int(match["seed"]))] = store
         if not found:
-            raise RunStoreError(f"{self.path}: no finished run under jobs/")
+            raise RunStoreError(f"{self.path}: no finished run under {JOBS_DIR}/")
         self._stores = found
         record = _read_record(self.path / REPORT_FILE)
         names = {m for m, _ in found}
-        self.methods = [m for m in _ORDER if m in names] + sorted(names - set(_ORDER))
+        self.methods = [m for m in METHODS if m in names] + sorted(names - set(METHODS))
         self.seeds = sorted({s for _, s in found})
         #: the class the comparison is about (the report's; the paper's scruff for reports
         #: written before it was recorded)
@@ -100,15 +99,20 @@ class ComparisonMaps:
             return seeds[0] if seeds else None
         return int(seed) if int(seed) in seeds else None
 
+    def _reference(self, split: str) -> RunStore | None:
+        """The store of ``split`` that names its sections: the first method's lowest seed."""
+        method = self.methods[0]
+        return self.store(method, self.seed_of(method), split)  # type: ignore[arg-type]
+
     def sections(self, split: str) -> list[str]:
         """The keys of the mapped sections of ``split``, in store order."""
-        store = self.store(self.methods[0], self.seed_of(self.methods[0]), split)  # type: ignore[arg-type]
+        store = self._reference(split)
         return [] if store is None else [s.key for s in store.map_sections]
 
     def sections_with_class(self, split: str, n: int) -> list[str]:
         """The ``n`` sections of ``split`` holding the most pixels of :attr:`cls` (all
         pixels when the data lacks it), in store order: Fig. 5's rows."""
-        store = self.store(self.methods[0], self.seed_of(self.methods[0]), split)  # type: ignore[arg-type]
+        store = self._reference(split)
         if store is None:
             return []
         cid = self.class_names.index(self.cls) if self.cls in self.class_names else None

@@ -195,6 +195,7 @@ class CompareWidget(QWidget):
         """The panel's layers in ``viewer``: per cell a map and the regions' outline, the
         labels cell first; layers are reused and their data replaced."""
         regions = panel.regions if panel.regions is not None else np.zeros_like(panel.labels)
+        outline = (regions > 0).astype(np.uint8)  # the same in every cell
         cells: list[tuple[str, str, np.ndarray]] = [(LABELS_LAYER, "labels", panel.labels)]
         cells += [(f"{m} (seed {panel.seeds[m]})", "heat", panel.maps[m]) for m in panel.maps]
         wanted = []
@@ -205,7 +206,6 @@ class CompareWidget(QWidget):
                 layer.contrast_limits_range = (0.0, panel.vmax)
                 layer.contrast_limits = (0.0, panel.vmax)
                 layer.colorbar.visible = name == cells[-1][0]  # one scale: shown once
-            outline = (regions > 0).astype(np.uint8)
             self._layer(viewer, f"{name}: {REGIONS_SUFFIX}", "regions", outline)
         for name in [n for n in self._layers if n not in wanted]:  # seeds changed: old names
             layer = self._layers.pop(name)

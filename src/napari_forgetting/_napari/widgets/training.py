@@ -37,7 +37,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER, LayerVolume
-from napari_forgetting._napari.live_layers import EXTRA_LAYERS, HEAT_NAME, LiveLayers
+from napari_forgetting._napari.live_layers import EXTRA_LAYERS, HEAT_NAME, KINDS, LiveLayers
 from napari_forgetting._napari.run_view import RunView
 from napari_forgetting._napari.view3d import show_survey_3d
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
@@ -633,8 +633,7 @@ class TrainingWidget(QWidget):
         kinds = live.viewed_kinds()
         if len(kinds) != 1:
             return None
-        axis = 0 if kinds[0] == "inline" else 1
-        index = round(float(layer.world_to_data(self.viewer.dims.point)[axis]))
+        index = round(float(layer.world_to_data(self.viewer.dims.point)[KINDS.index(kinds[0])]))
         for section in self.store.map_sections:
             if section.kind == kinds[0] and section.index == index:
                 return section
