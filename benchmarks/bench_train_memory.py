@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             px = tracked_pixels(out)
             results[name].append((px, peak, seconds))
             print(f"{name:8s} {shape}: {px / 1e6:6.1f} M tracked px  peak RSS "
-                  f"{peak / 2**30:5.2f} GiB  ({peak / px:5.1f} B/px)  {seconds:6.1f} s",
-                  flush=True)  # fmt: skip
+                  f"{peak / 2**30:5.2f} GiB = {peak / 1e9:5.2f} GB  ({peak / px:5.1f} B/px)  "
+                  f"{seconds:6.1f} s", flush=True)  # fmt: skip
     for name, rows in results.items():
         (px0, peak0, _), (px1, peak1, _) = rows
         slope = (peak1 - peak0) / (px1 - px0)

@@ -232,8 +232,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if not fit_or_interrupt(trainer, resume=args.resume, overwrite=args.overwrite):
         return 130
     if trainer.tracker is not None:
-        total = sum(int(h.events.sum()) for h in trainer.heatmaps())
-        never = sum(int(h.never_learned.sum()) for h in trainer.heatmaps())
+        total = never = 0
+        for section in range(trainer.tracker.n_sections):  # one section's maps at a time
+            heat = trainer.tracker.heatmap(section)
+            total += int(heat.events.sum())
+            never += int(heat.never_learned.sum())
+            trainer.tracker.release()
         print(
             f"forgetting events: {total} over {trainer.tracker.n_pixels} tracked pixels "
             f"(mean {total / max(1, trainer.tracker.n_pixels):.3f}); never learned: {never} "

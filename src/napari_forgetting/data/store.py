@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from napari_forgetting.data.sections import Section, normalize, read_sections
+from napari_forgetting.data.spill import Spill
 
 
 def sources(volume_or_arrays: Any, purpose: str = "training") -> tuple[Any, Any]:
@@ -45,6 +46,9 @@ class SectionStore:
     once, inline by inline, into one image and one label array of the volume's shape, and
     every inline and crossline is a view of them: right when most inlines *and* crosslines
     are read (a training set), where section by section each voxel would be held twice.
+    With a ``spill`` (:mod:`.spill`) that volume lives in files instead of memory: call
+    :meth:`release` after each piece of work (a batch, a section) and the process holds only
+    the pages it touched since.
     """
 
     image_src: Any
@@ -53,6 +57,7 @@ class SectionStore:
     cache: dict = field(default_factory=dict)
     whole_volume: bool = False
     volume: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    spill: Spill | None = field(default=None, repr=False)
 
     def get(self, section: Section) -> tuple[np.ndarray, np.ndarray]:
         """``(image, labels)`` of a section, depth-down ``(rows, cols)`` (views of the
@@ -68,15 +73,23 @@ class SectionStore:
             self.preload([section])
         return self.cache[key]
 
+    def release(self) -> None:
+        """Drop the spilled volume's pages from resident memory (nothing without a spill)."""
+        if self.spill is not None:
+            self.spill.release()
+
     def clear(self) -> None:
         """Drop everything read (sections or the loaded volume)."""
         self.cache.clear()
         self.volume = None
+        if self.spill is not None:
+            self.spill.close()
 
     def _load_volume(self, max_bytes: int = 64 * 2**20) -> None:
         n_il, n_xl, n_s = (int(n) for n in self.image_src.shape)
-        image = np.empty((n_il, n_xl, n_s), dtype=np.float32)
-        labels = np.empty((n_il, n_xl, n_s), dtype=np.uint8)
+        alloc = np.empty if self.spill is None else self.spill.empty
+        image = alloc((n_il, n_xl, n_s), dtype=np.float32)
+        labels = alloc((n_il, n_xl, n_s), dtype=np.uint8)
         step = max(1, max_bytes // (4 * n_xl * n_s))
         for start in range(0, n_il, step):
             group = [
@@ -89,6 +102,7 @@ class SectionStore:
                 group, read_sections(self.label_src, group, labels=True), strict=True
             ):
                 labels[sec.index] = lab.T
+            self.release()
         self.volume = (image, labels)
 
     def preload(self, sections: Sequence[Section], max_bytes: int = 256 * 2**20) -> int:

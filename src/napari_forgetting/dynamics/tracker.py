@@ -51,6 +51,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from napari_forgetting.data.spill import Spill
 from napari_forgetting.dynamics._arrays import as_int_array, as_numpy
 from napari_forgetting.dynamics.events import (
     NEVER_LEARNED_SENTINEL,
@@ -204,6 +205,7 @@ class ForgettingTracker:
         track_margin: bool = False,
         never_learned: NeverLearned | str = NeverLearned.ZERO,
         sentinel: int = NEVER_LEARNED_SENTINEL,
+        spill: Spill | None = None,
     ) -> None:
         config = TrackerConfig(
             section_shapes=tuple(tuple(s) for s in section_shapes),  # type: ignore[misc]
@@ -216,17 +218,19 @@ class ForgettingTracker:
             never_learned=NeverLearned(never_learned).value,
             sentinel=int(sentinel),
         )
-        self._init_from_config(config)
+        self._init_from_config(config, spill)
 
     @classmethod
-    def from_config(cls, config: TrackerConfig) -> ForgettingTracker:
-        """A fresh tracker for ``config``."""
+    def from_config(cls, config: TrackerConfig, spill: Spill | None = None) -> ForgettingTracker:
+        """A fresh tracker for ``config`` (its state in ``spill``'s files, if given)."""
         self = cls.__new__(cls)
-        self._init_from_config(config)
+        self._init_from_config(config, spill)
         return self
 
-    def _init_from_config(self, config: TrackerConfig) -> None:
+    def _init_from_config(self, config: TrackerConfig, spill: Spill | None = None) -> None:
         self._config = config
+        self._spill = spill
+        zeros = np.zeros if spill is None else spill.zeros
         sizes = [r * c for r, c in config.section_shapes]
         self._offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self._n_rows = np.array([r for r, _ in config.section_shapes], dtype=np.int64)
@@ -238,19 +242,23 @@ class ForgettingTracker:
         self._epoch = 0
         self._sweep_next = 0
         self._arrays: dict[str, np.ndarray] = {
-            "count": np.zeros(n, dtype=counter),
-            "first": np.full(n, self._never, dtype=counter),
-            "flags": np.zeros(n, dtype=np.uint8),
+            "count": zeros(n, dtype=counter),
+            "first": (
+                np.full(n, self._never, dtype=counter)
+                if spill is None
+                else spill.full(n, self._never, dtype=counter)
+            ),
+            "flags": zeros(n, dtype=np.uint8),
         }
         if config.track_switches:
-            self._arrays["switches"] = np.zeros(n, dtype=counter)
+            self._arrays["switches"] = zeros(n, dtype=counter)
         if config.track_confidence:
-            self._arrays["confidence_mean"] = np.zeros(n, dtype=np.float32)
-            self._arrays["confidence_m2"] = np.zeros(n, dtype=np.float32)
+            self._arrays["confidence_mean"] = zeros(n, dtype=np.float32)
+            self._arrays["confidence_m2"] = zeros(n, dtype=np.float32)
         if config.track_margin:
-            self._arrays["margin_mean"] = np.zeros(n, dtype=np.float32)
+            self._arrays["margin_mean"] = zeros(n, dtype=np.float32)
         if config.mode == ONLINE and (config.track_confidence or config.track_margin):
-            self._arrays["presentations"] = np.zeros(n, dtype=np.uint16)
+            self._arrays["presentations"] = zeros(n, dtype=np.uint16)
 
     # ------------------------------------------------------------------ description
 
@@ -305,6 +313,19 @@ class ForgettingTracker:
     def nbytes(self) -> int:
         """Total bytes of per-pixel state."""
         return sum(x.nbytes for x in self._arrays.values())
+
+    @property
+    def spilled(self) -> bool:
+        """Whether the per-pixel state lives in files (a :class:`~napari_forgetting.data.spill.
+        Spill`) rather than in memory."""
+        return self._spill is not None
+
+    def release(self) -> None:
+        """With the state in files: drop its pages from resident memory (kept on disk; the
+        next access reads them back). Called after each :meth:`update_sections` and range
+        of :meth:`flat_maps`; nothing otherwise."""
+        if self._spill is not None:
+            self._spill.release()
 
     # ------------------------------------------------------------------ the one update step
 
@@ -595,6 +616,7 @@ class ForgettingTracker:
         if self._sweep_next == self.n_sections:
             self._sweep_next = 0
             self._epoch += 1
+        self.release()
 
     # ------------------------------------------------------------------ online mode
 
@@ -946,9 +968,11 @@ class ForgettingTracker:
         one = replace(self._config, section_shapes=((1, 1),))
         return {k: v.dtype for k, v in ForgettingTracker.from_config(one).flat_maps().items()}
 
-    def flat_maps(self) -> dict[str, np.ndarray]:
+    def flat_maps(self, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
         """Every tracked map of all sections, flat in storage order (section ``s`` at
-        ``offsets[s]:offsets[s + 1]``, row-major), in compact dtypes for storing per epoch.
+        ``offsets[s]:offsets[s + 1]``, row-major), in compact dtypes for storing per epoch;
+        those of the flat pixels ``start:stop`` only when given (a store writes them range
+        by range, never holding all at once).
 
         ``forgetting_events`` (raw counts, the count dtype: never-learned pixels have 0 --
         apply a convention with :func:`~.events.forgetting_scores`), ``never_learned`` (bool),
@@ -956,7 +980,9 @@ class ForgettingTracker:
         ``switches`` (count dtype), ``confidence`` / ``variability`` / ``margin`` (float16,
         NaN where a pixel was never seen). Arrays are copies.
         """
-        a = self._arrays
+        start, stop, _ = slice(start, stop).indices(self.n_pixels)
+        stop = max(start, stop)
+        a = {k: v[start:stop] for k, v in self._arrays.items()}
         out: dict[str, np.ndarray] = {
             "forgetting_events": a["count"].copy(),
             "never_learned": a["first"] == self._never,
@@ -967,8 +993,9 @@ class ForgettingTracker:
         stats = self._config.track_confidence or self._config.track_margin
         if stats:
             if self.mode == SWEEP:
-                n = np.full(self.n_pixels, self._epoch, dtype=np.float32)
-                n[: self._offsets[self._sweep_next]] += 1  # applied in the open pass
+                n = np.full(stop - start, self._epoch, dtype=np.float32)
+                # applied in the open pass
+                n[: max(0, int(self._offsets[self._sweep_next]) - start)] += 1
             else:
                 n = a["presentations"].astype(np.float32)
             unseen = n == 0
@@ -983,6 +1010,7 @@ class ForgettingTracker:
             marg = a["margin_mean"].astype(np.float16)
             marg[unseen] = np.nan
             out["margin"] = marg
+        self.release()
         return out
 
     # ------------------------------------------------------------------ checkpointing
@@ -1015,7 +1043,7 @@ class ForgettingTracker:
         arrays = state["arrays"]
         if set(arrays) != set(self._arrays):
             raise ValueError(f"state arrays {sorted(arrays)} != expected {sorted(self._arrays)}")
-        loaded = {}
+        given = {}
         for name, current in self._arrays.items():
             a = as_numpy(arrays[name])
             if a.shape != current.shape or a.dtype != current.dtype:
@@ -1023,8 +1051,13 @@ class ForgettingTracker:
                     f"state array {name!r}: {a.shape} {a.dtype}, "
                     f"expected {current.shape} {current.dtype}"
                 )
-            loaded[name] = a.copy()
-        self._arrays = loaded
+            given[name] = a
+        for name, a in given.items():
+            if self._spill is None:
+                self._arrays[name] = a.copy()
+            else:  # into the tracker's own files
+                self._arrays[name][...] = a
+                self.release()
         self._config = config
         self._epoch = int(state["epoch"])
         self._sweep_next = 0

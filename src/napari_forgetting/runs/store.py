@@ -38,7 +38,7 @@ import datetime as _dt
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -370,10 +370,13 @@ class RunStore:
         self,
         epoch: int,
         predictions: Sequence[np.ndarray] | np.ndarray,
-        maps: dict[str, np.ndarray] | None = None,
+        maps: dict[str, np.ndarray] | Callable[[int, int], dict[str, np.ndarray]] | None = None,
     ) -> None:
         """Fill row ``epoch``: predictions of the evaluated sections (list or flat) and the
-        flat maps of the mapped sections. Not visible to readers until :meth:`commit`."""
+        flat maps of the mapped sections -- or a function of a flat pixel range
+        ``(start, stop)`` returning the maps of that range, called chunk by chunk so that the
+        maps are never whole in memory (``ForgettingTracker.flat_maps``). Not visible to
+        readers until :meth:`commit`."""
         self._require_writable()
         epoch = int(epoch)
         if not 0 <= epoch < int(self.info["epochs"]):
@@ -386,18 +389,25 @@ class RunStore:
             raise ValueError(f"predictions: {flat.size} pixels, run has {self.eval_offsets[-1]}")
         if flat.size:
             self._group["predictions"][epoch] = flat
-        maps = maps or {}
-        missing = set(self.map_names) - set(maps)
-        if missing:
-            raise ValueError(f"maps missing for epoch {epoch}: {sorted(missing)}")
         n_map = int(self.map_offsets[-1])
-        for name in self.map_names:
-            a = np.asarray(maps[name]).ravel()
-            if a.size != n_map:
-                raise ValueError(f"map {name!r}: {a.size} pixels, run has {n_map}")
-            if n_map:
-                arr = self._group["maps"][name]
-                arr[epoch] = a.astype(arr.dtype, copy=False)
+        if not callable(maps):
+            whole = maps or {}
+            maps = lambda start, stop: {k: np.asarray(v).ravel() for k, v in whole.items()}  # noqa: E731
+            ranges = [(0, n_map)]
+        else:
+            ranges = [(a, min(a + _CHUNK, n_map)) for a in range(0, n_map, _CHUNK)] or [(0, 0)]
+        for start, stop in ranges:
+            part = maps(start, stop)
+            missing = set(self.map_names) - set(part)
+            if missing:
+                raise ValueError(f"maps missing for epoch {epoch}: {sorted(missing)}")
+            for name in self.map_names:
+                a = np.asarray(part[name]).ravel()
+                if a.size != stop - start:
+                    raise ValueError(f"map {name!r}: {a.size} pixels, run has {n_map}")
+                if stop > start:
+                    arr = self._group["maps"][name]
+                    arr[epoch, start:stop] = a.astype(arr.dtype, copy=False)
 
     def commit(
         self,

@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 import torch
 
 from napari_forgetting.data.sections import amplitude_stats, paper_split
+from napari_forgetting.data.spill import spill_for
 from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from napari_forgetting.model.device import select_device, torch_settings
@@ -117,10 +118,28 @@ class TrainingLoop:
         if not self.train_sections:
             raise ValueError(f"no training sections in a volume of shape {self.shape}")
         self.stats = amplitude_stats(image_src)
-        # training reads most inlines and crosslines: the volume once, not each voxel twice
-        self._store = SectionStore(image_src, label_src, self.stats, whole_volume=True)
+        # training reads most inlines and crosslines: the volume once, not each voxel twice,
+        # and at size in files beside the run, touched a batch or a section at a time
+        voxels = math.prod(self.shape)
+        self._store = SectionStore(
+            image_src, label_src, self.stats, whole_volume=True,
+            spill=spill_for(5 * voxels, self.spill_folder()),
+        )  # fmt: skip
         self.device = select_device(self.config.device)
         return split
+
+    def spill_folder(self) -> Path | None:
+        """Where arrays too large to keep in memory go (:mod:`~napari_forgetting.data.spill`):
+        the folder the run's folder is in, else the system's temporary folder."""
+        out = getattr(self, "out_dir", None)
+        return None if out is None else Path(out).resolve().parent
+
+    def release_pages(self) -> None:
+        """Drop the pages of spilled arrays from resident memory (after each piece of
+        work); the cached sections' by default."""
+        store = getattr(self, "_store", None)
+        if store is not None:
+            store.release()
 
     def _default_patches_per_epoch(self, extra_pixels: int = 0) -> int:
         """``config.patches_per_epoch``, or as many patches as cover the training sections'
@@ -196,7 +215,9 @@ class TrainingLoop:
         """Write the checkpoint atomically (no-op without ``out_dir``)."""
         if self.out_dir is None:
             return None
-        return save_checkpoint(checkpoint_path(self.out_dir), self._checkpoint_state())
+        return save_checkpoint(
+            checkpoint_path(self.out_dir), self._checkpoint_state(), written=self.release_pages
+        )
 
     def _checkpoint_state(self) -> dict[str, Any]:
         """What :meth:`save_checkpoint` writes: :meth:`state_dict`; a trainer may hand out

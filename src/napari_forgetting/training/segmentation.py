@@ -27,6 +27,7 @@ No Qt, napari or printing here.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -46,6 +47,7 @@ from napari_forgetting.data.sections import (
     cut_patches,
     paper_split,
 )
+from napari_forgetting.data.spill import Spill, spill_for
 from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.dynamics import ForgettingTracker, NeverLearned
 from napari_forgetting.model.checkpoint import checkpoint_path
@@ -371,6 +373,7 @@ class Trainer(TrainingLoop):
                 track_confidence=cfg.track_stats,
                 track_margin=cfg.track_stats,
                 never_learned=cfg.never_learned,
+                spill=self._tracker_spill(self.tracker_sections),
             )
 
         self.tests: dict[str, TestSplit] = {
@@ -421,10 +424,36 @@ class Trainer(TrainingLoop):
             raise RuntimeError("forgetting tracking is off (mode='off' or no tracked sections)")
         return self.tracker.heatmaps()
 
+    def _tracker_spill(self, sections: Sequence[Section]) -> Spill | None:
+        """Files for a tracker's state when it is large (16 bytes a pixel with every
+        statistic; :mod:`~napari_forgetting.data.spill`), else None: kept in memory."""
+        pixels = sum(r * c for r, c in (s.shape for s in sections))
+        return spill_for(16 * pixels, self.spill_folder())
+
+    def _volume_store(self, image_src: Any, label_src: Any) -> SectionStore:
+        """A test volume's whole-volume section store, normalised with its own statistics
+        (in files when large)."""
+        voxels = math.prod(int(n) for n in image_src.shape)
+        return SectionStore(
+            image_src, label_src, amplitude_stats(image_src), whole_volume=True,
+            spill=spill_for(5 * voxels, self.spill_folder()),
+        )  # fmt: skip
+
+    def release_pages(self) -> None:
+        """Drop the pages of every spilled array (training volume, test volumes, trackers)
+        from resident memory."""
+        super().release_pages()
+        for t in self.tests.values() if hasattr(self, "tests") else ():
+            t.store.release()
+            if t.tracker is not None:
+                t.tracker.release()
+        if getattr(self, "tracker", None) is not None:
+            self.tracker.release()
+
     def _test_split(self, name: str, volume: Any) -> TestSplit:
         cfg = self.config
         image_src, label_src = sources(volume, f"test volume {name!r}")
-        store = SectionStore(image_src, label_src, amplitude_stats(image_src))
+        store = self._volume_store(image_src, label_src)
         tracked: list[Section] = []
         tracker = None
         if cfg.mode == "sweep" and cfg.test_every > 0:
@@ -438,6 +467,7 @@ class Trainer(TrainingLoop):
                 track_confidence=cfg.track_stats,
                 track_margin=cfg.track_stats,
                 never_learned=cfg.never_learned,
+                spill=self._tracker_spill(tracked),
             )
         shape = tuple(int(n) for n in image_src.shape)
         return TestSplit(name, volume, shape, store, tracked, tracker)  # type: ignore[arg-type]
@@ -450,7 +480,10 @@ class Trainer(TrainingLoop):
         state: dict[str, Any] = {
             "config": self.config.to_dict(),
             "epoch": self.epoch,
-            "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
+            "model": {  # not cloned for a checkpoint written at once
+                k: v.detach().cpu().clone() if copy else v.detach().cpu()
+                for k, v in self.model.state_dict().items()
+            },
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
             **self._rng_state(),
@@ -524,6 +557,7 @@ class Trainer(TrainingLoop):
             return img, lab
 
         images, labels, windows = cut_patches(draws, self.sampler, arrays, IGNORE_INDEX)
+        self._store.release()
         x = torch.from_numpy(images)
         y = torch.from_numpy(labels)
         if self.config.augment != "none":
@@ -588,12 +622,14 @@ class Trainer(TrainingLoop):
         stats: bool,
         confusion: bool = False,
         tracker: ForgettingTracker | None = None,
+        keep: bool = True,
     ) -> Iterator[list[np.ndarray]]:
         """Predict ``sections`` one by one, yielding the predictions so far after each.
         With a sweep ``tracker`` each section is applied to it as soon as it is predicted
         (with its confidence and margin when ``stats``), so a pass holds one section's
         outputs at a time, not the whole pass's; then no labels or statistics are returned
-        (``[]``, ``None``). Returns ``(metrics, predictions, labels, statistics)``."""
+        (``[]``, ``None``). Without ``keep`` only the metrics are kept (no predictions,
+        labels or statistics). Returns ``(metrics, predictions, labels, statistics)``."""
         sections = self.tracked_sections if sections is None else list(sections)
         cm = ConfusionMatrix(self.config.n_classes)
         preds, labs = [], []
@@ -609,27 +645,32 @@ class Trainer(TrainingLoop):
                 given = {"confidence": [conf.cpu().numpy()], "margin": [marg.cpu().numpy()]}
             del logits
             cm.update(lab, pred)
-            preds.append(pred)
+            if keep:
+                preds.append(pred)
             if tracker is not None:
                 t_track = time.perf_counter()
                 tracker.update_sections(i, [pred], [lab], **given)
                 self._tracking_seconds += time.perf_counter() - t_track
-            else:
+            elif keep:
                 labs.append(lab)
                 if derived is not None:
                     for key, value in given.items():
                         derived[key].extend(value)
+            store.release()
             yield preds
         metrics = _jsonable(cm.compute()) if sections else {}
         if confusion and sections:
             metrics["confusion"] = cm.state_dict()["matrix"].tolist()
         return metrics, preds, labs, None if tracker is not None else derived
 
-    def evaluate_volume(self, volume: Any, kind: str = "both") -> dict[str, Any]:
+    def evaluate_volume(
+        self, volume: Any, kind: str = "both", store: SectionStore | None = None
+    ) -> dict[str, Any]:
         """Benchmark metrics of the current model on every ``kind`` section ("inline",
         "crossline" or -- the benchmark's way -- "both") of a separate labelled test volume,
         amplitude-normalised with that volume's own statistics (as in training); with its
-        ``confusion`` matrix (rows true, columns predicted), so volumes can be pooled."""
+        ``confusion`` matrix (rows true, columns predicted), so volumes can be pooled.
+        ``store``: the volume's whole-volume store, if one is open already."""
         from napari_forgetting.data.sections import all_sections
 
         image_src, label_src = sources(volume)
@@ -637,8 +678,9 @@ class Trainer(TrainingLoop):
         secs = all_sections(split_source(volume))
         if kind != "both":
             secs = [s for s in secs if s.kind == kind]
-        store = SectionStore(image_src, label_src, amplitude_stats(image_src), whole_volume=True)
-        metrics, _, _, _ = self._evaluate(secs, store, stats=False, confusion=True)
+        if store is None:
+            store = self._volume_store(image_src, label_src)
+        metrics, _, _, _ = self._evaluate(secs, store, stats=False, confusion=True, keep=False)
         metrics["n_sections"] = len(secs)
         metrics["shape"] = list(shape)
         return metrics
@@ -821,7 +863,7 @@ class Trainer(TrainingLoop):
 
     def _run_tests(self) -> None:
         for name, volume in self.test_volumes.items():
-            metrics = self.evaluate_volume(volume)
+            metrics = self.evaluate_volume(volume, store=self.tests[name].store)
             self.test_metrics[name] = metrics
             self._call("on_test", name, metrics)
 
@@ -832,6 +874,7 @@ class Trainer(TrainingLoop):
         if self.store is not None:
             for t in self.tests.values():
                 t.run = self._open_test_store(t, resume, overwrite)
+        self.release_pages()  # the labels written
 
     def _tracked_tests(self) -> list[TestSplit]:
         return [t for t in self.tests.values() if t.run is not None]
@@ -844,9 +887,13 @@ class Trainer(TrainingLoop):
 
     def _write_epoch(self, epoch: int, logs: dict[str, Any]) -> None:
         if self.store is not None:
-            self.store.write_epoch(epoch, self.last_predictions, self.epoch_maps())
+            cached = self.tracker is not None and self._maps and self._maps[0] == self.tracker.epoch
+            # the maps range by range from the tracker, unless a live view computed them
+            maps = self._maps[1] if cached else self.tracker.flat_maps if self.tracker else {}
+            self.store.write_epoch(epoch, self.last_predictions, maps)
         for t in self._tracked_tests():
-            t.run.write_epoch(epoch, t.last_predictions, t.tracker.flat_maps())
+            t.run.write_epoch(epoch, t.last_predictions, t.tracker.flat_maps)
+        self.release_pages()
 
     def _commit_epoch(self, epoch: int) -> None:
         for t in self._tracked_tests():  # the main store commits last: readers start there
