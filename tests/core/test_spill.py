@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from napari_forgetting.data import spill as spill_module
 from napari_forgetting.data.spill import Spill, spill_for
@@ -223,6 +224,8 @@ def test_a_spilled_run_equals_the_run_in_memory_and_resumes_exactly(survey, tmp_
     disk = _run(survey, test, tmp_path / "disk", monkeypatch, spilled=True, resume=True)
     assert not list(tmp_path.glob(".spill-*"))  # the files beside the runs are unlinked
     assert [h["loss"] for h in mem.history] == [h["loss"] for h in disk.history]
+    wa, wb = mem.model.state_dict(), disk.model.state_dict()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert mem.test_metrics == disk.test_metrics
     a, b = RunStore.open(tmp_path / "mem"), RunStore.open(tmp_path / "disk")
     for run_a, run_b in ((a, b), (a.test("test1"), b.test("test1"))):

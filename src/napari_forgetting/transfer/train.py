@@ -293,6 +293,7 @@ class TransferTrainer(TrainingLoop):
         images, labels, _ = cut_patches(
             draws, self.sampler, lambda k: self._store.get(self.train_sections[k]), IGNORE_INDEX
         )
+        self.release_pages()  # the patches are copies: a spilled volume's pages can go
         x = torch.from_numpy(images).to(self.device)
         y = torch.from_numpy(labels).to(self.device)
         valid = (y != IGNORE_INDEX).unsqueeze(1).float()

@@ -32,7 +32,7 @@ def run_demo(
     from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
     from napari_forgetting._napari.sample_data import sample_path
     from napari_forgetting._napari.widgets.training import TrainingWidget
-    from napari_forgetting.training.events import EpochDone, TrainingFailed
+    from napari_forgetting.training.events import EpochDone, SweepShown, TrainingFailed
 
     t0 = time.monotonic() if t0 is None else t0
     path = data or sample_path()
@@ -73,9 +73,17 @@ def run_demo(
         return 0
 
     def on_event(event: Any) -> None:
-        if isinstance(event, EpochDone) and state["first"] is None:
+        if isinstance(event, (SweepShown, EpochDone)) and state["first"] is None:
+            # drawn in part while the first pass runs (SweepShown), else at the epoch's end
             state["first"] = time.monotonic() - t0
-            print(f"first heat map shown {state['first']:.1f} s after launch", file=sys.stderr)
+            part = (
+                f" ({event.done} of {event.total} sections evaluated)"
+                if isinstance(event, SweepShown)
+                else ""
+            )
+            print(
+                f"first heat map shown {state['first']:.1f} s after launch{part}", file=sys.stderr
+            )
         elif isinstance(event, TrainingFailed):
             state["status"] = 1
             print(f"training failed: {event.message}", file=sys.stderr)
