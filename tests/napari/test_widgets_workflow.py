@@ -12,12 +12,14 @@ from napari_forgetting.runs.store import RunStore
 def test_augment_and_retrain_from_the_dock(
     make_napari_viewer, qtbot, parent_run, transfer_checkpoint, tmp_path
 ):
+    from napari_forgetting._napari.live_layers import HEAT_NAME, layer_name
     from napari_forgetting._napari.side_view import grid_of
     from napari_forgetting._napari.widgets.workflow import (
-        PARENT_LAYER,
-        RETRAINED_LAYER,
+        PARENT_TAG,
+        RETRAINED_TAG,
         AugmentWidget,
     )
+    from napari_forgetting.data.sections import scatter_sections
 
     parent, ckpt = parent_run.path, transfer_checkpoint
     viewer = make_napari_viewer()
@@ -53,11 +55,33 @@ def test_augment_and_retrain_from_the_dock(
     assert child.info["augmented_pool"] == pool_record(load_pool(pool_dir), pool_dir)
     assert child.info["augmented_pool"]["count"] == 2
     names = [layer.name for layer in viewer.layers]
-    assert PARENT_LAYER in names and RETRAINED_LAYER in names
-    retrained = viewer.layers[RETRAINED_LAYER].data
-    expected = child.volume("heatmap", fill=np.nan, dtype=np.float32)
-    np.testing.assert_array_equal(np.isnan(retrained), np.isnan(expected))
-    np.testing.assert_array_equal(retrained[~np.isnan(retrained)], expected[~np.isnan(expected)])
+    # per section kind, as the live layers: a viewed section shows its own counts only, and
+    # nothing volume-sized is allocated
+    parent_store = RunStore.open(parent)
+    for store, tag in ((parent_store, PARENT_TAG), (child, RETRAINED_TAG)):
+        last = store.n_epochs - 1
+        counts = store.flat_map("forgetting_events", last)
+        for kind in ("inline", "crossline"):
+            name = layer_name(HEAT_NAME, kind, tag)
+            mine = [k for k, sec in enumerate(store.map_sections) if sec.kind == kind]
+            assert (name in names) == bool(mine), name
+            if not mine:
+                continue
+            layer = viewer.layers[name]
+            assert not isinstance(layer.data, np.ndarray)  # a view of the flat counts
+            expected = scatter_sections(
+                [store.map_sections[k] for k in mine],
+                [counts[store.map_offsets[k] : store.map_offsets[k + 1]].reshape(
+                    store.map_sections[k].shape) for k in mine],
+                store.volume_shape, fill=np.nan,
+            )  # fmt: skip
+            tracked = ~np.isnan(expected)
+            data = np.asarray(layer.data)
+            np.testing.assert_array_equal(data[tracked], expected[tracked])
+            assert (data[~tracked] == 0).all()
+    # one count scale for the parent and the retrained run
+    heat = [viewer.layers[n] for n in names if n.startswith(HEAT_NAME + " (")]
+    assert len({tuple(layer.contrast_limits) for layer in heat}) == 1
     assert grid_of(viewer).enabled
     # export: written once, refused the second time without overwrite
     assert w.export_pool(tmp_path / "export")

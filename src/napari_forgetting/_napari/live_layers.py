@@ -54,9 +54,10 @@ NOT_TRACKED = 255
 _WHICH = {PREDICTION_NAME: "eval"}
 
 
-def layer_name(family: str, kind: str) -> str:
-    """``"forgetting events (inline)"``: the layer of a family for one section kind."""
-    return f"{family} ({kind})"
+def layer_name(family: str, kind: str, tag: str = "") -> str:
+    """``"forgetting events (inline)"``: the layer of a family for one section kind
+    (``"forgetting events (inline, parent)"`` with a ``tag``)."""
+    return f"{family} ({kind}, {tag})" if tag else f"{family} ({kind})"
 
 
 def forgetting_colormap(zero: Sequence[float] = (0.0, 0.0, 0.0, 0.0)) -> Any:
@@ -79,7 +80,9 @@ class LiveLayers:
 
     ``families``: ``forgetting events``, ``prediction`` and the chosen extras, each with one
     layer per section kind the run has. The layers of the kind matching the viewed axis are
-    shown, the others hidden (a family the user switched off stays off).
+    shown, the others hidden (a family the user switched off stays off). Without
+    ``predictions`` no prediction layers; a ``tag`` names the layers apart from another
+    run's in the same viewer (``forgetting events (inline, parent)``).
     """
 
     def __init__(
@@ -90,13 +93,17 @@ class LiveLayers:
         class_names: list[str],
         extras: tuple[str, ...] = (),
         total_epochs: int = 1,
+        *,
+        predictions: bool = True,
+        tag: str = "",
     ) -> None:
         self.viewer = viewer
+        self.tag = str(tag)
         self.world = {"scale": tuple(world["scale"]), "translate": tuple(world["translate"])}
         self.class_names = list(class_names)
         self.extras = tuple(extras)
         self.total_epochs = int(total_epochs)
-        self.families = (HEAT_NAME, PREDICTION_NAME, *self.extras)
+        self.families = (HEAT_NAME, *((PREDICTION_NAME,) if predictions else ()), *self.extras)
         #: family -> whether the user wants it shown (the prediction starts hidden)
         self.wanted = {f: f != PREDICTION_NAME and f not in EXTRA_LAYERS for f in self.families}
         self.heat_max = 1.0
@@ -120,7 +127,7 @@ class LiveLayers:
             for kind in KINDS:
                 data = SectionVolume(geometry, _WHICH.get(family, "map"), kind, dtype, fill)
                 if data.indices:  # the run has sections of this kind
-                    name = layer_name(family, kind)
+                    name = layer_name(family, kind, self.tag)
                     self.data[name] = data
                     self.parts[name] = (family, kind)
 
@@ -137,7 +144,7 @@ class LiveLayers:
     @property
     def kinds(self) -> tuple[str, ...]:
         """The section kinds the run has layers for."""
-        return tuple(k for k in KINDS if layer_name(HEAT_NAME, k) in self.data)
+        return tuple(k for k in KINDS if layer_name(HEAT_NAME, k, self.tag) in self.data)
 
     def compatible(self, geometry: RunGeometry, world: dict, extras: tuple[str, ...]) -> bool:
         return (
@@ -218,7 +225,7 @@ class LiveLayers:
         if added:
             self.follow_view()
             viewed = self.viewed_kinds()[0]
-            if layer_name(HEAT_NAME, viewed) in self.layers:  # its controls: colour scale
+            if layer_name(HEAT_NAME, viewed, self.tag) in self.layers:  # its colour scale
                 self.viewer.layers.selection.active = self.layer(HEAT_NAME, viewed)
         return recreated
 
@@ -259,7 +266,7 @@ class LiveLayers:
 
     def layer(self, family: str, kind: str = "inline") -> Any:
         """The layer of ``family`` for section ``kind``."""
-        return self.layers[layer_name(family, kind)]
+        return self.layers[layer_name(family, kind, self.tag)]
 
     # -------------------------------------------------------------- updates
 

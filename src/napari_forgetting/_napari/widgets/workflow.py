@@ -9,8 +9,9 @@ class from the run's hotspot sections onto random training sections;
 :func:`~napari_forgetting.workflow.augment.generate_pool`), write it
 as an export set (F3 ``.npy`` + SEG-Y + zarr + manifest), retrain from scratch on the
 training sections plus the pool as a new run linked to its parent, and show the new run's
-forgetting heat map beside the parent's ("forgetting events (parent)" /
-"forgetting events (retrained)", optionally in napari's grid view) so hotspots that
+forgetting heat map beside the parent's (``forgetting events (inline, parent)`` /
+``forgetting events (inline, retrained)`` and the crossline ones: per section kind, as the
+live layers, on one count scale; optionally in napari's grid view) so hotspots that
 disappeared, shrank, moved or appeared are seen at once. "Export pool" copies the pool to
 another folder in the chosen formats (atomic, never overwriting without confirmation).
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import (
@@ -43,7 +43,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_forgetting._napari.live_layers import forgetting_colormap
+from napari_forgetting._napari.live_layers import LiveLayers
 from napari_forgetting._napari.side_view import grid_of
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
@@ -56,8 +56,9 @@ from napari_forgetting.training.events import (
 )
 from napari_forgetting.workflow.augment import PoolProgress, PoolSaved
 
-PARENT_LAYER = "forgetting events (parent)"
-RETRAINED_LAYER = "forgetting events (retrained)"
+#: Tags of the parent's and the retrained run's heat layers (``forgetting events (inline,
+#: parent)``, ...).
+PARENT_TAG, RETRAINED_TAG = "parent", "retrained"
 
 
 class AugmentWidget(QWidget):
@@ -70,10 +71,11 @@ class AugmentWidget(QWidget):
         self.pool_dir: Path | None = None
         self.retrained_dir: Path | None = None
         self._bar = None
-        self._geometry: RunGeometry | None = None
         self._store: Any = None  # the retrained run being shown
         self._parent_path: Path | None = None
-        self._layer = None
+        #: The parent's and the retrained run's heat layers.
+        self._parent: LiveLayers | None = None
+        self._retrained: LiveLayers | None = None
         self.last_message = ""
 
         self.run_edit = QLineEdit()
@@ -221,8 +223,7 @@ class AugmentWidget(QWidget):
         if (out / "run").exists() and any((out / "run").iterdir()):
             self._say(f"{out / 'run'} already holds a run; choose another output", "warning")
             return
-        self._layer = None
-        self._geometry = None
+        self._retrained = None
         self._store = None
         self._show_parent(Path(run))
         overrides = {
@@ -279,7 +280,6 @@ class AugmentWidget(QWidget):
             from napari_forgetting.runs.store import RunStore
 
             self._store = RunStore.open(ev.run_dir)
-            self._geometry = RunGeometry.of_store(self._store)
         elif isinstance(ev, EpochDone):
             self._show_retrained(ev)
             if self._bar is not None:
@@ -305,12 +305,24 @@ class AugmentWidget(QWidget):
 
     # ------------------------------------------------------------------ layers
 
-    def _heat_volume(self, store: Any) -> np.ndarray:
-        return store.volume("heatmap", fill=np.nan, dtype=np.float32)
-
-    def _layer_kwargs(self, store: Any) -> dict:
-        geo = geometry_from_sections(store.volume_shape, store.eval_sections)
-        return {"colormap": forgetting_colormap(), **geo}
+    def _heat_layers(self, store: Any, tag: str, old: LiveLayers | None) -> LiveLayers:
+        """Heat layers of a run, one per section kind (views of its flat counts, nothing
+        volume-sized; a viewed section shows its own counts only), replacing ``old``."""
+        if old is not None:
+            old.close()
+            for layer in old.layers.values():
+                if layer in self.viewer.layers:
+                    self.viewer.layers.remove(layer)
+        world = geometry_from_sections(store.volume_shape, store.eval_sections + store.map_sections)
+        return LiveLayers(
+            self.viewer,
+            RunGeometry.of_store(store),
+            world,
+            list(store.class_names),
+            total_epochs=int(store.info.get("epochs", 1)),
+            predictions=False,
+            tag=tag,
+        )
 
     def _show_parent(self, run: Path) -> None:
         from napari_forgetting.runs.store import RunStore
@@ -318,30 +330,26 @@ class AugmentWidget(QWidget):
         store = RunStore.open(run)
         if store.n_epochs == 0 or not store.map_names:
             return
-        data = self._heat_volume(store)
-        hi = max(1.0, float(np.nanmax(data)) if np.isfinite(data).any() else 1.0)
-        if PARENT_LAYER in self.viewer.layers:
-            self.viewer.layers.remove(PARENT_LAYER)
-        self.viewer.add_image(
-            data, name=PARENT_LAYER, contrast_limits=(0.0, hi), **self._layer_kwargs(store)
-        )
-        self._parent_max = hi
+        self._parent = self._heat_layers(store, PARENT_TAG, self._parent)
+        last = store.n_epochs - 1
+        counts = store.flat_map("forgetting_events", last)
+        self._parent.show(last, {"forgetting_events": counts}, None)
 
     def _show_retrained(self, ev: EpochDone) -> None:
-        if not ev.maps or "forgetting_events" not in ev.maps or self._geometry is None:
+        if not ev.maps or "forgetting_events" not in ev.maps or self._store is None:
             return
-        flat = ev.maps["forgetting_events"].astype(np.float32)
-        if self._layer is None or self._layer not in self.viewer.layers:
-            vol = np.full(self._geometry.volume_shape, np.nan, dtype=np.float32)
-            kwargs = self._layer_kwargs(self._store)
-            hi = getattr(self, "_parent_max", 1.0)
-            self._layer = self.viewer.add_image(
-                vol, name=RETRAINED_LAYER, contrast_limits=(0.0, hi), **kwargs
-            )
+        if self._retrained is None:
+            self._retrained = self._heat_layers(self._store, RETRAINED_TAG, None)
             if self.grid.isChecked():
                 grid_of(self.viewer).enabled = True
-        self._geometry.scatter(self._layer.data, flat, "map")
-        self._layer.refresh()
+        parent = self._parent
+        # one count scale for both: the parent's, or higher if the retrained run goes past it
+        upper = max(parent.heat_max if parent is not None else 1.0, float(ev.heat_upper or 0.0))
+        counts = ev.maps["forgetting_events"]
+        self._retrained.show(ev.epoch, {"forgetting_events": counts}, None, upper)
+        if parent is not None and upper > parent.heat_max:
+            parent.heat_max = upper
+            parent.show(parent.epoch or 0, {}, None)  # its layers' limits only
 
     # ------------------------------------------------------------------ export
 
