@@ -78,6 +78,7 @@ def main() -> None:
     with open("/proc/self/status") as status:  # Linux
         hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
     print(f"peak RSS {hwm / 2**20:.2f} GiB = {hwm * 1024 / 1e9:.2f} GB")
+    widget.shutdown()  # as the demo does: the worker ends before the viewer closes
     viewer.close()
 
 

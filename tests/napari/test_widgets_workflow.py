@@ -24,6 +24,7 @@ def test_augment_and_retrain_from_the_dock(
     parent, ckpt = parent_run.path, transfer_checkpoint
     viewer = make_napari_viewer()
     w = AugmentWidget(viewer)
+    viewer.window.add_dock_widget(w, name="Augment and retrain")  # as napari docks it
     w.set_run(parent)
     assert w.class_box.currentText() == "scruff"
     w.ckpt_edit.setText(str(ckpt))

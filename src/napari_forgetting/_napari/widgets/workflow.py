@@ -74,8 +74,8 @@ class AugmentWidget(QWidget):
         self._store: Any = None  # the retrained run being shown
         self._parent_path: Path | None = None
         #: The parent's and the retrained run's heat layers.
-        self._parent: LiveLayers | None = None
-        self._retrained: LiveLayers | None = None
+        self._parent_heat: LiveLayers | None = None
+        self._retrained_heat: LiveLayers | None = None
         self.last_message = ""
 
         self.run_edit = QLineEdit()
@@ -223,7 +223,7 @@ class AugmentWidget(QWidget):
         if (out / "run").exists() and any((out / "run").iterdir()):
             self._say(f"{out / 'run'} already holds a run; choose another output", "warning")
             return
-        self._retrained = None
+        self._retrained_heat = None
         self._store = None
         self._show_parent(Path(run))
         overrides = {
@@ -330,23 +330,23 @@ class AugmentWidget(QWidget):
         store = RunStore.open(run)
         if store.n_epochs == 0 or not store.map_names:
             return
-        self._parent = self._heat_layers(store, PARENT_TAG, self._parent)
+        self._parent_heat = self._heat_layers(store, PARENT_TAG, self._parent_heat)
         last = store.n_epochs - 1
         counts = store.flat_map("forgetting_events", last)
-        self._parent.show(last, {"forgetting_events": counts}, None)
+        self._parent_heat.show(last, {"forgetting_events": counts}, None)
 
     def _show_retrained(self, ev: EpochDone) -> None:
         if not ev.maps or "forgetting_events" not in ev.maps or self._store is None:
             return
-        if self._retrained is None:
-            self._retrained = self._heat_layers(self._store, RETRAINED_TAG, None)
+        if self._retrained_heat is None:
+            self._retrained_heat = self._heat_layers(self._store, RETRAINED_TAG, None)
             if self.grid.isChecked():
                 grid_of(self.viewer).enabled = True
-        parent = self._parent
+        parent = self._parent_heat
         # one count scale for both: the parent's, or higher if the retrained run goes past it
         upper = max(parent.heat_max if parent is not None else 1.0, float(ev.heat_upper or 0.0))
         counts = ev.maps["forgetting_events"]
-        self._retrained.show(ev.epoch, {"forgetting_events": counts}, None, upper)
+        self._retrained_heat.show(ev.epoch, {"forgetting_events": counts}, None, upper)
         if parent is not None and upper > parent.heat_max:
             parent.heat_max = upper
             parent.show(parent.epoch or 0, {}, None)  # its layers' limits only
