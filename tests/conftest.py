@@ -235,3 +235,28 @@ def notifications():
     notification_manager.notification_ready.connect(record)
     yield seen
     notification_manager.notification_ready.disconnect(record)
+
+
+def _check_heat_layer(layer, store, counts: np.ndarray, kind: str) -> None:
+    """``layer`` (a heat layer of section ``kind``) shows exactly the flat ``counts`` of the
+    store's map sections of that kind at their places, and zero (transparent) elsewhere."""
+    from napari_forgetting.data.sections import scatter_sections
+
+    mine = [k for k, sec in enumerate(store.map_sections) if sec.kind == kind]
+    assert mine, kind
+    expected = scatter_sections(
+        [store.map_sections[k] for k in mine],
+        [counts[store.map_offsets[k] : store.map_offsets[k + 1]].reshape(
+            store.map_sections[k].shape) for k in mine],
+        store.volume_shape, fill=np.nan,
+    )  # fmt: skip
+    tracked = ~np.isnan(expected)
+    data = np.asarray(layer.data)
+    np.testing.assert_array_equal(data[tracked], expected[tracked])
+    assert (data[~tracked] == 0).all()
+
+
+@pytest.fixture
+def check_heat_layer():
+    """:func:`_check_heat_layer`: a run's heat layer of one section kind shows its counts."""
+    return _check_heat_layer

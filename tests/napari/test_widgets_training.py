@@ -292,7 +292,9 @@ def test_click_on_tracked_pixel_shows_history_and_elsewhere_says_untracked(
     assert "not tracked" in plot.text.text()
 
 
-def test_open_a_run_store_and_follow_it_while_it_is_written(make_napari_viewer, qtbot, tmp_path):
+def test_open_a_run_store_and_follow_it_while_it_is_written(
+    make_napari_viewer, qtbot, tmp_path, check_heat_layer
+):
     from napari_forgetting.data.sections import paper_split as split_of
     from napari_forgetting.runs.store import RunStore
 
@@ -321,18 +323,7 @@ def test_open_a_run_store_and_follow_it_while_it_is_written(make_napari_viewer, 
     store.commit(1, history=[{"epoch": 0, "loss": 1.0}], status="finished")
     widget.poll()
     for kind in widget.live.kinds:
-        heat = widget.live.layer(HEAT_NAME, kind)
-        mine = [k for k, sec in enumerate(store.map_sections) if sec.kind == kind]
-        expected = scatter_sections(
-            [store.map_sections[k] for k in mine],
-            [counts[store.map_offsets[k] : store.map_offsets[k + 1]].reshape(
-                store.map_sections[k].shape) for k in mine],
-            store.volume_shape, fill=np.nan,
-        )  # fmt: skip
-        tracked = ~np.isnan(expected)
-        data = np.asarray(heat.data)
-        np.testing.assert_array_equal(data[tracked], expected[tracked])
-        assert (data[~tracked] == 0).all()
+        check_heat_layer(widget.live.layer(HEAT_NAME, kind), store, counts, kind)
     assert widget.epoch_slider.max == 1 and not widget.poll_timer.isActive()
 
 

@@ -10,7 +10,7 @@ from napari_forgetting.runs.store import RunStore
 
 
 def test_augment_and_retrain_from_the_dock(
-    make_napari_viewer, qtbot, parent_run, transfer_checkpoint, tmp_path
+    make_napari_viewer, qtbot, parent_run, transfer_checkpoint, tmp_path, check_heat_layer
 ):
     from napari_forgetting._napari.live_layers import HEAT_NAME, layer_name
     from napari_forgetting._napari.side_view import grid_of
@@ -19,7 +19,6 @@ def test_augment_and_retrain_from_the_dock(
         RETRAINED_TAG,
         AugmentWidget,
     )
-    from napari_forgetting.data.sections import scatter_sections
 
     parent, ckpt = parent_run.path, transfer_checkpoint
     viewer = make_napari_viewer()
@@ -70,16 +69,7 @@ def test_augment_and_retrain_from_the_dock(
                 continue
             layer = viewer.layers[name]
             assert not isinstance(layer.data, np.ndarray)  # a view of the flat counts
-            expected = scatter_sections(
-                [store.map_sections[k] for k in mine],
-                [counts[store.map_offsets[k] : store.map_offsets[k + 1]].reshape(
-                    store.map_sections[k].shape) for k in mine],
-                store.volume_shape, fill=np.nan,
-            )  # fmt: skip
-            tracked = ~np.isnan(expected)
-            data = np.asarray(layer.data)
-            np.testing.assert_array_equal(data[tracked], expected[tracked])
-            assert (data[~tracked] == 0).all()
+            check_heat_layer(layer, store, counts, kind)
     # one count scale for the parent and the retrained run
     heat = [viewer.layers[n] for n in names if n.startswith(HEAT_NAME + " (")]
     assert len({tuple(layer.contrast_limits) for layer in heat}) == 1
