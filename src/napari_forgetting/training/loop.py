@@ -120,13 +120,19 @@ class TrainingLoop:
         self.stats = amplitude_stats(image_src)
         # training reads most inlines and crosslines: the volume once, not each voxel twice,
         # and at size in files beside the run, touched a batch or a section at a time
-        voxels = math.prod(self.shape)
-        self._store = SectionStore(
-            image_src, label_src, self.stats, whole_volume=True,
-            spill=spill_for(5 * voxels, self.spill_folder()),
-        )  # fmt: skip
+        self._store = self._volume_store(image_src, label_src, self.stats)
         self.device = select_device(self.config.device)
         return split
+
+    def _volume_store(self, image_src: Any, label_src: Any, stats: Any) -> SectionStore:
+        """A whole-volume section store normalised with ``stats``: one image and one label
+        array (5 bytes a voxel), in files beside the run when large (:mod:`~napari_forgetting.
+        data.spill`)."""
+        voxels = math.prod(int(n) for n in image_src.shape)
+        return SectionStore(
+            image_src, label_src, stats, whole_volume=True,
+            spill=spill_for(5 * voxels, self.spill_folder()),
+        )  # fmt: skip
 
     def spill_folder(self) -> Path | None:
         """Where arrays too large to keep in memory go (:mod:`~napari_forgetting.data.spill`):
@@ -137,9 +143,7 @@ class TrainingLoop:
     def release_pages(self) -> None:
         """Drop the pages of spilled arrays from resident memory (after each piece of
         work); the cached sections' by default."""
-        store = getattr(self, "_store", None)
-        if store is not None:
-            store.release()
+        self._store.release()
 
     def _default_patches_per_epoch(self, extra_pixels: int = 0) -> int:
         """``config.patches_per_epoch``, or as many patches as cover the training sections'

@@ -27,7 +27,6 @@ No Qt, napari or printing here.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -430,30 +429,21 @@ class Trainer(TrainingLoop):
         pixels = sum(r * c for r, c in (s.shape for s in sections))
         return spill_for(16 * pixels, self.spill_folder())
 
-    def _volume_store(self, image_src: Any, label_src: Any) -> SectionStore:
-        """A test volume's whole-volume section store, normalised with its own statistics
-        (in files when large)."""
-        voxels = math.prod(int(n) for n in image_src.shape)
-        return SectionStore(
-            image_src, label_src, amplitude_stats(image_src), whole_volume=True,
-            spill=spill_for(5 * voxels, self.spill_folder()),
-        )  # fmt: skip
-
     def release_pages(self) -> None:
         """Drop the pages of every spilled array (training volume, test volumes, trackers)
         from resident memory."""
         super().release_pages()
-        for t in self.tests.values() if hasattr(self, "tests") else ():
+        for t in self.tests.values():
             t.store.release()
             if t.tracker is not None:
                 t.tracker.release()
-        if getattr(self, "tracker", None) is not None:
+        if self.tracker is not None:
             self.tracker.release()
 
     def _test_split(self, name: str, volume: Any) -> TestSplit:
         cfg = self.config
         image_src, label_src = sources(volume, f"test volume {name!r}")
-        store = self._volume_store(image_src, label_src)
+        store = self._volume_store(image_src, label_src, amplitude_stats(image_src))
         tracked: list[Section] = []
         tracker = None
         if cfg.mode == "sweep" and cfg.test_every > 0:
@@ -679,7 +669,7 @@ class Trainer(TrainingLoop):
         if kind != "both":
             secs = [s for s in secs if s.kind == kind]
         if store is None:
-            store = self._volume_store(image_src, label_src)
+            store = self._volume_store(image_src, label_src, amplitude_stats(image_src))
         metrics, _, _, _ = self._evaluate(secs, store, stats=False, confusion=True, keep=False)
         metrics["n_sections"] = len(secs)
         metrics["shape"] = list(shape)
