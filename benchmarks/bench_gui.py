@@ -1,48 +1,88 @@
-"""GUI responsiveness during live training on the sample volume (48 x 96 x 128), or on any
-volume (``--data``, e.g. the F3-size synthetic survey).
+"""GUI responsiveness during live training and replay, on the sample volume (48 x 96 x 128) or
+on any volume (``--data``, e.g. the F3-size synthetic survey); with ``--baseline REV``, the
+same run of another revision side by side (ratios against it).
 
 Runs the training dock widget in a real viewer (needs a display: ``xvfb-run -a``) with the
-demo configuration and prints, per run: time to the first heat map (the first drawn part of
-an evaluation, ``SweepShown``, or the first epoch's end), the largest gap and p99 of a 10 ms
-QTimer on the GUI thread while training, the per-epoch layer update time, and the process's
-peak resident memory.
+demo configuration and prints, per run:
+
+* time to the first heat map (the first drawn part of an evaluation, ``SweepShown``, or the
+  first epoch's end), from the start of the process;
+* the largest gap, p99 and median of a 10 ms QTimer on the GUI thread while training;
+* the per-epoch layer update time;
+* replay: the finished run opened again (**Open run**), then its epochs shown one after the
+  other, twice round (the epoch slider), each followed by 0.2 s of event loop: the time from
+  opening, and from asking for an epoch, to its maps drawn, and the timer's largest gap
+  while opening and over the epochs shown;
+* the process's peak resident memory.
 
     xvfb-run -a python benchmarks/bench_gui.py [--epochs 3] [--data train_seismic.npy]
+        [--baseline bc1f953] [--work /tmp/bench-gui]
+
+A revision is checked out with ``git worktree`` (from this repository) and this script runs
+with its ``src`` first on ``PYTHONPATH``, each revision in a fresh process, one after the
+other; the script finds either module layout (``napari_forgetting._napari`` today,
+``napari_forgetting._widgets`` before it).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+REPO = Path(__file__).resolve().parents[1]
+T_LAUNCH = time.perf_counter()
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--data", help="a volume to open instead of the sample (labels beside)")
-    args = parser.parse_args()
 
-    t_launch = time.perf_counter()
+def _api() -> dict[str, Any]:
+    """The training widget and its events, in either module layout."""
+    try:
+        from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
+        from napari_forgetting._napari.sample_data import sample_path
+        from napari_forgetting._napari.widgets.training import TrainingWidget
+        from napari_forgetting.training.events import EpochDone, SweepShown
+
+        drawn: tuple = (EpochDone, SweepShown)
+        started = "TrainStart"
+    except ModuleNotFoundError:  # the layout before the _napari package (bc1f953 and earlier)
+        from napari_forgetting._layers import DEPTH_DOWN_ORDER
+        from napari_forgetting._sample_data import sample_path
+        from napari_forgetting._widgets._live import EpochDone
+        from napari_forgetting._widgets.training import TrainingWidget
+
+        drawn, started = (EpochDone,), "TrainingStarted"
+    return {"order": DEPTH_DOWN_ORDER, "sample": sample_path, "widget": TrainingWidget,
+            "drawn": drawn, "epoch": EpochDone, "started": started}  # fmt: skip
+
+
+def _gaps(ticks: list[float]) -> np.ndarray:
+    return np.diff(ticks) * 1e3 if len(ticks) > 1 else np.zeros(1)
+
+
+def measure(epochs: int, data: str | None) -> dict[str, Any]:
+    """One run of the dock in this process; the figures as a dict."""
     import napari
     from qtpy.QtCore import QTimer
     from qtpy.QtWidgets import QApplication
 
-    from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
-    from napari_forgetting._napari.sample_data import sample_path
-    from napari_forgetting._napari.widgets.training import TrainingWidget
-    from napari_forgetting.training.events import EpochDone, SweepShown
-
+    api = _api()
     viewer = napari.Viewer(show=True)
-    viewer.open(args.data or str(sample_path()), plugin="napari-forgetting")
-    viewer.dims.order = DEPTH_DOWN_ORDER
-    widget = TrainingWidget(viewer)
+    viewer.open(data or str(api["sample"]()), plugin="napari-forgetting")
+    viewer.dims.order = api["order"]
+    widget = api["widget"](viewer)
     viewer.window.add_dock_widget(widget, name="Live training")
-    widget.epochs.value = args.epochs
+    widget.epochs.value = epochs
     widget.device.value = "cpu"
-    widget.run_folder.value = tempfile.mkdtemp(prefix="bench-gui-")
+    run_dir = tempfile.mkdtemp(prefix="bench-gui-")
+    widget.run_folder.value = run_dir
     ticks: list[float] = []
     updates: list[float] = []
     first: list[float] = []
@@ -52,14 +92,20 @@ def main() -> None:
     app = QApplication.instance()
 
     def on_event(event) -> None:
-        if isinstance(event, (EpochDone, SweepShown)) and not first:
-            first.append(time.perf_counter() - t_launch)
-        if isinstance(event, EpochDone):
+        if isinstance(event, api["drawn"]) and not first:
+            first.append(time.perf_counter() - T_LAUNCH)
+        if isinstance(event, api["epoch"]):
             updates.append(widget.live.last_update_ms)
+
+    def spin(seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            app.processEvents()
+            time.sleep(0.002)
 
     widget.start()
     widget.worker.yielded.connect(on_event)
-    while "TrainStart" not in widget.events_seen:
+    while api["started"] not in widget.events_seen:
         app.processEvents()
         time.sleep(0.005)
     timer.start()
@@ -67,19 +113,135 @@ def main() -> None:
         app.processEvents()
         time.sleep(0.002)
     timer.stop()
-    gaps = np.diff(ticks) * 1e3
-    print(f"volume {widget.live.geometry.volume_shape}, {args.epochs} epochs, demo config")
-    print(f"first heat map: {first[0]:.1f} s after start of this script")
-    print(
-        f"event loop: max gap {gaps.max():.0f} ms, p99 {np.percentile(gaps, 99):.0f} ms, "
-        f"median {np.median(gaps):.0f} ms over {len(ticks)} ticks"
-    )
-    print(f"layer update per epoch: mean {np.mean(updates):.1f} ms, max {np.max(updates):.1f} ms")
+    live_gaps = _gaps(ticks)
+    run_path = Path(widget.run_dir)
+    volume = tuple(widget.live.geometry.volume_shape)
+
+    # replay: the finished run opened again, then its epochs one after the other, twice round
+    spin(0.5)
+    ticks.clear()
+    timer.start()
+
+    def until_drawn() -> None:  # an epoch read in a worker is drawn when read
+        view = getattr(widget, "view", None)
+        while view is not None and view.replaying:
+            app.processEvents()
+            time.sleep(0.002)
+
+    t0 = time.perf_counter()
+    widget.open_run(str(run_path))
+    until_drawn()
+    open_ms = (time.perf_counter() - t0) * 1e3
+    spin(0.2)
+    open_gaps = _gaps(ticks)
+    ticks.clear()
+    shown: list[float] = []
+    for epoch in list(range(epochs)) * 2:
+        t0 = time.perf_counter()
+        widget.show_epoch(epoch)
+        until_drawn()
+        shown.append((time.perf_counter() - t0) * 1e3)
+        spin(0.2)
+    timer.stop()
+    replay_gaps = _gaps(ticks)
     with open("/proc/self/status") as status:  # Linux
         hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
-    print(f"peak RSS {hwm / 2**20:.2f} GiB = {hwm * 1024 / 1e9:.2f} GB")
-    widget.shutdown()  # as the demo does: the worker ends before the viewer closes
+    if hasattr(widget, "shutdown"):
+        widget.shutdown()  # as the demo does: the worker ends before the viewer closes
     viewer.close()
+    return {
+        "volume": volume,
+        "epochs": epochs,
+        "first_heat_map_s": first[0] if first else float("nan"),
+        "live_max_gap_ms": float(live_gaps.max()),
+        "live_p99_gap_ms": float(np.percentile(live_gaps, 99)),
+        "live_median_gap_ms": float(np.median(live_gaps)),
+        "live_ticks": len(live_gaps),
+        "update_mean_ms": float(np.mean(updates)) if updates else float("nan"),
+        "update_max_ms": float(np.max(updates)) if updates else float("nan"),
+        "open_run_ms": open_ms,
+        "replay_epoch_max_ms": float(max(shown)),
+        "replay_epoch_mean_ms": float(np.mean(shown)),
+        "replay_max_gap_ms": float(replay_gaps.max()),
+        "open_max_gap_ms": float(open_gaps.max()),
+        "peak_rss_bytes": hwm * 1024,
+    }
+
+
+def report(name: str, r: dict[str, Any]) -> None:
+    gib, gb = r["peak_rss_bytes"] / 2**30, r["peak_rss_bytes"] / 1e9
+    print(f"{name}: volume {tuple(r['volume'])}, {r['epochs']} epoch(s), demo config")
+    print(f"  first heat map: {r['first_heat_map_s']:.1f} s after the process started")
+    print(
+        f"  live training: event loop max gap {r['live_max_gap_ms']:.0f} ms, p99 "
+        f"{r['live_p99_gap_ms']:.0f} ms, median {r['live_median_gap_ms']:.0f} ms over "
+        f"{r['live_ticks']} ticks; layer update per epoch mean {r['update_mean_ms']:.1f} ms, "
+        f"max {r['update_max_ms']:.1f} ms"
+    )
+    print(
+        f"  replay: open run {r['open_run_ms']:.0f} ms (event loop max gap "
+        f"{r['open_max_gap_ms']:.0f} ms); an epoch shown in mean "
+        f"{r['replay_epoch_mean_ms']:.0f} ms, max {r['replay_epoch_max_ms']:.0f} ms; event "
+        f"loop max gap over the epochs {r['replay_max_gap_ms']:.0f} ms"
+    )
+    print(f"  peak RSS {gib:.2f} GiB = {gb:.2f} GB")
+
+
+#: (key, label) of the figures compared between revisions (lower is better for all).
+COMPARED = [
+    ("first_heat_map_s", "first heat map"),
+    ("live_max_gap_ms", "largest GUI gap, live training"),
+    ("replay_max_gap_ms", "largest GUI gap, replay (epochs shown)"),
+    ("open_run_ms", "open run"),
+    ("open_max_gap_ms", "largest GUI gap, open run"),
+    ("replay_epoch_max_ms", "slowest epoch shown in replay"),
+    ("peak_rss_bytes", "peak RSS"),
+]
+
+
+def _subprocess(src: Path, args: argparse.Namespace) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--epochs", str(args.epochs), "--json"]
+    if args.data:
+        cmd += ["--data", args.data]
+    done = subprocess.run(
+        cmd, env={**os.environ, "PYTHONPATH": str(src)}, capture_output=True, text=True
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"bench_gui failed ({src}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--data", help="a volume to open instead of the sample (labels beside)")
+    parser.add_argument("--baseline", help="a git revision to run side by side (ratios)")
+    parser.add_argument("--work", default=None, help="folder for the baseline's worktree")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
+    args = parser.parse_args()
+    if args.data:
+        args.data = str(Path(args.data).resolve())
+    if not args.baseline:
+        result = measure(args.epochs, args.data)
+        if args.json:
+            print(json.dumps(result), flush=True)
+        else:
+            report("current", result)
+        return
+    work = Path(args.work or tempfile.mkdtemp(prefix="bench-gui-"))
+    work.mkdir(parents=True, exist_ok=True)
+    tree = work / f"baseline-{args.baseline}"
+    if not tree.exists():
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree),
+                        args.baseline], check=True, capture_output=True)  # fmt: skip
+    results = {}
+    for name, src in (("current", REPO / "src"), ("baseline", tree / "src")):
+        results[name] = _subprocess(src, args)
+        report(name if name == "current" else f"baseline {args.baseline}", results[name])
+    for key, label in COMPARED:
+        ratio = results["current"][key] / results["baseline"][key]
+        print(f"{label}: current / baseline {args.baseline} = {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -174,13 +174,60 @@ def test_replay_an_earlier_epoch_from_the_run_store(
     widget.open_run(trained_run)
     store = widget.store.refresh()
     assert widget.epoch_slider.max == 2 and widget.epoch_slider.value == 2
-    widget.epoch_slider.value = 1  # replay epoch 1 of 2
+    widget.epoch_slider.value = 1  # replay epoch 1 of 2: read in a worker, then drawn
+    qtbot.waitUntil(lambda: not widget.view.replaying, timeout=10_000)
+    assert widget.live.epoch == 0
     heat = widget.live.layer(HEAT_NAME, "inline")
     flat = store.flat_map("forgetting_events", 0)
     for k, sec in enumerate(store.map_sections):
         if sec.kind == "inline":
             counts = flat[store.map_offsets[k] : store.map_offsets[k + 1]].reshape(sec.shape)
             np.testing.assert_array_equal(heat.data[sec.index], counts.T)
+
+
+def test_replay_reads_in_a_worker_and_shows_the_last_epoch_asked(
+    make_napari_viewer, qtbot, survey, tmp_path, trained_run, monkeypatch, notifications
+):
+    from napari_forgetting.runs.store import RunStore
+
+    viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=2)
+    widget.open_run(trained_run)
+    qtbot.waitUntil(lambda: not widget.view.replaying, timeout=10_000)
+    assert widget.live.epoch == 1  # the last epoch, followed
+    reads: list[tuple[int, str]] = []
+    read = RunStore.epoch_arrays
+
+    def slow_read(store, epoch, names):
+        reads.append((epoch, threading.current_thread().name))
+        time.sleep(0.3)
+        return read(store, epoch, names)
+
+    monkeypatch.setattr(RunStore, "epoch_arrays", slow_read)
+    main = threading.current_thread().name
+    t0 = time.perf_counter()
+    for epoch in (0, 1, 0):  # a slider dragged along
+        widget.show_epoch(epoch)
+    assert time.perf_counter() - t0 < 0.25  # none of the reads on the GUI thread
+    qtbot.waitUntil(lambda: not widget.view.replaying, timeout=10_000)
+    # the read under way, then only the last epoch asked; the superseded one never drawn
+    assert [e for e, _ in reads] == [0, 0] and all(name != main for _, name in reads)
+    assert widget.live.epoch == 0
+    store = widget.store
+    flat = store.flat_map("forgetting_events", 0)
+    heat = widget.live.layer(HEAT_NAME, "inline")
+    for k, sec in enumerate(store.map_sections):
+        if sec.kind == "inline":
+            counts = flat[store.map_offsets[k] : store.map_offsets[k + 1]].reshape(sec.shape)
+            np.testing.assert_array_equal(heat.data[sec.index], counts.T)
+
+    def failed_read(store, epoch, names):
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(RunStore, "epoch_arrays", failed_read)
+    widget.show_epoch(1)
+    qtbot.waitUntil(lambda: not widget.view.replaying, timeout=10_000)
+    assert any("cannot show epoch 2: the disk went away" in m for m in notifications)
+    assert widget.live.epoch == 0  # what was shown stays
 
 
 def test_stop_mid_run_then_resume_continues_the_same_run(
@@ -321,7 +368,8 @@ def test_open_a_run_store_and_follow_it_while_it_is_written(
         0, np.zeros(n, np.uint8), {"forgetting_events": counts, "never_learned": np.zeros(n, bool)}
     )
     store.commit(1, history=[{"epoch": 0, "loss": 1.0}], status="finished")
-    widget.poll()
+    widget.poll()  # the new epoch is read in a worker, then drawn
+    qtbot.waitUntil(lambda: not widget.view.replaying, timeout=10_000)
     for kind in widget.live.kinds:
         check_heat_layer(widget.live.layer(HEAT_NAME, kind), store, counts, kind)
     assert widget.epoch_slider.max == 1 and not widget.poll_timer.isActive()
@@ -403,7 +451,7 @@ def test_the_layers_of_the_viewed_section_kind_are_shown(
 def test_the_3d_survey_view_shows_planes_with_the_heat_maps_inside(
     make_napari_viewer, qtbot, survey, tmp_path, trained_run
 ):
-    from napari_forgetting._napari.view3d import PLANE_NAMES, plane_step
+    from napari_forgetting._napari.view3d import PLANE_NAMES, SURVEY_ANGLES, plane_step
 
     viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=2)
     widget.open_run(trained_run)
@@ -417,12 +465,26 @@ def test_the_3d_survey_view_shows_planes_with_the_heat_maps_inside(
     heat = [live.layer(HEAT_NAME, kind) for kind in live.kinds]
     assert all(h.visible for h in heat)
     assert max(map(viewer.layers.index, planes)) < min(map(viewer.layers.index, heat))
+    # in 3-D only the hotspots are drawn: counts from above half the scale, the rest clear
+    low, high = live.heat_limits()
+    assert high == live.heat_max and low == max(1, int(0.5 * high) + 1) - 0.5
+    assert all(tuple(h.contrast_limits) == (low, high) for h in heat)
+    assert viewer.dims.order == (0, 2, 1)  # depth down, the oblique camera
+    assert tuple(viewer.camera.angles) == pytest.approx(SURVEY_ANGLES)
     widget.survey_button.changed.emit(True)  # again: the same planes, moved to the point
     assert [viewer.layers[name] for name in PLANE_NAMES.values()] == planes
     widget.view_sections("crossline")
     assert viewer.dims.ndisplay == 2 and viewer.layers["seismic"].visible
     assert not any(p.visible for p in planes)
     assert heat[1].visible and not heat[0].visible
+    assert all(tuple(h.contrast_limits) == (0.0, live.heat_max) for h in heat)  # 2-D again
+    for heat_max, limits in [(1.0, (0.5, 1.0)), (2.0, (1.5, 2.0)), (6.0, (3.5, 6.0)),
+                             (7.0, (3.5, 7.0))]:  # fmt: skip
+        live.heat_max = heat_max
+        viewer.dims.ndisplay = 3
+        assert live.heat_limits() == limits
+        viewer.dims.ndisplay = 2
+        assert live.heat_limits() == (0.0, heat_max)
     assert plane_step((401, 701, 255)) == 2 and plane_step((8, 16, 32)) == 1
 
 

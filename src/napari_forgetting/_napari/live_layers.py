@@ -14,6 +14,7 @@ stays visible beneath. Layers are bound by object, and one the user closed is re
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "KINDS",
     "NOT_TRACKED",
     "PREDICTION_NAME",
+    "HOTSPOT_3D",
     "LiveLayers",
     "forgetting_colormap",
     "show_colorbar",
@@ -58,6 +60,11 @@ def layer_name(family: str, kind: str, tag: str = "") -> str:
     """``"forgetting events (inline)"``: the layer of a family for one section kind
     (``"forgetting events (inline, parent)"`` with a ``tag``)."""
     return f"{family} ({kind}, {tag})" if tag else f"{family} ({kind})"
+
+
+#: In 3-D, heat maps draw counts above this fraction of the count scale only
+#: (:meth:`LiveLayers.heat_limits`).
+HOTSPOT_3D = 0.5
 
 
 def forgetting_colormap(zero: Sequence[float] = (0.0, 0.0, 0.0, 0.0)) -> Any:
@@ -243,7 +250,8 @@ class LiveLayers:
         return shown if len(shown) == 1 else KINDS
 
     def follow_view(self, event: Any = None) -> None:
-        """Show the layers of the viewed kind (families the user switched off stay off)."""
+        """Show the layers of the viewed kind (families the user switched off stay off);
+        the heat maps' limits for 2-D or 3-D (:meth:`heat_limits`)."""
         viewed = self.viewed_kinds()
         self._switching = True
         try:
@@ -252,6 +260,26 @@ class LiveLayers:
                 layer.visible = self.wanted.get(family, False) and kind in viewed
         finally:
             self._switching = False
+        self._apply_heat_limits()
+
+    def heat_limits(self) -> tuple[float, float]:
+        """The heat maps' contrast limits: ``(0, heat_max)`` in 2-D (zero events transparent,
+        one event upwards coloured). In 3-D only counts above :data:`HOTSPOT_3D` of the
+        scale are drawn (at least one event; below the lower limit is transparent), so a
+        section's hotspots stand in the volume and the sections behind show through: with
+        most tracked pixels forgotten once or more, all-coloured sections would hide one
+        another as walls."""
+        if self.viewer.dims.ndisplay == 3:
+            least = max(1, math.floor(HOTSPOT_3D * self.heat_max) + 1)  # events drawn
+            return (least - 0.5, max(self.heat_max, least - 0.5 + 1e-6))
+        return (0.0, self.heat_max)
+
+    def _apply_heat_limits(self) -> None:
+        low, high = self.heat_limits()
+        for name, layer in self.layers.items():
+            if self.parts[name][0] == HEAT_NAME and tuple(layer.contrast_limits) != (low, high):
+                layer.contrast_limits_range = (0.0, high)
+                layer.contrast_limits = (low, high)
 
     def _on_visible(self, event: Any) -> None:
         """A user toggled a layer's eye: that family is wanted, or not, from now on."""
@@ -309,21 +337,16 @@ class LiveLayers:
             family = self.parts[name][0]
             if family in flats:
                 data.update(flats[family])
-        limits = (0.0, self.heat_max)
-        for name, layer in self.layers.items():
-            if self.parts[name][0] == HEAT_NAME and tuple(layer.contrast_limits) != limits:
-                layer.contrast_limits_range = limits
-                layer.contrast_limits = limits
+        self._apply_heat_limits()
+        for layer in self.layers.values():
             layer.refresh()
         self.epoch = epoch
         self.last_update_ms = (time.perf_counter() - t0) * 1e3
         return recreated
 
-    def show_store_epoch(self, store: Any, epoch: int) -> list[str]:
-        """Replay: show epoch ``epoch`` (0-based) of a run store."""
-        wanted = {"forgetting_events", "never_learned"} | {EXTRA_LAYERS[n][0] for n in self.extras}
-        maps = {n: store.flat_map(n, epoch) for n in wanted if n in store.map_names}
-        return self.show(epoch, maps, store.flat_predictions(epoch))
+    def map_names(self) -> set[str]:
+        """The run-store maps these layers draw (replay reads these)."""
+        return {"forgetting_events", "never_learned"} | {EXTRA_LAYERS[n][0] for n in self.extras}
 
     def close(self) -> None:
         """Stop following the view (the layers stay)."""

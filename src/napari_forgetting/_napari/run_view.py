@@ -18,10 +18,20 @@ from qtpy.QtCore import QTimer
 from napari_forgetting._napari.live_layers import LiveLayers
 from napari_forgetting._napari.widgets.lifetime import alive
 from napari_forgetting._napari.widgets.plots import MetricsPlot, PixelHistoryPlot
+from napari_forgetting._napari.worker import start_worker
 from napari_forgetting.runs.geometry import RunGeometry, geometry_from_sections
 from napari_forgetting.runs.inspect import pixel_history
 
 __all__ = ["RunView"]
+
+
+def _read_epoch(store: Any, epoch: int, names: list[str]) -> dict[str, Any] | Exception:
+    """A worker's read of a stored epoch; a failure comes back as a value (one message, not
+    napari's traceback notification)."""
+    try:
+        return store.epoch_arrays(epoch, names)
+    except Exception as exc:  # noqa: BLE001 - told to the user
+        return exc
 
 
 class RunView:
@@ -50,6 +60,9 @@ class RunView:
         self.pixel_plot: PixelHistoryPlot | None = None
         self.follow = True
         self._shown_epochs = 0
+        self._reader: Any = None  # the worker reading an epoch to replay
+        self._asked: int | None = None  # the epoch to read next
+        self._ask_count = 0  # a read is drawn if nothing was asked or drawn live since
         self.poll_timer = QTimer(parent)
         self.poll_timer.setInterval(self.poll_ms)
         self.poll_timer.timeout.connect(self.poll)
@@ -115,6 +128,7 @@ class RunView:
             self.store.refresh()
         self._shown_epochs = epoch + 1
         if display:
+            self._asked, self._ask_count = None, self._ask_count + 1  # no replay over it
             self.draw(epoch, arrays)
         if self.metrics_plot is not None:
             self.metrics_plot.set_history(history)
@@ -132,12 +146,48 @@ class RunView:
             self._report_recreated(recreated)
 
     def show_epoch(self, epoch: int) -> str | None:
-        """Replay epoch ``epoch`` (0-based) of the store; returns a status line."""
+        """Replay epoch ``epoch`` (0-based) of the store; returns a status line.
+
+        The epoch is read in a background worker (:meth:`RunStore.epoch_arrays`: tens of MB
+        and a percentile at F3 size, half a second on the GUI thread) and drawn when read;
+        asked again while reading (a slider dragged along), only the last epoch asked is
+        read next. :attr:`replaying` is true until it is drawn."""
         store = self.store.refresh()
         if not 0 <= epoch < store.n_epochs or self.live is None:
             return None
-        self._report_recreated(self.live.show_store_epoch(store, epoch))
+        self._asked = epoch
+        self._ask_count += 1
+        if self._reader is None:
+            self._read_asked()
         return f"showing epoch {epoch + 1} of {store.n_epochs} ({store.status})"
+
+    @property
+    def replaying(self) -> bool:
+        """An asked epoch is still being read (or waits for the one being read)."""
+        return self._reader is not None or self._asked is not None
+
+    def _read_asked(self) -> None:
+        epoch, self._asked = self._asked, None
+        if epoch is None or self.live is None or self.store is None:
+            return
+        count = self._ask_count
+        self._reader = start_worker(
+            _read_epoch, self.store, epoch, sorted(self.live.map_names()),
+            on_event=lambda arrays: self._on_read(epoch, arrays, count),
+            on_finished=self._on_reader_done,
+        )  # fmt: skip
+
+    def _on_read(self, epoch: int, arrays: Any, count: int) -> None:
+        if count != self._ask_count:  # superseded: a later ask, or a live epoch drawn
+            return
+        if isinstance(arrays, Exception):
+            self.tell(f"cannot show epoch {epoch + 1}: {arrays}", True)
+        else:
+            self.draw(epoch, arrays)
+
+    def _on_reader_done(self) -> None:
+        self._reader = None
+        self._read_asked()
 
     # -------------------------------------------------------------- following
 
@@ -221,6 +271,10 @@ class RunView:
 
     def close(self) -> None:
         self.poll_timer.stop()
+        self._asked = None
+        if self._reader is not None:
+            self._reader.quit()
+            self._reader.await_workers(msecs=10_000)
         if self.live is not None:
             self.live.close()
         if self._on_mouse in self.viewer.mouse_drag_callbacks:

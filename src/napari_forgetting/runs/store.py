@@ -38,7 +38,7 @@ import datetime as _dt
 import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ import zarr
 
 from napari_forgetting.data.sections import Section, scatter_sections
 from napari_forgetting.data.writers import write_json
-from napari_forgetting.dynamics import NeverLearned, forgetting_scores
+from napari_forgetting.dynamics import NeverLearned, forgetting_scores, heat_limit
 
 __all__ = [
     "RUN_VERSION",
@@ -569,6 +569,18 @@ class RunStore:
 
     def flat_predictions(self, epoch: int | None = None) -> np.ndarray:
         return self._group["predictions"][self.epoch_index(epoch)]
+
+    def epoch_arrays(self, epoch: int, names: Iterable[str]) -> dict[str, Any]:
+        """A stored epoch as a live one is drawn (the arrays of
+        :class:`~napari_forgetting.training.events.EpochDone`): ``maps`` (the stored ones of
+        ``names``, flat), ``predictions`` (flat) and ``heat_upper``, the forgetting events'
+        display maximum (:func:`~napari_forgetting.dynamics.heat_limit`). Reads tens of MB at
+        F3 size and a percentile over them: a viewer calls it off its GUI thread."""
+        e = self.epoch_index(epoch)
+        maps = {n: self.flat_map(n, e) for n in names if n in self.map_names}
+        counts = maps.get("forgetting_events")
+        upper = heat_limit(counts) if counts is not None and counts.size else None
+        return {"maps": maps, "predictions": self.flat_predictions(e), "heat_upper": upper}
 
     def heatmap(
         self,
