@@ -199,6 +199,21 @@ def parent_run(workflow_survey, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def saved_pool(parent_run, workflow_survey, tmp_path_factory):
+    """An augmented pool of ``parent_run`` (the stratal transfer: no model), inline and
+    crossline targets, saved as .npy and zarr: its folder (read only; copy it to change it)."""
+    from napari_forgetting.transfer import StratalTransfer
+    from napari_forgetting.workflow.augment import generate_pool, save_pool
+
+    pool = generate_pool(parent_run, StratalTransfer(), "scruff", n_sources=2, per_source=3,
+                         seed=1, min_pixels=0)  # fmt: skip
+    out = tmp_path_factory.mktemp("pool") / "pool"
+    save_pool(pool, out, formats=("npy", "zarr"), volume=workflow_survey,
+              class_names=workflow_survey.class_names)  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="session")
 def transfer_checkpoint(workflow_survey, tmp_path_factory):
     """A tiny style-transfer model of ``workflow_survey``, trained one epoch: its
     ``checkpoint.pt``."""

@@ -114,3 +114,72 @@ def test_writers_roundtrip(make_napari_viewer, tmp_path):
     labels.save(str(lab_out), plugin="napari-forgetting")
     np.testing.assert_array_equal(np.load(lab_out), survey.labels)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_browse_a_pool_in_a_view_of_its_own(make_napari_viewer, saved_pool, tmp_path, capsys):
+    from napari_forgetting._napari.pool_view import PANELS, pool_layer_name
+    from napari_forgetting._napari.widgets.workflow import AugmentWidget
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((4, 5, 6), np.float32), name="survey")
+    w = AugmentWidget(viewer)
+    viewer.window.add_dock_widget(w, name="Augment and retrain")
+    assert w.browse_pool(tmp_path) is None  # no pool there: a message, no window
+    assert "cannot browse the pool" in w.last_message and w.pool_view is None
+    own = w.browse_pool(saved_pool)
+    # never over the survey: a viewer of its own, the dock's viewer as it was
+    assert own is not None and own is not viewer
+    assert [layer.name for layer in viewer.layers] == ["survey"]
+    browse = w.pool_view.browse
+    assert f"browsing 6 pool sections of {saved_pool}" in w.last_message
+    for stack in browse.stacks:  # side by side, left to right, not overlapping
+        right = -np.inf
+        for _, stem in PANELS:
+            layer = own.layers[pool_layer_name(stem, stack.kind)]
+            lo, hi = layer.extent.world[:, 2]
+            assert lo > right
+            right = hi
+    # one slider over both kinds: the item in view is the one each layer of its kind shows
+    role_of = {stem: role for role, stem in PANELS}
+    for i in range(len(browse)):
+        caption = w.pool_view.go_to(i)
+        stack, j = browse.locate(i)
+        assert caption.splitlines()[0] == browse.describe(i).splitlines()[0]
+        assert "left to right: the target as it was, generated" in caption
+        for other in browse.stacks:
+            for _, stem in PANELS:
+                layer = own.layers[pool_layer_name(stem, other.kind)]
+                index = round(layer.world_to_data(own.dims.point)[0])
+                if other is stack:
+                    assert index == j
+                    expected = getattr(stack, role_of[stem])[j]
+                    np.testing.assert_array_equal(np.asarray(layer.data[index]), expected)
+                else:
+                    assert not 0 <= index < len(other)  # the other kind's layers show nothing
+    # browsed again: the same window, the layers replaced
+    assert w.browse_pool(saved_pool) is own
+    assert len({layer.name for layer in own.layers}) == len(own.layers)
+    own.close()
+
+
+def test_view_command_browses_a_pool(make_napari_viewer, saved_pool, tmp_path, capsys):
+    from napari_forgetting.cli import main
+
+    shot = tmp_path / "pool.png"
+    assert main(["view", str(saved_pool), "--item", "4", "--screenshot", str(shot),
+                 "--quit"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "item 4 of 6:" in err and "std inside the scruff region" in err
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for args, message in [
+        (["--item", "7"], "the pool has 6 items, no item 7"),
+        (["--split", "test1"], "is a pool; --split: only for a compare report"),
+    ]:
+        assert main(["view", str(saved_pool), *args, "--quit"]) == 2
+        assert message in capsys.readouterr().err
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "pool.json").write_text("{")
+    assert main(["view", str(tmp_path / "bad"), "--quit"]) == 2
+    assert "pool.json: not a pool manifest" in capsys.readouterr().err
+    assert main(["view", str(tmp_path), "--item", "1", "--quit"]) == 2
+    assert "--item is for a pool folder" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from typing import Any
 
 from napari_forgetting._napari.layers import labels_colormap
 from napari_forgetting._napari.live_layers import forgetting_colormap, show_colorbar
+from napari_forgetting._napari.side_view import text_overlay
 from napari_forgetting.data.volume import symmetric_limits
 from napari_forgetting.runs.movie import EpochFrames, check_movie_path
 
@@ -57,8 +58,7 @@ def _viewer_of(frames: EpochFrames, size: tuple[int, int], class_names: Any) -> 
         blending="translucent",
     )
     show_colorbar(heat)
-    canvas = getattr(viewer, "canvas", None)  # napari >= 0.9; before it, viewer.text_overlay
-    overlay = canvas.overlays["text"] if canvas is not None else viewer.text_overlay
+    overlay = text_overlay(viewer)
     overlay.visible = True
     overlay.position = "top_left"
     overlay.font_size = 14

@@ -15,7 +15,7 @@ from typing import Any
 
 from napari_forgetting._napari.widgets.lifetime import exists
 
-__all__ = ["SideView", "grid_of"]
+__all__ = ["SideView", "grid_of", "text_overlay"]
 
 
 class SideView:
@@ -64,3 +64,9 @@ def grid_of(viewer: Any) -> Any:
     """The viewer's grid settings (``viewer.canvas.grid`` since napari 0.9)."""
     canvas = getattr(viewer, "canvas", None)
     return getattr(canvas, "grid", None) or viewer.grid
+
+
+def text_overlay(viewer: Any) -> Any:
+    """The viewer's text overlay (``viewer.canvas.overlays["text"]`` since napari 0.9)."""
+    canvas = getattr(viewer, "canvas", None)
+    return canvas.overlays["text"] if canvas is not None else viewer.text_overlay

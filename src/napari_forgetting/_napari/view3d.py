@@ -6,9 +6,11 @@ here the seismic layer is hidden in 3-D and three plane layers (napari's ``depic
 an inline, a crossline and a time slice through the point in view) show it instead, each
 reading a decimated view of the same lazy array, so a survey of F3 size costs a few tens of
 megabytes on the GPU rather than a copy of the cube per plane. The map layers (forgetting
-events per section kind) render as they are: zero events are transparent, so the tracked
-sections stand in the volume with their hotspots. Back in 2-D the planes are hidden and the
-seismic shown again.
+events per section kind) draw their hotspots only in 3-D (counts above half the scale,
+:meth:`~napari_forgetting._napari.live_layers.LiveLayers.heat_limits`), so the tracked
+sections' hotspots stand in the volume and the sections behind them show through. The
+camera turns to an oblique view, depth down, the whole survey in the canvas. Back in 2-D the
+planes are hidden and the seismic shown again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
+
 __all__ = ["PLANE_NAMES", "MAX_PLANE_VOXELS", "plane_step", "show_survey_3d"]
 
 #: The three plane layers, by the axis their plane is normal to.
@@ -26,6 +30,9 @@ PLANE_NAMES = {
     1: "seismic plane (crossline)",
     2: "seismic plane (sample)",
 }
+#: The camera of the survey view: oblique, depth down, the whole survey in the canvas.
+SURVEY_ANGLES = (-155.0, 35.0, 210.0)
+SURVEY_ZOOM = 0.7
 #: Voxels of the decimated volume the planes read (every ``plane_step``-th sample per axis).
 MAX_PLANE_VOXELS = 24_000_000
 
@@ -76,7 +83,11 @@ def show_survey_3d(viewer: Any, seismic: Any) -> list[Any]:
         if index != 0:
             viewer.layers.move(index, 0)
     _follow_display(viewer, seismic, planes, new)
+    viewer.dims.order = DEPTH_DOWN_ORDER  # the axes the camera angles below are for
     viewer.dims.ndisplay = 3
+    viewer.reset_view()
+    viewer.camera.angles = SURVEY_ANGLES
+    viewer.camera.zoom = viewer.camera.zoom * SURVEY_ZOOM
     return planes
 
 

@@ -1,5 +1,6 @@
 """``demo``: napari with the sample volume (or ``--data``), training live at once;
-``view``: napari with a ``compare`` report folder as the paper's Fig. 5, interactive.
+``view``: napari with a ``compare`` report folder as the paper's Fig. 5, interactive, or with
+an augmented pool folder browsed beside its targets.
 
 Both import napari (lazily, when they run)."""
 
@@ -7,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from typing import Any
 
-from napari_forgetting.cli.args import UsageError, nonnegative_int
+from napari_forgetting.cli.args import UsageError, nonnegative_int, positive_int
 
 __all__ = ["register"]
 
@@ -26,6 +28,12 @@ def register(sub: Any) -> None:
         "--screenshot", help="save a screenshot of the viewer to this PNG after the last epoch"
     )
     demo.add_argument(
+        "--view",
+        choices=("inline", "crossline", "3d"),
+        default="inline",
+        help="the view after the last epoch (3d: the survey view; default: inline)",
+    )
+    demo.add_argument(
         "--quit", action="store_true", help="close the viewer after the last epoch (scripts)"
     )
     demo.set_defaults(func=_cmd_demo)
@@ -33,12 +41,16 @@ def register(sub: Any) -> None:
     view = sub.add_parser(
         "view",
         help="open a compare report in napari: each method's heat maps of one section side by "
-        "side, chosen from the baseline's hotspots (Fig. 5, interactive)",
+        "side, chosen from the baseline's hotspots (Fig. 5, interactive); or an augmented pool: "
+        "its sections beside their targets as they were",
     )
-    view.add_argument("report", help="a report folder written by `compare --out`")
+    view.add_argument(
+        "report", help="a report folder written by `compare --out`, or a pool folder (`augment`)"
+    )
     view.add_argument("--split", help="validation, test1, test2 (default: validation)")
     view.add_argument("--seed", type=nonnegative_int, help="default: each method's lowest")
     view.add_argument("--section", help="a section key, e.g. inline:12 (default: the top hotspot)")
+    view.add_argument("--item", type=positive_int, help="a pool's item to show first (1-based)")
     view.add_argument("--screenshot", help="save a screenshot of the viewer to this PNG")
     view.add_argument("--quit", action="store_true", help="close the viewer at once (scripts)")
     view.set_defaults(func=_cmd_view)
@@ -48,11 +60,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from napari_forgetting._napari.widgets.demo import run_demo
 
     return run_demo(
-        args.data, epochs=args.epochs, screenshot=args.screenshot, quit=args.quit, t0=_LAUNCH
-    )
+        args.data, epochs=args.epochs, screenshot=args.screenshot, quit=args.quit, t0=_LAUNCH,
+        view=args.view,
+    )  # fmt: skip
 
 
 def _cmd_view(args: argparse.Namespace) -> int:
+    from napari_forgetting.workflow.augment import POOL_MANIFEST
+
+    path = Path(args.report)
+    if (path / POOL_MANIFEST).is_file() or path.name == POOL_MANIFEST:
+        return _view_pool(args)
+    if args.item is not None:
+        raise UsageError(f"{args.report}: --item is for a pool folder (one holding pool.json)")
     from napari_forgetting._napari.widgets.demo import run_report_view
     from napari_forgetting.workflow.compare_maps import ComparisonMaps
 
@@ -73,3 +93,21 @@ def _cmd_view(args: argparse.Namespace) -> int:
         screenshot=args.screenshot,
         quit=args.quit,
     )
+
+
+def _view_pool(args: argparse.Namespace) -> int:
+    from napari_forgetting._napari.widgets.demo import run_pool_view
+    from napari_forgetting.workflow.pool_browse import open_pool_browse
+
+    given = [f"--{k}" for k in ("split", "seed", "section") if getattr(args, k) is not None]
+    if given:
+        raise UsageError(f"{args.report} is a pool; {', '.join(given)}: only for a compare report")
+    # what the pool lacks is one line and exit 2, before any window opens
+    try:
+        browse = open_pool_browse(args.report)
+    except (FileNotFoundError, ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.item is not None and args.item > len(browse):
+        raise UsageError(f"{args.report}: the pool has {len(browse)} items, no item {args.item}")
+    item = 0 if args.item is None else args.item - 1
+    return run_pool_view(browse, item=item, screenshot=args.screenshot, quit=args.quit)

@@ -23,8 +23,11 @@ def run_demo(
     screenshot: str | None = None,
     quit: bool = False,
     t0: float | None = None,
+    view: str = "inline",
 ) -> int:
-    """Open the viewer, start training, run the Qt event loop; returns the exit status."""
+    """Open the viewer, start training, run the Qt event loop; returns the exit status.
+    ``view``: after the last epoch, ``inline`` (as it trained), ``crossline`` or ``3d`` (the
+    dock's 3-D survey view)."""
     import napari
     from qtpy.QtCore import QTimer
     from qtpy.QtWidgets import QApplication
@@ -54,6 +57,10 @@ def run_demo(
         plot = widget.view.metrics_plot
         if plot is not None:
             plot.wait()  # the last epoch's curves rendered (off the GUI thread)
+        if view == "3d":
+            widget.view_survey_3d()
+        elif view == "crossline":
+            widget.view_sections("crossline")
         QApplication.processEvents()
         if screenshot:
             Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
@@ -151,3 +158,34 @@ def run_report_view(
         return status
     napari.run()
     return status
+
+
+def run_pool_view(
+    browse: Any, *, item: int = 0, screenshot: str | None = None, quit: bool = False
+) -> int:
+    """napari browsing the augmented pool ``browse`` (a
+    :class:`~napari_forgetting.workflow.pool_browse.PoolBrowse`): targets, generated sections
+    and differences side by side (:class:`~.._napari.pool_view.PoolView`, in this viewer: it
+    holds nothing else), at item ``item`` (0-based); ``screenshot`` saved once drawn, ``quit``
+    closes the viewer then. Returns the exit status."""
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    from napari_forgetting._napari.pool_view import PoolView
+
+    viewer = napari.Viewer(title=f"napari-forgetting: pool {browse.path.name}")
+    viewer.window.resize(1280, 800)
+    view = PoolView(viewer)
+    view.show(browse)
+    caption = view.go_to(item)
+    print(caption.replace("\n", "; "), file=sys.stderr)
+    QApplication.processEvents()
+    if screenshot:
+        Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+        viewer.screenshot(str(screenshot), canvas_only=False, flash=False)
+        print(f"screenshot: {screenshot}", file=sys.stderr)
+    if quit:
+        viewer.close()
+        return 0
+    napari.run()
+    return 0

@@ -44,6 +44,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_forgetting._napari.live_layers import LiveLayers
+from napari_forgetting._napari.pool_view import PoolView
 from napari_forgetting._napari.side_view import grid_of
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
@@ -124,6 +125,13 @@ class AugmentWidget(QWidget):
         self.export_btn = QPushButton("Export pool…")
         self.export_btn.setEnabled(False)
         self.export_btn.clicked.connect(lambda: self.export_pool())
+        self.browse_btn = QPushButton("Browse pool…")
+        self.browse_btn.setToolTip(
+            "the pool's sections beside their targets as they were, and the difference, in "
+            "a view of their own (the last pool made here, else a pool folder you choose)"
+        )
+        self.browse_btn.clicked.connect(lambda: self.browse_pool())
+        self.pool_view: PoolView | None = None
         self.status = QLabel("choose a finished run and a transfer checkpoint")
         self.status.setWordWrap(True)
 
@@ -157,6 +165,7 @@ class AugmentWidget(QWidget):
             fmt.addWidget(box)
         fmt.addWidget(self.export_btn)
         layout.addLayout(fmt)
+        layout.addWidget(self.browse_btn)
         layout.addWidget(self.status)
         layout.addStretch()
 
@@ -350,6 +359,32 @@ class AugmentWidget(QWidget):
         if parent is not None and upper > parent.heat_max:
             parent.heat_max = upper
             parent.show(parent.epoch or 0, {}, None)  # its layers' limits only
+
+    # ------------------------------------------------------------------ browse
+
+    def browse_pool(self, path: str | Path | None = None) -> Any:
+        """Show a pool (``path``; default: the last one made here, else asks for a folder)
+        in a 2-D view of its own (:class:`~.._napari.pool_view.PoolView`); returns the
+        viewer it is shown in, ``None`` after telling why not."""
+        from napari_forgetting.workflow.pool_browse import open_pool_browse
+
+        if path is None:
+            path = self.pool_dir
+        if path is None:
+            path = QFileDialog.getExistingDirectory(self, "An augmented pool's folder")
+            if not path:
+                return None
+        try:
+            browse = open_pool_browse(path)
+        except (FileNotFoundError, ValueError, OSError) as exc:
+            self._say(f"cannot browse the pool: {exc}", "error")
+            return None
+        if self.pool_view is None:
+            self.pool_view = PoolView(self.viewer)
+        viewer = self.pool_view.show(browse)
+        note = f"; targets not shown: {browse.no_targets}" if browse.no_targets else ""
+        self._say(f"browsing {len(browse)} pool sections of {browse.path}{note}")
+        return viewer
 
     # ------------------------------------------------------------------ export
 
