@@ -80,13 +80,15 @@ BAD_VALUES = [
      "--per-source"),
     (["rank", "RUN", "--top", "-1"], "--top"),
     (["demo", "--epochs", "-2"], "--epochs"),
+    (["demo", "--view", "4d"], "--view"),
+    (["view", "REPORT", "--item", "0"], "--item"),
     (["bogus-command"], "bogus-command"),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("argv", "word"), BAD_VALUES, ids=lambda v: " ".join(v)[:60])
 def test_every_bad_value_is_one_line_and_exit_status_2(argv, word, tmp_path, capsys):
-    argv = [str(tmp_path / a) if a in ("OUT", "RUN", "POOL", "T") else a for a in argv]
+    argv = [str(tmp_path / a) if a in ("OUT", "RUN", "POOL", "T", "REPORT") else a for a in argv]
     assert main(argv) == 2
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()

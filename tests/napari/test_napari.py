@@ -106,11 +106,12 @@ def test_reader_opens_f3_npy_pair_and_zarr_in_viewer(make_napari_viewer, tmp_pat
 
 @pytest.mark.timeout(240)
 def test_demo_trains_on_the_sample_and_writes_a_non_blank_screenshot(tmp_path):
-    """What a new user runs: ``napari-forgetting demo`` (here one epoch, then quit)."""
+    """What a new user runs: ``napari-forgetting demo`` (here one epoch, then the 3-D survey
+    view, then quit)."""
     shot = tmp_path / "demo.png"
     result = subprocess.run(
         [sys.executable, "-m", "napari_forgetting.cli", "demo", "--epochs", "1",
-         "--screenshot", str(shot), "--quit"],
+         "--view", "3d", "--screenshot", str(shot), "--quit"],
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
         capture_output=True,
         text=True,
