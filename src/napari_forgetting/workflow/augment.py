@@ -61,6 +61,7 @@ __all__ = [
     "load_pool",
     "pool_record",
     "pool_steps",
+    "read_pool_record",
     "retrain",
     "retrain_trainer",
     "save_pool",
@@ -383,17 +384,28 @@ def save_pool(
     return written
 
 
-def load_pool(path: str | os.PathLike) -> AugmentedPool:
-    """Read a pool written by :func:`save_pool` (from its ``.npy`` files, else zarr)."""
-    out = Path(path)
-    pool_file = out / POOL_MANIFEST if out.is_dir() else out
-    out = pool_file.parent
+def read_pool_record(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
+    """``(pool.json path, its record)`` of a pool folder (or its ``pool.json``); raises
+    ``FileNotFoundError`` / ``ValueError`` with one line naming the file."""
+    given = Path(path)
+    pool_file = given / POOL_MANIFEST if given.is_dir() else given
     try:
         record = json.loads(pool_file.read_text())
     except FileNotFoundError:
         raise FileNotFoundError(
             f"{pool_file}: no augmented pool here (an interrupted export has no pool.json)"
         ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{pool_file}: not a pool manifest ({exc})") from None
+    if record.get("kind") != "augmented_pool" or not isinstance(record.get("sets"), list):
+        raise ValueError(f"{pool_file}: not an augmented pool's manifest")
+    return pool_file, record
+
+
+def load_pool(path: str | os.PathLike) -> AugmentedPool:
+    """Read a pool written by :func:`save_pool` (from its ``.npy`` files, else zarr)."""
+    pool_file, record = read_pool_record(path)
+    out = pool_file.parent
     items: list[tuple[int, PoolItem]] = []
     for s in record["sets"]:
         manifest = json.loads((out / f"{s['name']}.manifest.json").read_text())

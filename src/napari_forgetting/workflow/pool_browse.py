@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from napari_forgetting.data.sections import Section, section_image
-from napari_forgetting.workflow.augment import POOL_MANIFEST
+from napari_forgetting.workflow.augment import read_pool_record
 
 __all__ = ["PoolBrowse", "PoolStack", "open_pool_browse", "per_item"]
 
@@ -151,19 +151,8 @@ def open_pool_browse(path: str | os.PathLike, volume: Any = None) -> PoolBrowse:
     targets are left out otherwise, :attr:`PoolBrowse.no_targets` says why).
 
     Raises ``FileNotFoundError`` / ``ValueError`` with one line naming the file."""
-    given = Path(path)
-    pool_file = given / POOL_MANIFEST if given.is_dir() else given
+    pool_file, record = read_pool_record(path)
     folder = pool_file.parent
-    try:
-        record = json.loads(pool_file.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"{pool_file}: no augmented pool here (an interrupted export has no pool.json)"
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{pool_file}: not a pool manifest ({exc})") from None
-    if record.get("kind") != "augmented_pool" or not isinstance(record.get("sets"), list):
-        raise ValueError(f"{pool_file}: not an augmented pool's manifest")
     no_targets = None
     if volume is None:
         volume, no_targets = _parent_volume(record.get("parent_run"))

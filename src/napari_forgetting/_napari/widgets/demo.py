@@ -63,9 +63,7 @@ def run_demo(
             widget.view_sections("crossline")
         QApplication.processEvents()
         if screenshot:
-            Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-            viewer.screenshot(str(screenshot), canvas_only=False, flash=False)
-            print(f"screenshot: {screenshot}", file=sys.stderr)
+            save_screenshot(viewer, screenshot)
         if quit:
             viewer.close()
             QApplication.quit()
@@ -150,9 +148,7 @@ def run_report_view(
             status = 2
     QApplication.processEvents()
     if screenshot and status == 0:
-        Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-        viewer.screenshot(str(screenshot), canvas_only=False, flash=False)
-        print(f"screenshot: {screenshot}", file=sys.stderr)
+        save_screenshot(viewer, screenshot)
     if quit or status != 0:
         viewer.close()
         return status
@@ -181,11 +177,16 @@ def run_pool_view(
     print(caption.replace("\n", "; "), file=sys.stderr)
     QApplication.processEvents()
     if screenshot:
-        Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-        viewer.screenshot(str(screenshot), canvas_only=False, flash=False)
-        print(f"screenshot: {screenshot}", file=sys.stderr)
+        save_screenshot(viewer, screenshot)
     if quit:
         viewer.close()
         return 0
     napari.run()
     return 0
+
+
+def save_screenshot(viewer: Any, path: str) -> None:
+    """The whole window as a PNG at ``path`` (folders made), said on stderr."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    viewer.screenshot(str(path), canvas_only=False, flash=False)
+    print(f"screenshot: {path}", file=sys.stderr)
