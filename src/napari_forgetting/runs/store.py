@@ -55,6 +55,7 @@ __all__ = [
     "EpochNotComplete",
     "RunStore",
     "RunStoreError",
+    "display_arrays",
     "is_run_dir",
 ]
 
@@ -74,6 +75,15 @@ MAP_NAMES = (
     "margin",
 )
 _CHUNK = 1 << 20  # pixels per chunk along the flat axis (1 MiB of uint8)
+
+
+def display_arrays(predictions: np.ndarray, maps: dict[str, np.ndarray]) -> dict[str, Any]:
+    """What a viewer draws of an epoch, live or stored: ``predictions`` (flat), ``maps`` and
+    ``heat_upper``, the forgetting events' display maximum
+    (:func:`~napari_forgetting.dynamics.heat_limit`; ``None`` without them)."""
+    counts = maps.get("forgetting_events")
+    upper = heat_limit(counts) if counts is not None and counts.size else None
+    return {"predictions": predictions, "maps": maps, "heat_upper": upper}
 
 
 class RunStoreError(ValueError):
@@ -578,9 +588,7 @@ class RunStore:
         F3 size and a percentile over them: a viewer calls it off its GUI thread."""
         e = self.epoch_index(epoch)
         maps = {n: self.flat_map(n, e) for n in names if n in self.map_names}
-        counts = maps.get("forgetting_events")
-        upper = heat_limit(counts) if counts is not None and counts.size else None
-        return {"maps": maps, "predictions": self.flat_predictions(e), "heat_upper": upper}
+        return display_arrays(self.flat_predictions(e), maps)
 
     def heatmap(
         self,

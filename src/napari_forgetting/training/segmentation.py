@@ -63,7 +63,7 @@ from napari_forgetting.model.device import (
     make_optimizer,
 )
 from napari_forgetting.model.metrics import ConfusionMatrix
-from napari_forgetting.runs.store import RunStore, RunStoreError, is_run_dir
+from napari_forgetting.runs.store import RunStore, RunStoreError, display_arrays, is_run_dir
 from napari_forgetting.training.callbacks import Callback
 from napari_forgetting.training.events import SweepProgress
 from napari_forgetting.training.loop import JsonConfig, TrainingLoop, drain
@@ -212,15 +212,11 @@ def _true_class_stats(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tens
 
 def _display(predictions: list[np.ndarray], maps: dict[str, np.ndarray]) -> dict[str, Any]:
     """What a live view draws: the predictions flat, the maps, and the forgetting
-    events' display maximum (:func:`~napari_forgetting.dynamics.heat_limit`, or None)."""
-    from napari_forgetting.dynamics import heat_limit
-
+    events' display maximum (:func:`~napari_forgetting.runs.store.display_arrays`)."""
     flat = (
         np.concatenate([p.ravel() for p in predictions]) if predictions else np.zeros(0, np.uint8)
     )
-    counts = maps.get("forgetting_events")
-    upper = heat_limit(counts) if counts is not None and counts.size else None
-    return {"predictions": flat, "maps": maps, "heat_upper": upper}
+    return display_arrays(flat, maps)
 
 
 def _jsonable(scores: dict[str, Any]) -> dict[str, Any]:

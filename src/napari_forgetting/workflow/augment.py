@@ -60,6 +60,7 @@ __all__ = [
     "generate_pool",
     "load_pool",
     "pool_record",
+    "pool_set",
     "pool_steps",
     "read_pool_record",
     "retrain",
@@ -402,22 +403,27 @@ def read_pool_record(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
     return pool_file, record
 
 
+def pool_set(folder: Path, name: str) -> tuple[dict[str, Any], Any, Any]:
+    """A pool set's manifest and its ``(seismic, labels)`` as stored, ``(N, cols, samples)``,
+    unread: memory maps of its ``.npy`` files, else its zarr arrays."""
+    manifest = json.loads((folder / f"{name}.manifest.json").read_text())
+    npy = folder / f"{name}_seismic.npy"
+    if npy.is_file():
+        labels = np.load(folder / f"{name}_labels.npy", mmap_mode="r")
+        return manifest, np.load(npy, mmap_mode="r"), labels
+    import zarr
+
+    group = zarr.open_group(str(folder / f"{name}.zarr"), mode="r")
+    return manifest, group["seismic"], group["labels"]
+
+
 def load_pool(path: str | os.PathLike) -> AugmentedPool:
     """Read a pool written by :func:`save_pool` (from its ``.npy`` files, else zarr)."""
     pool_file, record = read_pool_record(path)
     out = pool_file.parent
     items: list[tuple[int, PoolItem]] = []
     for s in record["sets"]:
-        manifest = json.loads((out / f"{s['name']}.manifest.json").read_text())
-        npy = out / f"{s['name']}_seismic.npy"
-        if npy.is_file():
-            seismic = np.load(npy)
-            labels = np.load(out / f"{s['name']}_labels.npy")
-        else:
-            import zarr
-
-            group = zarr.open_group(str(out / f"{s['name']}.zarr"), mode="r")
-            seismic, labels = group["seismic"][...], group["labels"][...]
+        manifest, seismic, labels = pool_set(out, s["name"])
         for n, r in enumerate(manifest["sections"]):
             items.append(
                 (

@@ -15,16 +15,15 @@ side is :mod:`napari_forgetting._napari.pool_view`.
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from napari_forgetting.data.sections import Section, section_image
-from napari_forgetting.workflow.augment import read_pool_record
+from napari_forgetting.workflow.augment import pool_set, read_pool_record
 
 __all__ = ["PoolBrowse", "PoolStack", "open_pool_browse", "per_item"]
 
@@ -55,10 +54,8 @@ class PoolBrowse:
     class_id: int
     class_name: str
     stacks: list[PoolStack]
-    record: dict[str, Any]
     #: why the targets could not be shown (``None`` when they are)
     no_targets: str | None = None
-    _volume: Any = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return sum(len(s) for s in self.stacks)
@@ -104,20 +101,16 @@ class PoolBrowse:
         return line
 
 
-def _stack(folder: Path, name: str) -> tuple[Any, Any]:
-    """A set's ``(seismic, labels)`` as ``(N, rows, cols)`` depth-down views, unread."""
-    npy = folder / f"{name}_seismic.npy"
-    if npy.is_file():
-        seismic = np.load(npy, mmap_mode="r")
-        labels = np.load(folder / f"{name}_labels.npy", mmap_mode="r")
-    else:
+def _stack(folder: Path, name: str) -> tuple[dict[str, Any], Any, Any]:
+    """A set's manifest and ``(seismic, labels)`` as ``(N, rows, cols)`` depth-down views,
+    unread (memory maps, or dask arrays over zarr)."""
+    manifest, seismic, labels = pool_set(folder, name)
+    if not isinstance(seismic, np.ndarray):
         import dask.array as da
-        import zarr
 
-        group = zarr.open_group(str(folder / f"{name}.zarr"), mode="r")
-        seismic, labels = da.from_zarr(group["seismic"]), da.from_zarr(group["labels"])
+        seismic, labels = da.from_zarr(seismic), da.from_zarr(labels)
     # stored as F3 volumes (N, cols, samples): depth down is (N, samples, cols)
-    return seismic.transpose(0, 2, 1), labels.transpose(0, 2, 1)
+    return manifest, seismic.transpose(0, 2, 1), labels.transpose(0, 2, 1)
 
 
 def per_item(array: Any) -> Any:
@@ -161,8 +154,7 @@ def open_pool_browse(path: str | os.PathLike, volume: Any = None) -> PoolBrowse:
     for s in sorted(record["sets"], key=lambda s: s["kind"] != "inline"):
         name = s["name"]
         try:
-            manifest = json.loads((folder / f"{name}.manifest.json").read_text())
-            images, labels = _stack(folder, name)
+            manifest, images, labels = _stack(folder, name)
         except (FileNotFoundError, KeyError, ValueError) as exc:
             raise ValueError(f"{folder}: the set {name} cannot be read ({exc})") from None
         records = sorted(manifest["sections"], key=lambda r: int(r.get("inline_number", 0)))
@@ -184,9 +176,7 @@ def open_pool_browse(path: str | os.PathLike, volume: Any = None) -> PoolBrowse:
     if no_targets is not None:
         for stack in stacks:
             stack.targets = stack.difference = None
-    return PoolBrowse(
-        folder, int(record["class_id"]), str(record["class"]), stacks, record, no_targets, volume
-    )
+    return PoolBrowse(folder, int(record["class_id"]), str(record["class"]), stacks, no_targets)
 
 
 def _parent_volume(parent_run: str | None) -> tuple[Any, str | None]:
