@@ -8,7 +8,12 @@ demo configuration and prints, per run:
 * time to the first heat map (the first drawn part of an evaluation, ``SweepShown``, or the
   first epoch's end), from the start of the process;
 * the largest gap, p99 and median of a 10 ms QTimer on the GUI thread while training;
+* how long the Start click holds the GUI thread (``widget.start()``), and the timer's largest
+  gap from the click until the worker has built the model (torch imported there);
 * the per-epoch layer update time;
+* the full (oldest-generation) garbage collections from the click until the model is built,
+  while training and while replaying: how many and the longest (``gc.callbacks``; each is a
+  pause of the whole process);
 * replay: the finished run opened again (**Open run**), then its epochs shown one after the
   other, twice round (the epoch slider), each followed by 0.2 s of event loop: the time from
   opening, and from asking for an epoch, to its maps drawn, and the timer's largest gap
@@ -27,6 +32,7 @@ other; the script finds either module layout (``napari_forgetting._napari`` toda
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -67,6 +73,27 @@ def _gaps(ticks: list[float]) -> np.ndarray:
     return np.diff(ticks) * 1e3 if len(ticks) > 1 else np.zeros(1)
 
 
+class FullCollections:
+    """Durations (ms) of the full garbage collections while :attr:`on` (gc callbacks)."""
+
+    def __init__(self) -> None:
+        self.on, self.durations, self._t0 = False, [], 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if info["generation"] != 2 or not self.on:
+            return
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.durations.append((time.perf_counter() - self._t0) * 1e3)
+
+    def take(self) -> tuple[int, float]:
+        """(how many, the longest in ms) since the last take."""
+        taken, self.durations = self.durations, []
+        return len(taken), max(taken, default=0.0)
+
+
 def measure(epochs: int, data: str | None) -> dict[str, Any]:
     """One run of the dock in this process; the figures as a dict."""
     import napari
@@ -103,17 +130,25 @@ def measure(epochs: int, data: str | None) -> dict[str, Any]:
             app.processEvents()
             time.sleep(0.002)
 
+    collections = FullCollections()
+    timer.start()
+    t0 = time.perf_counter()
     widget.start()
+    start_ms = (time.perf_counter() - t0) * 1e3
+    collections.on = True
     widget.worker.yielded.connect(on_event)
     while api["started"] not in widget.events_seen:
         app.processEvents()
         time.sleep(0.005)
-    timer.start()
+    build_gaps = _gaps(ticks)  # from the click to the worker's model built
+    build_full = collections.take()
+    ticks.clear()
     while widget.running:
         app.processEvents()
         time.sleep(0.002)
     timer.stop()
     live_gaps = _gaps(ticks)
+    live_full = collections.take()
     run_path = Path(widget.run_dir)
     volume = tuple(widget.live.geometry.volume_shape)
 
@@ -144,6 +179,8 @@ def measure(epochs: int, data: str | None) -> dict[str, Any]:
         spin(0.2)
     timer.stop()
     replay_gaps = _gaps(ticks)
+    replay_full = collections.take()
+    collections.on = False
     with open("/proc/self/status") as status:  # Linux
         hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
     if hasattr(widget, "shutdown"):
@@ -153,6 +190,14 @@ def measure(epochs: int, data: str | None) -> dict[str, Any]:
         "volume": volume,
         "epochs": epochs,
         "first_heat_map_s": first[0] if first else float("nan"),
+        "start_ms": start_ms,
+        "build_max_gap_ms": float(build_gaps.max()),
+        "build_full_gc": build_full[0],
+        "build_full_gc_max_ms": build_full[1],
+        "live_full_gc": live_full[0],
+        "live_full_gc_max_ms": live_full[1],
+        "replay_full_gc": replay_full[0],
+        "replay_full_gc_max_ms": replay_full[1],
         "live_max_gap_ms": float(live_gaps.max()),
         "live_p99_gap_ms": float(np.percentile(live_gaps, 99)),
         "live_median_gap_ms": float(np.median(live_gaps)),
@@ -173,6 +218,10 @@ def report(name: str, r: dict[str, Any]) -> None:
     print(f"{name}: volume {tuple(r['volume'])}, {r['epochs']} epoch(s), demo config")
     print(f"  first heat map: {r['first_heat_map_s']:.1f} s after the process started")
     print(
+        f"  Start click: the GUI thread held {r['start_ms']:.0f} ms; event loop max gap "
+        f"{r['build_max_gap_ms']:.0f} ms until the model was built (worker)"
+    )
+    print(
         f"  live training: event loop max gap {r['live_max_gap_ms']:.0f} ms, p99 "
         f"{r['live_p99_gap_ms']:.0f} ms, median {r['live_median_gap_ms']:.0f} ms over "
         f"{r['live_ticks']} ticks; layer update per epoch mean {r['update_mean_ms']:.1f} ms, "
@@ -184,12 +233,20 @@ def report(name: str, r: dict[str, Any]) -> None:
         f"{r['replay_epoch_mean_ms']:.0f} ms, max {r['replay_epoch_max_ms']:.0f} ms; event "
         f"loop max gap over the epochs {r['replay_max_gap_ms']:.0f} ms"
     )
+    print(
+        f"  full garbage collections: {r['build_full_gc']} until the model was built (longest "
+        f"{r['build_full_gc_max_ms']:.0f} ms), {r['live_full_gc']} while training (longest "
+        f"{r['live_full_gc_max_ms']:.0f} ms), {r['replay_full_gc']} while replaying (longest "
+        f"{r['replay_full_gc_max_ms']:.0f} ms)"
+    )
     print(f"  peak RSS {gib:.2f} GiB = {gb:.2f} GB")
 
 
 #: (key, label) of the figures compared between revisions (lower is better for all).
 COMPARED = [
     ("first_heat_map_s", "first heat map"),
+    ("start_ms", "Start click, GUI thread held"),
+    ("build_max_gap_ms", "largest GUI gap, click to model built"),
     ("live_max_gap_ms", "largest GUI gap, live training"),
     ("replay_max_gap_ms", "largest GUI gap, replay (epochs shown)"),
     ("open_run_ms", "open run"),

@@ -42,6 +42,16 @@ def _runs_in_tmp_path(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("NAPARI_FORGETTING_RUNS", str(tmp_path_factory.getbasetemp() / "runs"))
 
 
+@pytest.fixture(autouse=True)
+def _nothing_stays_frozen():
+    """The docks freeze the long-lived heap (``_napari.collector``); each test ends thawed,
+    so no test's objects outlive it in the permanent generation."""
+    yield
+    collector = sys.modules.get("napari_forgetting._napari.collector")
+    if collector is not None:
+        collector.thaw()
+
+
 @pytest.fixture
 def segyio_dir() -> Path:
     """The real SEG-Y files of ../shared/data/segyio (tests using it are skipped where absent)."""

@@ -427,3 +427,24 @@ def test_exclude_validation_traces_hides_exactly_those_pixels_from_the_loss(surv
     assert (y1 == 255).sum() > (y0 == 255).sum()  # something was hidden
     with pytest.raises(ValueError, match="mode='sweep'"):
         cfg(mode="online", exclude_validation_traces=True)
+
+
+def test_a_training_config_is_built_and_checked_without_torch() -> None:
+    """The viewer builds the config on its GUI thread; torch is imported by the worker."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from napari_forgetting.training.config import TrainConfig\n"
+        "c = TrainConfig(epochs=2, patch_size=(16, 16), device=None)\n"
+        "assert TrainConfig.from_dict(c.to_dict()) == c\n"
+        "try:\n"
+        "    TrainConfig(mode='bogus')\n"
+        "except ValueError as e:\n"
+        "    assert 'mode' in str(e)\n"
+        "else:\n"
+        "    raise SystemExit('a bad mode passed')\n"
+        "assert 'torch' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -5,13 +5,17 @@ Tiny synthetic volumes and a few small epochs keep each test to seconds on two C
 
 from __future__ import annotations
 
+import gc
+import sys
 import threading
 import time
+import weakref
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from napari_forgetting._napari import collector
 from napari_forgetting._napari.live_layers import HEAT_NAME, PREDICTION_NAME, layer_name
 from napari_forgetting._napari.widgets.training import TrainingWidget
 from napari_forgetting.data.sections import scatter_sections
@@ -161,6 +165,8 @@ def test_heat_layer_holds_exactly_the_tracker_counts_after_two_epochs(
     np.testing.assert_array_equal(pred.data[at], last.T)
     # model and optimiser released after the run; layers still bound
     assert grab.trainer.model is None and grab.trainer.optimizer is None
+    # frozen since the model was built: full collections skip the long-lived heap
+    assert gc.get_freeze_count() > 0
     assert widget.worker is None and not widget.stop_button.enabled
     # 3-D view renders the same layer
     viewer.dims.ndisplay = 3
@@ -373,6 +379,46 @@ def test_open_a_run_store_and_follow_it_while_it_is_written(
     for kind in widget.live.kinds:
         check_heat_layer(widget.live.layer(HEAT_NAME, kind), store, counts, kind)
     assert widget.epoch_slider.max == 1 and not widget.poll_timer.isActive()
+
+
+def test_start_leaves_torch_to_the_worker_and_the_heap_is_frozen_while_a_run_is_shown(
+    make_napari_viewer, qtbot, survey, tmp_path, trained_run, monkeypatch
+):
+    """The Start click builds and checks the config without the trainer's module (torch is
+    imported by the worker) and collects once; opening a run freezes what is alive; a layer
+    removed from the viewer thaws it, so the layer is reclaimed; the variable turns it off."""
+    import napari_forgetting._napari.widgets.training as training_dock
+
+    viewer, widget = _widget(make_napari_viewer, survey, tmp_path)
+    launched = []
+    monkeypatch.setattr(
+        training_dock, "start_worker", lambda *a, **k: launched.append((a, k)) or None
+    )
+    with monkeypatch.context() as m:  # the GUI thread may not import the trainer's module
+        m.setitem(sys.modules, "napari_forgetting.training.segmentation", None)
+        m.setattr(gc, "freeze", lambda: pytest.fail("the click collects, it does not freeze"))
+        widget.start()
+    assert launched and not any("cannot start" in m for m in widget.messages)
+    assert gc.get_freeze_count() == 0
+    build = launched[0][0][1]
+    assert type(build()).__name__ == "Trainer"  # the worker's job imports and builds it
+    widget._set_running(False)
+
+    doomed = viewer.add_image(np.zeros((4, 5, 6), np.float32), name="doomed")
+    data = weakref.ref(doomed.data)
+    widget.open_run(trained_run)
+    assert gc.get_freeze_count() > 0
+    qtbot.waitUntil(lambda: not widget.view.replaying, timeout=10_000)
+    del doomed
+    viewer.layers.remove("doomed")  # thawed: the next full collection reclaims the layer
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert data() is None
+
+    monkeypatch.setenv(collector.ENV, "0")
+    widget.open_run(trained_run)
+    assert gc.get_freeze_count() == 0
+    qtbot.waitUntil(lambda: not widget.view.replaying, timeout=10_000)
 
 
 def test_metrics_plot_renders_in_a_helper_thread(qtbot):

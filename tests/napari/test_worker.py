@@ -53,3 +53,31 @@ def test_quit_closes_the_generator_in_the_worker_thread(qtbot):
     qtbot.waitUntil(lambda: bool(done), timeout=10_000)
     assert len(events) < 1000  # stopped early
     assert len(closed_on) == 1 and closed_on[0] is not threading.main_thread()
+
+
+def test_the_collector_freezes_collects_and_thaws_only_its_own_freeze(monkeypatch):
+    import gc
+
+    from napari_forgetting._napari import collector
+
+    assert gc.get_freeze_count() == 0
+    assert collector.freeze() == gc.get_freeze_count() > 0
+    cycle = []
+    cycle.append(cycle)  # garbage born after the freeze is collected as before
+    del cycle
+    assert gc.collect() >= 1
+    assert gc.get_freeze_count() > 0  # a collection does not thaw
+    collector.collect()  # thaws, then one full collection
+    assert gc.get_freeze_count() == 0
+
+    gc.freeze()  # someone else's freeze: left alone, and nothing frozen on top of it
+    try:
+        theirs = gc.get_freeze_count()
+        assert collector.freeze() == 0 and collector.collect() == 0
+        collector.thaw()
+        assert gc.get_freeze_count() == theirs
+    finally:
+        gc.unfreeze()
+
+    monkeypatch.setenv(collector.ENV, "off")
+    assert not collector.enabled() and collector.freeze() == 0 and gc.get_freeze_count() == 0

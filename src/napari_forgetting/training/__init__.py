@@ -1,16 +1,18 @@
 """Training: one loop for every trainer, its callbacks, and the segmentation trainer.
 
+* :mod:`.config` -- :class:`JsonConfig` and the segmentation trainer's :class:`TrainConfig`
+  (no torch: a viewer checks a config on its GUI thread).
 * :mod:`.loop` -- :class:`TrainingLoop`: ``fit()`` / ``fit_steps()``, checkpoints, resume,
-  the non-finite loss guard; :class:`JsonConfig`; :class:`TrainingError`.
+  the non-finite loss guard; :class:`TrainingError`.
 * :mod:`.callbacks` -- the one :class:`Callback` base and the command line's
   :class:`ProgressBar`.
 * :mod:`.events` -- the loop's typed steps and :func:`live_events`, training as events for a
   live view.
-* :mod:`.segmentation` -- :class:`Trainer` and :class:`TrainConfig`: DeepLabV3-ResNet18 on
-  patches, with per-epoch forgetting tracking into a run store.
+* :mod:`.segmentation` -- :class:`Trainer`: DeepLabV3-ResNet18 on patches, with per-epoch
+  forgetting tracking into a run store.
 
-Names are imported lazily (PEP 562): importing :mod:`.events` or :mod:`.callbacks` does not
-load torch. No Qt, napari or printing here.
+Names are imported lazily (PEP 562): importing :mod:`.config`, :mod:`.events` or
+:mod:`.callbacks` does not load torch. No Qt, napari or printing here.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from typing import Any
 _EXPORTS = {
     "Callback": "callbacks",
     "ProgressBar": "callbacks",
-    "JsonConfig": "loop",
+    "JsonConfig": "config",
     "TrainingError": "loop",
     "TrainingLoop": "loop",
-    "TrainConfig": "segmentation",
+    "TrainConfig": "config",
     "Trainer": "segmentation",
     "live_events": "events",
 }

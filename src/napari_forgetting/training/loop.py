@@ -5,7 +5,7 @@
 It owns what the two share -- the epoch/batch loop as a generator (:meth:`fit_steps`, with
 :meth:`fit` a loop over it), callbacks (:class:`~.callbacks.Callback`), the stop flag, an
 atomic per-epoch checkpoint and resuming from it bit for bit, the RNG state, the non-finite
-loss guard and JSON configs -- and calls a few hooks the trainers fill in:
+loss guard -- and calls a few hooks the trainers fill in:
 
 * ``_train_batch(epoch, batch, draws)`` -- one optimisation step on the sampler's draws;
   returns the batch's loss and a dict of loss parts (averaged into the epoch's logs);
@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -53,32 +52,15 @@ def drain(steps: Iterator[Any]) -> Any:
             return done.value
 
 
-__all__ = ["JsonConfig", "TrainingError", "TrainingLoop"]
+__all__ = ["TrainingError", "TrainingLoop"]
 
 
 class TrainingError(RuntimeError):
     """Training cannot continue (e.g. the loss became NaN)."""
 
 
-class JsonConfig:
-    """Mixin of the trainers' dataclass configs: ``to_dict`` (tuples become lists, so the
-    dict is JSON as it is) and ``from_dict`` (unknown keys are an error naming them)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        items = asdict(self).items()  # type: ignore[call-overload]
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in items}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Any:
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
-        return cls(**d)
-
-
 class TrainingLoop:
-    """Base of both trainers. Subclasses set ``config`` (a :class:`JsonConfig` with
+    """Base of both trainers. Subclasses set ``config`` (a :class:`~.config.JsonConfig` with
     ``epochs``, ``batch_size``, ``seed``, ``num_threads``, ``deterministic``), ``callbacks``,
     ``out_dir``, ``device``, ``sampler`` (a :class:`~napari_forgetting.data.sections.
     PatchSampler`) and ``patches_per_epoch``, call :meth:`_init_loop`, and implement

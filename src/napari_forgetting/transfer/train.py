@@ -47,7 +47,8 @@ from napari_forgetting.model.device import (
     make_optimizer,
 )
 from napari_forgetting.training.callbacks import Callback
-from napari_forgetting.training.loop import JsonConfig, TrainingLoop
+from napari_forgetting.training.config import JsonConfig
+from napari_forgetting.training.loop import TrainingLoop
 from napari_forgetting.transfer.losses import (
     character_loss,
     feature_matching_loss,

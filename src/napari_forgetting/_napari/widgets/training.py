@@ -36,6 +36,7 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
+from napari_forgetting._napari import collector
 from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER, LayerVolume
 from napari_forgetting._napari.live_layers import EXTRA_LAYERS, HEAT_NAME, KINDS, LiveLayers
 from napari_forgetting._napari.run_view import RunView
@@ -209,6 +210,7 @@ class TrainingWidget(QWidget):
         self.follow.changed.connect(self._follow_changed)
         self.viewer.layers.events.inserted.connect(self.reset_choices)
         self.viewer.layers.events.removed.connect(self.reset_choices)
+        collector.watch(self.viewer)
         self.reset_choices()
 
     # -------------------------------------------------------------- what the view shows
@@ -303,16 +305,13 @@ class TrainingWidget(QWidget):
     def _resumable(self) -> bool:
         return self.run_dir is not None and (self.run_dir / "checkpoint.pt").is_file()
 
-    def _device(self) -> str:
-        device = None if self.device.value == "auto" else self.device.value
-        if device is None:
-            from napari_forgetting.model.device import select_device
-
-            device = str(select_device(None))
-        return device
+    def _device(self) -> str | None:
+        """The device asked for; ``None`` for *auto*, which the trainer resolves in its
+        worker (torch is imported there, not on the GUI thread)."""
+        return None if self.device.value == "auto" else self.device.value
 
     def _config(self) -> Any:
-        from napari_forgetting.training.segmentation import TrainConfig
+        from napari_forgetting.training.config import TrainConfig
 
         device = self._device()
         return TrainConfig(
@@ -385,7 +384,7 @@ class TrainingWidget(QWidget):
         if self.running:
             return
         from napari_forgetting.runs.store import RunStore
-        from napari_forgetting.training.segmentation import TrainConfig
+        from napari_forgetting.training.config import TrainConfig
 
         try:
             run_dir = self.run_dir
@@ -423,11 +422,11 @@ class TrainingWidget(QWidget):
     def _launch(self, volume: LayerVolume, config: Any, run_dir: Path, *, resume: bool,
                 **trainer_options: Any) -> None:  # fmt: skip
         """Start the worker: the trainer is built, trained and released there."""
-        from napari_forgetting.training.segmentation import Trainer
-
         callbacks = list(self.extra_callbacks)
 
-        def build() -> Trainer:
+        def build() -> Any:  # in the worker: torch is imported there, not on the GUI thread
+            from napari_forgetting.training.segmentation import Trainer
+
             return Trainer(volume, config, callbacks=callbacks, out_dir=run_dir, **trainer_options)
 
         self.view.stop_following()
@@ -436,6 +435,7 @@ class TrainingWidget(QWidget):
         self._ended = None
         self._set_running(True)
         self.status.value = f"building the model (run folder {run_dir}) ..."
+        collector.collect()  # one full collection at the click; frozen once training starts
         self.worker = start_worker(
             live_events, build, resume=resume, overwrite=not resume,
             sweep_seconds=self.sweep_seconds, on_event=self._on_event,
@@ -470,6 +470,8 @@ class TrainingWidget(QWidget):
 
     def _on_started(self, ev: TrainStart) -> None:
         from napari_forgetting.runs.store import RunStore
+
+        collector.freeze()  # torch and the model built: no full collection walks them again
 
         vol = self.bound_volume
         store = RunStore.open(ev.run_dir)
@@ -616,6 +618,7 @@ class TrainingWidget(QWidget):
         self.view.follow = bool(self.follow.value)
         self.view._shown_epochs = 0
         self._set_running(False)
+        collector.freeze()  # no full collection over the long-lived heap while replaying
         following = self.view.start_following()
         self._tell(
             f"opened run {store.path.name}: {store.n_epochs} epoch(s), {store.status}"
@@ -675,6 +678,7 @@ class TrainingWidget(QWidget):
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
         self.shutdown()
         self.view.close()
+        collector.thaw()
         super().closeEvent(event)
 
     def shutdown(self, timeout_s: float = 30.0) -> None:

@@ -43,6 +43,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_forgetting._napari import collector
 from napari_forgetting._napari.live_layers import LiveLayers
 from napari_forgetting._napari.pool_view import PoolView
 from napari_forgetting._napari.side_view import grid_of
@@ -68,6 +69,7 @@ class AugmentWidget(QWidget):
     def __init__(self, napari_viewer: Any) -> None:
         super().__init__()
         self.viewer = napari_viewer
+        collector.watch(napari_viewer)
         self.worker = None
         self.pool_dir: Path | None = None
         self.retrained_dir: Path | None = None
@@ -246,6 +248,7 @@ class AugmentWidget(QWidget):
         self._bar = progress(total=self.sources.value() * self.per_source.value())
         self._bar.set_description("style transfers")
         self.status.setText("generating the augmented pool …")
+        collector.collect()  # one full collection at the click; frozen once retraining starts
         self.worker = start_worker(
             augment_and_retrain_events, Path(run), transfer_method, out,
             cls=self.class_box.currentText(), n_sources=self.sources.value(),
@@ -287,6 +290,8 @@ class AugmentWidget(QWidget):
             )
         elif isinstance(ev, TrainStart):
             from napari_forgetting.runs.store import RunStore
+
+            collector.freeze()  # torch and the model built: no full collection walks them
 
             self._store = RunStore.open(ev.run_dir)
         elif isinstance(ev, EpochDone):
