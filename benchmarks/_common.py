@@ -8,12 +8,26 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.training.segmentation import TrainConfig, Trainer
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def baseline_src(revision: str, work: Path) -> Path:
+    """The ``src`` folder of ``revision`` checked out with ``git worktree`` (from this
+    repository) in ``work``, reused when it is there: a benchmark runs it side by side."""
+    tree = work / f"baseline-{revision}"
+    if not tree.is_dir():
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree),
+                        revision], check=True, capture_output=True)  # fmt: skip
+    return tree / "src"
 
 
 def training_parser(description: str, epochs: int = 3) -> argparse.ArgumentParser:

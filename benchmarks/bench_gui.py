@@ -288,12 +288,10 @@ def main() -> None:
         return
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-gui-"))
     work.mkdir(parents=True, exist_ok=True)
-    tree = work / f"baseline-{args.baseline}"
-    if not tree.exists():
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree),
-                        args.baseline], check=True, capture_output=True)  # fmt: skip
+    from _common import baseline_src  # imports torch: only in this driver, not the measured run
+
     results = {}
-    for name, src in (("current", REPO / "src"), ("baseline", tree / "src")):
+    for name, src in (("current", REPO / "src"), ("baseline", baseline_src(args.baseline, work))):
         results[name] = _subprocess(src, args)
         report(name if name == "current" else f"baseline {args.baseline}", results[name])
     for key, label in COMPARED:

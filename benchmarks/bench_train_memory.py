@@ -96,11 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     shapes = [tuple(args.sizes[:3]), tuple(args.sizes[3:])]
     trees = {"current": REPO / "src"}
     if args.baseline:
-        tree = work / f"baseline-{args.baseline}"
-        if not tree.is_dir():
-            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree),
-                            args.baseline], check=True, capture_output=True)  # fmt: skip
-        trees["baseline"] = tree / "src"
+        from _common import baseline_src  # imports torch: only for a side-by-side run
+
+        trees["baseline"] = baseline_src(args.baseline, work)
     results: dict[str, list[tuple[int, int, float]]] = {name: [] for name in trees}
     for shape in shapes:
         data = survey(work, shape, trees["current"])

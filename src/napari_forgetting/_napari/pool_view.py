@@ -126,10 +126,6 @@ class PoolView:
         text_overlay(viewer).text = text
         return text
 
-    def item(self) -> int:
-        """The item in view (0-based)."""
-        return int(self._viewer.dims.current_step[0]) if self._viewer is not None else 0
-
     def go_to(self, item: int) -> str:
         """Browse to item ``item`` (0-based); returns its caption."""
         self._viewer.dims.set_current_step(0, int(item))

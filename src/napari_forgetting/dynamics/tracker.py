@@ -231,6 +231,7 @@ class ForgettingTracker:
         self._config = config
         self._spill = spill
         zeros = np.zeros if spill is None else spill.zeros
+        full = np.full if spill is None else spill.full
         sizes = [r * c for r, c in config.section_shapes]
         self._offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self._n_rows = np.array([r for r, _ in config.section_shapes], dtype=np.int64)
@@ -243,11 +244,7 @@ class ForgettingTracker:
         self._sweep_next = 0
         self._arrays: dict[str, np.ndarray] = {
             "count": zeros(n, dtype=counter),
-            "first": (
-                np.full(n, self._never, dtype=counter)
-                if spill is None
-                else spill.full(n, self._never, dtype=counter)
-            ),
+            "first": full(n, self._never, dtype=counter),
             "flags": zeros(n, dtype=np.uint8),
         }
         if config.track_switches:
