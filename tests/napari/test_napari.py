@@ -3,14 +3,20 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import segyio
 from npe2 import PluginManifest
 
 from napari_forgetting._napari import reader as _reader
 from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
-from napari_forgetting._napari.sample_data import sample_path
+from napari_forgetting._napari.sample_data import (
+    CHECKOUT_SAMPLE_DIR,
+    sample_data_dir,
+    sample_path,
+)
 from napari_forgetting.data import F3_CLASS_COLORS, VolumeError
 
 
@@ -32,6 +38,16 @@ def test_get_reader_is_fast_and_declines_other_files(tmp_path):
         reader(str(tmp_path / "missing.sgy"))
 
 
+def test_sample_data_is_the_checkouts_own_not_a_cache(tmp_path, monkeypatch):
+    # an empty cache: a source checkout must find its shipped sample_data/ and never fall
+    # back to (or write) a regenerated copy in the user's cache
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = Path(__file__).resolve().parents[2]
+    assert sample_data_dir() == CHECKOUT_SAMPLE_DIR == root / "sample_data"
+    assert sample_path() == root / "sample_data" / "f3_synthetic.sgy"
+    assert not (tmp_path / "cache").exists()
+
+
 def test_reader_returns_lazy_layers_with_geometry_and_class_colours():
     layers = _reader.get_reader(str(sample_path()))(str(sample_path()))
     (image, image_kw, image_type), (labels, labels_kw, labels_type) = layers
@@ -42,7 +58,12 @@ def test_reader_returns_lazy_layers_with_geometry_and_class_colours():
     assert image_kw["axis_labels"] == ("inline", "crossline", "sample")
     assert image_kw["translate"][:2] == (100.0, 300.0)
     meta = image_kw["metadata"]
-    assert meta["sample_interval"] == 4.0 and meta["inlines"][0] == 100
+    # the interval the file's own headers give (read by segyio, not by our reader): the
+    # shipped sample spans F3's 1020 ms in 128 samples (7.969 ms)
+    with segyio.open(str(sample_path()), ignore_geometry=True) as fh:
+        interval = segyio.tools.dt(fh) / 1000.0
+    assert meta["sample_interval"] == pytest.approx(interval) == pytest.approx(1020.0 / 128, 1e-3)
+    assert meta["inlines"][0] == 100
     cmap = labels_kw["colormap"]
     assert cmap[4] == tuple(c / 255 for c in F3_CLASS_COLORS[4]) + (1.0,)  # scruff orange
     assert list(labels_kw["features"]["class"])[5] == "zechstein"

@@ -8,10 +8,17 @@ from pathlib import Path
 from napari_forgetting._napari.layers import volume_layers
 from napari_forgetting.data import open_volume
 
+#: ``sample_data/`` of a source checkout (an editable install), whether it exists or not.
+CHECKOUT_SAMPLE_DIR = Path(__file__).resolve().parents[3] / "sample_data"
+
 
 def sample_data_dir() -> Path:
-    """``sample_data/`` of a source checkout; elsewhere a cache regenerated deterministically."""
-    checkout = Path(__file__).resolve().parents[2] / "sample_data"
+    """``sample_data/`` of a source checkout; elsewhere a cache regenerated deterministically.
+
+    This file is ``src/napari_forgetting/_napari/sample_data.py``: the checkout's root is
+    three folders up (``parents[3]``).
+    """
+    checkout = CHECKOUT_SAMPLE_DIR
     if (checkout / "f3_synthetic.sgy").exists():
         return checkout
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "napari-forgetting"
