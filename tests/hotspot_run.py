@@ -52,8 +52,10 @@ def flat_maps(arrays, dtype):
     return np.concatenate([np.asarray(a, dtype).ravel() for a in arrays])
 
 
-def make_run(path, epochs_done=2, status="finished", stats=True):
-    """The run above: epoch 0 without any event, epoch 1 as in the tables."""
+def make_run(path, epochs_done=2, status="finished", stats=True, events=None, train_config=None):
+    """The run above: epoch 0 without any event, epoch 1 as in the tables (or ``events``,
+    one array per section); ``train_config`` recorded in ``run.json`` (e.g. a seed)."""
+    events = EVENTS if events is None else events
     maps = {"forgetting_events": np.uint16, "never_learned": bool, "first_learned": np.uint16}
     if stats:
         maps.update(confidence=np.float32, variability=np.float32)
@@ -65,12 +67,13 @@ def make_run(path, epochs_done=2, status="finished", stats=True):
         epochs=2,
         volume_shape=VOLUME_SHAPE,
         class_names=CLASSES,
+        train_config=train_config,
     )
     zeros = [np.zeros(s.shape) for s in SECTIONS]
     for epoch in range(epochs_done):
         last = epoch == 1
         values = {
-            "forgetting_events": EVENTS if last else zeros,
+            "forgetting_events": events if last else zeros,
             "never_learned": NEVER,
             "first_learned": zeros,
             "confidence": CONFIDENCE,

@@ -210,3 +210,42 @@ def test_widget_leaves_out_sections_with_few_class_pixels(hotspots, hotspot_run)
     widget.min_pixels_spin.setValue(DEFAULT_MIN_PIXELS)
     assert widget.table.rowCount() == 0
     assert f"holds {DEFAULT_MIN_PIXELS} pixels of class 'b'" in widget.warnings[-1]
+
+
+def test_a_single_run_says_one_seed_and_shows_no_p_top_k(hotspots, hotspot_run):
+    _, widget = hotspots
+    widget.set_run(hotspot_run)
+    widget.set_class("b")
+    assert widget.table.columnCount() == 4 and widget.uncertainty is None
+    assert "one seed" in widget.status.text() and "one seed" in widget.note
+    assert widget.status.text().startswith("class b (id 1), statistic forgetting")
+
+
+def test_an_unexpected_ranking_error_is_a_message(hotspots, hotspot_run, monkeypatch, qtbot):
+    from napari_forgetting._napari.widgets import hotspots as module
+
+    _, widget = hotspots
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("every density is equal: class b was never learned")
+
+    monkeypatch.setattr(module, "rank_run", fails)
+    widget.set_run(hotspot_run)
+    assert widget.ranking is None and widget.table.rowCount() == 0
+    assert "never learned" in widget.status.text()
+    assert widget.warnings == ["every density is equal: class b was never learned"]
+    widget._rank_in_background()  # the same in the poll's worker
+    qtbot.waitUntil(lambda: widget.rank_worker is None, timeout=10_000)
+    assert "never learned" in widget.status.text() and widget.ranking is None
+
+
+def test_a_uniform_ranking_says_so(hotspots, tmp_path):
+    from hotspot_run import SECTIONS
+
+    _, widget = hotspots
+    store = make_run(tmp_path / "flat", events=[np.zeros(s.shape) for s in SECTIONS])
+    widget.set_run(store)
+    widget.set_class("b")
+    assert widget.ranking is not None and widget.ranking.uniform
+    assert "never learned or never forgotten" in widget.status.text()
+    assert any("never learned or never forgotten" in w for w in widget.warnings)

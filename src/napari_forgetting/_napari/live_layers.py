@@ -10,6 +10,12 @@ and nothing volume-sized is allocated (a 2-D view reads one section map).
 Heat maps read as the paper's Fig. 2: zero events are transparent, one event upwards runs
 through a perceptual colour map (``inferno``) with its count scale shown, and the seismic
 stays visible beneath. Layers are bound by object, and one the user closed is re-created.
+
+A consensus run over seeds (:mod:`napari_forgetting.runs.consensus`) is drawn the same way:
+its forgetting events are the seeds' mean counts (float), and its ``agreement`` map (the
+share of seeds in whose own top 5 % a pixel lies, 0..1) is the optional ``agreement``
+family, zero transparent like the heat maps (:data:`RUN_MAP_LAYERS`: offered only for a run
+that stores the map).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from napari_forgetting.dynamics import heat_limit
 from napari_forgetting.runs.geometry import RunGeometry, SectionVolume
 
 __all__ = [
+    "AGREEMENT_NAME",
     "EXTRA_LAYERS",
     "HEAT_NAME",
     "KINDS",
@@ -34,6 +41,9 @@ __all__ = [
     "PREDICTION_NAME",
     "HOTSPOT_3D",
     "LiveLayers",
+    "RUN_MAP_LAYERS",
+    "agreement_colormap",
+    "available_extras",
     "forgetting_colormap",
     "show_colorbar",
     "layer_name",
@@ -41,6 +51,7 @@ __all__ = [
 
 HEAT_NAME = "forgetting events"
 PREDICTION_NAME = "prediction"
+AGREEMENT_NAME = "agreement"
 KINDS = ("inline", "crossline")
 #: Optional layers: name -> (flat map, kind, contrast limits).
 EXTRA_LAYERS = {
@@ -49,11 +60,22 @@ EXTRA_LAYERS = {
     "confidence": ("confidence", "image", (0.0, 1.0)),
     "variability": ("variability", "image", (0.0, 0.5)),
     "margin": ("margin", "image", (-10.0, 10.0)),
+    AGREEMENT_NAME: ("agreement", "image", (0.0, 1.0)),
 }
+#: Optional layers offered only for a run that stores their map (no training run writes
+#: them: a consensus over seeds does).
+RUN_MAP_LAYERS = (AGREEMENT_NAME,)
 #: Prediction value of voxels on no evaluated section (transparent).
 NOT_TRACKED = 255
 #: Which flat arrays a family of layers shows: the tracker's sections or the evaluated ones.
 _WHICH = {PREDICTION_NAME: "eval"}
+
+
+def available_extras(extras: Sequence[str], map_names: Sequence[str]) -> tuple[str, ...]:
+    """``extras`` less the families of :data:`RUN_MAP_LAYERS` whose map a run (with
+    ``map_names``) does not store."""
+    stored = set(map_names)
+    return tuple(f for f in extras if f not in RUN_MAP_LAYERS or EXTRA_LAYERS[f][0] in stored)
 
 
 def layer_name(family: str, kind: str, tag: str = "") -> str:
@@ -80,6 +102,19 @@ def forgetting_colormap(zero: Sequence[float] = (0.0, 0.0, 0.0, 0.0)) -> Any:
     # linear within the ramp; only exact zero (below 1e-3 of the range) is transparent
     controls = np.concatenate([[0.0], np.linspace(1e-3, 1.0, len(ramp))])
     return Colormap(colors, controls=controls, name="forgetting events", interpolation="linear")
+
+
+def agreement_colormap() -> Any:
+    """Transparent at zero agreement (no seed puts the pixel in its top 5 %), then
+    ``viridis`` (perceptual) up to every seed at 1: where the seeds agree on a hotspot."""
+    from matplotlib import colormaps
+    from napari.utils import Colormap
+
+    ramp = colormaps["viridis"](np.linspace(0.0, 1.0, 64))
+    ramp[:, 3] = 1.0
+    colors = np.vstack([[0.0, 0.0, 0.0, 0.0], ramp])
+    controls = np.concatenate([[0.0], np.linspace(1e-3, 1.0, len(ramp))])
+    return Colormap(colors, controls=controls, name="agreement", interpolation="linear")
 
 
 class LiveLayers:
@@ -146,6 +181,8 @@ class LiveLayers:
             return np.uint8, NOT_TRACKED
         if EXTRA_LAYERS[family][1] == "labels":
             return np.uint8, 0
+        if family == AGREEMENT_NAME:
+            return np.float32, 0.0  # zero agreement and untracked: both transparent
         return np.float32, np.nan
 
     @property
@@ -211,6 +248,19 @@ class LiveLayers:
             return Labels(data, colormap={1: (1.0, 1.0, 1.0, 1.0), None: (0, 0, 0, 0)}, **common)
         if limits is None:  # first learned: epochs
             limits = (0.0, float(max(1, self.total_epochs - 1)))
+        if family == AGREEMENT_NAME:
+            layer = Image(
+                data,
+                colormap=agreement_colormap(),
+                contrast_limits=limits,
+                opacity=0.85,
+                blending="translucent",
+                rendering="translucent",
+                metadata={"kind": "agreement"},
+                **common,
+            )
+            show_colorbar(layer)
+            return layer
         layer = Image(data, colormap="viridis", contrast_limits=limits, **common)
         show_colorbar(layer)
         return layer

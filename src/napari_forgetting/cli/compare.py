@@ -10,13 +10,23 @@ The transfer arm's method is measured on the held-out sections before its pools 
 refused below the quality bar unless ``--force`` (a given checkpoint or the stratal method
 before any training: one line, exit status 2).
 
-The work is :mod:`napari_forgetting.workflow.compare`; this module only parses and prints.
+    napari-forgetting consensus --preset cpu-lite --seeds 4 --out cons/ [--data-seed 5]
+        [--class scruff] [--top 6] [--min-pixels N] [--scheduler ADDRESS] [--workers N]
+
+``consensus`` trains N seeds of one baseline configuration as the same jobs (finished seeds
+skipped, interrupted ones resumed), then writes their stability figures and a consensus run
+(``OUT/consensus``: mean counts, agreement, P(top k)) that ranks, replays and feeds
+``augment`` like any run.
+
+The work is :mod:`napari_forgetting.workflow.compare` and
+:mod:`napari_forgetting.workflow.consensus`; this module only parses and prints.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from napari_forgetting.cli.args import (
@@ -115,6 +125,51 @@ def register(subparsers: Any) -> None:
         **dict.fromkeys(_PRESET_OPTIONS),
     )
 
+    c = subparsers.add_parser(
+        "consensus",
+        help="train N seeds of one configuration and write their consensus and stability",
+        description="Train N seeds of one baseline configuration as dask.distributed jobs "
+        "(finished seeds skipped, interrupted ones resumed), measure how much the class's "
+        "hotspot ranking and heat maps move with the seed (stability.txt / .json) and write "
+        "the consensus run OUT/consensus: the seeds' mean forgetting counts and per-pixel "
+        "agreement, ranked with P(top k) per section.",
+    )
+    add_data_arguments(c, required=False)
+    c.add_argument("--out", required=True, help="folder (seeds in OUT/jobs/, OUT/consensus)")
+    c.add_argument(
+        "--preset",
+        choices=("tiny", "cpu-lite", "paper"),
+        help="the data and training budget of a compare preset (options beside it replace "
+        "its values)",
+    )
+    c.add_argument("--seeds", type=positive_int, default=4, help="seeds 0..N-1")
+    c.add_argument("--scheduler", help="address of an existing dask scheduler")
+    c.add_argument(
+        "--workers", type=positive_int, default=2, help="LocalCluster workers (1 thread each)"
+    )
+    c.add_argument(
+        "--retries", type=nonnegative_int, default=1, help="extra attempts of a failed job"
+    )
+    c.add_argument("--class", dest="cls", default="scruff", help="class of the ranking")
+    c.add_argument("--top", type=positive_int, default=6, help="k of top-k and P(top k)")
+    add_min_pixels_argument(c)
+    add_training_arguments(c, threads=1)
+    c.add_argument(
+        "--sequential",
+        action="store_true",
+        help="train the seeds one after another in this process (no dask)",
+    )
+    given = set(_PRESET_OPTIONS) & {a.dest for a in c._actions}
+    c.set_defaults(
+        func=_cmd_consensus,
+        threads_cluster=False,
+        transfer_checkpoint=None,
+        transfer_method=None,
+        compare_defaults={d: c.get_default(d) if d in given else None for d in _PRESET_OPTIONS},
+        **dict.fromkeys(given),
+        **{d: None for d in _PRESET_OPTIONS if d not in given},
+    )
+
 
 #: The options a preset may set: (command-line dest, CompareConfig field; "train."/"transfer."
 #: for a key of those dicts).
@@ -167,8 +222,9 @@ def _config_fields(args: argparse.Namespace, given_only: bool) -> dict[str, Any]
     return out
 
 
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from napari_forgetting.workflow.compare import CompareConfig, preset_config, run_comparison
+def _config(args: argparse.Namespace, command: str) -> Any:
+    """The CompareConfig the options ask for (a preset's values replaced by those given)."""
+    from napari_forgetting.workflow.compare import CompareConfig, preset_config
 
     with usage_errors():
         rest = {
@@ -183,8 +239,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             config = preset_config(args.preset, **_config_fields(args, True), **rest)
         else:
             if args.data is None:
-                raise UsageError("compare needs --data PATH|synthetic or --preset NAME")
+                raise UsageError(f"{command} needs --data PATH|synthetic or --preset NAME")
             config = CompareConfig(**_config_fields(args, False), **rest)
+    return config
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from napari_forgetting.workflow.compare import run_comparison
+
+    config = _config(args, "compare")
     from napari_forgetting.workflow.augment import TransferBelowBar
 
     try:
@@ -205,4 +268,32 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     )
     for kind, path in result.files.items():
         print(f"{kind}: {path}")
+    return 0 if result.ok else 1
+
+
+def _cmd_consensus(args: argparse.Namespace) -> int:
+    from napari_forgetting.workflow.consensus import STABILITY_TEXT, run_consensus
+
+    config = _config(args, "consensus")
+    with usage_errors():  # an unknown class is refused before any training
+        result = run_consensus(
+            config,
+            args.out,
+            cls=config.cls,
+            k=args.top,
+            min_pixels=config.min_pixels,
+            scheduler=args.scheduler,
+            n_workers=args.workers,
+            sequential=args.sequential,
+            log=lambda msg: print(msg, file=sys.stderr),
+        )
+    print(
+        f"ran {len(result.ran)}, skipped {len(result.skipped)} finished, "
+        f"failed {len(result.failed)} ({result.seconds:.1f} s)"
+    )
+    for split, r in result.stability.items():
+        print(f"{split}: {r}" if isinstance(r, str) else r.headline())
+    if result.consensus is not None:
+        print(f"consensus: {result.consensus}")
+        print(f"stability: {Path(args.out) / STABILITY_TEXT}")
     return 0 if result.ok else 1

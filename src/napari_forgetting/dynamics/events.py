@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_forgetting.dynamics._arrays import as_bool_array, as_int_array
+from napari_forgetting.dynamics._arrays import as_bool_array, as_int_array, as_numpy
 
 __all__ = [
     "NEVER_LEARNED_SENTINEL",
@@ -186,7 +186,8 @@ def forgetting_scores(
     Parameters
     ----------
     counts : int array, shape (...)
-        Forgetting events per pixel (:func:`forgetting_events`).
+        Forgetting events per pixel (:func:`forgetting_events`), or float mean counts over
+        seeds (a consensus run).
     never_learned_mask : bool array, shape (...)
         Pixels never classified correctly (:func:`never_learned`).
     n_epochs : int
@@ -200,10 +201,13 @@ def forgetting_scores(
 
     Returns
     -------
-    int64 array, shape (...): a new array; learned pixels keep their count.
+    int64 array (float64 for float counts), shape (...): a new array; learned pixels keep
+    their count.
     """
     convention = NeverLearned(convention)
-    c = as_int_array(counts, "counts").astype(np.int64)
+    c = as_numpy(counts)
+    # a consensus over seeds stores mean counts (float): scored the same way, kept float
+    c = c.astype(np.float64) if c.dtype.kind == "f" else as_int_array(c, "counts").astype(np.int64)
     mask = as_bool_array(never_learned_mask, "never_learned_mask")
     if mask.shape != c.shape:
         raise ValueError(f"never_learned_mask shape {mask.shape} != counts shape {c.shape}")

@@ -49,6 +49,7 @@ __all__ = [
     "STATISTIC_HEADINGS",
     "STYLE_SOURCES_FIELD",
     "ClassAbsentError",
+    "flat_values",
     "RankRow",
     "Ranking",
     "StyleSources",
@@ -146,6 +147,10 @@ class Ranking:
     n_epochs: int = field(default=0, compare=False)
     min_pixels: int = 0
     n_small: int = 0
+    #: a consensus run's P(top k) and density intervals per row (rows' order), else None
+    uncertainty: Any = field(default=None, compare=False)
+    #: one line on the seeds behind the ranking (:func:`~.consensus.stability_note`)
+    note: str = field(default="", compare=False)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -160,6 +165,24 @@ class Ranking:
     def heading(self) -> str:
         """Column heading of :attr:`RankRow.value` (``"density"`` for forgetting)."""
         return STATISTIC_HEADINGS[self.statistic]
+
+    @property
+    def uniform(self) -> bool:
+        """Every ranked section has the same value (for the forgetting density: the class
+        was never learned, or never forgotten): the order is the sections' order, no
+        ranking."""
+        values = [r.value for r in self.rows]
+        return len(values) > 1 and max(values) == min(values)
+
+    def uniform_message(self) -> str:
+        """What a uniform ranking says instead of its rows."""
+        what = "the class was never learned or never forgotten" if self.statistic in (
+            "forgetting", "total") else "the statistic does not vary"  # fmt: skip
+        return (
+            f"all {len(self.rows)} ranked sections have {self.heading} "
+            f"{self.rows[0].value:.4f}: {what}; their order is the section order, not "
+            "hotspots (train longer, or rank a consensus of seeds)"
+        )
 
     def top(self, n: int | None = DEFAULT_TOP) -> tuple[RankRow, ...]:
         """The first ``n`` rows (all with ``None``)."""
@@ -189,13 +212,22 @@ class Ranking:
 
     def format_table(self, top: int | None = None) -> str:
         """The ranking as an aligned text table (the ``rank`` command's output)."""
+        if self.uniform:
+            return self.uniform_message()
         pixels = "pixels" if self.class_id is None else "class pixels"
         rows = self.top(top)
         width = max([len("section")] + [len(r.label) for r in rows])
         head = (self.heading, pixels, "events")
-        lines = [f"{'rank':>4}  {'section':<{width}}  {head[0]:>13}  {head[1]:>12}  {head[2]:>9}"]
-        for r in rows:
+        u = self.uncertainty
+        extra = f"  {f'P(top {u.k})':>9}  {'95 % interval':>17}" if u is not None else ""
+        lines = [
+            f"{'rank':>4}  {'section':<{width}}  {head[0]:>13}  {head[1]:>12}  {head[2]:>9}"
+            + extra
+        ]
+        for i, r in enumerate(rows):
             cells = f"{r.value:>13.4f}  {r.pixels:>12d}  {r.events:>9d}"
+            if u is not None:
+                cells += f"  {u.p_top[i]:>9.2f}  [{u.low[i]:7.3f}, {u.high[i]:7.3f}]"
             lines.append(f"{r.rank:>4}  {r.label:<{width}}  {cells}")
         return "\n".join(lines)
 
@@ -340,12 +372,25 @@ def _section_values(
     return pixel_values(statistic, events=events, **extra), events
 
 
+def flat_values(
+    store: RunStore, statistic: str, epoch: int, events: np.ndarray | None = None
+) -> np.ndarray:
+    """The statistic's per-pixel values over all mapped sections at ``epoch``, flat
+    (:func:`~napari_forgetting.dynamics.ranking.pixel_values`); ``events``: the run's
+    :meth:`~.store.RunStore.flat_heatmap` at ``epoch`` if already read."""
+    _check_maps(store, statistic)
+    events = store.flat_heatmap(epoch) if events is None else events
+    extra = {name: store.flat_map(name, epoch) for name in _NEEDS[statistic]}
+    return pixel_values(statistic, events=events, **extra)
+
+
 def rank_run(
     run: RunStore | str | os.PathLike,
     cls: str | int | None = None,
     statistic: str = "forgetting",
     epoch: int | None = None,
     min_pixels: int = 0,
+    k: int = DEFAULT_TOP,
 ) -> Ranking:
     """Rank the mapped sections of a run for a class.
 
@@ -383,8 +428,7 @@ def rank_run(
     n = len(store.map_sections)
     # each map read once, flat, then cut per section (per-section reads: 3.5 s at F3 size)
     events = store.flat_heatmap(e)
-    extra = {name: store.flat_map(name, e) for name in _NEEDS[statistic]}
-    values = store.split_map(pixel_values(statistic, events=events, **extra))
+    values = store.split_map(flat_values(store, statistic, e, events))
     events, labels = store.split_map(events), store.all_map_labels()
     scores, pixels, class_events = section_scores(values, labels, class_id, events)
     if class_id is not None and not pixels.any():
@@ -412,6 +456,11 @@ def rank_run(
         )
         for r, s in enumerate(rank_scores(scores))
     )
+    from napari_forgetting.runs.consensus import section_uncertainty, stability_note
+
+    uncertainty = None
+    if class_id is not None and statistic == "forgetting" and rows:
+        uncertainty = section_uncertainty(store, class_id, [r.key for r in rows], k, e)
     return Ranking(
         statistic=statistic,
         class_id=class_id,
@@ -423,6 +472,8 @@ def rank_run(
         n_epochs=store.n_epochs,
         min_pixels=min_pixels,
         n_small=int(small.sum()),
+        uncertainty=uncertainty,
+        note=stability_note(store, class_name),
     )
 
 

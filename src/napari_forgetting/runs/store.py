@@ -12,7 +12,9 @@ Layout of a run directory ``runs/NAME/``::
         predictions       (E, P_eval) uint8 predicted class of every evaluated pixel per epoch
         map_labels        (P_map,)   uint8  (only when the mapped sections differ, online mode)
         maps/<name>       (E, P_map)  forgetting_events, never_learned, first_learned,
-                                      switches, confidence, variability, margin
+                                      switches, confidence, variability, margin;
+                                      a consensus over seeds (runs.consensus): the mean
+                                      forgetting_events (float32) and agreement
     checkpoint.pt     model, optimiser, RNG and tracker state of the last complete epoch
     tests/<name>/     for each held-out test volume tracked every epoch: a run store of its
                       own (same layout, over the test volume), committed with this one
@@ -73,6 +75,7 @@ MAP_NAMES = (
     "confidence",
     "variability",
     "margin",
+    "agreement",
 )
 _CHUNK = 1 << 20  # pixels per chunk along the flat axis (1 MiB of uint8)
 

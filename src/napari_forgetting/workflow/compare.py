@@ -613,6 +613,53 @@ def _run_dask(
     return ran, failed
 
 
+def run_jobs(
+    jobs: Sequence[JobSpec],
+    retries: int,
+    *,
+    client: Any = None,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    processes: bool = True,
+    sequential: bool = False,
+) -> tuple[list[str], dict[str, str]]:
+    """Run ``jobs`` (the one job runner: the comparison's and the consensus's seeds) and
+    return the names that ran and ``{name: error}`` of those that failed after ``retries``.
+
+    Execution: ``client`` (a ``distributed.Client``), else ``scheduler`` (an address),
+    else a ``LocalCluster`` of ``n_workers`` workers with one thread each (``processes``:
+    worker processes, else threads); ``sequential=True`` runs them one after another in
+    this process instead."""
+    if not jobs:
+        return [], {}
+    if sequential:
+        return _run_sequential(jobs, retries)
+    if client is not None:
+        return _run_dask(jobs, retries, client)
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as c:
+            return _run_dask(jobs, retries, c)
+    import dask
+
+    # dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers, which turns off
+    # glibc's adaptive mmap threshold: every large torch buffer is then mapped and unmapped
+    # anew (a transfer-model epoch took 54 s instead of 39 alone, 67 s beside a second
+    # worker). Our workers keep the C library's default.
+    with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}),
+        LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        return _run_dask(jobs, retries, c)
+
+
 def _check_given_transfer(config: CompareConfig, volume: Any) -> None:
     """Measure a transfer method that exists before the jobs run (a given checkpoint or the
     stratal method) and raise :class:`~.augment.TransferBelowBar` before any training when
@@ -670,38 +717,10 @@ def run_comparison(
     if skipped:
         say(f"already finished, skipped: {', '.join(skipped)}")
     say(f"jobs to run: {', '.join(j.name for j in jobs) or 'none'}")
-    if not jobs:
-        ran, failed = [], {}
-    elif sequential:
-        ran, failed = _run_sequential(jobs, config.retries)
-    elif client is not None:
-        ran, failed = _run_dask(jobs, config.retries, client)
-    else:
-        from distributed import Client, LocalCluster
-
-        if scheduler:
-            with Client(scheduler) as c:
-                ran, failed = _run_dask(jobs, config.retries, c)
-        else:
-            import dask
-
-            # dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers, which turns
-            # off glibc's adaptive mmap threshold: every large torch buffer is then mapped
-            # and unmapped anew (a transfer-model epoch took 54 s instead of 39 alone, 67 s
-            # beside a second worker). Our workers keep the C library's default.
-            with (
-                dask.config.set(
-                    {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-                ),
-                LocalCluster(
-                    n_workers=n_workers,
-                    threads_per_worker=1,
-                    processes=processes,
-                    dashboard_address=None,
-                ) as cluster,
-                Client(cluster) as c,
-            ):
-                ran, failed = _run_dask(jobs, config.retries, c)
+    ran, failed = run_jobs(
+        jobs, config.retries, client=client, scheduler=scheduler, n_workers=n_workers,
+        processes=processes, sequential=sequential,
+    )  # fmt: skip
     for name, err in failed.items():
         say(f"FAILED {name}: {err}")
     files = write_report(out, config, failed=failed)

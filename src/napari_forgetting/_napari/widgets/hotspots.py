@@ -12,6 +12,14 @@ row into viewer state:
 * a one-section-thick Image layer ``"hotspot"`` holds the statistic's per-pixel values (for
   forgetting: the event counts) on the class's pixels, ``NaN`` (transparent) elsewhere.
 
+The status line quotes the ranking's stability note
+(:func:`~napari_forgetting.runs.consensus.stability_note`: one seed, or a consensus of how
+many). A consensus run's forgetting ranking gets two more columns, each section's P(top k)
+(k: the *top* spin box) and the 95 % interval of its density over bootstrap draws of the
+seeds (:attr:`Ranking.uncertainty`, computed by ``rank_run`` with the ranking: in the poll's
+worker when the ranking runs there). A ranking whose values are all equal (a class never
+learned) says so in the status line.
+
 World coordinates are inline / crossline numbers: the scale and translate come from a layer
 of the run's volume shape (the seismic) when there is one, else from the run's sections.
 """
@@ -50,6 +58,8 @@ from qtpy.QtWidgets import (
 from napari_forgetting._napari.widgets.lifetime import exists as _exists
 from napari_forgetting.data.classes import class_colors
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
+from napari_forgetting.dynamics.stability import SectionBootstrap
+from napari_forgetting.runs.consensus import stability_note
 from napari_forgetting.runs.hotspots import (
     DEFAULT_TOP,
     Ranking,
@@ -122,23 +132,34 @@ class _Ranked:
     state: tuple[int, str]
 
 
-def _rank(store: RunStore, cls: Any, statistic: str, min_pixels: int = 0) -> _Ranked:
+def _rank(
+    store: RunStore, cls: Any, statistic: str, min_pixels: int = 0, k: int = DEFAULT_TOP
+) -> _Ranked:
+    """Rank ``store`` (``k``: the k of a consensus's P(top k), computed with the ranking)."""
     state = (store.n_epochs, store.status)
     if store.n_epochs == 0:
         return _Ranked(None, state)
     try:
-        return _Ranked(rank_run(store, cls, statistic, min_pixels=min_pixels), state)
-    except (ValueError, KeyError, OSError) as exc:  # ClassAbsentError among them
+        return _Ranked(rank_run(store, cls, statistic, min_pixels=min_pixels, k=k), state)
+    except Exception as exc:  # noqa: BLE001 - told to the user (ClassAbsentError among them)
         return _Ranked(exc, state)
 
 
-def _rank_path(path: str, cls: Any, statistic: str, min_pixels: int = 0) -> _Ranked:
+def _rank_path(
+    path: str, cls: Any, statistic: str, min_pixels: int = 0, k: int = DEFAULT_TOP
+) -> _Ranked:
     """:func:`_rank` on a run store of its own (a worker thread shares nothing)."""
     try:
         store = RunStore.open(path)
     except (ValueError, OSError) as exc:
         return _Ranked(exc, (0, "unreadable"))
-    return _rank(store, cls, statistic, min_pixels)
+    return _rank(store, cls, statistic, min_pixels, k)
+
+
+def _count_text(value: float) -> str:
+    """A count as a whole number; a consensus's mean count with 2 decimals."""
+    v = float(value)
+    return str(int(v)) if v.is_integer() else f"{v:.2f}"
 
 
 class HotspotsWidget(QWidget):
@@ -162,6 +183,9 @@ class HotspotsWidget(QWidget):
         self.navigate = navigate
         self.store: RunStore | None = None
         self.ranking: Ranking | None = None
+        #: a consensus ranking's P(top k) and density intervals, aligned with its rows
+        self.uncertainty: SectionBootstrap | None = None
+        self.note = ""  # the run's stability note (stability_note)
         self.current_row = -1
         self.last_message = ""
         self._seen: tuple[int, str] | None = None  # (epochs, status) last ranked
@@ -216,6 +240,11 @@ class HotspotsWidget(QWidget):
         self.top_spin = QSpinBox()
         self.top_spin.setRange(1, 999)
         self.top_spin.setValue(DEFAULT_TOP)
+        self.top_spin.setToolTip(
+            "how many top sections to keep as style sources; for a consensus run also the k "
+            "of the ranking's P(top k) column"
+        )
+        self.top_spin.valueChanged.connect(self._on_top)
         self.select_button = QPushButton("Use as style sources")
         self.select_button.clicked.connect(self.use_as_style_sources)
         select_row = QHBoxLayout()
@@ -294,6 +323,10 @@ class HotspotsWidget(QWidget):
         self.class_combo.setEnabled(self.statistic != "total")
         self.refresh()
 
+    def _on_top(self, _value: int) -> None:
+        if self.uncertainty is not None:  # P(top k) depends on k
+            self.refresh()
+
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a training run", self.path_edit.text())
         if path:
@@ -310,27 +343,43 @@ class HotspotsWidget(QWidget):
         store.refresh()
         self._show_result(_rank(store, *self._rank_args()))
 
-    def _rank_args(self) -> tuple[Any, str, int]:
-        """``(class, statistic, min_pixels)`` as the form says."""
-        return self.class_combo.currentData(), self.statistic, self.min_pixels_spin.value()
+    def _rank_args(self) -> tuple[Any, str, int, int]:
+        """``(class, statistic, min_pixels, k)`` as the form says (``k``: the top-N spin box,
+        the k of a consensus's P(top k))."""
+        return (
+            self.class_combo.currentData(),
+            self.statistic,
+            self.min_pixels_spin.value(),
+            self.top_spin.value(),
+        )
 
     def _show_result(self, result: _Ranked) -> None:
         store = self.store
         assert store is not None
         self._seen = result.state
-        if isinstance(result.ranking, Ranking):
-            if store.n_epochs < result.ranking.epoch + 1:
+        ranking = result.ranking
+        if isinstance(ranking, Ranking):
+            if store.n_epochs < ranking.epoch + 1:
                 store.refresh()  # ranked from a newer state than ours
-            self._show_ranking(result.ranking)
-            self._message(
-                f"{result.ranking.describe()} ({result.state[1]})".replace(f"{store.path}: ", "")
-            )
-        elif result.ranking is None:
+            self._show_ranking(ranking)
+            self.note = ranking.note
+            line = f"{ranking.describe()} ({result.state[1]})".replace(f"{store.path}: ", "")
+            if ranking.uniform:  # a class never learned: its order is no ranking
+                # a warning once the run is done (early epochs of a live run often are)
+                warn = result.state[1] not in _LIVE
+                self._message(f"{line}. {ranking.uniform_message()}", warn=warn)
+            else:
+                self._message(f"{line}. {ranking.note}" if ranking.note else line)
+        elif ranking is None:
             self._show_ranking(None)
-            self._message(f"{store.path.name}: {result.state[1]}, waiting for the first epoch")
+            cls = None if self.statistic == "total" else self.class_name
+            self.note = stability_note(store, cls)  # run.json's, no reading
+            self._message(
+                f"{store.path.name}: {result.state[1]}, waiting for the first epoch. {self.note}"
+            )
         else:  # the error of a run that cannot be ranked (ClassAbsentError among them)
             self._show_ranking(None)
-            self._message(str(result.ranking), warn=True)
+            self._message(str(result.ranking) or type(result.ranking).__name__, warn=True)
 
     def _poll(self) -> None:
         """While the run is written: rank each newly committed epoch in a worker thread (a
@@ -373,16 +422,38 @@ class HotspotsWidget(QWidget):
         previous = self.current_key
         self.ranking = ranking
         rows = ranking.rows if ranking is not None else ()
+        uncertainty = ranking.uncertainty if ranking is not None else None
+        if uncertainty is not None and len(uncertainty.p_top) != len(rows):
+            uncertainty = None  # not this ranking's
+        self.uncertainty = uncertainty
         heading = ranking.heading if ranking is not None else "density"
+        headers = ["section", heading, "pixels", "events"]
+        if uncertainty is not None:
+            headers += [f"P(top {uncertainty.k})", f"{uncertainty.level:.0%} interval"]
         self.table.blockSignals(True)
         self.table.clearSelection()
-        self.table.setHorizontalHeaderLabels(["section", heading, "pixels", "events"])
+        self.table.setColumnCount(len(headers))
+        self.table.setHorizontalHeaderLabels(headers)
         whose = "all" if ranking is not None and ranking.class_id is None else "the class's"
         self.table.horizontalHeaderItem(2).setToolTip(f"{whose} pixels in the section")
         self.table.horizontalHeaderItem(3).setToolTip(f"forgetting events on {whose} pixels")
+        if uncertainty is not None:
+            seeds = "bootstrap draws of the consensus's seeds"
+            self.table.horizontalHeaderItem(4).setToolTip(
+                f"share of {seeds} in which the section's mean density is among the top "
+                f"{uncertainty.k}"
+            )
+            self.table.horizontalHeaderItem(5).setToolTip(
+                f"{uncertainty.level:.0%} interval of the section's mean density over {seeds}"
+            )
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
-            cells = (row.label, f"{row.value:.4f}", str(row.pixels), str(row.events))
+            cells = [row.label, f"{row.value:.4f}", str(row.pixels), _count_text(row.events)]
+            if uncertainty is not None:
+                cells += [
+                    f"{uncertainty.p_top[r]:.2f}",
+                    f"[{uncertainty.low[r]:.4f}, {uncertainty.high[r]:.4f}]",
+                ]
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         keys = [row.key for row in rows]

@@ -274,8 +274,18 @@ class PixelHistoryPlot(_FigureWidget):
             )
         hist_ax.set_yticks([0, 1], ["wrong", "correct"])
         hist_ax.set_ylim(-0.3, 1.3)
-        hist_ax.set_xlabel("epoch (marker colour: predicted class)")
-        hist_ax.set_title(f"true class: {h.class_names[h.true_class]}", fontsize=9)
+        seeds = getattr(h, "seeds", 0)
+        if seeds:  # a consensus: the majority's predictions, the seeds' mean count
+            mean = h.mean_events
+            hist_ax.set_xlabel(f"epoch (marker colour: majority prediction of {seeds} seeds)")
+            hist_ax.set_title(
+                f"true class: {h.class_names[h.true_class]}; mean forgetting events over "
+                f"{seeds} seeds: {'n/a' if mean is None else f'{mean:.2f}'}",
+                fontsize=9,
+            )
+        else:
+            hist_ax.set_xlabel("epoch (marker colour: predicted class)")
+            hist_ax.set_title(f"true class: {h.class_names[h.true_class]}", fontsize=9)
         names = list(h.class_names)
         bar_colors = [c[:3] for c in colors]
         dens = np.nan_to_num(h.density, nan=0.0)

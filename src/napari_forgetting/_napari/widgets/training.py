@@ -38,7 +38,15 @@ from qtpy.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 from napari_forgetting._napari import collector
 from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER, LayerVolume
-from napari_forgetting._napari.live_layers import EXTRA_LAYERS, HEAT_NAME, KINDS, LiveLayers
+from napari_forgetting._napari.live_layers import (
+    AGREEMENT_NAME,
+    EXTRA_LAYERS,
+    HEAT_NAME,
+    KINDS,
+    RUN_MAP_LAYERS,
+    LiveLayers,
+    available_extras,
+)
 from napari_forgetting._napari.run_view import RunView
 from napari_forgetting._napari.view3d import show_survey_3d
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
@@ -116,6 +124,12 @@ class TrainingWidget(QWidget):
             "section keys with header numbers, e.g. 'inline:105, crossline:310'",
         )
         self.extra_boxes = {name: CheckBox(text=name, value=False) for name in EXTRA_LAYERS}
+        agreement = self.extra_boxes[AGREEMENT_NAME]
+        agreement.tooltip = (
+            "a consensus run's share of seeds that put each pixel in their top 5 % (0..1): "
+            "offered when an opened run stores it (napari-forgetting consensus)"
+        )
+        agreement.enabled = False
         self.run_folder = FileEdit(label="run folder", mode="d", value="")
         self.start_button = PushButton(text="Start")
         self.stop_button = PushButton(text="Stop", enabled=False)
@@ -349,8 +363,20 @@ class TrainingWidget(QWidget):
 
         return [Section.from_key(k.strip(), volume) for k in text.split(",") if k.strip()]
 
-    def _extras(self) -> tuple[str, ...]:
-        return tuple(n for n, box in self.extra_boxes.items() if box.value)
+    def _extras(self, store: Any = None) -> tuple[str, ...]:
+        """The extra layer families checked; with ``store``, less those whose map only some
+        runs store (:data:`RUN_MAP_LAYERS`: a consensus's agreement) and it lacks."""
+        chosen = tuple(n for n, box in self.extra_boxes.items() if box.value)
+        return chosen if store is None else available_extras(chosen, store.map_names)
+
+    def _offer_run_maps(self, store: Any) -> None:
+        """The check boxes of :data:`RUN_MAP_LAYERS` are on for a run storing their map (a
+        consensus: its agreement), off and disabled for any other."""
+        for family in RUN_MAP_LAYERS:
+            stored = EXTRA_LAYERS[family][0] in store.map_names
+            box = self.extra_boxes[family]
+            box.enabled = stored
+            box.value = stored
 
     # -------------------------------------------------------------- start / stop / resume
 
@@ -476,7 +502,8 @@ class TrainingWidget(QWidget):
         vol = self.bound_volume
         store = RunStore.open(ev.run_dir)
         world = vol.geometry if vol is not None else None
-        self.view.bind(store, world, self._extras(), ev.epochs)
+        self._offer_run_maps(store)
+        self.view.bind(store, world, self._extras(store), ev.epochs)
         self._close_pbar()
         total = max(1, (ev.epochs - ev.start_epoch) * ev.n_batches)
         self.pbar = progress(total=total, desc=f"training epoch {ev.start_epoch + 1}/{ev.epochs}")
@@ -614,7 +641,8 @@ class TrainingWidget(QWidget):
             world = {"scale": tuple(layer.scale), "translate": tuple(layer.translate)}
         self.run_dir = store.path
         self._epochs = int(store.info.get("epochs", 1))
-        self.view.bind(store, world, self._extras(), self._epochs)
+        self._offer_run_maps(store)
+        self.view.bind(store, world, self._extras(store), self._epochs)
         self.view.follow = bool(self.follow.value)
         self.view._shown_epochs = 0
         self._set_running(False)

@@ -1,0 +1,169 @@
+"""A consensus over seeds in one call: N seeds of one configuration as jobs, then their
+stability and their consensus run.
+
+    napari-forgetting consensus --preset cpu-lite --seeds 4 --out cons/
+
+The seeds are the comparison's ``baseline`` jobs (:func:`~.compare.build_jobs`, run by the one
+job runner :func:`~.compare.run_jobs`: a ``LocalCluster`` by default, ``--scheduler`` for a
+cluster, finished seeds skipped, interrupted ones resumed) in ``OUT/jobs/baseline-seed<k>/``.
+Then, written into ``OUT/``:
+
+* ``consensus/`` -- the consensus run (:func:`~..runs.consensus.build_consensus`): mean counts
+  and agreement per epoch, its test volumes, each seed's densities for P(top k);
+* ``stability.json`` / ``stability.txt`` -- every stability figure of the class for each
+  split (:func:`~..runs.consensus.measure_stability`);
+* each seed run's ``run.json`` gets the summary (``stability``), so a ranking of one seed can
+  say how much of it to expect to move.
+
+The folder is also a ``stability`` argument and a ``compare`` folder's layout, so
+``stability OUT`` and ``rank OUT/consensus`` work on it. No Qt or napari here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from napari_forgetting.data.writers import atomic_path, write_json
+from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
+
+__all__ = ["STABILITY_FILE", "STABILITY_TEXT", "ConsensusResult", "run_consensus",
+           "write_stability"]  # fmt: skip
+
+STABILITY_FILE = "stability.json"
+STABILITY_TEXT = "stability.txt"
+
+
+@dataclass
+class ConsensusResult:
+    """``ran`` / ``skipped`` / ``failed`` seeds' jobs; ``consensus`` the consensus run's
+    folder (``None`` when fewer than 2 seeds finished); ``stability`` the results per split;
+    ``seconds`` of wall time."""
+
+    out_dir: Path
+    ran: list[str]
+    skipped: list[str]
+    failed: dict[str, str]
+    consensus: Path | None
+    stability: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.consensus is not None
+
+
+def write_stability(
+    stores: Sequence[Any],
+    out: str | os.PathLike,
+    cls: str | int,
+    *,
+    splits: Sequence[str] = ("validation", "test", "all"),
+    k: int = 6,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    record: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Measure every split of ``splits`` the runs have (a split with fewer than 2 eligible
+    sections is reported as such), write ``stability.json`` and ``stability.txt`` into
+    ``out`` (atomically) and, with ``record``, keep the first measured split's summary in
+    each seed run. Returns ``{split: StabilityResult or error line}``."""
+    from napari_forgetting.runs.consensus import measure_stability, record_stability
+
+    say = log or (lambda msg: None)
+    out = Path(out)
+    results: dict[str, Any] = {}
+    for split in splits:
+        if split != "validation" and not stores[0].test_names:
+            continue
+        try:
+            results[split] = measure_stability(
+                stores, cls, split=split, k=k, min_pixels=min_pixels
+            )
+        except ValueError as exc:
+            results[split] = str(exc)
+            say(f"stability, split {split}: {exc}")
+    text = "\n\n".join(r.format_table() if not isinstance(r, str) else r for r in results.values())
+    write_json(out / STABILITY_FILE, {
+        s: (r if isinstance(r, str) else r.to_dict()) for s, r in results.items()
+    })  # fmt: skip
+    with atomic_path(out / STABILITY_TEXT) as tmp, open(tmp, "w") as fh:
+        fh.write(text + "\n")
+    measured = [r for r in results.values() if not isinstance(r, str)]
+    if record and measured:
+        record_stability(measured[0])
+    return results
+
+
+def run_consensus(
+    config: Any,
+    out_dir: str | os.PathLike,
+    *,
+    cls: str | int = "scruff",
+    k: int = 6,
+    min_pixels: int = DEFAULT_MIN_PIXELS,
+    client: Any = None,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    processes: bool = True,
+    sequential: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> ConsensusResult:
+    """Train ``config.seeds`` seeds of the baseline configuration ``config`` (a
+    :class:`~.compare.CompareConfig`; its methods are ignored) as jobs, then write their
+    stability and consensus run into ``out_dir`` (see the module docstring)."""
+    from napari_forgetting.data.source import load_data
+    from napari_forgetting.runs.consensus import (
+        CONSENSUS_DIR,
+        build_consensus,
+        seed_runs,
+    )
+    from napari_forgetting.workflow.compare import (
+        JOBS_DIR,
+        build_jobs,
+        job_name,
+        run_jobs,
+    )
+
+    t0 = time.perf_counter()
+    say = log or (lambda msg: None)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config = replace(config, methods=("baseline",))
+    volume, source = load_data(
+        config.data, config.labels, config.shape, config.data_seed, config.iline, config.xline
+    )
+    n_classes = int(getattr(volume, "n_classes", None) or len(volume.class_names))
+    from napari_forgetting.runs.hotspots import resolve_class
+
+    resolve_class(volume.class_names, cls)  # an unknown class before any training
+    del volume
+    jobs, skipped = build_jobs(config, out, source, n_classes)
+    if skipped:
+        say(f"already finished, skipped: {', '.join(skipped)}")
+    say(f"seeds to train: {', '.join(j.name for j in jobs) or 'none'}")
+    ran, failed = run_jobs(
+        jobs, config.retries, client=client, scheduler=scheduler, n_workers=n_workers,
+        processes=processes, sequential=sequential,
+    )  # fmt: skip
+    for name, err in failed.items():
+        say(f"FAILED {name}: {err}")
+    wanted = {job_name("baseline", s) for s in range(config.seeds)}
+    stores = [s for s in seed_runs([out]) if s.path.name in wanted and s.path.parent.name
+              == JOBS_DIR]  # fmt: skip
+    consensus = None
+    results: dict[str, Any] = {}
+    if len(stores) >= 2:
+        results = write_stability(stores, out, cls, k=k, min_pixels=min_pixels, log=say)
+        summary = {s: r.summary() for s, r in results.items() if not isinstance(r, str)}
+        extra = {"stability": summary, "k": k, "min_pixels": min_pixels}
+        build_consensus(stores, out / CONSENSUS_DIR, extra=extra)
+        consensus = out / CONSENSUS_DIR
+    else:
+        say(f"{len(stores)} seed(s) finished: a consensus needs at least 2")
+    return ConsensusResult(out, ran, skipped, failed, consensus, results,
+                           time.perf_counter() - t0)  # fmt: skip
