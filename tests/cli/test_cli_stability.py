@@ -75,3 +75,25 @@ def test_consensus_trains_seeds_once_and_writes_a_rankable_run(tmp_path, capsys)
     assert "consensus of 2 seeds (0, 1)" in capsys.readouterr().out
     # the folder is a stability argument too
     assert main(["stability", str(out), "--min-pixels", "1", "--split", "all"]) == 0
+    capsys.readouterr()
+    # the consensus feeds augment and a comparison's transfer arm like any run
+    pool = tmp_path / "pool"
+    assert main(["augment", str(out / "consensus"), "--sources", "1", "--per-source", "2",
+                 "--transfer-method", "stratal", "--min-pixels", "1", "--force",
+                 "--out", str(pool)]) == 0  # fmt: skip
+    manifest = json.loads((pool / "pool.json").read_text())
+    assert manifest["parent_run"].endswith("consensus")
+    report = tmp_path / "report"
+    compare = ["compare", "--preset", "tiny", "--seeds", "1", "--methods", "baseline,transfer",
+               "--transfer-method", "stratal", "--sources-from", str(out / "consensus"),
+               "--out", str(report), "--sequential"]  # fmt: skip
+    assert main(compare) == 0
+    pool_record = json.loads((report / "pools" / "seed0" / "pool.json").read_text())
+    assert pool_record["parent_run"].endswith("consensus")
+    capsys.readouterr()
+    # a consensus of other data is refused before any training
+    other = [*compare[:-3], "--data-seed", "5", "--out", str(tmp_path / "r2"), "--sequential"]
+    assert main(other) == 2
+    err = capsys.readouterr().err
+    assert "--sources-from" in err and "is not the comparison's" in err
+    assert not (tmp_path / "r2" / "jobs").exists()

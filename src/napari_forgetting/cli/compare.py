@@ -109,6 +109,11 @@ def register(subparsers: Any) -> None:
         "--transfer-epochs", type=positive_int, help="epochs of the transfer model trained here"
     )
     p.add_argument("--class", dest="cls", default="scruff", help="class of the augmented pool")
+    p.add_argument(
+        "--sources-from",
+        help="a run (e.g. OUT/consensus of `napari-forgetting consensus` on the same data) "
+        "whose hotspots are every transfer job's style sources, instead of its seed's baseline",
+    )
     p.add_argument("--sources", type=positive_int, default=6, help="hotspot style sources")
     p.add_argument("--per-source", type=positive_int, default=64, help="transfers per source")
     add_training_arguments(p, threads=1)
@@ -234,6 +239,7 @@ def _config(args: argparse.Namespace, command: str) -> Any:
             "transfer_checkpoint": args.transfer_checkpoint,
             "transfer_method": args.transfer_method,
             "retries": args.retries,
+            "sources_from": getattr(args, "sources_from", None),
         }
         if args.preset:
             config = preset_config(args.preset, **_config_fields(args, True), **rest)

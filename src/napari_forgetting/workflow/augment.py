@@ -498,7 +498,10 @@ def retrain_trainer(
         source = store.info.get("source") or {}
     if volume is None:
         volume = open_source(source)
-    cfg = TrainConfig.from_dict({**store.train_config, **(overrides or {})})
+    train = {**store.train_config, **(overrides or {})}
+    if train.get("seed") is None:  # a consensus over seeds: retrain with its first seed
+        train["seed"] = int(((store.info.get("consensus") or {}).get("seeds") or [0])[0])
+    cfg = TrainConfig.from_dict(train)
     return Trainer(
         volume,
         cfg,

@@ -97,7 +97,9 @@ class CompareConfig:
     unless ``force`` (:func:`~.augment.check_transfer`); style sources hold at least
     ``min_pixels`` of the class. ``retries``: extra attempts of a failed task. ``preset``:
     the name of the :data:`PRESETS` entry it was made from (:func:`preset_config`), or
-    ``None``.
+    ``None``. ``sources_from``: a run (e.g. a consensus over seeds, ``napari-forgetting
+    consensus``) whose ranking gives every transfer job its style sources, instead of the
+    baseline run of the job's own seed.
     """
 
     data: str = "synthetic"
@@ -119,6 +121,7 @@ class CompareConfig:
     min_pixels: int = DEFAULT_MIN_PIXELS
     retries: int = 1
     preset: str | None = None
+    sources_from: str | None = None
 
     def __post_init__(self) -> None:
         self.methods = tuple(m.strip() for m in self.methods if m.strip())
@@ -351,11 +354,13 @@ def augmented_job(
     transfer_method: str = "learned",
     force: bool = False,
     min_pixels: int = DEFAULT_MIN_PIXELS,
+    sources_from: str | None = None,
 ) -> dict[str, Any]:
     """The transfer method for one seed: pool from the baseline run ``parent`` (a path or the
-    baseline job's result) with ``transfer_model`` (a checkpoint path or that job's result;
-    ``None`` for the stratal method), measured first and refused below the bar unless
-    ``force``, then training from scratch on the training sections plus the pool."""
+    baseline job's result; or the style sources of ``sources_from``, e.g. a consensus run)
+    with ``transfer_model`` (a checkpoint path or that job's result; ``None`` for the
+    stratal method), measured first and refused below the bar unless ``force``, then
+    training from scratch on the training sections plus the pool."""
     from napari_forgetting.data.source import open_source
     from napari_forgetting.runs.hotspots import resolve_class
     from napari_forgetting.transfer import resolve_method
@@ -389,7 +394,7 @@ def augmented_job(
                 every=int(train.get("every", 5)),
             )  # fmt: skip
             pool = generate_pool(
-                parent_path, method, cls, n_sources, per_source, int(seed), volume,
+                sources_from or parent_path, method, cls, n_sources, per_source, int(seed), volume,
                 min_pixels=min_pixels, quality=quality,
             )  # fmt: skip
         save_pool(pool, pool_path, formats=("npy",), overwrite=True, volume=volume)
@@ -517,6 +522,7 @@ def build_jobs(
                 "transfer_method": config.transfer_method,
                 "force": config.force,
                 "min_pixels": config.min_pixels,
+                "sources_from": config.sources_from,
             }
             if base not in done_paths:
                 deps["parent"] = base
@@ -660,6 +666,22 @@ def run_jobs(
         return _run_dask(jobs, retries, c)
 
 
+def _check_sources_from(path: str, source: dict[str, Any]) -> None:
+    """A ``sources_from`` run must be a run of the comparison's data with a complete epoch
+    (a :class:`~..runs.store.RunStoreError` in one line otherwise: an input error)."""
+    from napari_forgetting.runs.store import RunStore, RunStoreError
+
+    store = RunStore.open(path)
+    if store.n_epochs == 0:
+        raise RunStoreError(f"--sources-from {path}: the run has no complete epoch")
+    theirs = store.info.get("source") or {}
+    if json.dumps(theirs, sort_keys=True) != json.dumps(source, sort_keys=True):
+        raise RunStoreError(
+            f"--sources-from {path}: its data {json.dumps(theirs)} is not the comparison's "
+            f"{json.dumps(source)}"
+        )
+
+
 def _check_given_transfer(config: CompareConfig, volume: Any) -> None:
     """Measure a transfer method that exists before the jobs run (a given checkpoint or the
     stratal method) and raise :class:`~.augment.TransferBelowBar` before any training when
@@ -708,6 +730,8 @@ def run_comparison(
         config.data, config.labels, config.shape, config.data_seed, config.iline, config.xline
     )
     n_classes = int(getattr(volume, "n_classes", None) or len(volume.class_names))
+    if config.sources_from:
+        _check_sources_from(config.sources_from, source)
     if "transfer" in config.methods and (
         config.transfer_method == "stratal" or config.transfer_checkpoint
     ):
@@ -1067,6 +1091,10 @@ def write_report(
         "",
         *_region_lines(fate_rows, config),
         "",
+        "## The baseline's explanation across seeds",
+        "",
+        *_stability_lines(out, config, per_job),
+        "",
         "## The transfer method",
         "",
         *_transfer_lines(out, config),
@@ -1243,6 +1271,35 @@ def _region_lines(rows: Sequence[Sequence[Any]], config: CompareConfig) -> list[
         "",
         *lines,
     ]
+
+
+def _stability_lines(out: Path, config: CompareConfig, per_job: dict[Any, Any]) -> list[str]:
+    """How much the baseline's hotspots move with the seed (``stability.txt`` /
+    ``stability.json``) and its consensus run (``consensus/``, the Compare dock's
+    ``consensus`` seed): built from the finished baseline seeds, at least two."""
+    from napari_forgetting.runs.consensus import CONSENSUS_DIR, build_consensus, seed_runs
+    from napari_forgetting.workflow.consensus import STABILITY_TEXT, write_stability
+
+    seeds = sorted(s for (m, s) in per_job if m == "baseline")
+    if len(seeds) < 2:
+        return [f"{len(seeds)} finished baseline seed(s): stability needs two or more."]
+    stores = seed_runs([out / JOBS_DIR / job_name("baseline", s) for s in seeds])
+    try:
+        results = write_stability(stores, out, config.cls, k=config.n_sources,
+                                  min_pixels=config.min_pixels)  # fmt: skip
+        extra = {"k": config.n_sources, "min_pixels": config.min_pixels}
+        build_consensus(stores, out / CONSENSUS_DIR, extra=extra)
+    except ValueError as exc:  # e.g. seeds trained with different budgets
+        return [f"Not measured: {exc}"]
+    lines = [
+        f"When only the seed changes ({len(stores)} baseline seeds), the {config.cls} "
+        f"hotspot ranking and heat maps move this much (`{STABILITY_TEXT}`, "
+        f"`napari-forgetting stability REPORT`); the baseline's consensus over the seeds is "
+        f"the run `{CONSENSUS_DIR}/`:",
+        "",
+    ]
+    lines += [f"- {r if isinstance(r, str) else r.headline()}" for r in results.values()]
+    return lines
 
 
 def _transfer_lines(out: Path, config: CompareConfig) -> list[str]:

@@ -10,6 +10,13 @@ bar) and the baseline's high-density regions outlined, beside a cell of the sect
 The grid is drawn in a viewer of its own (a second window) unless the dock's viewer holds
 nothing else (:class:`~napari_forgetting._napari.side_view.SideView`), so a volume being
 looked at is never rearranged.
+
+A report folder holding the baseline's consensus run over its seeds (``consensus/``) offers
+one more seed, ``consensus``: the Hotspots ranking is then the consensus run's of the split
+(with each section's P(top k), its interval and the note "consensus of N seeds"), and the
+baseline's cell its mean heat map (regions found in it) beside each other method's lowest
+finished seed, as :meth:`ComparisonMaps.panel
+<napari_forgetting.workflow.compare_maps.ComparisonMaps.panel>` gives them.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from napari_forgetting._napari.live_layers import forgetting_colormap
 from napari_forgetting._napari.side_view import SideView, grid_of
 from napari_forgetting._napari.widgets.hotspots import HotspotsWidget
 from napari_forgetting.runs.store import RunStoreError
-from napari_forgetting.workflow.compare_maps import ComparisonMaps, SectionPanel
+from napari_forgetting.workflow.compare_maps import CONSENSUS, ComparisonMaps, SectionPanel
 
 __all__ = ["CompareWidget"]
 
@@ -109,17 +116,23 @@ class CompareWidget(QWidget):
             return False
         self.maps = maps
         self.path_edit.setText(str(maps.path))
+        seeds: list[tuple[str, int | str | None]] = [(_LOWEST, None)]
+        seeds += [(f"seed {s}", s) for s in maps.seeds]
+        if maps.consensus is not None:  # the baseline's consensus over its seeds
+            seeds.append((CONSENSUS, CONSENSUS))
         for combo, items in (
             (self.split_combo, [(s, s) for s in maps.splits]),
-            (self.seed_combo, [(_LOWEST, None)] + [(f"seed {s}", s) for s in maps.seeds]),
+            (self.seed_combo, seeds),
         ):
             combo.blockSignals(True)
             combo.clear()
             for text, data in items:
                 combo.addItem(text, data)
             combo.blockSignals(False)
+        cons = f"; a consensus of seeds {maps.consensus_seeds}" if maps.consensus else ""
         self._tell(
-            f"{maps.path.name}: {', '.join(maps.methods)}; seeds {maps.seeds}; class {maps.cls}"
+            f"{maps.path.name}: {', '.join(maps.methods)}; seeds {maps.seeds}{cons}; "
+            f"class {maps.cls}"
         )
         self._rank()
         return True
@@ -129,26 +142,33 @@ class CompareWidget(QWidget):
         return self.split_combo.currentData()
 
     @property
-    def seed(self) -> int | None:
+    def seed(self) -> int | str | None:
+        """The chosen seed: a number, ``None`` (each method's lowest finished) or
+        ``"consensus"``."""
         return self.seed_combo.currentData()
 
     def set_split(self, split: str) -> None:
         self.split_combo.setCurrentIndex(self.split_combo.findData(split))
 
-    def set_seed(self, seed: int | None) -> None:
+    def set_seed(self, seed: int | str | None) -> None:
         self.seed_combo.setCurrentIndex(self.seed_combo.findData(seed))
 
     def _rank(self) -> None:
         """The embedded Hotspots ranks the baseline run of the split and seed (the first
-        method's where there is no baseline) for the report's class, and goes to the top."""
+        method's where there is no baseline; the consensus run for the seed "consensus") for
+        the report's class, and goes to the top."""
         maps, split = self.maps, self.split
         if maps is None or split is None:
             return
-        method = "baseline" if "baseline" in maps.methods else maps.methods[0]
-        seed = maps.seed_of(method, self.seed)
-        store = None if seed is None else maps.store(method, seed, split)
+        store = maps.ranked_store(split, self.seed)
         if store is None:
-            self._tell(f"no finished {method} run of seed {self.seed} on {split}", error=True)
+            method = "baseline" if "baseline" in maps.methods else maps.methods[0]
+            what = (
+                "no consensus run"
+                if self.seed == CONSENSUS
+                else f"no finished {method} run of seed {self.seed}"
+            )
+            self._tell(f"{what} on {split}", error=True)
             return
         self.hotspots.set_run(store)
         self.hotspots.set_class(maps.cls)
@@ -186,9 +206,10 @@ class CompareWidget(QWidget):
         grid.shape = (-1, -1)
         viewer.reset_view()
         self.panel = panel
-        seeds = ", ".join(f"{m} {s}" for m, s in panel.seeds.items())
         thr = "" if panel.threshold is None else f"; regions at {panel.threshold:.2f} events"
-        self.status.setText(f"{split} {key}: 0..{panel.vmax:g} events (seeds: {seeds}){thr}")
+        self.status.setText(
+            f"{split} {key}: 0..{panel.vmax:g} events (seeds: {panel.seeds_text()}){thr}"
+        )
         return panel if names else None
 
     def _draw(self, viewer: Any, panel: SectionPanel) -> list[str]:
@@ -197,7 +218,7 @@ class CompareWidget(QWidget):
         regions = panel.regions if panel.regions is not None else np.zeros_like(panel.labels)
         outline = (regions > 0).astype(np.uint8)  # the same in every cell
         cells: list[tuple[str, str, np.ndarray]] = [(LABELS_LAYER, "labels", panel.labels)]
-        cells += [(f"{m} (seed {panel.seeds[m]})", "heat", panel.maps[m]) for m in panel.maps]
+        cells += [(panel.title(m), "heat", panel.maps[m]) for m in panel.maps]
         wanted = []
         for name, kind, data in cells:
             wanted += [name, f"{name}: {REGIONS_SUFFIX}"]
