@@ -45,7 +45,8 @@ from napari_forgetting.runs.hotspots import resolve_class
 
 
 def figures(stores, cls, split, min_pixels, k, statistic, sizes):
-    """{m: (section rho, jaccard, pixel rho)}, one-vs-others (section, pixel), n sections."""
+    """{m: (section rho, jaccard, pixel rho, interior pixel rho)}, one-vs-others (section,
+    pixel, interior pixel), n sections."""
     maps = split_maps(stores, split, None, statistic)
     class_id = resolve_class(stores[0].class_names, cls)
     labels = maps.section_labels()
@@ -54,7 +55,11 @@ def figures(stores, cls, split, min_pixels, k, statistic, sizes):
     n_cls = stores[0].n_classes
     dens = np.stack([density_table(maps.section_counts(r), labels, n_cls)[eligible, class_id]
                      for r in range(len(stores))])  # fmt: skip
+    from napari_forgetting.dynamics.stability import interior_mask
+
+    interior = np.concatenate([interior_mask(lab).ravel() for lab in labels])
     pix = maps.counts[:, maps.labels == class_id]
+    inner = maps.counts[:, (maps.labels == class_id) & interior]
     out = {}
     for m in sizes:
         if 2 * m > len(stores):
@@ -63,8 +68,10 @@ def figures(stores, cls, split, min_pixels, k, statistic, sizes):
             split_half(dens, spearman, m)[0],
             split_half(dens, top_k_jaccard(k), m)[0],
             split_half(pix, spearman, m)[0],
+            split_half(inner, spearman, m)[0],
         )
-    loo = (float(np.nanmean(leave_one_out(dens))), float(np.nanmean(leave_one_out(pix))))
+    loo = (float(np.nanmean(leave_one_out(dens))), float(np.nanmean(leave_one_out(pix))),
+           float(np.nanmean(leave_one_out(inner))))  # fmt: skip
     return out, loo, len(eligible)
 
 
@@ -101,14 +108,16 @@ def main(argv=None) -> int:
             chance = jaccard_chance(n, args.top)
             print(
                 f"  {statistic}: {n} sections (top-{args.top} chance {chance:.3f}); one seed "
-                f"vs the mean of the others: sections {loo[0]:+.3f}, pixels {loo[1]:+.3f}"
+                f"vs the mean of the others: sections {loo[0]:+.3f}, pixels {loo[1]:+.3f} "
+                f"(interior {loo[2]:+.3f})"
             )
             r1 = by_m.get(1, (np.nan,))[0]
-            for m, (rho, jac, prho) in by_m.items():
+            for m, (rho, jac, prho, irho) in by_m.items():
                 print(
                     f"    {m} vs {m} held-out seeds: sections rho {rho:+.3f} (Spearman-Brown "
                     f"from m=1: {spearman_brown(r1, m):+.3f}), top-{args.top} Jaccard "
-                    f"{jac:.3f} (chance + {jac - chance:+.3f}), pixels rho {prho:+.3f}"
+                    f"{jac:.3f} (chance {jac - chance:+.3f}), pixels rho {prho:+.3f} "
+                    f"(interior {irho:+.3f})"
                 )
             if reference is None and statistic == "forgetting" and by_m:
                 reference = (folder, by_m)

@@ -22,6 +22,7 @@ from napari_forgetting.dynamics.stability import (
     spearman_brown,
     split_half,
     top_k,
+    top_k_jaccard,
 )
 
 
@@ -164,3 +165,18 @@ def test_consensus_mean_and_agreement_by_hand():
     mean, agreement = consensus_maps(counts)
     assert mean.dtype == np.float32 and mean[19] == pytest.approx(11.5)
     assert agreement[19] == 1.0 and agreement[18] == 0.5 and agreement[:18].sum() == 0
+
+
+def test_disjoint_sets_of_one_run_are_every_pair_and_jaccard_is_a_measure():
+    rng = np.random.default_rng(3)
+    v = rng.normal(size=(5, 12))
+    rho, h = split_half(v, half=1)
+    m = pairwise(v)
+    assert h == 1 and rho == pytest.approx(m[np.triu_indices(5, 1)].mean())
+    jac, _ = split_half(v, top_k_jaccard(3), half=1)
+    pairs = [jaccard(top_k(v[i], 3), top_k(v[j], 3)) for i in range(5) for j in range(i + 1, 5)]
+    assert jac == pytest.approx(np.mean(pairs))
+    # more runs than sets fit: a fixed draw, the same every time
+    big = rng.normal(size=(10, 12))
+    assert split_half(big, half=2) == split_half(big, half=2)
+    assert math.isnan(split_half(v, half=3)[0])  # 2 x 3 > 5 runs

@@ -48,12 +48,22 @@ def register(sub: Any) -> None:
         "report", help="a report folder written by `compare --out`, or a pool folder (`augment`)"
     )
     view.add_argument("--split", help="validation, test1, test2 (default: validation)")
-    view.add_argument("--seed", type=nonnegative_int, help="default: each method's lowest")
+    view.add_argument(
+        "--seed",
+        type=_seed_choice,
+        help="a seed number, or consensus (the baseline's consensus over its seeds); default: "
+        "each method's lowest",
+    )
     view.add_argument("--section", help="a section key, e.g. inline:12 (default: the top hotspot)")
     view.add_argument("--item", type=positive_int, help="a pool's item to show first (1-based)")
     view.add_argument("--screenshot", help="save a screenshot of the viewer to this PNG")
     view.add_argument("--quit", action="store_true", help="close the viewer at once (scripts)")
     view.set_defaults(func=_cmd_view)
+
+
+def _seed_choice(text: str) -> int | str:
+    """An option type: a seed number (>= 0) or ``consensus``."""
+    return "consensus" if text.strip() == "consensus" else nonnegative_int(text)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -81,7 +91,9 @@ def _cmd_view(args: argparse.Namespace) -> int:
     split = args.split or maps.splits[0]
     if split not in maps.splits:
         raise UsageError(f"{args.report}: no split {split!r} (it has {', '.join(maps.splits)})")
-    if args.seed is not None and args.seed not in maps.seeds:
+    if args.seed == "consensus" and maps.consensus is None:
+        raise UsageError(f"{args.report}: no consensus run (consensus/) in the report")
+    if args.seed not in (None, "consensus") and args.seed not in maps.seeds:
         raise UsageError(f"{args.report}: no finished run of seed {args.seed} ({maps.seeds})")
     if args.section is not None and args.section not in maps.sections(split):
         raise UsageError(f"{args.report}: {split} maps no section {args.section!r}")

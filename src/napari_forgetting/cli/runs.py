@@ -101,6 +101,13 @@ def register(subparsers: Any) -> None:
         "volume) or all",
     )
     s.add_argument("--top", type=positive_int, default=6, help="k of top-k Jaccard and P(top k)")
+    s.add_argument(
+        "--stat",
+        choices=[x for x in STATISTICS if x != "total"],
+        default="forgetting",
+        help="the ranking statistic whose stability is measured (default: the paper's "
+        "forgetting density)",
+    )
     add_min_pixels_argument(s)
     s.add_argument(
         "--epoch", type=positive_int, help="after epoch N (default: the last complete)"
@@ -149,7 +156,7 @@ def _cmd_stability(args: argparse.Namespace) -> int:
         epoch = None if args.epoch is None else args.epoch - 1
         result = measure_stability(
             stores, args.cls, split=args.split, k=args.top, min_pixels=args.min_pixels,
-            epoch=epoch,
+            epoch=epoch, statistic=args.stat,
         )  # fmt: skip
     print(result.format_table())
     if args.json:

@@ -211,31 +211,40 @@ def seeds_needed(r1: float, target: float = TARGET_RHO) -> float:
     return float(math.ceil(target * (1.0 - r1) / (r1 * (1.0 - target)) - 1e-9))
 
 
+def _disjoint_pairs(good: list[int], h: int, most: int = 35) -> list[tuple[list[int], list[int]]]:
+    """Pairs of disjoint ``h``-subsets of ``good``: all of them when there are at most
+    ``most``, else ``most`` drawn with a fixed seed (never only those holding the first runs)."""
+    if math.comb(len(good), h) <= 400:
+        combos = list(itertools.combinations(good, h))
+        pairs = [(list(a), list(b)) for i, a in enumerate(combos) for b in combos[i + 1 :]
+                 if not set(a) & set(b)]  # fmt: skip
+        if len(pairs) <= most:
+            return pairs
+        rng = np.random.default_rng(BOOTSTRAP_SEED)
+        return [pairs[i] for i in sorted(rng.choice(len(pairs), most, replace=False))]
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    out = []
+    for _ in range(most):
+        perm = [int(x) for x in rng.permutation(good)[: 2 * h]]
+        out.append((sorted(perm[:h]), sorted(perm[h:])))
+    return out
+
+
 def split_half(
     values: Any, measure: Any = spearman, half: int | None = None
 ) -> tuple[float, int]:
     """The mean ``measure`` between the means of two disjoint sets of ``half`` runs each
-    (default ``R // 2``: the split-half reliability), over up to 35 pairs of sets (each
-    ``half``-subset in ``itertools`` order against the next ``half`` runs not in it, a pair
-    counted once), and the set size. ``(nan, 0)`` with fewer than ``2 half`` usable runs (or
-    fewer than 4 when ``half`` is not given: halves of one run are no means)."""
+    (default ``R // 2``: the split-half reliability), over every such pair of sets (or 35
+    drawn with a fixed seed when there are more), and the set size. ``(nan, 0)`` with fewer
+    than ``2 half`` usable runs (or fewer than 4 when ``half`` is not given: halves of one
+    run are no means). Pairs whose measure is undefined (a flat mean) are left out."""
     v = _runs(values)
     bad = set(constant_runs(v))
     good = [r for r in range(v.shape[0]) if r not in bad]
     h = len(good) // 2 if half is None else int(half)
     if h < 1 or 2 * h > len(good) or (half is None and h < 2):
         return float("nan"), 0
-    seen: set[frozenset[frozenset[int]]] = set()
-    rhos = []
-    for first in itertools.combinations(good, h):
-        rest = [r for r in good if r not in first][:h]
-        key = frozenset([frozenset(first), frozenset(rest)])
-        if key in seen:
-            continue
-        seen.add(key)
-        rhos.append(measure(v[list(first)].mean(axis=0), v[rest].mean(axis=0)))
-        if len(seen) >= 35:
-            break
+    rhos = [measure(v[a].mean(axis=0), v[b].mean(axis=0)) for a, b in _disjoint_pairs(good, h)]
     rhos = [x for x in rhos if np.isfinite(x)]
     return (float(np.mean(rhos)) if rhos else float("nan")), h
 

@@ -264,6 +264,7 @@ class StabilityResult:
     bootstrap: SectionBootstrap
     pixels: dict[str, PixelStability] = field(default_factory=dict)
     n_mapped: int = 0
+    statistic: str = "forgetting"
 
     @property
     def never_learned_runs(self) -> list[int]:
@@ -276,6 +277,7 @@ class StabilityResult:
             "split": self.split,
             "class": self.class_name,
             "class_id": self.class_id,
+            "statistic": self.statistic,
             "min_pixels": self.min_pixels,
             "runs": self.runs,
             "seeds": self.seeds,
@@ -303,6 +305,7 @@ class StabilityResult:
         s = self.sections
         return json_floats({
             "class": self.class_name,
+            "statistic": self.statistic,
             "split": self.split,
             "n_runs": s.n_runs,
             "n_sections": s.n_sections,
@@ -339,7 +342,8 @@ class StabilityResult:
         s, b = self.sections, self.bootstrap
         f = _fmt
         lines = [
-            f"split {self.split}, class {self.class_name} (id {self.class_id}), epoch "
+            f"split {self.split}, class {self.class_name} (id {self.class_id}), statistic "
+            f"{self.statistic}, epoch "
             f"{self.epoch + 1}: {len(self.runs)} runs (seeds {', '.join(map(str, self.seeds))}),"
             f" {s.n_sections} of {self.n_mapped} sections hold >= {self.min_pixels} pixels of "
             "the class",
@@ -355,7 +359,7 @@ class StabilityResult:
                 + ", ".join(map(str, self.never_learned_runs))
             )
         lines += [
-            "sections (class forgetting density):",
+            f"sections ({self.statistic}: the class's per-section mean):",
             f"  Spearman, mean over pairs      {f(s.mean_spearman)}",
             f"  Kendall tau-b, mean over pairs {f(s.mean_kendall)}",
             f"  top-{s.k} Jaccard, mean          {f(s.mean_jaccard)}   (chance "
@@ -372,7 +376,7 @@ class StabilityResult:
             lines.append(
                 f"    {self.seeds[i]:>3} {self.seeds[j]:>3}: {f(rho)} / {f(tau)} / {f(jac)}"
             )
-        lines.append("pixels (forgetting events): Spearman pairwise / each vs the others")
+        lines.append(f"pixels ({self.statistic}): Spearman pairwise / each vs the others")
         for name, p in self.pixels.items():
             lines.append(
                 f"  {name:<9} {p.n_pixels:>9d} px  {f(p.mean_pairwise)} / {f(p.mean_loo)}   ("
@@ -462,6 +466,7 @@ def measure_stability(
         bootstrap=boot,
         pixels=pixels,
         n_mapped=len(maps.keys),
+        statistic=statistic,
     )
 
 

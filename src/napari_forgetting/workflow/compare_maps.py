@@ -276,7 +276,7 @@ def _open_consensus(path: Path) -> RunStore | None:
         if not is_run_dir(path):
             return None
         store = RunStore.open(path)
-    except (RunStoreError, OSError, ValueError):
+    except (RunStoreError, OSError, ValueError, KeyError):
         return None
     if not consensus_record(store) or store.status != "finished" or store.n_epochs == 0:
         return None
