@@ -163,7 +163,7 @@ def test_the_baseline_consensus_is_a_seed_to_choose_where_the_report_has_one(
     ranking = hot.ranking
     assert ranking.class_name == "b" and hot.uncertainty is not None
     headers = [hot.table.horizontalHeaderItem(c).text() for c in range(hot.table.columnCount())]
-    assert headers[4].startswith("P(top ") and headers[5] == "95% interval"
+    assert headers[4].startswith("P(top ") and headers[1] == "density (95%)"
 
     # its top row drawn: the consensus's mean heat map in the baseline's cell, flip's lowest
     # finished seed beside it, the regions found in the consensus's map

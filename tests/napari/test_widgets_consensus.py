@@ -114,14 +114,15 @@ def test_hotspots_of_a_consensus_show_p_top_k_intervals_and_the_seeds(
     ranking = rank_run(store, "b", min_pixels=0)
     expected = section_uncertainty(store, 1, ranking.keys(), widget.top_spin.value())
     assert expected is not None and expected.k == 3  # 3 sections hold class b
-    assert table.columnCount() == 6
-    headers = [table.horizontalHeaderItem(c).text() for c in range(6)]
-    assert headers[4:] == ["P(top 3)", "95% interval"]
+    assert table.columnCount() == 5 and table.isColumnHidden(3)  # mean events: room made
+    headers = [table.horizontalHeaderItem(c).text() for c in range(5)]
+    assert headers[1] == "density (95%)" and headers[4] == "P(top 3)"
     assert [table.item(r, 0).text() for r in range(3)] == [row.label for row in ranking]
     for r in range(3):
         assert table.item(r, 4).text() == f"{expected.p_top[r]:.2f}"
         low, high = expected.low[r], expected.high[r]
-        assert table.item(r, 5).text() == f"[{low:.4f}, {high:.4f}]"
+        value = ranking[r].value
+        assert table.item(r, 1).text() == f"{value:.2f} ({low:.2f}–{high:.2f})"
         assert low <= ranking[r].value + 1e-9 and ranking[r].value <= high + 1e-9
     assert "consensus of 3 seeds (0, 1, 2)" in widget.status.text()
     assert "P(top k)" in widget.status.text() and not widget.warnings
@@ -136,7 +137,7 @@ def test_hotspots_of_a_consensus_show_p_top_k_intervals_and_the_seeds(
     qtbot.waitUntil(lambda: widget.rank_worker is None, timeout=10_000)
     assert len(threads) == 1 and threads[0][0] != threading.get_ident()
     assert threads[0][1] is not None and threads[0][1].k == 1
-    assert table.columnCount() == 6 and widget.uncertainty is not None
+    assert table.columnCount() == 5 and widget.uncertainty is not None
 
     # another statistic, or all classes: no seed densities behind it, no extra columns
     widget.set_statistic("low_confidence")

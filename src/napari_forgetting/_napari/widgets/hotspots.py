@@ -429,7 +429,9 @@ class HotspotsWidget(QWidget):
         heading = ranking.heading if ranking is not None else "density"
         headers = ["section", heading, "pixels", "events"]
         if uncertainty is not None:
-            headers += [f"P(top {uncertainty.k})", f"{uncertainty.level:.0%} interval"]
+            # a consensus: the density with its interval in one column, P(top k) beside it
+            headers[1] = f"{heading} ({uncertainty.level:.0%})"
+            headers.append(f"P(top {uncertainty.k})")
         self.table.blockSignals(True)
         self.table.clearSelection()
         self.table.setColumnCount(len(headers))
@@ -439,21 +441,30 @@ class HotspotsWidget(QWidget):
         self.table.horizontalHeaderItem(3).setToolTip(f"forgetting events on {whose} pixels")
         if uncertainty is not None:
             seeds = "bootstrap draws of the consensus's seeds"
+            self.table.horizontalHeaderItem(1).setToolTip(
+                f"the section's mean density over the seeds and its {uncertainty.level:.0%} "
+                f"interval over {seeds}"
+            )
             self.table.horizontalHeaderItem(4).setToolTip(
                 f"share of {seeds} in which the section's mean density is among the top "
                 f"{uncertainty.k}"
             )
-            self.table.horizontalHeaderItem(5).setToolTip(
-                f"{uncertainty.level:.0%} interval of the section's mean density over {seeds}"
-            )
+        # at 1280 x 800 a consensus's columns fit the dock only sized to their contents; its
+        # events (density x pixels, a mean over seeds) make room for P(top k)
+        mode = QHeaderView.ResizeMode
+        header = self.table.horizontalHeader()
+        for c in range(1, len(headers)):
+            header.setSectionResizeMode(c, mode.ResizeToContents if uncertainty else mode.Stretch)
+        self.table.setColumnHidden(3, uncertainty is not None)
+        self.table.verticalHeader().setVisible(uncertainty is None)  # rows are in rank order
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
-            cells = [row.label, f"{row.value:.4f}", str(row.pixels), _count_text(row.events)]
+            value = f"{row.value:.4f}"
             if uncertainty is not None:
-                cells += [
-                    f"{uncertainty.p_top[r]:.2f}",
-                    f"[{uncertainty.low[r]:.4f}, {uncertainty.high[r]:.4f}]",
-                ]
+                value = f"{row.value:.2f} ({uncertainty.low[r]:.2f}–{uncertainty.high[r]:.2f})"
+            cells = [row.label, value, str(row.pixels), _count_text(row.events)]
+            if uncertainty is not None:
+                cells.append(f"{uncertainty.p_top[r]:.2f}")
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         keys = [row.key for row in rows]
