@@ -87,16 +87,71 @@ def write_stability(
         except ValueError as exc:
             results[split] = str(exc)
             say(f"stability, split {split}: {exc}")
-    text = "\n\n".join(r.format_table() if not isinstance(r, str) else r for r in results.values())
-    write_json(out / STABILITY_FILE, {
-        s: (r if isinstance(r, str) else r.to_dict()) for s, r in results.items()
-    })  # fmt: skip
+    others = _other_statistics(stores, cls, results, k, min_pixels)
+    text = "\n\n".join(
+        [r.format_table() if not isinstance(r, str) else r for r in results.values()]
+        + [_statistics_table(others)]
+    )
+    record = {s: (r if isinstance(r, str) else r.to_dict()) for s, r in results.items()}
+    write_json(out / STABILITY_FILE, {**record, "statistics": others})
     with atomic_path(out / STABILITY_TEXT) as tmp, open(tmp, "w") as fh:
         fh.write(text + "\n")
     measured = [r for r in results.values() if not isinstance(r, str)]
     if record and measured:
         record_stability(measured[0])
     return results
+
+
+#: The ranking statistics whose stability is set beside the forgetting density's.
+OTHER_STATISTICS = ("low_confidence", "high_variability", "never_learned")
+
+
+def _other_statistics(
+    stores: Sequence[Any], cls: str | int, results: dict[str, Any], k: int, min_pixels: int
+) -> dict[str, dict[str, Any]]:
+    """``{split: {statistic: summary}}``: the forgetting density's and, on the same seeds and
+    sections, the other statistics' (those whose maps the runs store)."""
+    from napari_forgetting.runs.consensus import measure_stability
+
+    out: dict[str, dict[str, Any]] = {}
+    for split, r in results.items():
+        if isinstance(r, str):
+            continue
+        out[split] = {"forgetting": r.summary()}
+        for statistic in OTHER_STATISTICS:
+            try:
+                other = measure_stability(stores, cls, split=split, k=k, min_pixels=min_pixels,
+                                          statistic=statistic)  # fmt: skip
+            except (ValueError, KeyError):  # e.g. trained with --no-stats
+                continue
+            out[split][statistic] = other.summary()
+    return out
+
+
+def _seeds_text(m: Any) -> str:
+    return f"{int(m)}" if isinstance(m, (int, float)) else ("never" if m == "inf" else "n/a")
+
+
+def _statistics_table(others: dict[str, dict[str, Any]]) -> str:
+    """The statistics side by side: how much each one's explanation moves with the seed."""
+    lines = [
+        "the ranking statistics on the same seeds and sections: sections Spearman (mean over "
+        "pairs) / top-k Jaccard (chance) / pixels, one seed vs the mean of the others / seeds "
+        "a consensus needs for rho 0.9"
+    ]
+
+    def f(x: Any, fmt: str) -> str:
+        return "n/a" if not isinstance(x, (int, float)) else format(x, fmt)
+
+    for split, stats in others.items():
+        lines.append(f"  {split}:")
+        for name, d in stats.items():
+            lines.append(
+                f"    {name:<17} {f(d['spearman'], '+.3f')} / {f(d['jaccard'], '.3f')} "
+                f"({f(d['jaccard_chance'], '.3f')}) / {f(d['pixel_spearman_loo'], '+.3f')} / "
+                f"{_seeds_text(d['seeds_needed'])}"
+            )
+    return "\n".join(lines)
 
 
 def run_consensus(
