@@ -68,6 +68,8 @@ def test_consensus_trains_seeds_once_and_writes_a_rankable_run(tmp_path, capsys)
     info = json.loads((out / "consensus" / "run.json").read_text())
     assert info["consensus"]["seeds"] == [0, 1] and "agreement" in info["maps"]
     assert info["train_config"]["seed"] is None
+    # the preset's 2 epochs x 4 patches spread over twice the snapshots (3 does not divide 4)
+    assert (info["train_config"]["epochs"], info["train_config"]["patches_per_epoch"]) == (4, 2)
     # a rerun trains nothing and rebuilds the consensus
     assert main(args) == 0
     assert "ran 0, skipped 2 finished" in capsys.readouterr().out
@@ -97,3 +99,14 @@ def test_consensus_trains_seeds_once_and_writes_a_rankable_run(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "--sources-from" in err and "is not the comparison's" in err
     assert not (tmp_path / "r2" / "jobs").exists()
+
+
+def test_snapshots_spread_the_same_gradient_steps_over_more_epochs():
+    from napari_forgetting.workflow.consensus import spread_snapshots
+
+    cpu_lite = {"epochs": 16, "patches_per_epoch": 96, "batch_size": 8}
+    train, f = spread_snapshots(cpu_lite, 3)
+    assert f == 3 and train == {"epochs": 48, "patches_per_epoch": 32, "batch_size": 8}
+    assert spread_snapshots({"epochs": 2, "patches_per_epoch": 4}, 3)[1] == 2  # a divisor
+    assert spread_snapshots({"epochs": 2, "patches_per_epoch": 7}, 3)[1] == 1
+    assert spread_snapshots({"epochs": 60}, 3) == ({"epochs": 60}, 1)  # patches not set

@@ -157,6 +157,14 @@ def register(subparsers: Any) -> None:
     )
     c.add_argument("--class", dest="cls", default="scruff", help="class of the ranking")
     c.add_argument("--top", type=positive_int, default=6, help="k of top-k and P(top k)")
+    c.add_argument(
+        "--snapshots",
+        type=positive_int,
+        default=3,
+        help="spread the preset's gradient steps over N times its epochs (N times the "
+        "forgetting snapshots, the same training; measured to steady the pixel maps; 1: the "
+        "preset as it is; ignored with --epochs or --patches-per-epoch). Default 3",
+    )
     add_min_pixels_argument(c)
     add_training_arguments(c, threads=1)
     c.add_argument(
@@ -278,9 +286,20 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_consensus(args: argparse.Namespace) -> int:
-    from napari_forgetting.workflow.consensus import STABILITY_TEXT, run_consensus
+    from dataclasses import replace
+
+    from napari_forgetting.workflow.consensus import STABILITY_TEXT, run_consensus, spread_snapshots
 
     config = _config(args, "consensus")
+    if args.epochs is None and args.patches_per_epoch is None and args.snapshots > 1:
+        train, factor = spread_snapshots(config.train, args.snapshots)
+        if factor > 1:
+            config = replace(config, train=train)
+            print(
+                f"{factor} x the snapshots at the same gradient steps: {train['epochs']} epochs "
+                f"x {train['patches_per_epoch']} patches (--snapshots 1: the preset's)",
+                file=sys.stderr,
+            )
     with usage_errors():  # an unknown class is refused before any training
         result = run_consensus(
             config,

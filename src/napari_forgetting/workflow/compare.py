@@ -702,6 +702,39 @@ def _check_given_transfer(config: CompareConfig, volume: Any) -> None:
     )
 
 
+def execute_jobs(
+    config: CompareConfig,
+    out: Path,
+    *,
+    check: Callable[[Any, dict[str, Any]], None] | None = None,
+    log: Callable[[str], None] | None = None,
+    **runner: Any,
+) -> tuple[list[str], list[str], dict[str, str]]:
+    """Open ``config``'s data once (``check(volume, source)`` may refuse it before any job
+    runs), then run every (method, seed) job of ``config`` not yet finished in ``out`` with
+    :func:`run_jobs` (``runner``: its execution options). Returns the names of the jobs that
+    ran, those skipped as finished, and ``{name: error}`` of those that failed."""
+    from napari_forgetting.data.source import load_data
+
+    say = log or (lambda msg: None)
+    out.mkdir(parents=True, exist_ok=True)
+    volume, source = load_data(
+        config.data, config.labels, config.shape, config.data_seed, config.iline, config.xline
+    )
+    n_classes = int(getattr(volume, "n_classes", None) or len(volume.class_names))
+    if check is not None:
+        check(volume, source)
+    del volume  # the workers reopen it from `source`
+    jobs, skipped = build_jobs(config, out, source, n_classes)
+    if skipped:
+        say(f"already finished, skipped: {', '.join(skipped)}")
+    say(f"jobs to run: {', '.join(j.name for j in jobs) or 'none'}")
+    ran, failed = run_jobs(jobs, config.retries, **runner)
+    for name, err in failed.items():
+        say(f"FAILED {name}: {err}")
+    return ran, skipped, failed
+
+
 def run_comparison(
     config: CompareConfig,
     out_dir: str | os.PathLike,
@@ -720,33 +753,22 @@ def run_comparison(
     worker processes, else threads); ``sequential=True`` runs the jobs one after another in
     this process instead (the benchmark's reference).
     """
-    from napari_forgetting.data.source import load_data
 
     t0 = time.perf_counter()
-    say = log or (lambda msg: None)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    volume, source = load_data(
-        config.data, config.labels, config.shape, config.data_seed, config.iline, config.xline
-    )
-    n_classes = int(getattr(volume, "n_classes", None) or len(volume.class_names))
-    if config.sources_from:
-        _check_sources_from(config.sources_from, source)
-    if "transfer" in config.methods and (
-        config.transfer_method == "stratal" or config.transfer_checkpoint
-    ):
-        _check_given_transfer(config, volume)
-    del volume  # the workers reopen it from `source`
-    jobs, skipped = build_jobs(config, out, source, n_classes)
-    if skipped:
-        say(f"already finished, skipped: {', '.join(skipped)}")
-    say(f"jobs to run: {', '.join(j.name for j in jobs) or 'none'}")
-    ran, failed = run_jobs(
-        jobs, config.retries, client=client, scheduler=scheduler, n_workers=n_workers,
-        processes=processes, sequential=sequential,
+
+    def check(volume: Any, source: dict[str, Any]) -> None:
+        if config.sources_from:
+            _check_sources_from(config.sources_from, source)
+        if "transfer" in config.methods and (
+            config.transfer_method == "stratal" or config.transfer_checkpoint
+        ):
+            _check_given_transfer(config, volume)
+
+    ran, skipped, failed = execute_jobs(
+        config, out, check=check, client=client, scheduler=scheduler, n_workers=n_workers,
+        processes=processes, sequential=sequential, log=log,
     )  # fmt: skip
-    for name, err in failed.items():
-        say(f"FAILED {name}: {err}")
     files = write_report(out, config, failed=failed)
     return CompareResult(out, ran, skipped, failed, files, time.perf_counter() - t0)
 
