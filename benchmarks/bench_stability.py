@@ -44,6 +44,13 @@ from napari_forgetting.runs.consensus import check_seed_runs, seed_runs, split_m
 from napari_forgetting.runs.hotspots import resolve_class
 
 
+def finite_mean(x) -> float:
+    """The mean of the finite values; nan (without a warning) when there are none."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else float("nan")
+
+
 def figures(stores, cls, split, min_pixels, k, statistic, sizes):
     """{m: (section rho, jaccard, pixel rho, interior pixel rho)}, one-vs-others (section,
     pixel, interior pixel), n sections."""
@@ -70,8 +77,7 @@ def figures(stores, cls, split, min_pixels, k, statistic, sizes):
             split_half(pix, spearman, m)[0],
             split_half(inner, spearman, m)[0],
         )
-    loo = (float(np.nanmean(leave_one_out(dens))), float(np.nanmean(leave_one_out(pix))),
-           float(np.nanmean(leave_one_out(inner))))  # fmt: skip
+    loo = tuple(finite_mean(leave_one_out(x)) for x in (dens, pix, inner))
     return out, loo, len(eligible)
 
 

@@ -66,3 +66,20 @@ def test_bench_transfer_prints_times_and_figures_of_every_arm(capsys):
         assert f"== {arm}" in out
     assert out.count("transfer quality (learned") == 2 and "transfer quality (stratal" in out
     assert "wall time default / previous: " in out
+
+
+def test_bench_stability_compares_disjoint_seed_sets_and_statistics(tmp_path, capsys):
+    import numpy as np
+
+    import bench_stability
+    from hotspot_run import EVENTS, make_run
+
+    for s in range(4):
+        events = [e + (s * np.arange(e.size).reshape(e.shape)) % 3 for e in EVENTS]
+        make_run(tmp_path / "jobs" / f"baseline-seed{s}", events=events, train_config={"seed": s})
+    argv = [str(tmp_path), "--class", "b", "--split", "validation", "--min-pixels", "1",
+            "--top", "2", "--m", "1", "2", "--stats", "forgetting,low_confidence"]  # fmt: skip
+    assert bench_stability.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "4 seeds" in out and "forgetting: 3 sections" in out and "low_confidence" in out
+    assert "1 vs 1 held-out seeds" in out and "2 vs 2 held-out seeds" in out
