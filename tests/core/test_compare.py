@@ -255,7 +255,9 @@ def test_a_cluster_starts_the_transfer_model_first_then_the_baselines(tmp_path):
     started = log.read_text().split()
     # the worker may hold one queued task ahead (dask's worker saturation), so after the
     # first three only the dependencies are exact
-    assert started[:3] == ["transfer-model", "baseline-seed0", "baseline-seed1"]
+    # (two ready jobs of one priority may start in either order: the baselines' is not fixed)
+    assert started[0] == "transfer-model"
+    assert sorted(started[1:3]) == ["baseline-seed0", "baseline-seed1"]
     for k in (0, 1):
         assert started.index(f"transfer-seed{k}") > started.index(f"baseline-seed{k}")
     assert sorted(started) == sorted(j.name for j in jobs)

@@ -58,6 +58,19 @@ def _methods(text: str) -> tuple[str, ...]:
     return methods
 
 
+def _add_job_arguments(parser: argparse.ArgumentParser, sequential: str) -> None:
+    """Where the jobs run (``compare`` and ``consensus``): a scheduler, the LocalCluster's
+    workers, retries, or one after another (``sequential``: its help)."""
+    parser.add_argument("--scheduler", help="address of an existing dask scheduler")
+    parser.add_argument(
+        "--workers", type=positive_int, default=2, help="LocalCluster workers (1 thread each)"
+    )
+    parser.add_argument(
+        "--retries", type=nonnegative_int, default=1, help="extra attempts of a failed job"
+    )
+    parser.add_argument("--sequential", action="store_true", help=sequential)
+
+
 def register(subparsers: Any) -> None:
     """Add the ``compare`` subcommand to an ``add_subparsers()`` object."""
     p = subparsers.add_parser(
@@ -85,17 +98,11 @@ def register(subparsers: Any) -> None:
         help="comma-separated methods",
     )
     p.add_argument("--seeds", type=positive_int, default=5, help="seeds 0..N-1 per method")
-    p.add_argument("--scheduler", help="address of an existing dask scheduler")
-    p.add_argument(
-        "--workers", type=positive_int, default=2, help="LocalCluster workers (1 thread each)"
-    )
+    _add_job_arguments(p, "run the jobs one after another in this process (no dask)")
     p.add_argument(
         "--threads-cluster",
         action="store_true",
         help="LocalCluster of threads instead of worker processes",
-    )
-    p.add_argument(
-        "--retries", type=nonnegative_int, default=1, help="extra attempts of a failed job"
     )
     p.add_argument("--transfer-checkpoint", help="a trained transfer model (else one is trained)")
     p.add_argument(
@@ -117,11 +124,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--sources", type=positive_int, default=6, help="hotspot style sources")
     p.add_argument("--per-source", type=positive_int, default=64, help="transfers per source")
     add_training_arguments(p, threads=1)
-    p.add_argument(
-        "--sequential",
-        action="store_true",
-        help="run the jobs one after another in this process (no dask)",
-    )
     # a preset's values give way to the options given beside it: the options it may set
     # default to None here, and their own defaults apply where neither sets them
     p.set_defaults(
@@ -148,13 +150,7 @@ def register(subparsers: Any) -> None:
         "its values)",
     )
     c.add_argument("--seeds", type=positive_int, default=4, help="seeds 0..N-1")
-    c.add_argument("--scheduler", help="address of an existing dask scheduler")
-    c.add_argument(
-        "--workers", type=positive_int, default=2, help="LocalCluster workers (1 thread each)"
-    )
-    c.add_argument(
-        "--retries", type=nonnegative_int, default=1, help="extra attempts of a failed job"
-    )
+    _add_job_arguments(c, "train the seeds one after another in this process (no dask)")
     c.add_argument("--class", dest="cls", default="scruff", help="class of the ranking")
     c.add_argument("--top", type=positive_int, default=6, help="k of top-k and P(top k)")
     c.add_argument(
@@ -167,11 +163,6 @@ def register(subparsers: Any) -> None:
     )
     add_min_pixels_argument(c)
     add_training_arguments(c, threads=1)
-    c.add_argument(
-        "--sequential",
-        action="store_true",
-        help="train the seeds one after another in this process (no dask)",
-    )
     given = set(_PRESET_OPTIONS) & {a.dest for a in c._actions}
     c.set_defaults(
         func=_cmd_consensus,
