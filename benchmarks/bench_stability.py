@@ -31,8 +31,9 @@ import time
 
 import numpy as np
 
-from napari_forgetting.dynamics import density_table
 from napari_forgetting.dynamics.stability import (
+    finite_mean,
+    interior_mask,
     jaccard_chance,
     leave_one_out,
     spearman,
@@ -44,26 +45,13 @@ from napari_forgetting.runs.consensus import check_seed_runs, seed_runs, split_m
 from napari_forgetting.runs.hotspots import resolve_class
 
 
-def finite_mean(x) -> float:
-    """The mean of the finite values; nan (without a warning) when there are none."""
-    x = np.asarray(x, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    return float(x.mean()) if x.size else float("nan")
-
-
 def figures(stores, cls, split, min_pixels, k, statistic, sizes):
     """{m: (section rho, jaccard, pixel rho, interior pixel rho)}, one-vs-others (section,
     pixel, interior pixel), n sections."""
     maps = split_maps(stores, split, None, statistic)
     class_id = resolve_class(stores[0].class_names, cls)
     labels = maps.section_labels()
-    n_class = np.array([int(np.count_nonzero(lab == class_id)) for lab in labels])
-    eligible = np.flatnonzero(n_class >= max(1, min_pixels))
-    n_cls = stores[0].n_classes
-    dens = np.stack([density_table(maps.section_counts(r), labels, n_cls)[eligible, class_id]
-                     for r in range(len(stores))])  # fmt: skip
-    from napari_forgetting.dynamics.stability import interior_mask
-
+    eligible, dens, _ = maps.class_densities(class_id, stores[0].n_classes, min_pixels)
     interior = np.concatenate([interior_mask(lab).ravel() for lab in labels])
     pix = maps.counts[:, maps.labels == class_id]
     inner = maps.counts[:, (maps.labels == class_id) & interior]

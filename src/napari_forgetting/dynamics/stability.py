@@ -48,6 +48,7 @@ __all__ = [
     "SectionStability",
     "bootstrap_sections",
     "consensus_maps",
+    "finite_mean",
     "constant_runs",
     "interior_mask",
     "jaccard",
@@ -259,7 +260,8 @@ def top_k_jaccard(k: int) -> Any:
     return measure
 
 
-def _finite_mean(x: np.ndarray) -> float:
+def finite_mean(x: Any) -> float:
+    """The mean of the finite values of ``x``; ``nan`` (no warning) when there are none."""
     x = x[np.isfinite(x)]
     return float(x.mean()) if x.size else float("nan")
 
@@ -387,7 +389,7 @@ def section_stability(values: Any, k: int = 6) -> SectionStability:
         jj = jaccard(top_k(v[i], k), top_k(v[j], k)) if usable else float("nan")
         jac.append(jj)
         pairs.append((i, j, float(rho[i, j]), float(tau[i, j]), float(jj)))
-    r1 = _finite_mean(_upper(rho)) if r > 1 else float("nan")
+    r1 = finite_mean(_upper(rho)) if r > 1 else float("nan")
     sh, half = split_half(v)
     return SectionStability(
         n_runs=r,
@@ -395,8 +397,8 @@ def section_stability(values: Any, k: int = 6) -> SectionStability:
         k=k,
         pairs=tuple(pairs),
         mean_spearman=r1,
-        mean_kendall=_finite_mean(_upper(tau)) if r > 1 else float("nan"),
-        mean_jaccard=_finite_mean(np.asarray(jac, dtype=np.float64)),
+        mean_kendall=finite_mean(_upper(tau)) if r > 1 else float("nan"),
+        mean_jaccard=finite_mean(np.asarray(jac, dtype=np.float64)),
         jaccard_chance=jaccard_chance(s, k) if s and k else float("nan"),
         loo_spearman=tuple(float(x) for x in leave_one_out(v)),
         split_half=sh,
@@ -462,9 +464,9 @@ def pixel_stability(counts: Any, mask: Any, where: str = "") -> PixelStability:
     return PixelStability(
         where=where,
         n_pixels=int(m.sum()),
-        mean_pairwise=_finite_mean(_upper(rho)) if c.shape[0] > 1 else float("nan"),
+        mean_pairwise=finite_mean(_upper(rho)) if c.shape[0] > 1 else float("nan"),
         loo=tuple(float(x) for x in loo),
-        mean_loo=_finite_mean(loo),
+        mean_loo=finite_mean(loo),
     )
 
 

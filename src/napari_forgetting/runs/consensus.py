@@ -197,6 +197,21 @@ class SplitMaps:
     offsets: np.ndarray
     epoch: int
 
+    def class_densities(
+        self, class_id: int, n_classes: int, min_pixels: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(eligible, densities, n_class)``: the sections holding at least ``min_pixels``
+        (at least 1) of ``class_id``, each run's class density there ``(R, S_eligible)``,
+        and every section's class pixel count."""
+        labels = self.section_labels()
+        n_class = np.array([int(np.count_nonzero(lab == class_id)) for lab in labels])
+        eligible = np.flatnonzero(n_class >= max(1, int(min_pixels)))
+        dens = np.stack(
+            [density_table(self.section_counts(i), labels, n_classes)[eligible, class_id]
+             for i in range(self.counts.shape[0])]
+        )  # fmt: skip
+        return eligible, dens, n_class
+
     def section_labels(self) -> list[np.ndarray]:
         o = self.offsets
         return [self.labels[o[i] : o[i + 1]].reshape(sh) for i, sh in enumerate(self.shapes)]
@@ -428,8 +443,7 @@ def measure_stability(
     class_name = stores[0].class_names[class_id]
     maps = split_maps(stores, split, epoch, statistic)
     labels = maps.section_labels()
-    n_class = np.array([int(np.count_nonzero(lab == class_id)) for lab in labels])
-    eligible = np.flatnonzero(n_class >= max(1, int(min_pixels)))
+    eligible, dens, n_class = maps.class_densities(class_id, stores[0].n_classes, min_pixels)
     if eligible.size < 2:
         raise ValueError(
             f"split {split}: {eligible.size} section(s) hold >= {min_pixels} pixels of class "
@@ -437,10 +451,6 @@ def measure_stability(
             "--min-pixels or choose another split"
         )
     r = maps.counts.shape[0]
-    dens = np.stack(
-        [density_table(maps.section_counts(i), labels, stores[0].n_classes)[:, class_id]
-         for i in range(r)]
-    )[:, eligible]  # fmt: skip
     sec = section_stability(dens, k)
     good = [i for i in range(r) if i not in set(constant_runs(dens))]
     boot = bootstrap_sections(dens[good] if good else dens, k)
