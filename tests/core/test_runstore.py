@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from napari_forgetting.data.folders import FolderError
 from napari_forgetting.data.sections import scatter_sections
 from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.dynamics import forgetting_events, never_learned
@@ -150,7 +151,7 @@ def test_readable_while_training(survey, tmp_path):
 
 def test_existing_run_refused_unless_overwrite(survey, tmp_path):
     Trainer(survey, cfg(epochs=1), out_dir=tmp_path / "x").fit()
-    with pytest.raises(FileExistsError, match="already holds a run"):
+    with pytest.raises(FolderError, match="already holds a training run"):
         Trainer(survey, cfg(epochs=1), out_dir=tmp_path / "x").fit()
     Trainer(survey, cfg(epochs=1, seed=1), out_dir=tmp_path / "x").fit(overwrite=True)
     assert RunStore.open(tmp_path / "x").train_config["seed"] == 1
@@ -167,7 +168,7 @@ def test_kill_and_resume_store_identical(survey, tmp_path, sweep_run):
     with pytest.raises(KeyboardInterrupt):
         Trainer(survey, cfg(), callbacks=[Kill()], out_dir=tmp_path / "k").fit()
     mid = RunStore.open(tmp_path / "k")
-    assert mid.n_epochs == 2 and mid.status == "failed"
+    assert mid.n_epochs == 2 and mid.status == "stopped"  # Ctrl-C: a stop, not a failure
     resumed = Trainer(survey, cfg(), out_dir=tmp_path / "k")
     resumed.fit(resume=True)
     store = RunStore.open(tmp_path / "k")

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from napari_forgetting.data import open_volume
+from napari_forgetting.data.folders import FolderError
 from napari_forgetting.data.sections import Section, section_labels
 from napari_forgetting.runs.hotspots import rank_run, save_style_sources
 from napari_forgetting.runs.store import RunStore
@@ -163,7 +164,7 @@ def test_pool_save_load_roundtrip_and_manifest(parent_run, model, workflow_surve
         for fmt in ("seismic_npy", "segy", "zarr"):
             vol = open_volume(paths[fmt])
             assert vol.shape[0] == len(manifest["sections"])
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FolderError, match="already holds an augmented pool"):
         save_pool(pool, tmp_path / "aug")
 
 

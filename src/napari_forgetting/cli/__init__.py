@@ -16,9 +16,11 @@ module                          commands
 
 Exit status: 0 done; 1 the run failed (training diverged, a comparison job failed, or an
 unexpected error, shown with its traceback); 2 a usage error -- a bad value, an unreadable
-or invalid input file, a checkpoint refused, an output folder that is not empty -- reported
-as one line ``napari-forgetting: error: ...``; 130 interrupted (Ctrl-C; a run keeps its
-last complete epoch, continue with ``--resume``).
+or invalid input file, a checkpoint refused, an output folder that is not empty, of another
+kind or being written by another process, a read-only or full disk, a scheduler that does
+not answer -- reported
+as one line ``napari-forgetting: error: ...``; 130 interrupted (Ctrl-C or SIGTERM; a run
+keeps its last complete epoch, continue with ``--resume``).
 
 Only argparse at import time: the core is imported when a command runs.
 """
@@ -68,6 +70,7 @@ def _input_errors() -> tuple[type[BaseException], ...]:
     return (UsageError, FileNotFoundError, FileExistsError, NotADirectoryError,
             IsADirectoryError, PermissionError) + _loaded(
         "napari_forgetting.data.errors:VolumeError",
+        "napari_forgetting.data.folders:FolderError",
         "napari_forgetting.model.checkpoint:CheckpointError",
         "napari_forgetting.runs.store:RunStoreError",
     )  # fmt: skip
@@ -82,6 +85,20 @@ def _say(message: object) -> None:
     print(f"napari-forgetting: error: {message}", file=sys.stderr)
 
 
+def _stop_on_sigterm() -> object:
+    """SIGTERM (a scheduler's or ``kill``'s stop) as Ctrl-C: the run is recorded as stopped
+    and temporary files are removed, instead of the process vanishing mid-write."""
+    import signal
+    import threading
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (see the module docstring)."""
     try:
@@ -91,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    previous = _stop_on_sigterm()
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
@@ -102,3 +120,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _run_failures() as exc:
         _say(exc)
         return EXIT_FAILED
+    except OSError as exc:  # a read-only or full disk, a scheduler that does not answer
+        _say(_os_error_line(exc))
+        return EXIT_USAGE
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
+
+
+def _os_error_line(exc: OSError) -> str:
+    """One line of an OSError: the file and what the system said."""
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,18 +95,19 @@ def usage_errors(*kinds: type[BaseException]) -> Iterator[None]:
         raise UsageError(str(message)) from exc
 
 
-def refuse_nonempty(out: str | Path, resume: bool = False, overwrite: bool = False) -> Path:
-    """``out`` as a path, unless it is a folder that already holds something and neither
-    ``--resume`` nor ``--overwrite`` was given (:class:`UsageError`)."""
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{path} is a file, not a folder")
-    if not resume and not overwrite and path.is_dir() and any(path.iterdir()):
-        raise UsageError(
-            f"{path} is not empty; use --resume to continue the run in it or --overwrite to "
-            "start over"
-        )
-    return path
+def refuse_nonempty(
+    out: str | Path,
+    resume: bool = False,
+    overwrite: bool = False,
+    kind: str = "run",
+    accept: Sequence[str] = ("checkpoint",),
+) -> Path:
+    """``out`` as a path, after :func:`~napari_forgetting.data.folders.check_folder`: refused
+    (one line) when it is a file, holds another kind than ``kind``, or is not empty and
+    neither ``--resume`` nor ``--overwrite`` was given. The writer itself then claims it."""
+    from napari_forgetting.data.folders import check_folder
+
+    return check_folder(out, kind, resume=resume, overwrite=overwrite, accept=accept)
 
 
 def add_training_arguments(parser: Any, threads: int | None = None) -> None:

@@ -82,6 +82,7 @@ def register(sub: Any) -> None:
     tt.add_argument("--seed", type=nonnegative_int, default=0, help="training seed")
     tt.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best)")
     tt.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    tt.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
     tt.add_argument("--class-count", type=positive_int, default=None, help="number of classes")
     tt.add_argument("--batch-size", type=positive_int, default=8)
     tt.add_argument(
@@ -161,12 +162,14 @@ def fit_or_interrupt(trainer: Any, **fit: Any) -> bool:
     try:
         trainer.fit(**fit)
     except KeyboardInterrupt:
-        where = trainer.out_dir if trainer.out_dir is not None else "nowhere (no --out)"
-        print(
-            f"\ninterrupted after {trainer.epoch} complete epochs; the checkpoint in {where} "
-            "holds them: continue with --resume",
-            file=sys.stderr,
-        )
+        held = trainer.checkpointed_epoch
+        if trainer.out_dir is None:
+            kept = "nothing was kept (no --out)"
+        elif held:
+            kept = f"the checkpoint in {trainer.out_dir} holds {held}: continue with --resume"
+        else:
+            kept = f"no checkpoint was written in {trainer.out_dir}: nothing to resume"
+        print(f"\ninterrupted after {trainer.epoch} complete epochs; {kept}", file=sys.stderr)
         return False
     return True
 
@@ -282,6 +285,7 @@ def _cmd_transfer_train(args: argparse.Namespace) -> int:
     from napari_forgetting.training.callbacks import ProgressBar
     from napari_forgetting.transfer.train import TransferTrainer
 
+    refuse_nonempty(args.out, args.resume, args.overwrite, kind="transfer")
     data, _ = load_data_args(args)
     with usage_errors():
         config = _transfer_config(args, len(data.class_names))
@@ -295,7 +299,7 @@ def _cmd_transfer_train(args: argparse.Namespace) -> int:
         f"patches {ph}x{pw} per epoch",
         flush=True,
     )
-    if not fit_or_interrupt(trainer, resume=args.resume):
+    if not fit_or_interrupt(trainer, resume=args.resume, overwrite=args.overwrite):
         return 130
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,9 @@ def register(sub: Any) -> None:
         action="store_true",
         help="the shipped sample data: its shape, seed, name and format (other options ignored)",
     )
+    syn.add_argument(
+        "--overwrite", action="store_true", help="replace volumes already in --out"
+    )
     syn.set_defaults(func=_cmd_synthetic)
 
 
@@ -76,9 +79,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_synthetic(args: argparse.Namespace) -> int:
     from napari_forgetting.data import synthetic
+    from napari_forgetting.data.folders import claim
 
     options = {} if args.noise is None else {"noise": args.noise}
-    with usage_errors():
+    with usage_errors(), claim(args.out, "volumes", overwrite=args.overwrite,
+                               what="synthetic"):  # fmt: skip
         if args.sample:
             paths = synthetic.write_sample_data(args.out)
         elif args.layout == "f3-benchmark":

@@ -88,52 +88,55 @@ def register(sub: Any) -> None:
 def _cmd_augment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from napari_forgetting.data.folders import check_folder, claim
     from napari_forgetting.runs.hotspots import resolve_class
     from napari_forgetting.runs.store import RunStore
     from napari_forgetting.transfer import resolve_method
     from napari_forgetting.workflow.augment import check_transfer, pool_steps, save_pool
 
+    check_folder(args.out, "pool", overwrite=args.overwrite)  # before anything is read
     run = RunStore.open(args.run)
     volume, _ = run_data_args(args, run)
-    with usage_errors(KeyError):  # the class, the method, the model and its quality
-        method = resolve_method(args.transfer_method, args.transfer)
-        class_id = resolve_class(run.class_names, args.cls)
-        quality = check_transfer(
-            method, volume, class_id, force=args.force, min_pixels=args.min_pixels,
-            every=int(run.train_config.get("every", 5)),
-        )  # fmt: skip
-    print(_quality_line(quality))
-    bar = tqdm(total=args.sources * args.per_source, desc="transfers", unit="section",
-               file=sys.stderr, disable=args.quiet)  # fmt: skip
-    try:
-        with usage_errors(KeyError):  # the class's sources and targets
-            steps = pool_steps(
-                run, method, class_id, args.sources, args.per_source, args.seed, volume,
-                min_pixels=args.min_pixels, quality=quality,
+    with claim(args.out, "pool", overwrite=args.overwrite, what="augment"):
+        with usage_errors(KeyError):  # the class, the method, the model and its quality
+            method = resolve_method(args.transfer_method, args.transfer)
+            class_id = resolve_class(run.class_names, args.cls)
+            quality = check_transfer(
+                method, volume, class_id, force=args.force, min_pixels=args.min_pixels,
+                every=int(run.train_config.get("every", 5)),
             )  # fmt: skip
-            step = next(steps)
-        while True:
-            bar.update(step.done - bar.n)
-            try:
+        print(_quality_line(quality))
+        bar = tqdm(total=args.sources * args.per_source, desc="transfers", unit="section",
+                   file=sys.stderr, disable=args.quiet)  # fmt: skip
+        try:
+            with usage_errors(KeyError):  # the class's sources and targets
+                steps = pool_steps(
+                    run, method, class_id, args.sources, args.per_source, args.seed, volume,
+                    min_pixels=args.min_pixels, quality=quality,
+                )  # fmt: skip
                 step = next(steps)
-            except StopIteration as end:
-                pool = end.value
-                break
-    finally:
-        bar.close()
-    written = save_pool(
-        pool, args.out, formats=args.formats, overwrite=args.overwrite, volume=volume,
-        class_names=run.class_names,
-    )  # fmt: skip
-    print(
-        f"augmented pool: {len(pool)} sections of class {pool.class_name!r} from "
-        f"{len(pool.sources)} style sources ({', '.join(pool.sources)})"
-    )
-    for kind, paths in written.items():
-        for key, path in paths.items():
-            print(f"  {kind} {key}: {path}")
-    print(f"pool: {Path(args.out) / 'pool.json'}")
-    return 0
+            while True:
+                bar.update(step.done - bar.n)
+                try:
+                    step = next(steps)
+                except StopIteration as end:
+                    pool = end.value
+                    break
+        finally:
+            bar.close()
+        written = save_pool(
+            pool, args.out, formats=args.formats, overwrite=args.overwrite, volume=volume,
+            class_names=run.class_names,
+        )  # fmt: skip
+        print(
+            f"augmented pool: {len(pool)} sections of class {pool.class_name!r} from "
+            f"{len(pool.sources)} style sources ({', '.join(pool.sources)})"
+        )
+        for kind, paths in written.items():
+            for key, path in paths.items():
+                print(f"  {kind} {key}: {path}")
+        print(f"pool: {Path(args.out) / 'pool.json'}")
+        return 0
 
 
 def _quality_line(q: dict[str, Any]) -> str:
@@ -209,7 +212,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
         vol = open_volume(src, labels=args.labels)
         data, labels = vol.data, vol.labels
         manifest = {"kind": "volume", "from": str(src.resolve())}
-    with usage_errors():
+    from napari_forgetting.data.folders import claim
+
+    with usage_errors(), claim(args.out, "volumes", accept=("other",), rerun=True,
+                               what="export"):  # fmt: skip
         paths = export_volume(
             args.out,
             args.name,

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import zarr
 
+from napari_forgetting.data.folders import is_empty
 from napari_forgetting.data.sections import Section, scatter_sections
 from napari_forgetting.data.writers import write_json
 from napari_forgetting.dynamics import NeverLearned, forgetting_scores, heat_limit
@@ -194,7 +195,7 @@ class RunStore:
         ``map_labels`` is not stored twice). Refuses an existing run unless ``overwrite``.
         """
         path = Path(path)
-        if path.exists() and any(path.iterdir()):
+        if not is_empty(path):
             if not overwrite:
                 raise FileExistsError(
                     f"{path} already holds a run; resume it, pick another folder or overwrite"

@@ -28,6 +28,7 @@ No Qt, napari or printing here.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,10 +36,16 @@ from typing import Any, ClassVar
 
 import torch
 
+from napari_forgetting.data.folders import claim, folder_kind
 from napari_forgetting.data.sections import amplitude_stats, paper_split
 from napari_forgetting.data.spill import spill_for
 from napari_forgetting.data.store import SectionStore, sources, split_source
-from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from napari_forgetting.model.checkpoint import (
+    CheckpointError,
+    checkpoint_path,
+    load_checkpoint,
+    save_checkpoint,
+)
 from napari_forgetting.model.device import select_device, torch_settings
 from napari_forgetting.training.events import BatchEnd, EpochEnd, TrainStart
 
@@ -66,6 +73,9 @@ class TrainingLoop:
     PatchSampler`) and ``patches_per_epoch``, call :meth:`_init_loop`, and implement
     ``state_dict`` / ``load_state_dict``, ``_train_batch`` and ``_end_epoch``."""
 
+    #: What :meth:`fit` writes into ``out_dir`` (a :data:`~napari_forgetting.data.folders.
+    #: KINDS` entry): the folder is refused when it holds another kind.
+    folder_kind: ClassVar[str] = "run"
     #: Config keys that may differ between a checkpoint and the run resuming from it.
     resumable_changes: ClassVar[frozenset[str]] = frozenset({"epochs", "device", "num_threads"})
 
@@ -81,6 +91,8 @@ class TrainingLoop:
         self.epoch = 0
         self.should_stop = False
         self.stopped = False
+        #: Epochs the checkpoint on disk holds (0: none written or loaded yet).
+        self.checkpointed_epoch = 0
 
     def _init_data(
         self, volume_or_arrays: Any, what: str = "training", exclude_validation_traces: bool = False
@@ -201,24 +213,57 @@ class TrainingLoop:
         """Write the checkpoint atomically (no-op without ``out_dir``)."""
         if self.out_dir is None:
             return None
-        return save_checkpoint(
+        path = save_checkpoint(
             checkpoint_path(self.out_dir), self._checkpoint_state(), written=self.release_pages
         )
+        self.checkpointed_epoch = self.epoch
+        return path
 
     def _checkpoint_state(self) -> dict[str, Any]:
         """What :meth:`save_checkpoint` writes: :meth:`state_dict`; a trainer may hand out
         views of large arrays here instead of copies (written, then dropped)."""
         return self.state_dict()
 
-    def _resume_from_checkpoint(self) -> bool:
-        """Load ``<out_dir>/checkpoint.pt`` if there is one; True when one was loaded."""
+    def _read_checkpoint(self) -> dict[str, Any] | None:
+        """``<out_dir>/checkpoint.pt`` read and checked against this trainer (its epoch, its
+        config, :meth:`_check_state`), before anything of the run is touched; ``None`` when
+        there is none."""
         if self.out_dir is None:
             raise ValueError("resume=True needs an out_dir")
         path = checkpoint_path(self.out_dir)
         if not path.is_file():
-            return False
-        self.load_state_dict(load_checkpoint(path))
-        return True
+            return None
+        state = load_checkpoint(path)
+        self._check_epoch(state, path)
+        try:
+            self._check_state(state)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"{path}: {exc}; not resumed") from None
+        return state
+
+    def _check_state(self, state: dict[str, Any]) -> None:
+        """Refuse (``ValueError``) a checkpoint this trainer cannot continue: its config
+        differs outside :attr:`resumable_changes` (a trainer adds its own checks)."""
+        if not isinstance(state.get("config"), dict):
+            raise ValueError("the checkpoint holds no config")
+        self._check_config(state["config"])
+
+    @staticmethod
+    def _check_epoch(state: dict[str, Any], path: Path) -> None:
+        """Refuse a checkpoint whose epoch is not a count of its own history's epochs, within
+        its own configuration (a crafted or damaged file)."""
+        epoch, history = state.get("epoch"), state.get("history")
+        stored = state.get("config")
+        limit = stored.get("epochs") if isinstance(stored, dict) else None
+        if (
+            not isinstance(epoch, int) or isinstance(epoch, bool) or not isinstance(history, list)
+            or not isinstance(limit, int) or not 0 <= epoch <= limit or len(history) != epoch
+        ):  # fmt: skip
+            raise CheckpointError(
+                f"{path}: epoch {epoch!r} does not fit the checkpoint (its history holds "
+                f"{len(history) if isinstance(history, list) else 'no'} epochs of "
+                f"{limit!r} configured); not resumed"
+            )
 
     def _call(self, hook: str, *args: Any) -> None:
         for cb in self.callbacks:
@@ -280,13 +325,32 @@ class TrainingLoop:
         :class:`EpochEnd` after every epoch. Running it to the end is ``fit()``; closing it
         early is a clean stop. Dropout draws from torch's global generator, so trainers
         stepped in turn in one thread draw from one stream: each is then reproducible as
-        part of the same interleaving, not alone."""
-        cfg = self.config
+        part of the same interleaving, not alone.
+
+        With ``out_dir`` the trainer owns that folder while it runs
+        (:func:`~napari_forgetting.data.folders.claim`): a folder of another kind, a second
+        writer, or a non-empty folder without ``resume`` / ``overwrite`` is refused
+        (:class:`~napari_forgetting.data.folders.FolderError`), and ``overwrite`` removes
+        everything old (checkpoint and test stores included) before the first write."""
         if resume and self.out_dir is None:
             raise ValueError("resume=True needs an out_dir")
+        if self.out_dir is None:
+            return (yield from self._fit_steps(resume, overwrite))
+        # a folder holding nothing but an old checkpoint may be replaced by a fresh run
+        lone = not resume and folder_kind(self.out_dir) == "checkpoint"
+        with claim(
+            self.out_dir, self.folder_kind, resume=resume, overwrite=overwrite or lone,
+            accept=("checkpoint",), what=f"training ({type(self).__name__}, pid {os.getpid()})",
+        ):  # fmt: skip
+            return (yield from self._fit_steps(resume, overwrite or lone))
+
+    def _fit_steps(self, resume: bool, overwrite: bool) -> Iterator[Any]:
+        cfg = self.config
+        state = self._read_checkpoint() if resume else None
         self._start_run(resume, overwrite)
-        if resume:
-            self._resume_from_checkpoint()
+        if state is not None:
+            self.load_state_dict(state)
+            self.checkpointed_epoch = self.epoch
         self._resumed()
         if self.epoch == 0 and not self.history:
             torch.manual_seed(cfg.seed)  # dropout / noise stream of a fresh run

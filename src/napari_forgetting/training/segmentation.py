@@ -388,15 +388,22 @@ class Trainer(TrainingLoop):
     def _checkpoint_state(self) -> dict[str, Any]:
         return self.state_dict(copy=False)
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` (config must match except epochs/device/num_threads)."""
-        self._check_config(state["config"])
+    def _check_state(self, state: dict[str, Any]) -> None:
+        """The config, the tracked sections and the test volumes' sections must be this
+        trainer's."""
+        super()._check_state(state)
         if list(state["tracker_sections"]) != [s.key for s in self.tracker_sections]:
             raise ValueError("checkpoint tracks other sections than this trainer")
         saved = state.get("tests", {})
         mine = {name: [s.key for s in t.tracked] for name, t in self.tests.items()}
         if {name: list(v["sections"]) for name, v in saved.items()} != mine:
             raise ValueError("checkpoint tracks other test sections than this trainer")
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (checked by :meth:`_check_state`: config must match
+        except epochs/device/num_threads)."""
+        self._check_state(state)
+        saved = state.get("tests", {})
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
@@ -703,15 +710,8 @@ class Trainer(TrainingLoop):
                 "budget": self.budget(),
                 **self.run_info,
             },
-            overwrite=overwrite or not resume and self._only_checkpoint_here(),
+                overwrite=overwrite,
         )
-
-    def _only_checkpoint_here(self) -> bool:
-        """A folder holding nothing but an old checkpoint may be overwritten by a fresh run."""
-        if self.out_dir is None or not self.out_dir.is_dir():
-            return False
-        names = {p.name for p in self.out_dir.iterdir()}
-        return names <= {checkpoint_path(self.out_dir).name}
 
     def _open_test_store(self, t: TestSplit, resume: bool, overwrite: bool) -> RunStore | None:
         """The child run store of a tracked test volume, ``<out_dir>/tests/<name>``: a run
@@ -761,6 +761,17 @@ class Trainer(TrainingLoop):
         return [t for t in self.tests.values() if t.run is not None]
 
     def _resumed(self) -> None:
+        for store in [self.store, *(t.run for t in self._tracked_tests())]:
+            if store is None:
+                continue
+            # the store commits an epoch just after the checkpoint holds it: one behind at most
+            if not store.n_epochs <= self.epoch <= store.n_epochs + 1:
+                held = (f"{checkpoint_path(self.out_dir)} holds {self.epoch} epochs"
+                        if self.epoch else "there is no checkpoint")  # fmt: skip
+                raise RunStoreError(
+                    f"{store.path}: the run store has {store.n_epochs} complete epochs but "
+                    f"{held}: they are not one run; not resumed (start over with --overwrite)"
+                )
         if self.store is not None:
             self.store.rewind(self.epoch, self.history)
         for t in self._tracked_tests():
@@ -809,7 +820,7 @@ class Trainer(TrainingLoop):
             stores.append(self.store)
         for store in stores:
             with contextlib.suppress(Exception):
-                if exc is None:
+                if exc is None or isinstance(exc, KeyboardInterrupt):  # a stop, not a failure
                     store.commit(
                         status="stopped",
                         message=f"stopped after {self.epoch} of {self.config.epochs} epochs",

@@ -196,6 +196,7 @@ class TransferTrainer(TrainingLoop):
 
     #: Config keys that may differ between a checkpoint and the resuming run.
     resumable_changes = TrainingLoop.resumable_changes | {"eval_sections"}
+    folder_kind = "transfer"
 
     def __init__(
         self,
@@ -269,11 +270,14 @@ class TransferTrainer(TrainingLoop):
             "stats": list(self.stats),
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` (config must match except epochs/device/threads/eval)."""
+    def _check_state(self, state: dict[str, Any]) -> None:
         if state.get("kind") != CHECKPOINT_KIND:
             raise ValueError("not a style transfer checkpoint")
-        self._check_config(state["config"])
+        super()._check_state(state)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (config must match except epochs/device/threads/eval)."""
+        self._check_state(state)
         self.model.load_state_dict(state["model"])
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])

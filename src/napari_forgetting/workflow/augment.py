@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_forgetting.data.folders import claim
 from napari_forgetting.data.sections import (
     Section,
     amplitude_stats,
@@ -324,10 +325,15 @@ def save_pool(
     section's source, target, class, seed and checkpoints are in the manifests.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with claim(out, "pool", overwrite=overwrite, what="augmented pool"):
+        return _save_pool(pool, out, formats, overwrite, volume, class_names)
+
+
+def _save_pool(
+    pool: AugmentedPool, out: Path, formats: Sequence[str], overwrite: bool, volume: Any,
+    class_names: Sequence[str] | None,
+) -> dict[str, dict[str, Path]]:  # fmt: skip
     pool_file = out / POOL_MANIFEST
-    if pool_file.exists() and not overwrite:
-        raise FileExistsError(f"{pool_file} exists; pass overwrite (--overwrite) to replace it")
     written: dict[str, dict[str, Path]] = {}
     sets = []
     for kind, entries in sorted(pool.by_kind().items()):

@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_forgetting.data.folders import claim
 from napari_forgetting.data.synthetic import DEFAULT_SHAPE
 from napari_forgetting.data.writers import atomic_path, write_json
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
@@ -288,12 +289,17 @@ def _run_finished(path: Path, epochs: int | None = None) -> bool:
 
 
 def _fit(trainer: Any) -> None:
-    """Run one training: resume an interrupted run in its folder, else start fresh."""
+    """Run one training: resume an interrupted run in its folder, else start fresh (a
+    folder that cannot be resumed: half overwritten, a checkpoint that is not the run's)."""
+    from napari_forgetting.data.folders import FolderBusy, FolderError
+    from napari_forgetting.model.checkpoint import CheckpointError
     from napari_forgetting.runs.store import RunStoreError
 
     try:
         trainer.fit(resume=True)
-    except RunStoreError:
+    except FolderBusy:
+        raise
+    except (RunStoreError, FolderError, CheckpointError):
         trainer.fit(overwrite=True)
 
 
@@ -645,7 +651,7 @@ def run_jobs(
     from distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler) as c:
+        with scheduler_client(scheduler) as c:
             return _run_dask(jobs, retries, c)
     import dask
 
@@ -664,6 +670,32 @@ def run_jobs(
         Client(cluster) as c,
     ):
         return _run_dask(jobs, retries, c)
+
+
+class SchedulerError(OSError):
+    """A ``--scheduler`` address where no dask scheduler answers (one line, exit 2)."""
+
+
+#: Seconds a scheduler has to answer before it is reported as not there.
+SCHEDULER_TIMEOUT = 5
+
+
+def scheduler_client(address: str) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``address``, or :class:`SchedulerError`
+    in one line within :data:`SCHEDULER_TIMEOUT` seconds (refused, unreachable, malformed,
+    or something else answering there)."""
+    import dask
+    from distributed import Client
+
+    try:
+        with dask.config.set({"distributed.comm.timeouts.connect": f"{SCHEDULER_TIMEOUT}s"}):
+            return Client(address, timeout=f"{SCHEDULER_TIMEOUT}s")
+    except (OSError, ValueError, TypeError, MemoryError, RuntimeError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SchedulerError(
+            f"--scheduler {address}: no dask scheduler answers there within "
+            f"{SCHEDULER_TIMEOUT} s ({why[:160]})"
+        ) from None
 
 
 def _check_sources_from(path: str, source: dict[str, Any]) -> None:
@@ -758,6 +790,9 @@ def run_comparison(
     out = Path(out_dir)
 
     def check(volume: Any, source: dict[str, Any]) -> None:
+        from napari_forgetting.runs.hotspots import resolve_class
+
+        resolve_class(volume.class_names, config.cls)  # a bogus class before any job
         if config.sources_from:
             _check_sources_from(config.sources_from, source)
         if "transfer" in config.methods and (
@@ -765,11 +800,12 @@ def run_comparison(
         ):
             _check_given_transfer(config, volume)
 
-    ran, skipped, failed = execute_jobs(
-        config, out, check=check, client=client, scheduler=scheduler, n_workers=n_workers,
-        processes=processes, sequential=sequential, log=log,
-    )  # fmt: skip
-    files = write_report(out, config, failed=failed)
+    with claim(out, "report", rerun=True, accept=("consensus",), what="compare"):
+        ran, skipped, failed = execute_jobs(
+            config, out, check=check, client=client, scheduler=scheduler,
+            n_workers=n_workers, processes=processes, sequential=sequential, log=log,
+        )  # fmt: skip
+        files = write_report(out, config, failed=failed)
     return CompareResult(out, ran, skipped, failed, files, time.perf_counter() - t0)
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from napari_forgetting.data.folders import claim
 from napari_forgetting.data.writers import atomic_path, write_json
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 
@@ -189,24 +190,28 @@ def run_consensus(
     """Train ``config.seeds`` seeds of the baseline configuration ``config`` (a
     :class:`~.compare.CompareConfig`; its methods are ignored) as jobs, then write their
     stability and consensus run into ``out_dir`` (see the module docstring)."""
-    from napari_forgetting.runs.consensus import (
-        CONSENSUS_DIR,
-        build_consensus,
-        seed_runs,
-    )
-    from napari_forgetting.runs.hotspots import resolve_class
-    from napari_forgetting.workflow.compare import JOBS_DIR, execute_jobs, job_name
-
     t0 = time.perf_counter()
     say = log or (lambda msg: None)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with claim(out, "consensus", rerun=True, accept=("report",), what="consensus"):
+        return _run_consensus(config, out, cls, k, min_pixels, t0, say, client=client,
+                              scheduler=scheduler, n_workers=n_workers, processes=processes,
+                              sequential=sequential)  # fmt: skip
+
+
+def _run_consensus(
+    config: Any, out: Path, cls: str | int, k: int, min_pixels: int, t0: float,
+    say: Callable[[str], None], **runner: Any,
+) -> ConsensusResult:  # fmt: skip
+    from napari_forgetting.runs.consensus import CONSENSUS_DIR, build_consensus, seed_runs
+    from napari_forgetting.runs.hotspots import resolve_class
+    from napari_forgetting.workflow.compare import JOBS_DIR, execute_jobs, job_name
+
     config = replace(config, methods=("baseline",))
     ran, skipped, failed = execute_jobs(
         config, out,
         check=lambda volume, source: resolve_class(volume.class_names, cls),  # before training
-        client=client, scheduler=scheduler, n_workers=n_workers, processes=processes,
-        sequential=sequential, log=say,
+        log=say, **runner,
     )  # fmt: skip
     wanted = {job_name("baseline", s) for s in range(config.seeds)}
     stores = [s for s in seed_runs([out]) if s.path.name in wanted and s.path.parent.name
