@@ -266,3 +266,16 @@ def test_no_lock_or_temporary_file_is_left_behind(trained):
     assert not (trained / LOCK_FILE).exists()
     assert not [p for p in trained.rglob("*") if p.name.endswith(".tmp")]
     assert os.listdir(trained)
+
+
+def test_a_checkpoint_of_other_shapes_is_refused(trained, tmp_path, capsys):
+    run = _copy(trained, tmp_path / "run")
+    state = load_checkpoint(run / "checkpoint.pt")
+    name = next(k for k, v in state["model"].items() if getattr(v, "ndim", 0) == 4)
+    state["model"][name] = state["model"][name][:1].clone()  # a tensor of another shape
+    save_checkpoint(run / "checkpoint.pt", {k: v for k, v in state.items()
+                                           if k != "checkpoint_version"})  # fmt: skip
+    args = [a if a != "2" else "3" for a in TINY]
+    assert main(["train", *args, "--out", str(run), "--resume"]) == 2
+    line = _one_line(capsys)
+    assert "checkpoint.pt: it does not fit this trainer" in line and "not resumed" in line

@@ -33,7 +33,8 @@ def test_cli_train_resume_and_refusal(tmp_path, capsys):
     # refuses to overwrite, resumes to more epochs
     assert main(["train", *TINY, "--out", str(out)]) == 2
     assert "--resume" in capsys.readouterr().err
-    args = [a if a != "2" else "3" for a in TINY]  # --epochs 3
+    args = [*TINY]
+    args[args.index("--epochs") + 1] = "3"
     assert main(["train", *args, "--out", str(out), "--resume"]) == 0
     assert RunStore.open(out).n_epochs == 3
 

@@ -140,8 +140,8 @@ def test_store_writes_maps_range_by_range_as_given_whole(tmp_path, monkeypatch):
     from napari_forgetting.data.sections import Section
     from napari_forgetting.runs import store as store_module
 
-    monkeypatch.setattr(store_module, "_CHUNK", 16)  # several ranges for 7 x 9 + 5 x 11 pixels
-    shapes = [(7, 9), (5, 11)]
+    monkeypatch.setattr(store_module, "_CHUNK", 16)  # several ranges for 7 x 9 + 7 x 11 pixels
+    shapes = [(7, 9), (7, 11)]  # an inline and a crossline of a (11, 9, 7) volume
     tracker = ForgettingTracker(shapes, 3, track_confidence=True)
     _sweep(tracker, np.random.default_rng(1), shapes)
     _sweep(tracker, np.random.default_rng(2), shapes)
@@ -150,7 +150,7 @@ def test_store_writes_maps_range_by_range_as_given_whole(tmp_path, monkeypatch):
     runs = []
     for name in ("whole", "ranges"):
         run = RunStore.create(tmp_path / name, eval_sections=secs, eval_labels=labels,
-                              maps=tracker.map_dtypes(), epochs=1, volume_shape=(3, 3, 9),
+                              maps=tracker.map_dtypes(), epochs=1, volume_shape=(11, 9, 7),
                               class_names=["a", "b", "c"])  # fmt: skip
         calls = []
 
@@ -163,7 +163,7 @@ def test_store_writes_maps_range_by_range_as_given_whole(tmp_path, monkeypatch):
         run.commit(1)
         runs.append(run)
         if name == "ranges":
-            assert calls[0] == (0, 16) and calls[-1] == (112, 118) and len(calls) == 8
+            assert calls[0] == (0, 16) and calls[-1] == (128, 140) and len(calls) == 9
     for name in runs[0].map_names:
         np.testing.assert_array_equal(runs[0].flat_map(name, 0), runs[1].flat_map(name, 0))
     with pytest.raises(ValueError, match="maps missing"):

@@ -231,3 +231,20 @@ def test_pool_records_its_method_and_quality(parent_run, workflow_survey, tmp_pa
 
 
 # ------------------------------------------------------------------ command line
+
+
+def test_a_class_never_forgotten_gives_no_style_sources(parent_run, tmp_path):
+    """All densities equal: the ranking's order is the sections' order, not hotspots, and no
+    pool takes its sources from it."""
+    import shutil
+
+    import zarr
+
+    from napari_forgetting.transfer import StratalTransfer
+
+    copy = shutil.copytree(parent_run.path, tmp_path / "run")
+    maps = zarr.open_group(str(copy / "store.zarr"), mode="r+")["maps"]
+    for name in ("forgetting_events", "never_learned"):
+        maps[name][:] = 0
+    with pytest.raises(ValueError, match="never learned or never forgotten"):
+        generate_pool(copy, StratalTransfer(), "scruff", n_sources=2, per_source=1, min_pixels=0)

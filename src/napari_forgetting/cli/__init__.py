@@ -71,8 +71,10 @@ def _input_errors() -> tuple[type[BaseException], ...]:
             IsADirectoryError, PermissionError) + _loaded(
         "napari_forgetting.data.errors:VolumeError",
         "napari_forgetting.data.folders:FolderError",
+        "napari_forgetting.data.schema:SchemaError",
         "napari_forgetting.model.checkpoint:CheckpointError",
         "napari_forgetting.runs.store:RunStoreError",
+        "napari_forgetting.workflow.compare:RefusedBeforeJobs",
     )  # fmt: skip
 
 

@@ -23,11 +23,15 @@ __all__ = [
     "add_header_byte_arguments",
     "add_shape_argument",
     "add_training_arguments",
+    "MAX_FRAME_SIDE",
+    "MAX_PER_SOURCE",
     "at_least",
+    "at_most",
     "nonnegative_int",
     "positive_float",
     "positive_int",
     "refuse_nonempty",
+    "thread_count",
     "usage_errors",
 ]
 
@@ -70,6 +74,33 @@ def at_least(minimum: int) -> Callable[[str], int]:
 
 positive_int = at_least(1)
 nonnegative_int = at_least(0)
+#: Upper bounds of options whose size costs memory or time beyond any use.
+MAX_FRAME_SIDE = 8192
+MAX_PER_SOURCE = 10_000
+
+
+def thread_count(text: str) -> int:
+    """An option type: a number of threads from 1 to this machine's cores."""
+    import os
+
+    n = positive_int(text)
+    cores = os.cpu_count() or 1
+    if n > cores:
+        raise argparse.ArgumentTypeError(f"{n} threads on a machine of {cores} cores")
+    return n
+
+
+def at_most(limit: int, minimum: int = 1) -> Callable[[str], int]:
+    """An option type: a whole number from ``minimum`` to ``limit``."""
+
+    def parse(text: str) -> int:
+        n = at_least(minimum)(text)
+        if n > limit:
+            raise argparse.ArgumentTypeError(f"{n} is more than {limit}")
+        return n
+
+    parse.__name__ = f"at most {limit}"
+    return parse
 
 
 def positive_float(text: str) -> float:
@@ -136,7 +167,7 @@ def add_training_arguments(parser: Any, threads: int | None = None) -> None:
     )
     per_job = " per job" if threads is not None else ""
     parser.add_argument(
-        "--threads", type=positive_int, default=threads, help=f"torch CPU threads{per_job}"
+        "--threads", type=thread_count, default=threads, help=f"torch CPU threads{per_job}"
     )
 
 
@@ -172,7 +203,17 @@ def add_shape_argument(parser: Any, help: str | None = None) -> None:
 
 def add_header_byte_arguments(parser: Any) -> None:
     """``--iline`` / ``--xline``: the SEG-Y trace header bytes of the line numbers."""
-    byte = at_least(1)
+    def byte(text: str) -> int:
+        import segyio
+
+        n = at_least(1)(text)
+        if n not in {int(v) for v in segyio.TraceField.enums()}:
+            raise argparse.ArgumentTypeError(
+                f"{n} is not the byte position of a SEG-Y trace-header field (e.g. 189, 193, "
+                "9, 17, 21)"
+            )
+        return n
+
     parser.add_argument("--iline", type=byte, default=189, help="inline header byte (SEG-Y)")
     parser.add_argument("--xline", type=byte, default=193, help="crossline header byte (SEG-Y)")
 
@@ -216,6 +257,8 @@ def load_data_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """``(volume, source)`` from the data options (:func:`add_data_arguments`)."""
     from napari_forgetting.data.source import load_data
 
+    if str(args.data) == "synthetic" and getattr(args, "labels", None):
+        raise UsageError("--labels does not apply to --data synthetic (its labels are generated)")
     return load_data(args.data, args.labels, args.shape, args.data_seed, args.iline, args.xline)
 
 

@@ -30,11 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from napari_forgetting.cli.args import (
+    MAX_PER_SOURCE,
     UsageError,
     add_data_arguments,
     add_force_argument,
     add_min_pixels_argument,
     add_training_arguments,
+    at_most,
     nonnegative_int,
     positive_int,
     usage_errors,
@@ -122,7 +124,9 @@ def register(subparsers: Any) -> None:
         "whose hotspots are every transfer job's style sources, instead of its seed's baseline",
     )
     p.add_argument("--sources", type=positive_int, default=6, help="hotspot style sources")
-    p.add_argument("--per-source", type=positive_int, default=64, help="transfers per source")
+    p.add_argument(
+        "--per-source", type=at_most(MAX_PER_SOURCE), default=64, help="transfers per source"
+    )
     add_training_arguments(p, threads=1)
     # a preset's values give way to the options given beside it: the options it may set
     # default to None here, and their own defaults apply where neither sets them

@@ -19,10 +19,11 @@ import sys
 from typing import Any
 
 from napari_forgetting.cli.args import (
+    MAX_FRAME_SIDE,
     UsageError,
     add_run_data_arguments,
+    at_most,
     positive_float,
-    positive_int,
     run_data_args,
     usage_errors,
 )
@@ -46,7 +47,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--size",
         nargs=2,
-        type=positive_int,
+        type=at_most(MAX_FRAME_SIDE, 16),
         default=(1280, 800),
         metavar=("WIDTH", "HEIGHT"),
         help="frame size in pixels",

@@ -20,6 +20,7 @@ from napari_forgetting.cli.args import (
     positive_float,
     positive_int,
     refuse_nonempty,
+    thread_count,
     usage_errors,
 )
 
@@ -94,7 +95,7 @@ def register(sub: Any) -> None:
     tt.add_argument("--style-dim", type=positive_int, default=32, help="style code channels")
     tt.add_argument("--lr", type=positive_float, default=5e-4, help="learning rate (G and D)")
     tt.add_argument(
-        "--threads", "--num-threads", dest="threads", type=positive_int, help="torch CPU threads"
+        "--threads", "--num-threads", dest="threads", type=thread_count, help="torch CPU threads"
     )
     tt.add_argument(
         "--quiet", "--no-progress", dest="quiet", action="store_true", help="no progress bar"

@@ -12,13 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from napari_forgetting.cli.args import (
+    MAX_PER_SOURCE,
+    UsageError,
     add_min_pixels_argument,
     add_run_data_arguments,
     add_transfer_method_arguments,
+    at_most,
     nonnegative_int,
     positive_int,
     refuse_nonempty,
     run_data_args,
+    thread_count,
     usage_errors,
 )
 
@@ -37,7 +41,9 @@ def register(sub: Any) -> None:
     aug.add_argument("run", help="a finished training run (run store folder)")
     aug.add_argument("--class", dest="cls", default="scruff", help="class name or id")
     aug.add_argument("--sources", type=positive_int, default=6, help="top N style sources")
-    aug.add_argument("--per-source", type=positive_int, default=64, help="transfers per source")
+    aug.add_argument(
+        "--per-source", type=at_most(MAX_PER_SOURCE), default=64, help="transfers per source"
+    )
     add_transfer_method_arguments(aug)
     add_min_pixels_argument(aug)
     aug.add_argument("--out", required=True, help="output folder of the augmented dataset")
@@ -55,7 +61,7 @@ def register(sub: Any) -> None:
     ret.add_argument("--epochs", type=positive_int, help="default: the parent's")
     ret.add_argument("--seed", type=nonnegative_int, help="default: the parent's")
     ret.add_argument("--device")
-    ret.add_argument("--threads", type=positive_int)
+    ret.add_argument("--threads", type=thread_count)
     ret.add_argument("--resume", action="store_true")
     ret.add_argument("--overwrite", action="store_true")
     ret.add_argument("--quiet", action="store_true")
@@ -74,9 +80,9 @@ def register(sub: Any) -> None:
     )
     exp.add_argument(
         "--what",
-        default="heatmap",
         choices=RESULTS,
-        help="run: which result volume (untracked voxels: -1 for heatmap, else 0)",
+        help="run: which result volume (default heatmap; untracked voxels: -1 for heatmap, "
+        "else 0)",
     )
     exp.add_argument("--epoch", type=positive_int, help="run: 1-based epoch (default: the last)")
     exp.add_argument("--with-labels", action="store_true", help="run: add the run's labels")
@@ -192,6 +198,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     src = Path(args.source)
     if is_run_dir(src):
+        args.what = args.what or "heatmap"
         run = RunStore.open(src)
         vol, _ = run_data_args(args, run)
         with usage_errors():
@@ -209,6 +216,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
             "untracked_value": fill,
         }
     else:
+        given = [f for f, v in (("--what", args.what), ("--epoch", args.epoch),
+                                ("--with-labels", args.with_labels)) if v]  # fmt: skip
+        if given:
+            raise UsageError(f"{' / '.join(given)}: for a run folder; {src} is a volume")
         vol = open_volume(src, labels=args.labels)
         data, labels = vol.data, vol.labels
         manifest = {"kind": "volume", "from": str(src.resolve())}

@@ -542,6 +542,14 @@ def cut_patches(
     return images, labels, windows
 
 
+#: A patch may be larger than the sections it is drawn from only by the padding up to a
+#: multiple of this (the network's largest stride), or up to :data:`PATCH_FLOOR` (the
+#: default patch, so that small data trains with the defaults): more is memory for nothing
+#: but padding.
+PATCH_MULTIPLE = 32
+PATCH_FLOOR = 128
+
+
 class PatchSampler:
     """Deterministic random patch positions on a list of sections.
 
@@ -589,6 +597,14 @@ class PatchSampler:
                 if sec.shape != _section_shape(sec.kind, shape) or sec.index >= shape[sec.axis]:
                     raise ValueError(f"section {sec.key} does not belong to volume {tuple(shape)}")
         sizes = np.array([s.shape for s in self.sections], dtype=np.int64)
+        limit = np.maximum(-(-sizes.max(axis=0) // PATCH_MULTIPLE) * PATCH_MULTIPLE, PATCH_FLOOR)
+        if ph > limit[0] or pw > limit[1]:
+            raise ValueError(
+                f"patch size {(ph, pw)} is larger than the sections (at most "
+                f"{tuple(int(n) for n in sizes.max(axis=0))}): a patch may be at most "
+                f"{tuple(int(n) for n in limit)} here (the sections padded to a multiple of "
+                f"{PATCH_MULTIPLE}, or {PATCH_FLOOR})"
+            )
         self._win = np.minimum(sizes, np.array(self.patch_size))
         self._high = sizes - self._win + 1  # number of valid offsets per dimension
         self.seed = int(seed)

@@ -520,6 +520,10 @@ def _check_shape(shape: Iterable[int]) -> tuple[int, int, int]:
     return out  # type: ignore[return-value]
 
 
+#: The largest noise level (RMS relative to the noise-free seismic's) a synthetic takes.
+MAX_NOISE = 100.0
+
+
 def make_f3_like(
     shape: Sequence[int] = DEFAULT_SHAPE,
     seed: int = 0,
@@ -573,6 +577,8 @@ def make_f3_like(
     """
     ni, nx, ns = _check_shape(shape)
     seed = int(seed)
+    if not (math.isfinite(float(noise)) and 0 <= float(noise) <= MAX_NOISE):
+        raise ValueError(f"noise must be a number from 0 to {MAX_NOISE}, got {noise!r}")
     if noise < 0 or not np.isfinite(noise):
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     if n_faults < 0 or n_domes < 0:
@@ -627,6 +633,8 @@ def make_f3_like(
                 bl[:, 1:-1] = (bl[:, :-2] + bl[:, 1:-1] + bl[:, 2:]) / np.float32(math.sqrt(3.0))
             seismic[i0:i1] += bl_amp * bl + wh_amp * white
 
+    if not np.isfinite(seismic).all():  # never written: a volume no reader could use
+        raise ValueError("the synthetic seismic holds NaN or infinite values; lower --noise")
     inlines = np.arange(first_inline, first_inline + ni, dtype=np.int32)
     crosslines = np.arange(first_crossline, first_crossline + nx, dtype=np.int32)
     samples = np.arange(ns, dtype=np.float64) * dt

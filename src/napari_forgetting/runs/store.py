@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
@@ -48,6 +49,7 @@ import numpy as np
 import zarr
 
 from napari_forgetting.data.folders import is_empty
+from napari_forgetting.data.schema import Choice, Int, ListOf, Record, validate
 from napari_forgetting.data.sections import Section, scatter_sections
 from napari_forgetting.data.writers import write_json
 from napari_forgetting.dynamics import NeverLearned, forgetting_scores, heat_limit
@@ -131,6 +133,50 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+_SIZE = Int(1, 10**6)  # one axis of a survey or a section
+_SECTION = Record({"kind": Choice(("inline", "crossline")), "index": Int(0, 10**6),
+                   "number": (int, float), "shape": ListOf(_SIZE, 2, 2)})  # fmt: skip
+#: ``run.json`` (what :meth:`RunStore.open` reads before using it).
+RUN_SCHEMA = Record(
+    {
+        "epochs": Int(1, 10**6),
+        "volume_shape": ListOf(_SIZE, 3, 3),
+        "class_names": ListOf(str, 1, 256),
+        "eval_sections": ListOf(_SECTION),
+        "map_sections": ListOf(_SECTION),
+    },
+    {"maps": ListOf(Choice(MAP_NAMES)), "train_config": dict,
+     "tracker_config": (dict, type(None)), "source": dict, "parent": (str, type(None)),
+     "maps_same_as_eval": bool},
+)  # fmt: skip
+#: ``state.json``.
+STATE_SCHEMA = Record(
+    {"epochs_complete": Int(0, 10**6), "status": Choice(STATUSES)},
+    {"history": ListOf(dict), "message": str, "test_metrics": dict},
+)
+#: The most bytes a volume-shaped result may take (:meth:`RunStore.volume`), as a share of
+#: the machine's memory.
+VOLUME_MEMORY_SHARE = 0.5
+
+
+def _check_sections(path: Path, info: dict[str, Any]) -> None:
+    """The evaluated sections lie in the volume with its shapes; no map section is larger
+    than the survey's sections (one line naming run.json and the section)."""
+    n_il, n_xl, n_s = info["volume_shape"]
+    for which in ("eval_sections", "map_sections"):
+        for i, d in enumerate(info[which]):
+            along, across = (n_il, n_xl) if d["kind"] == "inline" else (n_xl, n_il)
+            fits = d["index"] < along and tuple(d["shape"]) == (n_s, across)
+            # an online run's map sections include pool sections of either kind's shape
+            fits = fits or which == "map_sections" and d["shape"][0] == n_s and d["shape"][
+                1] in (n_il, n_xl)  # fmt: skip
+            if not fits:
+                raise RunStoreError(
+                    f"{path / RUN_FILE}: field {which}[{i}]: {d['kind']} {d['index']} of shape "
+                    f"{tuple(d['shape'])} does not lie in a volume of shape {(n_il, n_xl, n_s)}"
+                )
+
+
 class RunStore:
     """A run directory (see the module docstring).
 
@@ -147,11 +193,14 @@ class RunStore:
             raise RunStoreError(f"{self.path}: no such run directory")
         self.mode = mode
         self.info: dict[str, Any] = _read_json(self.path / RUN_FILE)
-        if self.info.get("version") != RUN_VERSION:
+        if not isinstance(self.info, dict) or self.info.get("version") != RUN_VERSION:
+            version = self.info.get("version") if isinstance(self.info, dict) else None
             raise RunStoreError(
-                f"{self.path}: run format version {self.info.get('version')!r}, "
+                f"{self.path}: run format version {version!r}, "
                 f"this napari-forgetting reads version {RUN_VERSION}"
             )
+        validate(self.info, RUN_SCHEMA, self.path / RUN_FILE, RunStoreError)
+        _check_sections(self.path, self.info)
         self.eval_sections = [_section_from(d) for d in self.info["eval_sections"]]
         self.map_sections = [_section_from(d) for d in self.info["map_sections"]]
         self.eval_offsets = _offsets(self.eval_sections)
@@ -162,9 +211,31 @@ class RunStore:
             )
         except (FileNotFoundError, zarr.errors.GroupNotFoundError):
             raise RunStoreError(f"{self.path}: run has no {STORE_DIR}") from None
+        self._check_arrays()
         self.state: dict[str, Any] = {}
         self._label_cache: dict[tuple[str, int], np.ndarray] = {}
         self.refresh()
+
+    def _check_arrays(self) -> None:
+        """The stored arrays have the shapes run.json implies (one line otherwise)."""
+        n_eval, n_map = int(self.eval_offsets[-1]), int(self.map_offsets[-1])
+        wanted = {"labels": (n_eval,), "predictions": (None, n_eval)}
+        if not self.info.get("maps_same_as_eval", True):
+            wanted["map_labels"] = (n_map,)
+        wanted.update({f"maps/{n}": (None, n_map) for n in self.info.get("maps", [])})
+        for name, shape in wanted.items():
+            try:
+                have = tuple(self._group[name].shape)
+            except KeyError:
+                raise RunStoreError(f"{self.path / STORE_DIR}: no array {name}") from None
+            same = len(have) == len(shape) and all(
+                w is None or w == h for w, h in zip(shape, have, strict=True)
+            )
+            if not same:
+                raise RunStoreError(
+                    f"{self.path / STORE_DIR}: array {name} of shape {have}, but run.json's "
+                    f"sections make it {tuple('epochs' if w is None else w for w in shape)}"
+                )
 
     # ------------------------------------------------------------------ create / open
 
@@ -295,7 +366,15 @@ class RunStore:
 
     def refresh(self) -> RunStore:
         """Re-read ``state.json`` (what a writer has committed since)."""
-        self.state = _read_json(self.path / STATE_FILE)
+        state = validate(_read_json(self.path / STATE_FILE), STATE_SCHEMA,
+                         self.path / STATE_FILE, RunStoreError)  # fmt: skip
+        rows = self._group["predictions"].shape[0]
+        if state["epochs_complete"] > rows:
+            raise RunStoreError(
+                f"{self.path / STATE_FILE}: field epochs_complete: {state['epochs_complete']}, "
+                f"but the store holds {rows} epochs"
+            )
+        self.state = state
         return self
 
     @property
@@ -634,7 +713,17 @@ class RunStore:
     def volume(
         self, name: str, epoch: int | None = None, fill: Any = 0, dtype: Any = None
     ) -> np.ndarray:
-        """A map (or ``"prediction"`` / ``"labels"``) scattered into a volume-shaped array."""
+        """A map (or ``"prediction"`` / ``"labels"``) scattered into a volume-shaped array
+        (refused in one line when it would take more than :data:`VOLUME_MEMORY_SHARE` of
+        the machine's memory)."""
+        need = math.prod(self.volume_shape) * np.dtype(dtype or np.float32).itemsize
+        have = _memory_bytes()
+        if have and need > VOLUME_MEMORY_SHARE * have:
+            raise RunStoreError(
+                f"{self.path}: a {name} volume of shape {self.volume_shape} takes "
+                f"{need / 2**30:.1f} GiB, more than half of this machine's "
+                f"{have / 2**30:.1f} GiB"
+            )
         if name == "prediction":
             secs = self.eval_sections
             maps = self.split_eval(self.flat_predictions(epoch))
@@ -648,6 +737,14 @@ class RunStore:
             secs = self.map_sections
             maps = self.split_map(self.flat_map(name, epoch))
         return scatter_sections(secs, maps, self.volume_shape, fill=fill, dtype=dtype)
+
+
+def _memory_bytes() -> int:
+    """The machine's physical memory in bytes (0 where it cannot be read)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0
 
 
 def _split(

@@ -349,7 +349,14 @@ class TrainingLoop:
         state = self._read_checkpoint() if resume else None
         self._start_run(resume, overwrite)
         if state is not None:
-            self.load_state_dict(state)
+            try:
+                self.load_state_dict(state)
+            except (RuntimeError, KeyError, TypeError) as exc:  # tensors of other shapes
+                why = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else ""
+                raise CheckpointError(
+                    f"{checkpoint_path(self.out_dir)}: it does not fit this trainer "
+                    f"({type(exc).__name__}: {why[:160]}); not resumed"
+                ) from None
             self.checkpointed_epoch = self.epoch
         self._resumed()
         if self.epoch == 0 and not self.history:

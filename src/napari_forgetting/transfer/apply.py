@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from napari_forgetting.model.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from napari_forgetting.model.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 from napari_forgetting.transfer.model import RegionStyleTransfer, TransferModelConfig, mix_styles
 from napari_forgetting.transfer.region import StratalTransfer, composite, stratal_exemplar
 
@@ -102,11 +102,18 @@ def load_transfer_model(
     state = load_checkpoint(p, map_location="cpu")
     if state.get("kind") != "napari_forgetting.transfer" or "model_config" not in state:
         raise ValueError(f"{p} is not a style transfer checkpoint")
-    config = TransferModelConfig.from_dict(state["model_config"])
+    try:
+        config = TransferModelConfig.from_dict(state["model_config"])
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{p}: its model_config does not fit ({exc})") from None
     if n_classes is not None and int(n_classes) != config.n_classes:
         raise ValueError(f"{p} was trained for {config.n_classes} classes, not {int(n_classes)}")
     model = RegionStyleTransfer(config)
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError, TypeError) as exc:
+        why = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{p}: its tensors do not fit the model ({why[:160]})") from None
     model.to(device)
     return model.eval()
 

@@ -35,6 +35,16 @@ from typing import Any
 import numpy as np
 
 from napari_forgetting.data.folders import claim
+from napari_forgetting.data.schema import (
+    Choice,
+    Int,
+    ListOf,
+    Name,
+    Record,
+    SchemaError,
+    inside,
+    validate,
+)
 from napari_forgetting.data.sections import (
     Section,
     amplitude_stats,
@@ -240,6 +250,8 @@ def pool_steps(
         source_keys = list(saved.sections[:n_sources])
     else:
         ranking = rank_run(store, class_id, "forgetting", min_pixels=min_pixels)
+        if ranking.uniform:  # no hotspots: sections in index order are not style sources
+            raise ValueError(f"run {store.path}: {ranking.uniform_message()}")
         source_keys = [r.key for r in ranking.top(n_sources)]
     if not source_keys:
         raise ValueError(f"run {store.path}: no section holds class {class_name!r}")
@@ -257,6 +269,7 @@ def pool_steps(
     rng = np.random.default_rng([int(seed), class_id])
     items: list[PoolItem] = []
     total = len(source_keys) * int(per_source)
+    _check_pool_size(total, max(t.shape[0] * t.shape[1] for t in targets))
     for key in source_keys:
         src = Section.from_key(key, volume)
         src_img, src_lab = section_image(volume, src), section_labels(volume, src)
@@ -280,6 +293,26 @@ def pool_steps(
             "transfer_quality": quality,
         },
     )
+
+
+#: The share of the machine's memory a pool may take (its sections are kept until saved).
+POOL_MEMORY_SHARE = 0.5
+
+
+def _check_pool_size(total: int, pixels: int) -> None:
+    """Refuse (one line, with the figure) a pool whose sections would not fit in memory:
+    float32 images and uint8 labels of ``total`` sections of up to ``pixels`` pixels."""
+    need = int(total) * int(pixels) * 5
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > POOL_MEMORY_SHARE * have:
+        raise ValueError(
+            f"a pool of {total} sections of up to {pixels} pixels takes {need / 2**30:.1f} GiB, "
+            f"more than half of this machine's {have / 2**30:.1f} GiB: fewer sources or "
+            "transfers per source"
+        )
 
 
 def generate_pool(
@@ -391,8 +424,38 @@ def _save_pool(
     return written
 
 
+_KINDS = Choice(("inline", "crossline"))
+_SEED = Int(0, 2**63 - 1)
+#: ``pool.json`` (:func:`save_pool`).
+POOL_SCHEMA = Record(
+    {
+        "kind": Choice(("augmented_pool",)),
+        "class_id": Int(0, 255),
+        "class": str,
+        "seed": _SEED,
+        "count": Int(),
+        "sets": ListOf(Record({"kind": _KINDS, "name": Name(), "count": Int()}), 0, 2),
+    },
+    {"parent_run": (str, type(None)), "transfer_checkpoint": (str, type(None)),
+     "sources": ListOf(str),
+     "formats": ListOf(Choice(FORMATS))},
+)  # fmt: skip
+#: A set's ``<name>.manifest.json`` (the pool's part of it).
+SET_SCHEMA = Record(
+    {
+        "kind": Choice(("augmented_pool",)),
+        "section_kind": _KINDS,
+        "class_id": Int(0, 255),
+        "seed": _SEED,
+        "sections": ListOf(Record({"position": Int(), "kind": _KINDS, "target": str,
+                                   "source": str, "seed": _SEED})),
+    }
+)  # fmt: skip
+
+
 def read_pool_record(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
-    """``(pool.json path, its record)`` of a pool folder (or its ``pool.json``); raises
+    """``(pool.json path, its record)`` of a pool folder (or its ``pool.json``), checked
+    against :data:`POOL_SCHEMA` and against its sets (:func:`check_pool`); raises
     ``FileNotFoundError`` / ``ValueError`` with one line naming the file."""
     given = Path(path)
     pool_file = given / POOL_MANIFEST if given.is_dir() else given
@@ -404,23 +467,113 @@ def read_pool_record(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{pool_file}: not a pool manifest ({exc})") from None
-    if record.get("kind") != "augmented_pool" or not isinstance(record.get("sets"), list):
+    if not isinstance(record, dict) or record.get("kind") != "augmented_pool":
         raise ValueError(f"{pool_file}: not an augmented pool's manifest")
+    validate(record, POOL_SCHEMA, pool_file)
+    check_pool(pool_file.parent, record, pool_file)
     return pool_file, record
+
+
+def _set_files(folder: Path, name: str) -> list[str]:
+    return [f"{name}.manifest.json", f"{name}_seismic.npy", f"{name}_labels.npy", f"{name}.zarr"]
+
+
+def check_pool(folder: Path, record: dict[str, Any], pool_file: Path) -> None:
+    """A pool's sets agree with its ``pool.json``: each set's files stay inside the folder,
+    its manifest fits :data:`SET_SCHEMA` and says the same class, seed, kind and count, its
+    arrays have that many sections of one shape, and the positions number the pool's
+    sections once each (:class:`~napari_forgetting.data.schema.SchemaError` naming the file
+    and the field)."""
+    sets = record["sets"]
+    if len({s["name"] for s in sets}) != len(sets) or len({s["kind"] for s in sets}) != len(sets):
+        raise SchemaError(f"{pool_file}: field sets: a set named or kinded twice")
+    if sum(s["count"] for s in sets) != record["count"]:
+        raise SchemaError(
+            f"{pool_file}: field count: {record['count']}, but its sets hold "
+            f"{sum(s['count'] for s in sets)}"
+        )
+    positions: list[int] = []
+    for s in sets:
+        name = s["name"]
+        if not inside(folder, _set_files(folder, name)):
+            raise SchemaError(f"{pool_file}: set {name!r}: its files lead outside {folder}")
+        manifest_file = folder / f"{name}.manifest.json"
+        try:
+            manifest = json.loads(manifest_file.read_text())
+        except FileNotFoundError:
+            raise SchemaError(f"{manifest_file}: missing (set {name!r} of {pool_file})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"{manifest_file}: unreadable JSON ({exc})") from None
+        validate(manifest, SET_SCHEMA, manifest_file)
+        for key, mine in (("class_id", "class_id"), ("seed", "seed"), ("section_kind", "kind")):
+            theirs = record[mine] if mine != "kind" else s["kind"]
+            if manifest[key] != theirs:
+                raise SchemaError(
+                    f"{manifest_file}: field {key}: {manifest[key]!r}, but {pool_file.name} "
+                    f"says {theirs!r} (a set of another pool)"
+                )
+        if len(manifest["sections"]) != s["count"] or any(
+            r["kind"] != s["kind"] for r in manifest["sections"]
+        ):
+            raise SchemaError(
+                f"{manifest_file}: field sections: {len(manifest['sections'])} sections, but "
+                f"{pool_file.name} says {s['count']} {s['kind']} sections"
+            )
+        _, seismic, labels = _open_set(folder, name)
+        if seismic.ndim != 3 or tuple(labels.shape) != tuple(seismic.shape) or (
+            seismic.shape[0] != s["count"]
+        ):  # fmt: skip
+            raise SchemaError(
+                f"{folder / name}: arrays of shapes {tuple(seismic.shape)} / "
+                f"{tuple(labels.shape)}, but the set holds {s['count']} sections"
+            )
+        positions += [r["position"] for r in manifest["sections"]]
+    if sorted(positions) != list(range(record["count"])):
+        raise SchemaError(f"{pool_file}: the sets' positions do not number its sections once")
+
+
+def check_pool_fits(pool: AugmentedPool, class_names: Sequence[str], shape: Sequence[int],
+                    where: str | os.PathLike) -> None:  # fmt: skip
+    """Refuse (one line) a pool whose class is not the run's or whose sections are not the
+    survey's (``shape``: the volume's (inline, crossline, sample)): a pool of another
+    survey."""
+    names = list(class_names)
+    if not pool.class_id < len(names) or names[pool.class_id] != pool.class_name:
+        have = names[pool.class_id] if pool.class_id < len(names) else "no such class"
+        raise SchemaError(
+            f"{where}: class {pool.class_id} {pool.class_name!r}, but the run's class "
+            f"{pool.class_id} is {have!r}: a pool of another survey"
+        )
+    n_il, n_xl, n_s = (int(n) for n in shape)
+    for it in pool.items:
+        want = (n_s, n_xl) if it.kind == "inline" else (n_s, n_il)
+        if tuple(it.image.shape) != want:
+            raise SchemaError(
+                f"{where}: {it.kind} sections of shape {tuple(it.image.shape)}, but the "
+                f"survey's {it.kind} sections are {want}: a pool of another survey"
+            )
+
+
+def _open_set(folder: Path, name: str) -> tuple[Path, Any, Any]:
+    npy = folder / f"{name}_seismic.npy"
+    if npy.is_file():
+        return npy, np.load(npy, mmap_mode="r"), np.load(folder / f"{name}_labels.npy",
+                                                         mmap_mode="r")  # fmt: skip
+    import zarr
+
+    group = zarr.open_group(str(folder / f"{name}.zarr"), mode="r")
+    return folder / f"{name}.zarr", group["seismic"], group["labels"]
 
 
 def pool_set(folder: Path, name: str) -> tuple[dict[str, Any], Any, Any]:
     """A pool set's manifest and its ``(seismic, labels)`` as stored, ``(N, cols, samples)``,
-    unread: memory maps of its ``.npy`` files, else its zarr arrays."""
+    unread: memory maps of its ``.npy`` files, else its zarr arrays (of a pool read with
+    :func:`read_pool_record`, which checked them)."""
+    if not inside(folder, _set_files(folder, name)):
+        raise SchemaError(f"{folder}: set {name!r} leads outside the pool folder")
     manifest = json.loads((folder / f"{name}.manifest.json").read_text())
-    npy = folder / f"{name}_seismic.npy"
-    if npy.is_file():
-        labels = np.load(folder / f"{name}_labels.npy", mmap_mode="r")
-        return manifest, np.load(npy, mmap_mode="r"), labels
-    import zarr
-
-    group = zarr.open_group(str(folder / f"{name}.zarr"), mode="r")
-    return manifest, group["seismic"], group["labels"]
+    _, seismic, labels = _open_set(folder, name)
+    return manifest, seismic, labels
 
 
 def load_pool(path: str | os.PathLike) -> AugmentedPool:
@@ -504,6 +657,7 @@ def retrain_trainer(
         source = store.info.get("source") or {}
     if volume is None:
         volume = open_source(source)
+    check_pool_fits(pool, store.class_names, volume.shape, pool_path or "the pool")
     train = {**store.train_config, **(overrides or {})}
     if train.get("seed") is None:  # a consensus over seeds: retrain with its first seed
         train["seed"] = int(((store.info.get("consensus") or {}).get("seeds") or [0])[0])

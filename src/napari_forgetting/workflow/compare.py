@@ -672,6 +672,10 @@ def run_jobs(
         return _run_dask(jobs, retries, c)
 
 
+class RefusedBeforeJobs(ValueError):
+    """The comparison's inputs were refused before any job ran (one line, exit 2)."""
+
+
 class SchedulerError(OSError):
     """A ``--scheduler`` address where no dask scheduler answers (one line, exit 2)."""
 
@@ -734,6 +738,17 @@ def _check_given_transfer(config: CompareConfig, volume: Any) -> None:
     )
 
 
+def _check_patch(config: CompareConfig, volume: Any) -> None:
+    """The jobs' patch size fits the sections they draw from (a ``ValueError`` before any
+    job, not one failure per job)."""
+    from napari_forgetting.data.sections import PatchSampler, paper_split
+
+    patch = config.train.get("patch_size")
+    if patch is not None:
+        every = int(config.train.get("every", 5))
+        PatchSampler(paper_split(volume, every).train, None, patch)
+
+
 def execute_jobs(
     config: CompareConfig,
     out: Path,
@@ -755,7 +770,16 @@ def execute_jobs(
     )
     n_classes = int(getattr(volume, "n_classes", None) or len(volume.class_names))
     if check is not None:
-        check(volume, source)
+        from napari_forgetting.workflow.augment import TransferBelowBar
+
+        try:
+            _check_patch(config, volume)
+            check(volume, source)
+        except TransferBelowBar:
+            raise
+        except (ValueError, KeyError) as exc:  # e.g. a class the data lacks
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            raise RefusedBeforeJobs(str(message)) from exc
     del volume  # the workers reopen it from `source`
     jobs, skipped = build_jobs(config, out, source, n_classes)
     if skipped:

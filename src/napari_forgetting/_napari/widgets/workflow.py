@@ -231,8 +231,12 @@ class AugmentWidget(QWidget):
             return
         self.set_run(run)
         out = Path(self.out_edit.text().strip() or run + "_augmented")
-        if (out / "run").exists() and any((out / "run").iterdir()):
-            self._say(f"{out / 'run'} already holds a run; choose another output", "warning")
+        from napari_forgetting.data.folders import FolderError, check_folder
+
+        try:
+            check_folder(out / "run", "run")
+        except FolderError as exc:
+            self._say(f"{str(exc).split(';')[0]}: choose another output", "warning")
             return
         self._retrained_heat = None
         self._store = None
