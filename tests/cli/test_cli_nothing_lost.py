@@ -254,8 +254,9 @@ def test_a_scheduler_that_does_not_answer_is_one_line_within_seconds(tmp_path, c
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     t0 = time.perf_counter()
-    rc = main(["compare", "--preset", "cpu-lite", "--seeds", "1", "--methods", "baseline",
-               "--out", str(tmp_path / "c"), "--scheduler", f"tcp://127.0.0.1:{port}"])  # fmt: skip
+    argv = ["compare", "--preset", "cpu-lite", "--seeds", "1", "--methods", "baseline",
+            "--out", str(tmp_path / "c"), "--scheduler", f"tcp://127.0.0.1:{port}"]  # fmt: skip
+    rc = main(argv)
     assert rc == 2 and time.perf_counter() - t0 < 30
     line = _one_line(capsys)
     assert f"--scheduler tcp://127.0.0.1:{port}: no dask scheduler answers there" in line
@@ -279,3 +280,24 @@ def test_a_checkpoint_of_other_shapes_is_refused(trained, tmp_path, capsys):
     assert main(["train", *args, "--out", str(run), "--resume"]) == 2
     line = _one_line(capsys)
     assert "checkpoint.pt: it does not fit this trainer" in line and "not resumed" in line
+
+
+def test_something_that_accepts_but_never_answers_is_no_scheduler(tmp_path, capsys):
+    """An address where connections are accepted but no dask scheduler speaks (an HTTP
+    server, a stuck process): refused in one line within 2 x the scheduler timeout."""
+    import socket
+
+    from napari_forgetting.workflow.compare import SCHEDULER_TIMEOUT
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # the kernel completes connections; nobody reads or answers
+        port = listener.getsockname()[1]
+        t0 = time.perf_counter()
+        argv = ["compare", "--preset", "cpu-lite", "--seeds", "1", "--methods", "baseline",
+                "--out", str(tmp_path / "c"), "--scheduler", f"tcp://127.0.0.1:{port}"]  # fmt: skip
+        rc = main(argv)
+        took = time.perf_counter() - t0
+    assert rc == 2 and took < 2 * SCHEDULER_TIMEOUT + 20
+    assert f"--scheduler tcp://127.0.0.1:{port}" in _one_line(capsys)
+    assert not (tmp_path / "c" / "jobs").exists()

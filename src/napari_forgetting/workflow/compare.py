@@ -688,18 +688,38 @@ def scheduler_client(address: str) -> Any:
     """A ``distributed.Client`` of the scheduler at ``address``, or :class:`SchedulerError`
     in one line within :data:`SCHEDULER_TIMEOUT` seconds (refused, unreachable, malformed,
     or something else answering there)."""
+    import threading
+
     import dask
     from distributed import Client
 
-    try:
-        with dask.config.set({"distributed.comm.timeouts.connect": f"{SCHEDULER_TIMEOUT}s"}):
-            return Client(address, timeout=f"{SCHEDULER_TIMEOUT}s")
-    except (OSError, ValueError, TypeError, MemoryError, RuntimeError) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    made: dict[str, Any] = {}
+
+    def connect() -> None:  # in a thread: something that accepts and never answers hangs
+        try:
+            with dask.config.set({"distributed.comm.timeouts.connect": f"{SCHEDULER_TIMEOUT}s"}):
+                made["client"] = Client(address, timeout=f"{SCHEDULER_TIMEOUT}s")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            made["error"] = exc
+
+    thread = threading.Thread(target=connect, name="scheduler-connect", daemon=True)
+    thread.start()
+    thread.join(2 * SCHEDULER_TIMEOUT)
+    if thread.is_alive():
         raise SchedulerError(
-            f"--scheduler {address}: no dask scheduler answers there within "
-            f"{SCHEDULER_TIMEOUT} s ({why[:160]})"
-        ) from None
+            f"--scheduler {address}: something accepts connections there but does not answer "
+            f"as a dask scheduler within {2 * SCHEDULER_TIMEOUT} s"
+        )
+    if "client" in made:
+        return made["client"]
+    exc = made["error"]
+    if not isinstance(exc, (OSError, ValueError, TypeError, MemoryError, RuntimeError)):
+        raise exc
+    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    raise SchedulerError(
+        f"--scheduler {address}: no dask scheduler answers there within "
+        f"{SCHEDULER_TIMEOUT} s ({why[:160]})"
+    ) from None
 
 
 def _check_sources_from(path: str, source: dict[str, Any]) -> None:
