@@ -75,6 +75,14 @@ def test_consensus_trains_seeds_once_and_writes_a_rankable_run(tmp_path, capsys)
     assert "ran 0, skipped 2 finished" in capsys.readouterr().out
     assert main(["rank", str(out / "consensus"), "--class", "scruff", "--min-pixels", "1"]) == 0
     assert "consensus of 2 seeds (0, 1)" in capsys.readouterr().out
+    # a single run quotes the measurement of its configuration it is pointed at
+    seed_run = str(out / "jobs" / "baseline-seed1")
+    rank = ["rank", seed_run, "--class", "scruff", "--min-pixels", "1", "--stability"]
+    assert main([*rank, str(out)]) == 0
+    assert f"seeds of this configuration (validation, in {out})" in capsys.readouterr().out
+    assert main([*rank, str(tmp_path)]) == 2  # no measurement there
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(tmp_path) in err[0], err
     # the folder is a stability argument too
     assert main(["stability", str(out), "--min-pixels", "1", "--split", "all"]) == 0
     capsys.readouterr()

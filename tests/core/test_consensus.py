@@ -118,6 +118,26 @@ def test_a_single_runs_ranking_says_one_seed_and_what_a_measurement_found(seeds3
     assert "measured over 3 seeds" in note and "of the top 2 to change" in note
 
 
+def test_a_run_outside_the_measurement_quotes_it_when_its_configuration_matches(
+    tmp_path, seeds3
+):
+    """``rank --stability DIR``: a run of the measured configuration with another seed (not
+    one of the measured seeds) quotes the measurement; another configuration is refused
+    naming the field."""
+    record_stability(measure_stability(seeds3, "b", min_pixels=1, k=2))
+    build_consensus(seeds3, tmp_path / "cons")
+    fresh = make_run(tmp_path / "s9", events=seed_events(9), train_config={"seed": 9, "lr": 0.1})
+    assert "no stability measurement" in rank_run(fresh, "b", min_pixels=1).note
+    ranking = rank_run(fresh, "b", min_pixels=1, stability=tmp_path / "cons")
+    assert "measured over 3 seeds" in ranking.note and "of the top 2 to change" in ranking.note
+    assert f"in {tmp_path / 'cons'}" in ranking.note
+    other = make_run(tmp_path / "lr", train_config={"seed": 9, "lr": 0.2})
+    with pytest.raises(ValueError, match=r"not of the configuration .* train_config\.lr"):
+        rank_run(other, "b", min_pixels=1, stability=tmp_path / "cons")
+    with pytest.raises(ValueError, match="no stability measurement of class 'a'"):
+        rank_run(fresh, "a", min_pixels=1, stability=tmp_path / "cons")
+
+
 def test_a_class_never_learned_is_said_not_ranked(tmp_path):
     zero = [np.zeros(s.shape, int) for s in SECTIONS]
     run = make_run(tmp_path / "flat", events=zero)

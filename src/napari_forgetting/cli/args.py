@@ -249,7 +249,8 @@ def add_force_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="go on with a transfer below the quality bar (or one that cannot be measured)",
+        help="go on with a transfer below the quality bar (or one that cannot be measured), "
+        "or with style sources of a ranking whose densities are all equal",
     )
 
 

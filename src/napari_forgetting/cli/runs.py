@@ -73,6 +73,13 @@ def register(subparsers: Any) -> None:
     add_min_pixels_argument(p)
     p.add_argument("--csv", help="write the whole ranking to this CSV file")
     p.add_argument(
+        "--stability",
+        metavar="DIR",
+        help="a consensus or compare folder that measured this run's configuration over "
+        "other seeds: the note quotes how much of the ranking to expect to move (refused for "
+        "another configuration)",
+    )
+    p.add_argument(
         "--select",
         action="store_true",
         help="keep the first --top sections as the run's style sources",
@@ -130,7 +137,8 @@ def _cmd_rank(args: argparse.Namespace) -> int:
         if args.epoch is not None and args.epoch > store.n_epochs:
             raise ValueError(f"--epoch {args.epoch}: {args.run} has epochs 1..{store.n_epochs}")
         epoch = None if args.epoch is None else args.epoch - 1
-        ranking = rank_run(store, args.cls, args.stat, epoch, args.min_pixels)
+        ranking = rank_run(store, args.cls, args.stat, epoch, args.min_pixels,
+                           stability=args.stability)  # fmt: skip
     top = args.top or None
     print(ranking.describe())
     if ranking.note:

@@ -118,7 +118,7 @@ def _cmd_augment(args: argparse.Namespace) -> int:
             with usage_errors(KeyError):  # the class's sources and targets
                 steps = pool_steps(
                     run, method, class_id, args.sources, args.per_source, args.seed, volume,
-                    min_pixels=args.min_pixels, quality=quality,
+                    min_pixels=args.min_pixels, quality=quality, force=args.force,
                 )  # fmt: skip
                 step = next(steps)
             while True:

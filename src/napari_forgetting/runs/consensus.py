@@ -128,6 +128,28 @@ def _differs(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True, default=str) != json.dumps(b, sort_keys=True, default=str)
 
 
+def _run_fields(s: RunStore) -> dict[str, Any]:
+    """What makes a run's configuration, its seed and execution aside."""
+    train = {k: v for k, v in s.train_config.items() if k not in _EXECUTION_FIELDS}
+    d = {f"train_config.{k}": v for k, v in train.items()}
+    for key in ("source", "tracker_config", "volume_shape", "class_names",
+                "eval_sections", "map_sections", "parent", "augmented_pool"):  # fmt: skip
+        d[key] = s.info.get(key)
+    d["epochs complete"] = s.n_epochs
+    d["test volumes"] = s.test_names
+    return d
+
+
+def configuration_difference(a: RunStore, b: RunStore) -> str | None:
+    """The first field (with both values) in which two runs' configurations differ, their
+    seeds and execution (device, threads) aside; ``None`` when they are one configuration."""
+    ref, other = _run_fields(a), _run_fields(b)
+    for key in [*ref, *(k for k in other if k not in ref)]:
+        if _differs(ref.get(key), other.get(key)):
+            return f"{key} ({other.get(key)!r} vs {ref.get(key)!r})"
+    return None
+
+
 def check_seed_runs(stores: Sequence[RunStore]) -> None:
     """Raise ``ValueError`` in one line naming the field unless the runs differ only in their
     seed (and in how they were executed: device, threads): the same data, sections, training
@@ -135,28 +157,14 @@ def check_seed_runs(stores: Sequence[RunStore]) -> None:
     if len(stores) < 2:
         raise ValueError(f"stability needs at least 2 runs, got {len(stores)}")
     first = stores[0]
-
-    def fields(s: RunStore) -> dict[str, Any]:
-        train = {k: v for k, v in s.train_config.items() if k not in _EXECUTION_FIELDS}
-        d = {f"train_config.{k}": v for k, v in train.items()}
-        for key in ("source", "tracker_config", "volume_shape", "class_names",
-                    "eval_sections", "map_sections", "parent", "augmented_pool"):  # fmt: skip
-            d[key] = s.info.get(key)
-        d["epochs complete"] = s.n_epochs
-        d["test volumes"] = s.test_names
-        return d
-
-    ref = fields(first)
     seeds = {_seed_of(first): first.path}
     for s in stores[1:]:
-        other = fields(s)
-        for key in [*ref, *(k for k in other if k not in ref)]:
-            if _differs(ref.get(key), other.get(key)):
-                raise ValueError(
-                    f"{s.path} differs from {first.path} in {key} ({other.get(key)!r} vs "
-                    f"{ref.get(key)!r}): runs compared for stability must differ only in "
-                    "the seed"
-                )
+        key = configuration_difference(first, s)
+        if key is not None:
+            raise ValueError(
+                f"{s.path} differs from {first.path} in {key}: runs compared for stability "
+                "must differ only in the seed"
+            )
         seed = _seed_of(s)
         if seed in seeds:
             raise ValueError(f"{s.path} and {seeds[seed]} have the same seed {seed}")
@@ -634,9 +642,38 @@ def section_uncertainty(
     return bootstrap_sections(np.nan_to_num(values), k)
 
 
-def stability_note(store: RunStore, class_name: str | None) -> str:
+def measured_stability(
+    store: RunStore, measurement: str | os.PathLike, class_name: str | None
+) -> dict[str, Any]:
+    """The stability summary of ``class_name`` measured over the seed runs of
+    ``measurement`` (a ``consensus`` / ``compare`` folder, or a run that was measured),
+    for a run ``store`` of the same configuration that need not be one of them. Raises
+    ``ValueError`` in one line when the configurations differ (naming the field) or the
+    folder holds no measurement of the class."""
+    seeds = seed_runs([measurement])
+    if not seeds:
+        raise ValueError(f"{measurement}: no seed runs here")
+    key = configuration_difference(seeds[0], store)
+    if key is not None:
+        raise ValueError(
+            f"{store.path} is not of the configuration measured in {measurement}: it differs "
+            f"in {key}"
+        )
+    summary = (seeds[0].info.get(STABILITY_FIELD) or {}).get(class_name or "")
+    if not summary:
+        raise ValueError(
+            f"{measurement}: no stability measurement of class {class_name!r} (napari-forgetting "
+            "consensus, or stability ... --record)"
+        )
+    return {**summary, "measured_in": str(Path(measurement))}
+
+
+def stability_note(
+    store: RunStore, class_name: str | None, measured: dict[str, Any] | None = None
+) -> str:
     """One line for a ranking of ``store``: a consensus says how many seeds, a single run says
-    that one seed was used and, where a stability measurement included it, how much of the
+    that one seed was used and, where a stability measurement included it (or ``measured``,
+    :func:`measured_stability` of its configuration over other seeds), how much of the
     ranking to expect to move with another seed."""
     rec = consensus_record(store)
     if rec:
@@ -646,7 +683,7 @@ def stability_note(store: RunStore, class_name: str | None) -> str:
             "bootstrap draws of the seeds"
         )
     note = "one seed: another seed ranks differently"
-    stab = (store.info.get(STABILITY_FIELD) or {}).get(class_name or "")
+    stab = measured or (store.info.get(STABILITY_FIELD) or {}).get(class_name or "")
     if not stab:
         return (
             note + "; no stability measurement of this configuration (napari-forgetting "
@@ -654,7 +691,8 @@ def stability_note(store: RunStore, class_name: str | None) -> str:
         )
     k = stab.get("k")
     jac, chance, rho = stab.get("jaccard"), stab.get("jaccard_chance"), stab.get("spearman")
-    where = f"measured over {stab.get('n_runs')} seeds of this configuration ({stab.get('split')})"
+    where = f"measured over {stab.get('n_runs')} seeds of this configuration ({stab.get('split')}"
+    where += f", in {stab['measured_in']})" if stab.get("measured_in") else ")"
     if not isinstance(jac, (int, float)) or not isinstance(rho, (int, float)):
         never = stab.get("never_learned_seeds") or []
         return (

@@ -391,6 +391,7 @@ def rank_run(
     epoch: int | None = None,
     min_pixels: int = 0,
     k: int = DEFAULT_TOP,
+    stability: str | os.PathLike | None = None,
 ) -> Ranking:
     """Rank the mapped sections of a run for a class.
 
@@ -403,6 +404,10 @@ def rank_run(
     min_pixels : sections holding fewer pixels of the class are left out (a style source
         needs enough of its class: :data:`~..dynamics.ranking.DEFAULT_MIN_PIXELS` says why
         and is the default of ``rank`` and ``augment``); ignored for ``total``
+    k : the k of a consensus's P(top k)
+    stability : a folder whose seed runs measured this run's configuration (``consensus``
+        or ``compare`` output): a single run's note then quotes that measurement
+        (:func:`~.consensus.measured_stability`; ``ValueError`` for another configuration)
 
     Returns
     -------
@@ -456,7 +461,11 @@ def rank_run(
         )
         for r, s in enumerate(rank_scores(scores))
     )
-    from napari_forgetting.runs.consensus import section_uncertainty, stability_note
+    from napari_forgetting.runs.consensus import (
+        measured_stability,
+        section_uncertainty,
+        stability_note,
+    )
 
     uncertainty = None
     if class_id is not None and statistic == "forgetting" and rows:
@@ -473,7 +482,10 @@ def rank_run(
         min_pixels=min_pixels,
         n_small=int(small.sum()),
         uncertainty=uncertainty,
-        note=stability_note(store, class_name),
+        note=stability_note(
+            store, class_name,
+            None if stability is None else measured_stability(store, stability, class_name),
+        ),  # fmt: skip
     )
 
 

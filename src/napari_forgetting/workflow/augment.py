@@ -225,6 +225,7 @@ def pool_steps(
     *,
     min_pixels: int = DEFAULT_MIN_PIXELS,
     quality: dict[str, Any] | None = None,
+    force: bool = False,
 ) -> Generator[PoolProgress, None, AugmentedPool]:
     """Make ``n_sources x per_source`` transfers of class ``cls`` from a run's hotspots,
     yielding :class:`PoolProgress` after each; returns the :class:`AugmentedPool`.
@@ -235,8 +236,9 @@ def pool_steps(
     Hotspots widget), else the top ``n_sources`` of the forgetting-density ranking at the
     last epoch among the sections holding at least ``min_pixels`` of the class. ``volume``:
     the run's data (default: reopened from the run's ``source``). ``quality``: the method's
-    figures (:func:`check_transfer`), kept in the pool. Closing the generator stops between
-    transfers.
+    figures (:func:`check_transfer`), kept in the pool. A ranking whose densities are all
+    equal (the class never learned or never forgotten) names no hotspots and is refused
+    (``ValueError``) unless ``force``. Closing the generator stops between transfers.
     """
     from napari_forgetting.transfer import load_transfer_model, method_name, transfer
 
@@ -250,8 +252,9 @@ def pool_steps(
         source_keys = list(saved.sections[:n_sources])
     else:
         ranking = rank_run(store, class_id, "forgetting", min_pixels=min_pixels)
-        if ranking.uniform:  # no hotspots: sections in index order are not style sources
-            raise ValueError(f"run {store.path}: {ranking.uniform_message()}")
+        if ranking.uniform and not force:  # sections in index order are not hotspots
+            raise ValueError(f"run {store.path}: {ranking.uniform_message()}; --force takes "
+                             "them anyway")  # fmt: skip
         source_keys = [r.key for r in ranking.top(n_sources)]
     if not source_keys:
         raise ValueError(f"run {store.path}: no section holds class {class_name!r}")
@@ -327,11 +330,12 @@ def generate_pool(
     *,
     min_pixels: int = DEFAULT_MIN_PIXELS,
     quality: dict[str, Any] | None = None,
+    force: bool = False,
 ) -> AugmentedPool:
     """:func:`pool_steps` to the end; ``progress(done, total)`` after each transfer."""
     steps = pool_steps(
         run, transfer_model, cls, n_sources, per_source, seed, volume,
-        min_pixels=min_pixels, quality=quality,
+        min_pixels=min_pixels, quality=quality, force=force,
     )  # fmt: skip
     while True:
         try:
@@ -735,7 +739,7 @@ def augment_and_retrain_events(
         )
         pool = yield from pool_steps(
             parent, transfer_model, cls, n_sources, per_source, seed, volume,
-            min_pixels=min_pixels, quality=quality,
+            min_pixels=min_pixels, quality=quality, force=force,
         )  # fmt: skip
         pool_dir = out / "pool"
         save_pool(pool, pool_dir, volume=volume, class_names=parent.class_names, overwrite=True)

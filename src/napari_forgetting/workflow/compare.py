@@ -401,7 +401,7 @@ def augmented_job(
             )  # fmt: skip
             pool = generate_pool(
                 sources_from or parent_path, method, cls, n_sources, per_source, int(seed), volume,
-                min_pixels=min_pixels, quality=quality,
+                min_pixels=min_pixels, quality=quality, force=force,
             )  # fmt: skip
         save_pool(pool, pool_path, formats=("npy",), overwrite=True, volume=volume)
     trainer = retrain_trainer(
