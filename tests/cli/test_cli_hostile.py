@@ -314,3 +314,13 @@ def test_fuzzed_training_options_are_one_line(tmp_path_factory, option, value):
     lines = [x for x in err.getvalue().splitlines() if x.startswith("napari-forgetting: error")]
     assert rc == 2 and len(lines) == 1 and "Traceback" not in err.getvalue(), err.getvalue()
     assert sorted(p.name for p in root.iterdir()) == ["o"]
+
+
+@pytest.mark.parametrize("sources", [{"class_id": "4"}, {"class": "scruff", "class_id": 4,
+                                      "epoch": 1, "sections": "inline:3"}])  # fmt: skip
+def test_saved_style_sources_of_wrong_types_are_one_line(run, tmp_path, capsys, sources):
+    _edit(run / "run.json", style_sources=sources)
+    argv = ["augment", run, "--transfer-method", "stratal", "--sources", "1", "--per-source",
+            "1", "--min-pixels", "1", "--force", "--out", tmp_path / "pool"]  # fmt: skip
+    _refused(capsys, argv, "run.json", "field")
+    assert not (tmp_path / "pool").exists()

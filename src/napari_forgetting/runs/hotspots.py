@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_forgetting.data.schema import Int, ListOf, Record, validate
 from napari_forgetting.data.writers import atomic_path
 from napari_forgetting.dynamics.ranking import (
     CLASS_FREE_STATISTICS,
@@ -554,6 +555,14 @@ def save_style_sources(
     return sources
 
 
+#: ``run.json``'s saved style sources (:func:`save_style_sources`).
+STYLE_SOURCES_SCHEMA = Record(
+    {"class": str, "class_id": Int(0, 255), "epoch": Int(-(10**6), 10**6),
+     "sections": ListOf(str, 0, 10**6)},
+    {"statistic": str, "values": ListOf(float), "saved": str},
+)  # fmt: skip
+
+
 def load_style_sources(run: RunStore | str | os.PathLike) -> StyleSources | None:
     """The style sources kept with the run (read from disk), or ``None`` if none were chosen."""
     path = run.path if isinstance(run, RunStore) else Path(run)
@@ -561,5 +570,8 @@ def load_style_sources(run: RunStore | str | os.PathLike) -> StyleSources | None
         info = json.loads((path / RUN_FILE).read_text())
     except FileNotFoundError:
         raise RunStoreError(f"{path}: not a run directory (no {RUN_FILE})") from None
-    record = info.get(STYLE_SOURCES_FIELD)
-    return None if not record else StyleSources.from_dict(record)
+    record = info.get(STYLE_SOURCES_FIELD) if isinstance(info, dict) else None
+    if not record:
+        return None
+    validate(record, STYLE_SOURCES_SCHEMA, path / RUN_FILE, RunStoreError)
+    return StyleSources.from_dict(record)

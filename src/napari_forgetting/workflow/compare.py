@@ -1413,7 +1413,9 @@ def _transfer_lines(out: Path, config: CompareConfig) -> list[str]:
         pool_file = out / POOLS_DIR / f"seed{seed}" / "pool.json"
         if not pool_file.is_file():
             continue
-        rec = json.loads(pool_file.read_text())
+        from napari_forgetting.workflow.augment import read_pool_record
+
+        rec = read_pool_record(pool_file)[1]
         q = rec.get("transfer_quality") or {}
         method = rec.get("transfer_method", "learned")
         if not q.get("measured"):
