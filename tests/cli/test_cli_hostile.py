@@ -221,9 +221,9 @@ def test_a_predictions_array_of_another_shape_is_refused(run, capsys):
 
 
 def test_a_volume_too_large_for_memory_is_refused_before_allocation(run, monkeypatch, capsys):
-    import napari_forgetting.runs.store as store_module
+    import napari_forgetting.data.spill as spill
 
-    monkeypatch.setattr(store_module, "_memory_bytes", lambda: 4096)  # a machine of 4 KiB
+    monkeypatch.setattr(spill, "memory_bytes", lambda: 4096)  # a machine of 4 KiB
     _refused(capsys, ["export", run, "--out", run.parent / "e", "--name", "x"],
              "GiB, more than half of this machine's")  # fmt: skip
     assert not (run.parent / "e").exists()

@@ -248,3 +248,13 @@ def test_a_class_never_forgotten_gives_no_style_sources(parent_run, tmp_path):
         maps[name][:] = 0
     with pytest.raises(ValueError, match="never learned or never forgotten"):
         generate_pool(copy, StratalTransfer(), "scruff", n_sources=2, per_source=1, min_pixels=0)
+
+
+def test_a_pool_larger_than_memory_is_refused_before_any_transfer(parent_run, monkeypatch):
+    import napari_forgetting.data.spill as spill
+    from napari_forgetting.transfer import StratalTransfer
+
+    monkeypatch.setattr(spill, "memory_bytes", lambda: 2**16)  # a machine of 64 KiB
+    with pytest.raises(ValueError, match=r"a pool of 200 sections .* more than half of this"):
+        generate_pool(parent_run, StratalTransfer(), "scruff", n_sources=2, per_source=100,
+                      min_pixels=0)  # fmt: skip

@@ -107,3 +107,26 @@ def spill_for(nbytes: int, folder: str | os.PathLike | None = None) -> Spill | N
     if int(nbytes) < SPILL_BYTES or not hasattr(mmap, "MADV_DONTNEED"):
         return None
     return Spill(folder)
+
+
+def memory_bytes() -> int:
+    """The machine's physical memory in bytes (0 where it cannot be read)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def check_memory(
+    nbytes: int, what: str, share: float = 0.5, error: type[Exception] = ValueError,
+    hint: str = "",
+) -> None:  # fmt: skip
+    """Refuse (``error``, one line with the figures) ``what`` needing ``nbytes`` when that is
+    more than ``share`` of the machine's memory: before anything of it is allocated."""
+    have = memory_bytes()
+    if have and nbytes > share * have:
+        part = "half" if share == 0.5 else f"{share:.0%}"
+        raise error(
+            f"{what} takes {nbytes / 2**30:.1f} GiB, more than {part} of this machine's "
+            f"{have / 2**30:.1f} GiB{hint}"
+        )

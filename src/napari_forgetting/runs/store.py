@@ -51,6 +51,7 @@ import zarr
 from napari_forgetting.data.folders import is_empty
 from napari_forgetting.data.schema import Choice, Int, ListOf, Record, validate
 from napari_forgetting.data.sections import Section, scatter_sections
+from napari_forgetting.data.spill import check_memory
 from napari_forgetting.data.writers import write_json
 from napari_forgetting.dynamics import NeverLearned, forgetting_scores, heat_limit
 
@@ -716,14 +717,11 @@ class RunStore:
         """A map (or ``"prediction"`` / ``"labels"``) scattered into a volume-shaped array
         (refused in one line when it would take more than :data:`VOLUME_MEMORY_SHARE` of
         the machine's memory)."""
-        need = math.prod(self.volume_shape) * np.dtype(dtype or np.float32).itemsize
-        have = _memory_bytes()
-        if have and need > VOLUME_MEMORY_SHARE * have:
-            raise RunStoreError(
-                f"{self.path}: a {name} volume of shape {self.volume_shape} takes "
-                f"{need / 2**30:.1f} GiB, more than half of this machine's "
-                f"{have / 2**30:.1f} GiB"
-            )
+        check_memory(
+            math.prod(self.volume_shape) * np.dtype(dtype or np.float32).itemsize,
+            f"{self.path}: a {name} volume of shape {self.volume_shape}",
+            VOLUME_MEMORY_SHARE, RunStoreError,
+        )  # fmt: skip
         if name == "prediction":
             secs = self.eval_sections
             maps = self.split_eval(self.flat_predictions(epoch))
@@ -737,14 +735,6 @@ class RunStore:
             secs = self.map_sections
             maps = self.split_map(self.flat_map(name, epoch))
         return scatter_sections(secs, maps, self.volume_shape, fill=fill, dtype=dtype)
-
-
-def _memory_bytes() -> int:
-    """The machine's physical memory in bytes (0 where it cannot be read)."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return 0
 
 
 def _split(

@@ -54,6 +54,7 @@ from napari_forgetting.data.sections import (
     section_labels,
 )
 from napari_forgetting.data.source import open_source
+from napari_forgetting.data.spill import check_memory
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 from napari_forgetting.runs.hotspots import load_style_sources, rank_run, resolve_class
 from napari_forgetting.runs.store import RunStore
@@ -305,17 +306,9 @@ POOL_MEMORY_SHARE = 0.5
 def _check_pool_size(total: int, pixels: int) -> None:
     """Refuse (one line, with the figure) a pool whose sections would not fit in memory:
     float32 images and uint8 labels of ``total`` sections of up to ``pixels`` pixels."""
-    need = int(total) * int(pixels) * 5
-    try:
-        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return
-    if need > POOL_MEMORY_SHARE * have:
-        raise ValueError(
-            f"a pool of {total} sections of up to {pixels} pixels takes {need / 2**30:.1f} GiB, "
-            f"more than half of this machine's {have / 2**30:.1f} GiB: fewer sources or "
-            "transfers per source"
-        )
+    check_memory(int(total) * int(pixels) * 5,
+                 f"a pool of {total} sections of up to {pixels} pixels", POOL_MEMORY_SHARE,
+                 hint=": fewer sources or transfers per source")  # fmt: skip
 
 
 def generate_pool(
