@@ -121,3 +121,26 @@ def test_a_run_that_fails_exits_1(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("napari-forgetting: error: loss became")
     assert "Traceback" not in "\n".join(err)
+
+
+def test_version_and_every_help_shows_the_defaults(capsys):
+    """``--version``; every subcommand's ``--help`` names each option's default."""
+    import argparse
+
+    from napari_forgetting import __version__
+    from napari_forgetting.cli import build_parser
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"napari-forgetting {__version__}"
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in sub.choices.items():
+        formatter = command._get_formatter()
+        for action in command._actions:
+            d = action.default
+            if not action.option_strings or d is None or d is False or d == argparse.SUPPRESS:
+                continue
+            line = formatter._expand_help(action)  # the option's line in --help
+            assert "default" in line.lower(), (name, action.dest, line)
+            if "%(default)" in formatter._get_help_string(action):
+                assert str(d) in line, (name, action.dest, line)

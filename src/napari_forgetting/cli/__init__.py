@@ -47,6 +47,9 @@ def build_parser() -> OneLineParser:
         prog="napari-forgetting",
         description="Explain a seismic segmentation model by its forgettable learning dynamics.",
     )
+    from napari_forgetting import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in (demo, volumes, train, runs, workflow, compare, movie):
         group.register(sub)

@@ -46,10 +46,44 @@ class OneLineParser(argparse.ArgumentParser):
     ``main``) instead of printing the usage and exiting; subcommand parsers are of this
     class too (``add_subparsers`` makes parsers of the parent's class)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         command = self.prog.split(" ", 1)[1] if " " in self.prog else None
         where = f" (see napari-forgetting {command} --help)" if command else ""
         raise UsageError(f"{message}{where}")
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        """As argparse's; an option without help text still shows its default in
+        ``--help``."""
+        action = super().add_argument(*args, **kwargs)
+        if not action.help and action.option_strings and _shows_default(action):
+            action.help = "(default: %(default)s)"
+        return action
+
+
+def _shows_default(action: argparse.Action) -> bool:
+    """An option whose default says something (not ``None``, not a flag's ``False``)."""
+    d = action.default
+    return not (d is None or d is False or d == argparse.SUPPRESS) and (
+        action.help != argparse.SUPPRESS
+    )
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """``--help`` with every option's default (``(default: ...)``), unless its help already
+    says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "%(default)" not in text and "default" not in text.lower()
+            and action.option_strings and _shows_default(action)
+        ):  # fmt: skip
+            text += " (default: %(default)s)"
+        return text
 
 
 def _int(text: str) -> int:
