@@ -147,6 +147,7 @@ def test_compare_on_the_f3_layout_writes_test1_and_test2_rows(tmp_path, capsys):
             "--batch-size", "4", "--patch", "32", "32", "--patches-per-epoch", "4",
             "--device", "cpu", "--sequential"]  # fmt: skip
     assert main(argv) == 0
+    assert "[1/1] finished baseline-seed0" in capsys.readouterr().err  # said as it ends
     with open(out / "accuracy.csv", newline="") as fh:
         splits = [row["split"] for row in csv.DictReader(fh)]
     assert splits == ["test", "test1", "test2", "validation"]  # test: both pooled

@@ -208,8 +208,16 @@ def test_failed_job_is_retried_and_reported(tmp_path, monkeypatch):
         methods=("baseline", "flip", "transfer"), seeds=1, retries=1, transfer_method="learned",
         transfer={"epochs": 0}, n_sources=1, per_source=1,
     )  # fmt: skip
-    result = run_comparison(cfg, tmp_path, n_workers=2, processes=False)
+    said: list[str] = []
+    result = run_comparison(cfg, tmp_path, n_workers=2, processes=False, log=said.append)
     assert len(attempts) == 2  # one retry
+    # each job's end is said as it comes, on the cluster as sequentially: k/N, its fate
+    ends = [line for line in said if line.startswith("[")]
+    assert [line.split("]")[0] for line in ends] == [f"[{k}/4" for k in range(1, 5)]
+    assert {line.split()[1:3][1] for line in ends} == {
+        "baseline-seed0", "transfer-seed0", "flip-seed0", "transfer-model"}  # fmt: skip
+    assert any(line.split()[1:3] == ["FAILED", "baseline-seed0"] for line in ends)
+    assert any(line.split()[1:3] == ["finished", "flip-seed0"] for line in ends)
     assert set(result.failed) == {"baseline-seed0", "transfer-seed0"}
     assert "injected failure" in result.failed["baseline-seed0"]
     assert "dependency failed: baseline-seed0" in result.failed["transfer-seed0"]

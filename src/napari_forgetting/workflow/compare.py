@@ -546,7 +546,25 @@ def _format_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _run_sequential(jobs: Sequence[JobSpec], retries: int) -> tuple[list[str], dict[str, str]]:
+class _Progress:
+    """``[k/N] finished NAME (time)`` / ``[k/N] FAILED NAME`` through ``log`` as each job
+    ends (a long comparison is not silent until its end)."""
+
+    def __init__(self, total: int, log: Callable[[str], None] | None) -> None:
+        self.total, self.done, self.log = total, 0, log
+        self.t0 = time.perf_counter()
+
+    def __call__(self, name: str, ok: bool) -> None:
+        self.done += 1
+        if self.log is not None:
+            minutes = (time.perf_counter() - self.t0) / 60
+            word = "finished" if ok else "FAILED"
+            self.log(f"[{self.done}/{self.total}] {word} {name} ({minutes:.1f} min in all)")
+
+
+def _run_sequential(
+    jobs: Sequence[JobSpec], retries: int, progress: _Progress | None = None
+) -> tuple[list[str], dict[str, str]]:
     """Run the jobs one after another in this process (dependency order is list order)."""
     results: dict[str, Any] = {}
     failed: dict[str, str] = {}
@@ -555,16 +573,18 @@ def _run_sequential(jobs: Sequence[JobSpec], retries: int) -> tuple[list[str], d
         broken = [d for d in job.deps.values() if d in failed]
         if broken:
             failed[job.name] = f"dependency failed: {', '.join(broken)}"
-            continue
-        kwargs = {**job.kwargs, **{k: results[d] for k, d in job.deps.items()}}
-        for attempt in range(retries + 1):
-            try:
-                results[job.name] = job.func(**kwargs)
-                ran.append(job.name)
-                failed.pop(job.name, None)
-                break
-            except Exception as exc:  # noqa: BLE001 -- reported, never dropped
-                failed[job.name] = f"{_format_error(exc)} (after {attempt + 1} attempts)"
+        else:
+            kwargs = {**job.kwargs, **{k: results[d] for k, d in job.deps.items()}}
+            for attempt in range(retries + 1):
+                try:
+                    results[job.name] = job.func(**kwargs)
+                    ran.append(job.name)
+                    failed.pop(job.name, None)
+                    break
+                except Exception as exc:  # noqa: BLE001 -- reported, never dropped
+                    failed[job.name] = f"{_format_error(exc)} (after {attempt + 1} attempts)"
+        if progress is not None:
+            progress(job.name, job.name not in failed)
     return ran, failed
 
 
@@ -588,10 +608,11 @@ def _priority_order(jobs: Sequence[JobSpec]) -> list[JobSpec]:
 
 
 def _run_dask(
-    jobs: Sequence[JobSpec], retries: int, client: Any
+    jobs: Sequence[JobSpec], retries: int, client: Any, progress: _Progress | None = None
 ) -> tuple[list[str], dict[str, str]]:
-    """Submit the jobs to a dask client, dependencies as futures; wait for all."""
-    from distributed import wait
+    """Submit the jobs to a dask client, dependencies as futures; wait for all (saying so as
+    each ends, with ``progress``)."""
+    from distributed import as_completed
 
     futures: dict[str, Any] = {}
     token = f"{os.getpid()}-{time.time_ns()}"
@@ -605,7 +626,10 @@ def _run_dask(
             priority=job.priority,
             **kwargs,
         )
-    wait(list(futures.values()))
+    names = {fut.key: name for name, fut in futures.items()}
+    for fut in as_completed(list(futures.values())):
+        if progress is not None:
+            progress(names[fut.key], fut.status == "finished")
     ran: list[str] = []
     failed: dict[str, str] = {}
     for job in jobs:
@@ -634,9 +658,11 @@ def run_jobs(
     n_workers: int = 2,
     processes: bool = True,
     sequential: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """Run ``jobs`` (the one job runner: the comparison's and the consensus's seeds) and
-    return the names that ran and ``{name: error}`` of those that failed after ``retries``.
+    return the names that ran and ``{name: error}`` of those that failed after ``retries``;
+    ``log`` gets a line as each job ends (``[k/N] finished NAME``).
 
     Execution: ``client`` (a ``distributed.Client``), else ``scheduler`` (an address),
     else a ``LocalCluster`` of ``n_workers`` workers with one thread each (``processes``:
@@ -644,15 +670,16 @@ def run_jobs(
     this process instead."""
     if not jobs:
         return [], {}
+    progress = _Progress(len(jobs), log)
     if sequential:
-        return _run_sequential(jobs, retries)
+        return _run_sequential(jobs, retries, progress)
     if client is not None:
-        return _run_dask(jobs, retries, client)
+        return _run_dask(jobs, retries, client, progress)
     from distributed import Client, LocalCluster
 
     if scheduler:
         with scheduler_client(scheduler) as c:
-            return _run_dask(jobs, retries, c)
+            return _run_dask(jobs, retries, c, progress)
     import dask
 
     # dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers, which turns off
@@ -669,7 +696,7 @@ def run_jobs(
         ) as cluster,
         Client(cluster) as c,
     ):
-        return _run_dask(jobs, retries, c)
+        return _run_dask(jobs, retries, c, progress)
 
 
 class RefusedBeforeJobs(ValueError):
@@ -805,7 +832,7 @@ def execute_jobs(
     if skipped:
         say(f"already finished, skipped: {', '.join(skipped)}")
     say(f"jobs to run: {', '.join(j.name for j in jobs) or 'none'}")
-    ran, failed = run_jobs(jobs, config.retries, **runner)
+    ran, failed = run_jobs(jobs, config.retries, log=say, **runner)
     for name, err in failed.items():
         say(f"FAILED {name}: {err}")
     return ran, skipped, failed
