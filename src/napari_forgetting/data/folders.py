@@ -36,6 +36,7 @@ import shutil
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -166,14 +167,19 @@ _held: dict[str, list] = {}  # resolved path -> [thread id, depth, file object]
 _held_guard = threading.Lock()
 
 
-def _holder_line(path: Path) -> str:
-    try:
-        info = json.loads((path / LOCK_FILE).read_text())
-        return (
-            f"pid {info['pid']} on {info['host']} ({info['command']}, since {info['since']})"
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return "another process"
+def _holder_line(path: Path, tries: int = 20) -> str:
+    """Who holds the lock, from what it wrote in the lock file (a holder that has just taken
+    the lock may not have written yet: read again for up to a second)."""
+    for _ in range(tries):
+        try:
+            info = json.loads((path / LOCK_FILE).read_text())
+            return (
+                f"pid {info['pid']} on {info['host']} ({info['command']}, since "
+                f"{info['since']})"
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            time.sleep(0.05)
+    return "another process"
 
 
 def _lock_file(fh) -> bool:  # noqa: ANN001
