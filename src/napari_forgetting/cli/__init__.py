@@ -137,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _os_error_line(exc: OSError) -> str:
     """One line of an OSError: the file and what the system said."""
+    from napari_forgetting.data.errors import one_line
+
     if exc.filename is not None and exc.strerror:
         return f"{exc.filename}: {exc.strerror}"
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return one_line(exc, limit=None)

@@ -5,6 +5,16 @@ from __future__ import annotations
 import os
 
 
+def one_line(exc: BaseException, last: bool = False, limit: int | None = 160) -> str:
+    """``exc``'s message as one line for a one-line error: its first (or ``last``) non-empty
+    line, at most ``limit`` characters (``None``: all); the exception's type where it says
+    nothing."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    return (lines[-1] if last else lines[0])[:limit]
+
+
 class VolumeError(ValueError):
     """A seismic or labels file that cannot be opened as a volume.
 

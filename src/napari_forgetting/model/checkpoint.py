@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from napari_forgetting.data.errors import one_line
 from napari_forgetting.data.writers import atomic_path
 
 __all__ = [
@@ -146,11 +147,10 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(
             f"{path}: refused: the file holds objects other than tensors and plain values, "
             "which only loading it as a pickle would create, running code it carries; "
-            f"nothing of it was loaded ({detail[:160]})"
+            f"nothing of it was loaded ({one_line(exc)})"
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as exc:
         raise CheckpointError(f"{path}: not a readable torch checkpoint ({exc})") from None

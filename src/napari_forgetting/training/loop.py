@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from napari_forgetting.data.errors import one_line
 from napari_forgetting.data.folders import claim, folder_kind
 from napari_forgetting.data.sections import amplitude_stats, paper_split
 from napari_forgetting.data.spill import spill_for
@@ -352,10 +353,9 @@ class TrainingLoop:
             try:
                 self.load_state_dict(state)
             except (RuntimeError, KeyError, TypeError) as exc:  # tensors of other shapes
-                why = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else ""
                 raise CheckpointError(
                     f"{checkpoint_path(self.out_dir)}: it does not fit this trainer "
-                    f"({type(exc).__name__}: {why[:160]}); not resumed"
+                    f"({type(exc).__name__}: {one_line(exc, last=True)}); not resumed"
                 ) from None
             self.checkpointed_epoch = self.epoch
         self._resumed()

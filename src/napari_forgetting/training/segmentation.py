@@ -710,7 +710,7 @@ class Trainer(TrainingLoop):
                 "budget": self.budget(),
                 **self.run_info,
             },
-                overwrite=overwrite,
+            overwrite=overwrite,
         )
 
     def _open_test_store(self, t: TestSplit, resume: bool, overwrite: bool) -> RunStore | None:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from napari_forgetting.data.errors import one_line
 from napari_forgetting.model.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 from napari_forgetting.transfer.model import RegionStyleTransfer, TransferModelConfig, mix_styles
 from napari_forgetting.transfer.region import StratalTransfer, composite, stratal_exemplar
@@ -112,8 +113,9 @@ def load_transfer_model(
     try:
         model.load_state_dict(state["model"])
     except (RuntimeError, KeyError, TypeError) as exc:
-        why = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{p}: its tensors do not fit the model ({why[:160]})") from None
+        raise CheckpointError(
+            f"{p}: its tensors do not fit the model ({one_line(exc, last=True)})"
+        ) from None
     model.to(device)
     return model.eval()
 

@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_forgetting.data.errors import one_line
 from napari_forgetting.data.folders import claim
 from napari_forgetting.data.synthetic import DEFAULT_SHAPE
 from napari_forgetting.data.writers import atomic_path, write_json
@@ -742,10 +743,9 @@ def scheduler_client(address: str) -> Any:
     exc = made["error"]
     if not isinstance(exc, (OSError, ValueError, TypeError, MemoryError, RuntimeError)):
         raise exc
-    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     raise SchedulerError(
         f"--scheduler {address}: no dask scheduler answers there within "
-        f"{SCHEDULER_TIMEOUT} s ({why[:160]})"
+        f"{SCHEDULER_TIMEOUT} s ({one_line(exc)})"
     ) from None
 
 
