@@ -11,7 +11,6 @@ import segyio
 from npe2 import PluginManifest
 
 from napari_forgetting._napari import reader as _reader
-from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
 from napari_forgetting._napari.sample_data import (
     CHECKOUT_SAMPLE_DIR,
     sample_data_dir,
@@ -70,7 +69,7 @@ def test_reader_returns_lazy_layers_with_geometry_and_class_colours():
 
 
 def test_sample_data_opens_in_a_real_viewer(make_napari_viewer):
-    viewer = make_napari_viewer()
+    viewer = make_napari_viewer(show=True)  # a hidden canvas draws nothing
     layers = viewer.open_sample("napari-forgetting", "f3_synthetic")
     assert [layer.name for layer in layers] == ["f3_synthetic", "f3_synthetic labels"]
     image, labels = layers
@@ -78,9 +77,35 @@ def test_sample_data_opens_in_a_real_viewer(make_napari_viewer):
     assert image.colormap.name == "gray"
     color = labels.colormap.map(np.array([4]))[0]
     np.testing.assert_allclose(color[:3], np.array(F3_CLASS_COLORS[4]) / 255, atol=1e-6)
-    viewer.dims.order = DEPTH_DOWN_ORDER
     shot = viewer.screenshot(canvas_only=True, flash=False)
-    assert shot.std() > 5  # something was drawn
+    assert shot[..., :3].std() > 5  # something was drawn (not only the opaque alpha)
+
+
+def test_first_view_shows_an_inline_section_depth_down(make_napari_viewer, tmp_path):
+    # whatever opens a volume (File > Open, drag-and-drop: viewer.open; Open Sample), the
+    # screen's vertical axis is the sample axis and its horizontal axis the crossline
+    viewer = make_napari_viewer()
+    image, labels = viewer.open_sample("napari-forgetting", "f3_synthetic")
+    assert viewer.dims.displayed == (2, 1)  # (screen rows, screen columns)
+    assert viewer.dims.current_step[0] == image.data.shape[0] // 2  # a middle inline
+    assert labels.opacity <= 0.3  # the seismic reads through the facies
+    viewer = make_napari_viewer(show=True)  # a hidden canvas draws nothing
+    # a ramp down the sample axis only: on screen it must grow from top to bottom and stay
+    # constant along each row
+    ramp = np.broadcast_to(np.arange(64, dtype=np.float32), (6, 40, 64)).copy()
+    np.save(tmp_path / "ramp.npy", ramp)
+    (layer,) = viewer.open(str(tmp_path / "ramp.npy"), plugin="napari-forgetting")
+    layer.contrast_limits = (0, 63)
+    assert viewer.dims.displayed == (2, 1)
+    assert [viewer.dims.axis_labels[a] for a in viewer.dims.displayed] == ["sample", "crossline"]
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., 0].astype(float)
+    rows = np.flatnonzero(shot.max(axis=1) > 0)
+    cols = np.flatnonzero(shot.max(axis=0) > 0)
+    inside = shot[rows[2] : rows[-2], cols[2] : cols[-2]]
+    assert inside.shape[0] > 20 and inside.shape[1] > 20
+    down = inside.mean(axis=1)
+    assert down[-1] - down[0] > 150 and np.all(np.diff(down) >= -1)
+    assert inside.std(axis=1).max() < 3
 
 
 def test_reader_opens_real_f3_crop_in_viewer(segyio_dir, make_napari_viewer):

@@ -508,6 +508,8 @@ def test_the_3d_survey_view_shows_planes_with_the_heat_maps_inside(
     assert [tuple(p.plane.normal) for p in planes] == [(1, 0, 0), (0, 1, 0), (0, 0, 1)]
     assert all(p.depiction == "plane" and p.visible for p in planes)
     assert not viewer.layers["seismic"].visible  # no opaque block
+    facies = widget.labels.value
+    assert not facies.visible  # nor a translucent block of labels over the planes
     heat = [live.layer(HEAT_NAME, kind) for kind in live.kinds]
     assert all(h.visible for h in heat)
     assert max(map(viewer.layers.index, planes)) < min(map(viewer.layers.index, heat))
@@ -521,6 +523,7 @@ def test_the_3d_survey_view_shows_planes_with_the_heat_maps_inside(
     assert [viewer.layers[name] for name in PLANE_NAMES.values()] == planes
     widget.view_sections("crossline")
     assert viewer.dims.ndisplay == 2 and viewer.layers["seismic"].visible
+    assert facies.visible  # the labels this view hid are back
     assert not any(p.visible for p in planes)
     assert heat[1].visible and not heat[0].visible
     assert all(tuple(h.contrast_limits) == (0.0, live.heat_max) for h in heat)  # 2-D again

@@ -16,6 +16,8 @@ from napari_forgetting.data import SeismicVolume, class_colors
 AXIS_LABELS = ("inline", "crossline", "sample")
 #: Dims order that shows an inline section depth-down (sample rows, crossline columns).
 DEPTH_DOWN_ORDER = (0, 2, 1)
+#: Opacity of a facies Labels layer as opened: the seismic reads through it.
+LABELS_OPACITY = 0.3
 
 
 def _step(values: np.ndarray) -> float:
@@ -76,7 +78,7 @@ def volume_layers(volume: SeismicVolume, contrast_limits=None) -> list[tuple]:
                 {
                     "name": f"{name} labels",
                     "colormap": labels_colormap(volume.n_classes),
-                    "opacity": 0.5,
+                    "opacity": LABELS_OPACITY,
                     "features": {
                         "index": np.arange(volume.n_classes),
                         "class": list(volume.class_names),
@@ -87,6 +89,39 @@ def volume_layers(volume: SeismicVolume, contrast_limits=None) -> list[tuple]:
                 "labels",
             )
         )
+    return layers
+
+
+def show_depth_down_when_opened(layers: list[tuple]) -> list[tuple]:
+    """The first view of a volume: when the current viewer adds the first of ``layers`` (the
+    tuples a reader or sample returns), it turns to an inline section depth-down (sample axis
+    vertical, crossline horizontal) with the inline slider at the middle; returns ``layers``.
+
+    napari's reader and sample contributions return layer data only, with no say over the
+    view; the current viewer (none outside napari, then nothing happens) is told once, when
+    the layer made from the first tuple's data is inserted.
+    """
+    try:
+        import napari
+
+        viewer = napari.current_viewer()
+    except Exception:  # noqa: BLE001 - no napari, no Qt app: there is no view to set
+        return layers
+    if viewer is None or not layers:
+        return layers
+    data = layers[0][0]
+
+    def on_inserted(event: Any) -> None:
+        layer = event.value
+        if getattr(layer, "data", None) is not data:
+            return
+        viewer.layers.events.inserted.disconnect(on_inserted)
+        if layer.ndim == 3 and viewer.dims.ndim == 3:
+            viewer.dims.order = DEPTH_DOWN_ORDER
+            viewer.dims.set_point(0, layer.translate[0] + layer.scale[0] * (layer.data.shape[0] // 2))
+            viewer.reset_view()
+
+    viewer.layers.events.inserted.connect(on_inserted)
     return layers
 
 

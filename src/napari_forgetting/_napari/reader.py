@@ -30,11 +30,11 @@ def read_volume(path):
     """
     if isinstance(path, list):
         path = path[0]
-    from napari_forgetting._napari.layers import volume_layers
+    from napari_forgetting._napari.layers import show_depth_down_when_opened, volume_layers
 
     try:
         volume = open_volume(path)
-        return volume_layers(volume)
+        return show_depth_down_when_opened(volume_layers(volume))
     except VolumeError:
         raise
     except Exception as exc:  # noqa: BLE001 - never a bare traceback for a bad file

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from napari_forgetting._napari.layers import volume_layers
+from napari_forgetting._napari.layers import show_depth_down_when_opened, volume_layers
 from napari_forgetting.data import open_volume
 
 #: ``sample_data/`` of a source checkout (an editable install), whether it exists or not.
@@ -35,4 +35,4 @@ def sample_path() -> Path:
 
 def f3_synthetic():
     """F3-like synthetic volume (grey seismic) and its six facies classes (Labels)."""
-    return volume_layers(open_volume(sample_path()))
+    return show_depth_down_when_opened(volume_layers(open_volume(sample_path())))

@@ -10,7 +10,8 @@ events per section kind) draw their hotspots only in 3-D (counts above half the 
 :meth:`~napari_forgetting._napari.live_layers.LiveLayers.heat_limits`), so the tracked
 sections' hotspots stand in the volume and the sections behind them show through. The
 camera turns to an oblique view, depth down, the whole survey in the canvas. Back in 2-D the
-planes are hidden and the seismic shown again.
+planes are hidden and the seismic shown again. Facies labels are hidden in the survey view
+(they would cover the planes as one translucent block) and shown again in 2-D.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import math
 from typing import Any
 
 import numpy as np
+from napari.layers import Labels
 
 from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
 
@@ -99,6 +101,15 @@ def _follow_display(viewer: Any, seismic: Any, planes: list[Any], new: bool) -> 
 
     def apply(event: Any = None) -> None:
         three = viewer.dims.ndisplay == 3
+        # facies labels would stand as one translucent block over the planes: hidden in the
+        # survey view, shown again in 2-D (only those this view hid)
+        for layer in viewer.layers:
+            if isinstance(layer, Labels) and layer.ndim == 3:
+                if three and layer.visible and not layer.metadata.get("kind"):
+                    layer.visible = False
+                    layer.metadata["hidden_in_3d"] = True
+                elif not three and layer.metadata.pop("hidden_in_3d", False):
+                    layer.visible = True
         for name in PLANE_NAMES.values():
             if name in viewer.layers:
                 plane = viewer.layers[name]
