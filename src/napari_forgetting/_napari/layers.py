@@ -118,7 +118,8 @@ def show_depth_down_when_opened(layers: list[tuple]) -> list[tuple]:
         viewer.layers.events.inserted.disconnect(on_inserted)
         if layer.ndim == 3 and viewer.dims.ndim == 3:
             viewer.dims.order = DEPTH_DOWN_ORDER
-            viewer.dims.set_point(0, layer.translate[0] + layer.scale[0] * (layer.data.shape[0] // 2))
+            middle = layer.data.shape[0] // 2
+            viewer.dims.set_point(0, layer.translate[0] + layer.scale[0] * middle)
             viewer.reset_view()
 
     viewer.layers.events.inserted.connect(on_inserted)
