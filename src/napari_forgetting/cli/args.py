@@ -17,12 +17,19 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "HIDDEN_ALIASES",
     "OneLineParser",
+    "TRANSFER_METHODS",
     "UsageError",
     "add_data_arguments",
     "add_header_byte_arguments",
+    "add_patch_size_argument",
+    "add_quiet_argument",
     "add_shape_argument",
+    "add_threads_argument",
     "add_training_arguments",
+    "add_transfer_checkpoint_argument",
+    "add_transfer_method_argument",
     "MAX_FRAME_SIDE",
     "MAX_PER_SOURCE",
     "at_least",
@@ -32,8 +39,26 @@ __all__ = [
     "positive_int",
     "refuse_nonempty",
     "thread_count",
+    "transfer_method",
     "usage_errors",
 ]
+
+#: One name per concept across the subcommands: an option's canonical name (shown in
+#: ``--help``) and its old spellings, which still parse to the same value but are hidden from
+#: ``--help`` (:meth:`OneLineParser.add_argument`'s ``hidden_aliases``). Every subcommand that
+#: has the option accepts all of its names, except ``--data-seed``'s ``--seed``: only
+#: ``synthetic``, the one command where ``--seed`` was the seed of the generated volume
+#: (elsewhere ``--seed`` is the command's own seed: training, triples, pool).
+HIDDEN_ALIASES: dict[str, tuple[str, ...]] = {
+    "--patch-size": ("--patch",),
+    "--threads": ("--num-threads",),
+    "--quiet": ("--no-progress",),
+    "--transfer-checkpoint": ("--transfer",),
+    "--data-seed": ("--seed",),
+}
+#: The values of ``--transfer-method`` (the same as
+#: :data:`napari_forgetting.transfer.apply.TRANSFER_METHODS`, which imports torch).
+TRANSFER_METHODS = ("learned", "stratal")
 
 
 class UsageError(Exception):
@@ -55,13 +80,44 @@ class OneLineParser(argparse.ArgumentParser):
         where = f" (see napari-forgetting {command} --help)" if command else ""
         raise UsageError(f"{message}{where}")
 
-    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+    def add_argument(
+        self, *args: Any, hidden_aliases: Sequence[str] = (), **kwargs: Any
+    ) -> argparse.Action:
         """As argparse's; an option without help text still shows its default in
-        ``--help``."""
+        ``--help``. ``hidden_aliases``: other spellings of the option (old names, see
+        :data:`HIDDEN_ALIASES`) that parse to the same destination with the same type,
+        count and checks, but are left out of ``--help`` and the usage line (argparse cannot
+        hide one string of an option's several, so each alias is an option of its own whose
+        help and default are suppressed: it sets the value only when given)."""
         action = super().add_argument(*args, **kwargs)
         if not action.help and action.option_strings and _shows_default(action):
             action.help = "(default: %(default)s)"
+        if hidden_aliases:
+            alias_kwargs = {k: v for k, v in kwargs.items() if k not in ("help", "required")}
+            alias_kwargs.update(dest=action.dest, help=argparse.SUPPRESS, default=argparse.SUPPRESS)
+            alias = super().add_argument(*hidden_aliases, **alias_kwargs)
+            alias.alias_of = action  # type: ignore[attr-defined]
         return action
+
+    def set_defaults(self, **kwargs: Any) -> None:
+        """As argparse's; a hidden alias keeps its suppressed default (only the option it
+        spells sets the value when neither is given)."""
+        super().set_defaults(**kwargs)
+        for action in self._actions:
+            if _is_alias(action):
+                action.default = argparse.SUPPRESS
+
+    def get_default(self, dest: str) -> Any:
+        """As argparse's, blind to hidden aliases (whose default is suppressed)."""
+        for action in self._actions:
+            if action.dest == dest and action.default is not None and not _is_alias(action):
+                return action.default
+        return self._defaults.get(dest, None)
+
+
+def _is_alias(action: argparse.Action) -> bool:
+    """A hidden alias added by :meth:`OneLineParser.add_argument`."""
+    return getattr(action, "alias_of", None) is not None
 
 
 def _shows_default(action: argparse.Action) -> bool:
@@ -176,22 +232,25 @@ def refuse_nonempty(
 
 
 def add_training_arguments(parser: Any, threads: int | None = None) -> None:
-    """The segmentation training options ``train`` and ``compare`` share (defaults: the
-    paper's :class:`~napari_forgetting.training.segmentation.TrainConfig`): ``--epochs``,
-    ``--device``, ``--batch-size``, ``--patch``, ``--patches-per-epoch``, ``--lr``,
-    ``--every``, ``--threads`` (``threads``: its default)."""
+    """The segmentation training options ``train``, ``compare`` and ``consensus`` share
+    (defaults: the paper's :class:`~napari_forgetting.training.segmentation.TrainConfig`):
+    ``--epochs``, ``--device``, ``--batch-size``, ``--patch-size``, ``--patches-per-epoch``,
+    ``--lr``, ``--every``, ``--exclude-validation-traces``, ``--threads`` (``threads``: its
+    default, per job)."""
     parser.add_argument("--epochs", type=positive_int, default=60)
-    parser.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best available)")
     parser.add_argument("--batch-size", type=positive_int, default=16)
-    parser.add_argument(
-        "--patch", type=positive_int, nargs=2, default=(128, 128), metavar=("ROWS", "COLS")
-    )
+    add_patch_size_argument(parser, (128, 128))
     parser.add_argument(
         "--patches-per-epoch", type=positive_int, help="default: cover the training pixels once"
     )
     parser.add_argument("--lr", type=positive_float, default=1e-3)
     parser.add_argument(
-        "--every", type=at_least(2), default=5, help="validation: every N-th inline/crossline"
+        "--every",
+        type=at_least(2),
+        default=5,
+        help="validation sections: every N-th inline and crossline, held out of training and "
+        "tracked",
     )
     parser.add_argument(
         "--exclude-validation-traces",
@@ -199,9 +258,43 @@ def add_training_arguments(parser: Any, threads: int | None = None) -> None:
         help="leave the training pixels that lie on validation traces out of the loss (the "
         "paper's split keeps them: validation and training sections cross at single traces)",
     )
-    per_job = " per job" if threads is not None else ""
+    add_threads_argument(
+        parser, threads, "torch CPU threads per job" if threads is not None else None
+    )
+
+
+def add_patch_size_argument(parser: Any, default: tuple[int, int]) -> None:
+    """``--patch-size ROWS COLS`` (hidden alias ``--patch``) of the trainers: ``train``,
+    ``compare``, ``consensus`` and ``transfer-train``."""
     parser.add_argument(
-        "--threads", type=thread_count, default=threads, help=f"torch CPU threads{per_job}"
+        "--patch-size",
+        hidden_aliases=HIDDEN_ALIASES["--patch-size"],
+        type=positive_int,
+        nargs=2,
+        default=default,
+        metavar=("ROWS", "COLS"),
+        help="training patch size",
+    )
+
+
+def add_threads_argument(parser: Any, default: int | None = None, help: str | None = None) -> None:
+    """``--threads N`` (hidden alias ``--num-threads``): torch CPU threads, 1 to the cores."""
+    parser.add_argument(
+        "--threads",
+        hidden_aliases=HIDDEN_ALIASES["--threads"],
+        type=thread_count,
+        default=default,
+        help=help or "torch CPU threads (default: torch's)",
+    )
+
+
+def add_quiet_argument(parser: Any) -> None:
+    """``--quiet`` (hidden alias ``--no-progress``): no progress bar."""
+    parser.add_argument(
+        "--quiet",
+        hidden_aliases=HIDDEN_ALIASES["--quiet"],
+        action="store_true",
+        help="no progress bar",
     )
 
 
@@ -266,16 +359,47 @@ def add_min_pixels_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_transfer_method_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--transfer-method learned|stratal``, ``--transfer CKPT`` and ``--force`` of
-    ``augment`` and ``compare`` (the names are checked by
-    :func:`~napari_forgetting.transfer.resolve_method`: the parser imports no torch)."""
+def transfer_method(text: str) -> str:
+    """An option type: a name of :data:`TRANSFER_METHODS` (refused as
+    :func:`~napari_forgetting.transfer.apply.method_choice` refuses it)."""
+    if text not in TRANSFER_METHODS:
+        raise argparse.ArgumentTypeError(
+            f"unknown transfer method {text!r}; choose {' or '.join(TRANSFER_METHODS)}"
+        )
+    return text
+
+
+def add_transfer_method_argument(parser: Any, help: str) -> None:
+    """``--transfer-method {learned,stratal}`` (``augment``, ``compare``,
+    ``transfer-quality``); its default (``None``) is chosen by
+    :func:`~napari_forgetting.transfer.resolve_method`."""
     parser.add_argument(
-        "--transfer-method",
-        help="learned: a transfer-train checkpoint (--transfer); stratal: the training-free "
-        "transfer (default: learned with --transfer, else stratal)",
+        "--transfer-method", type=transfer_method, choices=TRANSFER_METHODS, help=help
     )
-    parser.add_argument("--transfer", help="transfer checkpoint (transfer-train), for learned")
+
+
+def add_transfer_checkpoint_argument(parser: Any, help: str) -> None:
+    """``--transfer-checkpoint CKPT`` (hidden alias ``--transfer``): a trained transfer model
+    (``transfer-train``'s folder or its checkpoint.pt) of ``augment`` and ``compare``."""
+    parser.add_argument(
+        "--transfer-checkpoint",
+        hidden_aliases=HIDDEN_ALIASES["--transfer-checkpoint"],
+        metavar="CKPT",
+        help=help,
+    )
+
+
+def add_transfer_method_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--transfer-method``, ``--transfer-checkpoint`` and ``--force`` of ``augment`` (the
+    parser imports no torch)."""
+    add_transfer_method_argument(
+        parser,
+        "learned: a transfer-train checkpoint (--transfer-checkpoint); stratal: the "
+        "training-free transfer (default: learned with --transfer-checkpoint, else stratal)",
+    )
+    add_transfer_checkpoint_argument(
+        parser, "a trained transfer model (transfer-train's folder or checkpoint), for learned"
+    )
     add_force_argument(parser)
 
 

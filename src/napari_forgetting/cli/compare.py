@@ -36,6 +36,8 @@ from napari_forgetting.cli.args import (
     add_force_argument,
     add_min_pixels_argument,
     add_training_arguments,
+    add_transfer_checkpoint_argument,
+    add_transfer_method_argument,
     at_most,
     nonnegative_int,
     positive_int,
@@ -93,11 +95,14 @@ def register(subparsers: Any) -> None:
         "plumbing, seconds), cpu-lite (2 CPU cores, under an hour), paper (F3 size, 60 "
         "epochs, 5 seeds: a GPU or --scheduler); options given beside it replace its values",
     )
+    from napari_forgetting.workflow.compare import METHODS  # no torch
+
     p.add_argument(
         "--methods",
         type=_methods,
-        default="baseline,flip,rotate,transfer",
-        help="comma-separated methods",
+        default=",".join(METHODS),
+        metavar="METHOD[,METHOD...]",
+        help=f"comma-separated methods, each of {{{','.join(METHODS)}}}",
     )
     p.add_argument("--seeds", type=positive_int, default=5, help="seeds 0..N-1 per method")
     _add_job_arguments(p, "run the jobs one after another in this process (no dask)")
@@ -106,10 +111,14 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="LocalCluster of threads instead of worker processes",
     )
-    p.add_argument("--transfer-checkpoint", help="a trained transfer model (else one is trained)")
-    p.add_argument(
-        "--transfer-method",
-        help="learned (the default: the checkpoint, or a model trained here with "
+    add_transfer_checkpoint_argument(
+        p,
+        "a trained transfer model (transfer-train's folder or checkpoint; default: one is "
+        "trained here)",
+    )
+    add_transfer_method_argument(
+        p,
+        "learned (the default: the checkpoint, or a model trained here with "
         "transfer-train's defaults) or stratal (training-free)",
     )
     add_force_argument(p)
@@ -135,6 +144,7 @@ def register(subparsers: Any) -> None:
         compare_defaults={dest: p.get_default(dest) for dest in _PRESET_OPTIONS},
         **dict.fromkeys(_PRESET_OPTIONS),
     )
+    _show_preset_defaults(p)
 
     c = subparsers.add_parser(
         "consensus",
@@ -177,6 +187,24 @@ def register(subparsers: Any) -> None:
         **dict.fromkeys(given),
         **{d: None for d in _PRESET_OPTIONS if d not in given},
     )
+    _show_preset_defaults(c)
+
+
+def _show_preset_defaults(parser: argparse.ArgumentParser) -> None:
+    """Each option a preset may set says its default in ``--help``: its parser default is
+    ``None`` (so that a preset's value gives way only to an option given), the value that
+    applies without a preset is in ``compare_defaults``."""
+    defaults = parser.get_default("compare_defaults")
+    for action in parser._actions:
+        value = defaults.get(action.dest)
+        if not action.option_strings or value is None or value is False:
+            continue
+        if action.help == argparse.SUPPRESS:
+            continue
+        text = (action.help or "").replace("(default: %(default)s)", "").strip()
+        if "default" not in text.lower():
+            shown = str(value).replace("%", "%%")
+            action.help = f"{text} (default: {shown}, or the --preset's)".lstrip()
 
 
 #: The options a preset may set: (command-line dest, CompareConfig field; "train."/"transfer."
@@ -195,7 +223,7 @@ _PRESET_FIELDS = {
     "transfer_epochs": "transfer.epochs",
     "epochs": "train.epochs",
     "batch_size": "train.batch_size",
-    "patch": "train.patch_size",
+    "patch_size": "train.patch_size",
     "patches_per_epoch": "train.patches_per_epoch",
     "lr": "train.lr",
     "device": "train.device",
@@ -220,7 +248,7 @@ def _config_fields(args: argparse.Namespace, given_only: bool) -> dict[str, Any]
             value = _methods(value)  # the option's default, as argparse would convert it
         if dest in ("shape", "methods"):
             value = tuple(value)
-        elif dest == "patch":
+        elif dest == "patch_size":
             value = list(value)
         if "." in name:
             group, key = name.split(".")

@@ -14,13 +14,16 @@ from typing import Any
 from napari_forgetting.cli.args import (
     add_data_arguments,
     add_min_pixels_argument,
+    add_patch_size_argument,
+    add_quiet_argument,
+    add_threads_argument,
     add_training_arguments,
+    add_transfer_method_argument,
     load_data_args,
     nonnegative_int,
     positive_float,
     positive_int,
     refuse_nonempty,
-    thread_count,
     usage_errors,
 )
 
@@ -65,7 +68,7 @@ def register(sub: Any) -> None:
         help="track every N-th test inline and crossline each epoch (sweep mode; 0: only "
         "evaluate all of them after the last epoch)",
     )
-    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_argument(tr)
     tr.set_defaults(func=_cmd_train)
 
     tt = sub.add_parser(
@@ -81,25 +84,18 @@ def register(sub: Any) -> None:
     tt.add_argument("--out", required=True, help="output folder (checkpoint.pt, history.json)")
     tt.add_argument("--epochs", type=positive_int, default=None, help="epochs (default 20)")
     tt.add_argument("--seed", type=nonnegative_int, default=0, help="training seed")
-    tt.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best)")
+    tt.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best available)")
     tt.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     tt.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
     tt.add_argument("--class-count", type=positive_int, default=None, help="number of classes")
     tt.add_argument("--batch-size", type=positive_int, default=8)
-    tt.add_argument(
-        "--patch", "--patch-size", dest="patch_size", type=positive_int, nargs=2,
-        default=(64, 64), metavar=("ROWS", "COLS"),
-    )  # fmt: skip
+    add_patch_size_argument(tt, (64, 64))
     tt.add_argument("--patches-per-epoch", type=positive_int, default=None)
     tt.add_argument("--ngf", type=positive_int, default=32, help="generator width")
     tt.add_argument("--style-dim", type=positive_int, default=32, help="style code channels")
     tt.add_argument("--lr", type=positive_float, default=5e-4, help="learning rate (G and D)")
-    tt.add_argument(
-        "--threads", "--num-threads", dest="threads", type=thread_count, help="torch CPU threads"
-    )
-    tt.add_argument(
-        "--quiet", "--no-progress", dest="quiet", action="store_true", help="no progress bar"
-    )
+    add_threads_argument(tt)
+    add_quiet_argument(tt)
     tt.set_defaults(func=_cmd_transfer_train)
 
     tq = sub.add_parser(
@@ -116,9 +112,9 @@ def register(sub: Any) -> None:
         "checkpoint", nargs="?", help="transfer checkpoint (transfer-train); not for stratal"
     )
     add_data_arguments(tq)
-    tq.add_argument(
-        "--transfer-method",
-        help="learned (the checkpoint) or stratal (default: learned with a checkpoint, else "
+    add_transfer_method_argument(
+        tq,
+        "learned (the checkpoint) or stratal (default: learned with a checkpoint, else "
         "stratal)",
     )
     tq.add_argument("--class", dest="cls", default="scruff", help="class name or id")
@@ -200,7 +196,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cfg = TrainConfig(
             epochs=args.epochs,
             batch_size=args.batch_size,
-            patch_size=tuple(args.patch),
+            patch_size=tuple(args.patch_size),
             patches_per_epoch=args.patches_per_epoch,
             lr=args.lr,
             seed=args.seed,

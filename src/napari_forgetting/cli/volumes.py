@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from napari_forgetting.cli.args import (
+    HIDDEN_ALIASES,
     add_header_byte_arguments,
     add_shape_argument,
     nonnegative_int,
@@ -33,7 +34,13 @@ def register(sub: Any) -> None:
     )
     syn.add_argument("--out", required=True, help="output folder")
     add_shape_argument(syn)
-    syn.add_argument("--seed", type=nonnegative_int, default=0)
+    syn.add_argument(
+        "--data-seed",
+        hidden_aliases=HIDDEN_ALIASES["--data-seed"],
+        type=nonnegative_int,
+        default=0,
+        help="seed of the generated volume (as --data synthetic's --data-seed)",
+    )
     syn.add_argument("--noise", type=float, help="noise level (default: the generator's)")
     syn.add_argument("--name", default="f3_synthetic", help="file stem")
     syn.add_argument("--formats", nargs="+", default=["segy", "npy"], choices=["segy", "npy"])
@@ -87,14 +94,14 @@ def _cmd_synthetic(args: argparse.Namespace) -> int:
         if args.sample:
             paths = synthetic.write_sample_data(args.out)
         elif args.layout == "f3-benchmark":
-            bench = synthetic.make_f3_benchmark(tuple(args.shape), seed=args.seed, **options)
+            bench = synthetic.make_f3_benchmark(tuple(args.shape), seed=args.data_seed, **options)
             paths = synthetic.write_benchmark(bench, args.out)
             for name, survey in (("train", bench.train), *bench.tests.items()):
                 pairs = zip(survey.class_names, survey.class_proportions(), strict=True)
                 shares = " ".join(f"{c}:{p:.1%}" for c, p in pairs)
                 print(f"{name} {survey.shape}: {shares}")
         else:
-            survey = synthetic.make_f3_like(tuple(args.shape), seed=args.seed, **options)
+            survey = synthetic.make_f3_like(tuple(args.shape), seed=args.data_seed, **options)
             paths = synthetic.write_survey(
                 survey, args.out, name=args.name, formats=tuple(args.formats)
             )

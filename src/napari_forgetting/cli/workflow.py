@@ -15,14 +15,15 @@ from napari_forgetting.cli.args import (
     MAX_PER_SOURCE,
     UsageError,
     add_min_pixels_argument,
+    add_quiet_argument,
     add_run_data_arguments,
+    add_threads_argument,
     add_transfer_method_arguments,
     at_most,
     nonnegative_int,
     positive_int,
     refuse_nonempty,
     run_data_args,
-    thread_count,
     usage_errors,
 )
 
@@ -49,8 +50,8 @@ def register(sub: Any) -> None:
     aug.add_argument("--out", required=True, help="output folder of the augmented dataset")
     aug.add_argument("--seed", type=nonnegative_int, default=0)
     aug.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
-    aug.add_argument("--overwrite", action="store_true")
-    aug.add_argument("--quiet", action="store_true")
+    aug.add_argument("--overwrite", action="store_true", help="replace a pool already in --out")
+    add_quiet_argument(aug)
     add_run_data_arguments(aug)
     aug.set_defaults(func=_cmd_augment)
 
@@ -60,11 +61,11 @@ def register(sub: Any) -> None:
     ret.add_argument("--out", required=True, help="new run folder")
     ret.add_argument("--epochs", type=positive_int, help="default: the parent's")
     ret.add_argument("--seed", type=nonnegative_int, help="default: the parent's")
-    ret.add_argument("--device")
-    ret.add_argument("--threads", type=thread_count)
-    ret.add_argument("--resume", action="store_true")
-    ret.add_argument("--overwrite", action="store_true")
-    ret.add_argument("--quiet", action="store_true")
+    ret.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the parent's)")
+    add_threads_argument(ret, help="torch CPU threads (default: the parent's)")
+    ret.add_argument("--resume", action="store_true", help="continue the run in --out")
+    ret.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    add_quiet_argument(ret)
     add_run_data_arguments(ret)
     ret.set_defaults(func=_cmd_retrain)
 
@@ -105,7 +106,7 @@ def _cmd_augment(args: argparse.Namespace) -> int:
     volume, _ = run_data_args(args, run)
     with claim(args.out, "pool", overwrite=args.overwrite, what="augment"):
         with usage_errors(KeyError):  # the class, the method, the model and its quality
-            method = resolve_method(args.transfer_method, args.transfer)
+            method = resolve_method(args.transfer_method, args.transfer_checkpoint)
             class_id = resolve_class(run.class_names, args.cls)
             quality = check_transfer(
                 method, volume, class_id, force=args.force, min_pixels=args.min_pixels,
