@@ -421,9 +421,11 @@ def test_comparison_maps_give_each_method_s_map_of_a_section_and_the_report_s_re
 
     out, _ = first
     assert json.loads((out / "compare.json").read_text()) == {
-        "class": "scruff", "methods": ["baseline", "flip"], "seeds": 2}  # fmt: skip
+        "class": "scruff", "methods": ["baseline", "flip"], "seeds": 2,
+        "min_pixels": config().min_pixels}  # fmt: skip
     maps = ComparisonMaps(out)
     assert (maps.methods, maps.seeds, maps.cls) == (["baseline", "flip"], [0, 1], "scruff")
+    assert maps.min_pixels == config().min_pixels  # the Compare dock ranks with the report's
     assert maps.splits == ["validation", "test1", "test2"]
     per_job = {(m, s): None for m in maps.methods for s in maps.seeds}
     _, thresholds = region_fate_table(out, config(), per_job)

@@ -31,7 +31,7 @@ def report(tmp_path):
         make_run(out / "jobs" / name)
     flip = RunStore.open(out / "jobs" / "flip-seed0", mode="r+")
     flip._group["maps"]["forgetting_events"][1] = 2 * flip.flat_map("forgetting_events", 1)
-    (out / "compare.json").write_text(json.dumps({"class": "b"}))
+    (out / "compare.json").write_text(json.dumps({"class": "b", "min_pixels": 0}))
     return out
 
 
@@ -53,7 +53,7 @@ def consensus_report(tmp_path):
         if method == "baseline":
             seeds.append(RunStore.open(job))
     build_consensus(seeds, out / "consensus")
-    (out / "compare.json").write_text(json.dumps({"class": "b"}))
+    (out / "compare.json").write_text(json.dumps({"class": "b", "min_pixels": 0}))
     return out
 
 
@@ -62,6 +62,7 @@ def test_a_report_shows_the_chosen_hotspot_under_every_method(make_napari_viewer
     widget = CompareWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Compare report")
     assert widget.open_report(report)
+    assert widget.hotspots.min_pixels_spin.value() == 0  # the report's min pixels
     assert [widget.split_combo.itemText(i) for i in range(widget.split_combo.count())] == [
         "validation"
     ]

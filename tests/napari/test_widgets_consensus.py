@@ -81,11 +81,12 @@ def test_a_consensus_replays_with_mean_counts_agreement_and_pixel_history(
 
 
 def _hotspots(make_napari_viewer, qtbot, monkeypatch):
+    from napari_forgetting._napari.widgets import dock
     from napari_forgetting._napari.widgets import hotspots as module
 
-    warnings: list[str] = []
-    monkeypatch.setattr(module, "show_warning", warnings.append)
-    monkeypatch.setattr(module, "show_info", lambda text: None)
+    warnings: list[str] = []  # the notifications every dock shows (ForgettingDock.tell)
+    monkeypatch.setitem(dock._NOTIFY, "warning", warnings.append)
+    monkeypatch.setitem(dock._NOTIFY, "info", lambda text: None)
     widget = module.HotspotsWidget(make_napari_viewer())
     qtbot.addWidget(widget)
     widget.min_pixels_spin.setValue(0)

@@ -26,11 +26,12 @@ from napari_forgetting.runs.store import RunStore
 
 @pytest.fixture
 def hotspots(make_napari_viewer, qtbot, monkeypatch):
+    from napari_forgetting._napari.widgets import dock
     from napari_forgetting._napari.widgets import hotspots as module
 
-    warnings: list[str] = []
-    monkeypatch.setattr(module, "show_warning", warnings.append)
-    monkeypatch.setattr(module, "show_info", lambda text: None)
+    warnings: list[str] = []  # the notifications every dock shows (ForgettingDock.tell)
+    monkeypatch.setitem(dock._NOTIFY, "warning", warnings.append)
+    monkeypatch.setitem(dock._NOTIFY, "info", lambda text: None)
     viewer = make_napari_viewer()
     widget = module.HotspotsWidget(viewer)
     qtbot.addWidget(widget)

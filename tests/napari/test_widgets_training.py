@@ -537,6 +537,33 @@ def test_the_3d_survey_view_shows_planes_with_the_heat_maps_inside(
     assert plane_step((401, 701, 255)) == 2 and plane_step((8, 16, 32)) == 1
 
 
+def test_one_colour_scale_off_the_data_titled_with_whole_counts(
+    make_napari_viewer, survey, tmp_path, trained_run
+):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401 - Agg present
+
+    from napari_forgetting._napari.live_layers import colour_scale_image
+
+    viewer, widget = _widget(make_napari_viewer, survey, tmp_path, epochs=2)
+    widget.open_run(trained_run)
+    live = widget.live
+    heat = [live.layer(HEAT_NAME, kind) for kind in live.kinds]
+    assert not any(h.colorbar.visible for h in heat)  # nothing drawn over the section
+    assert widget.scale.isVisibleTo(widget) and not widget.scale.pixmap().isNull()
+    assert "forgetting events" in widget.scale.toolTip()
+    shown = widget.scale.pixmap().toImage()
+    before = shown.copy()
+    widget.view_survey_3d()  # 3-D draws from a higher count: the scale follows
+    assert widget.scale.pixmap().toImage() != before or live.heat_max <= 1
+    # whole counts: each count from the first drawn is one flat colour cell of the bar
+    image = colour_scale_image(0.0, 4.0, width=320, height=64)
+    assert image.shape == (64, 320, 4)
+    row = image[int(64 * (1 - 0.57))]  # through the bar's middle
+    bar = row[int(0.3 * 320) + 2 : int(0.96 * 320) - 2]
+    colours = {tuple(c) for c in bar[:, :3]}
+    assert 4 <= len(colours) <= 4 + 8  # four cells (tick marks and edges aside)
+
+
 def test_layers_read_from_files_record_the_files_for_the_command_line(
     make_napari_viewer, survey, tmp_path
 ):

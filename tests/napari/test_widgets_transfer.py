@@ -150,9 +150,12 @@ def test_absent_class_and_bad_input_are_messages(
     make_napari_viewer, survey, checkpoint, notifications
 ):
     viewer, widget = _widget(make_napari_viewer, survey)
+    assert widget.method.value == "stratal"  # the default needs no model
+    widget.method.value = "learned"
     assert widget.preview() is None
     assert "no transfer model" in widget.messages[-1]
     widget.load_checkpoint(checkpoint)
+    assert widget.method.value == "learned"
     keys = _scruff_sections(widget, survey[1], widget.class_id)
     widget.target.value = keys[0]
     widget.source_a.value = "inline:0"  # no scruff there
@@ -167,6 +170,22 @@ def test_absent_class_and_bad_input_are_messages(
     assert "no inline numbered 99" in widget.messages[-1]
     assert not widget.load_checkpoint(checkpoint.parent / "missing.pt")
     assert any("does not occur" in m for m in notifications)
+
+
+def test_the_first_preview_works_with_the_defaults(make_napari_viewer, survey, qtbot):
+    # a new user's first click: no model, no sources, no target -> the stratal transfer
+    # from the sections richest in the class onto a random section holding it
+    viewer, widget = _widget(make_napari_viewer, survey)
+    assert not widget.source_a.value and not widget.target.value and widget.model is None
+    result = widget.preview()
+    assert result is not None, widget.messages[-1]
+    from napari_forgetting.data.sections import all_sections, section_labels
+
+    k, volume = widget.class_id, widget._volume()
+    counts = {s.key: int(np.sum(section_labels(volume.labels, s) == k))
+              for s in all_sections(volume)}  # fmt: skip
+    assert counts[widget.source_a.value] == max(counts.values())
+    assert counts[widget.target.value] > 0
 
 
 def test_training_in_worker_writes_loadable_checkpoint(make_napari_viewer, survey, tmp_path, qtbot):

@@ -45,6 +45,8 @@ __all__ = [
     "agreement_colormap",
     "available_extras",
     "forgetting_colormap",
+    "colour_scale_image",
+    "SCALE_TITLE",
     "show_colorbar",
     "layer_name",
 ]
@@ -104,6 +106,52 @@ def forgetting_colormap(zero: Sequence[float] = (0.0, 0.0, 0.0, 0.0)) -> Any:
     return Colormap(colors, controls=controls, name="forgetting events", interpolation="linear")
 
 
+#: The heat maps' colour scale's title, wherever it is drawn (live view, replay, 3-D).
+SCALE_TITLE = "forgetting events"
+
+
+def colour_scale_image(
+    low: float, high: float, title: str = SCALE_TITLE, width: int = 320, height: int = 64
+) -> np.ndarray:
+    """The heat maps' colour scale as an RGBA image (``height`` x ``width``), to show off the
+    data: titled, one colour per whole number of events from the first drawn count
+    (``ceil(low)``, at least 1) to ``high``, integer ticks, and the counts not drawn (zero;
+    in 3-D those under ``low``) as an empty box labelled so, not as a colour."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+    from matplotlib.ticker import MaxNLocator
+
+    first = max(1, math.ceil(low))
+    top = max(first, int(math.ceil(high)))
+    cmap = forgetting_colormap()
+    fig = Figure(figsize=(width / 100, height / 100), dpi=100, facecolor="none")
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.3, 0.42, 0.66, 0.3))
+    counts = np.arange(first, top + 1)
+    span = max(high, 1e-9)
+    for n in counts:
+        ax.add_patch(Rectangle((n - 0.5, 0), 1, 1, color=cmap.map(np.array([n / span]))[0]))
+    ax.set_xlim(first - 0.5, top + 0.5)
+    ax.set_ylim(0, 1)
+    ax.set_yticks([])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8, min_n_ticks=1))
+    ax.tick_params(colors="white", labelsize=8, length=3)
+    for spine in ax.spines.values():
+        spine.set_color("white")
+    ax.set_title(title, color="white", fontsize=9, pad=3)
+    none = "0" if first == 1 else f"0-{first - 1}"
+    box = fig.add_axes((0.1, 0.42, 0.07, 0.3))
+    box.set_xticks([])
+    box.set_yticks([])
+    box.set_facecolor("none")
+    for spine in box.spines.values():
+        spine.set_color("white")
+    box.set_xlabel(f"{none}: clear", color="white", fontsize=8, labelpad=3)
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
 def agreement_colormap() -> Any:
     """Transparent at zero agreement (no seed puts the pixel in its top 5 %), then
     ``viridis`` (perceptual) up to every seed at 1: where the seeds agree on a hotspot."""
@@ -149,6 +197,10 @@ class LiveLayers:
         #: family -> whether the user wants it shown (the prediction starts hidden)
         self.wanted = {f: f != PREDICTION_NAME and f not in EXTRA_LAYERS for f in self.families}
         self.heat_max = 1.0
+        #: called with the heat maps' ``(low, high)`` limits whenever they change (a dock
+        #: draws :func:`colour_scale_image` from them)
+        self.scale_listeners: list[Any] = []
+        self._scale_shown: tuple[float, float] | None = None
         self.layers: dict[str, Any] = {}
         self.epoch: int | None = None
         self.last_update_ms = 0.0
@@ -228,8 +280,7 @@ class LiveLayers:
                 metadata={"kind": "forgetting_events"},
                 **common,
             )
-            show_colorbar(layer)
-            return layer
+            return layer  # its scale is drawn off the data (scale_listeners)
         if family == PREDICTION_NAME:
             cmap = labels_colormap(len(self.class_names))
             cmap[NOT_TRACKED] = (0.0, 0.0, 0.0, 0.0)
@@ -326,6 +377,10 @@ class LiveLayers:
 
     def _apply_heat_limits(self) -> None:
         low, high = self.heat_limits()
+        if (low, high) != self._scale_shown:
+            self._scale_shown = (low, high)
+            for listener in self.scale_listeners:
+                listener(low, high)
         for name, layer in self.layers.items():
             if self.parts[name][0] == HEAT_NAME and tuple(layer.contrast_limits) != (low, high):
                 layer.contrast_limits_range = (0.0, high)

@@ -52,6 +52,7 @@ class RunView:
         on_new_epochs: Callable[[int], None],
     ) -> None:
         self.viewer = viewer
+        self.parent = parent  # the dock this view belongs to
         self.tell = tell
         self.on_new_epochs = on_new_epochs
         self.store: Any = None  # the RunStore shown (a reader)
@@ -59,6 +60,8 @@ class RunView:
         self.metrics_plot: MetricsPlot | None = None
         self.pixel_plot: PixelHistoryPlot | None = None
         self.follow = True
+        #: given to each LiveLayers made here (:attr:`LiveLayers.scale_listeners`)
+        self.scale_listeners: list[Callable[[float, float], None]] = []
         self._shown_epochs = 0
         self._reader: Any = None  # the worker reading an epoch to replay
         self._asked: int | None = None  # the epoch to read next
@@ -88,6 +91,7 @@ class RunView:
             if live is not None:
                 live.close()
             self.live = LiveLayers(self.viewer, geometry, world, names, extras, epochs)
+            self.live.scale_listeners.extend(self.scale_listeners)
         self.live.ensure()
         self.store = store
         self._shown_epochs = store.n_epochs
@@ -102,6 +106,10 @@ class RunView:
             self.viewer.window.add_dock_widget(
                 self.metrics_plot, name="forgetting: metrics", area="right", tabify=True
             )
+            # the dock that started the run stays in front: its Stop button and colour scale
+            home = getattr(self.parent, "dock", lambda: None)()
+            if home is not None:
+                home.raise_()
         return self.metrics_plot
 
     def ensure_pixel_plot(self) -> PixelHistoryPlot:

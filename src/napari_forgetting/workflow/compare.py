@@ -1112,7 +1112,12 @@ def write_report(
     _write_text(files["jobs"], _csv_text(job_header, job_rows))
     write_json(  # what a reader of the report folder needs (compare_maps.ComparisonMaps)
         out / REPORT_FILE,
-        {"class": config.cls, "methods": list(config.methods), "seeds": int(config.seeds)},
+        {
+            "class": config.cls,
+            "methods": list(config.methods),
+            "seeds": int(config.seeds),
+            "min_pixels": int(config.min_pixels),
+        },
     )
     fig_sections = _figure(files["figure"], out, config, per_job, n_figure_sections)
     diff_acc, diff_ev = [], []

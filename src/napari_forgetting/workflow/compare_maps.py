@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 from napari_forgetting.dynamics.regions import high_density_regions, region_threshold
 from napari_forgetting.runs.consensus import CONSENSUS_DIR, consensus_record
 from napari_forgetting.runs.store import RunStore, RunStoreError, is_run_dir
@@ -116,6 +117,8 @@ class ComparisonMaps:
         #: the class the comparison is about (the report's; the paper's scruff for reports
         #: written before it was recorded)
         self.cls: str = str(record.get("class", "scruff"))
+        #: the fewest pixels of the class a ranked section holds (the report's ``--min-pixels``)
+        self.min_pixels = int(record.get("min_pixels", DEFAULT_MIN_PIXELS))
         first = self._stores[min(found, key=lambda k: (self.methods.index(k[0]), k[1]))]
         self.class_names = list(first.class_names)
         tests = [n for n in first.test_names if all(n in s.test_names for s in found.values())]

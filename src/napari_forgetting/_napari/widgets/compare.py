@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -42,6 +41,7 @@ from qtpy.QtWidgets import (
 from napari_forgetting._napari.layers import labels_colormap
 from napari_forgetting._napari.live_layers import forgetting_colormap
 from napari_forgetting._napari.side_view import SideView, grid_of
+from napari_forgetting._napari.widgets.dock import ForgettingDock
 from napari_forgetting._napari.widgets.hotspots import HotspotsWidget
 from napari_forgetting.runs.store import RunStoreError
 from napari_forgetting.workflow.compare_maps import CONSENSUS, ComparisonMaps, SectionPanel
@@ -54,8 +54,10 @@ _LOWEST = "lowest finished"
 ZERO_GREY = (0.22, 0.22, 0.24, 1.0)
 
 
-class CompareWidget(QWidget):
+class CompareWidget(ForgettingDock):
     """Open a comparison report and show one section under every method (Fig. 5)."""
+
+    PRIMARY = ("path_edit",)
 
     def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,7 +65,6 @@ class CompareWidget(QWidget):
         self.maps: ComparisonMaps | None = None
         self.panel: SectionPanel | None = None
         self.side = SideView(napari_viewer, "napari-forgetting: Fig. 5")
-        self.messages: list[str] = []
         self._layers: dict[str, Any] = {}
 
         self.path_edit = QLineEdit()
@@ -78,21 +79,31 @@ class CompareWidget(QWidget):
         self.seed_combo = QComboBox()
         self.split_combo.currentIndexChanged.connect(lambda _: self._rank())
         self.seed_combo.currentIndexChanged.connect(lambda _: self._rank())
-        self.status = QLabel("no report")
-        self.status.setWordWrap(True)
+        self.status.setText("no report")
         self.hotspots = HotspotsWidget(napari_viewer, self, navigate=False)
-        self.hotspots.min_pixels_spin.setValue(0)  # every section holding the class is a row
         self.hotspots.section_chosen.connect(self.show_section)
 
+        self.explain(
+            {
+                "path_edit": "a report folder written by napari-forgetting compare --out",
+                "split_combo": "validation, or one of the held-out test volumes",
+                "seed_combo": (
+                    "the seed whose runs are shown (consensus: the baseline's mean over seeds)"
+                ),
+            }
+        )
         form = QFormLayout()
         form.addRow("report", row)
         form.addRow("split", self.split_combo)
         form.addRow("seed", self.seed_combo)
-        layout = QVBoxLayout(self)
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
         layout.addLayout(form)
-        layout.addWidget(self.status)
-        layout.addWidget(QLabel("the baseline's hotspots (choose a section):"))
+        heading = QLabel("the baseline's hotspots (choose a section):")
+        heading.setWordWrap(True)
+        layout.addWidget(heading)
         layout.addWidget(self.hotspots)
+        self.place(inner)
 
     # ------------------------------------------------------------------ report
 
@@ -101,21 +112,17 @@ class CompareWidget(QWidget):
         if path:
             self.open_report(path)
 
-    def _tell(self, message: str, error: bool = False) -> None:
-        self.messages.append(message)
-        self.status.setText(message)
-        (show_error if error else show_info)(message)
-
     def open_report(self, path: str | os.PathLike) -> bool:
         """Read the report folder ``path``; ranks the baseline's sections of its first
         split and shows the top one. Returns whether it could be read."""
         try:
             maps = ComparisonMaps(Path(str(path)))
         except (RunStoreError, OSError, ValueError) as exc:
-            self._tell(f"cannot open the report: {exc}", error=True)
+            self.tell(f"cannot open the report: {exc}", "error")
             return False
         self.maps = maps
         self.path_edit.setText(str(maps.path))
+        self.hotspots.min_pixels_spin.setValue(maps.min_pixels)  # the report's own
         seeds: list[tuple[str, int | str | None]] = [(_LOWEST, None)]
         seeds += [(f"seed {s}", s) for s in maps.seeds]
         if maps.consensus is not None:  # the baseline's consensus over its seeds
@@ -130,7 +137,7 @@ class CompareWidget(QWidget):
                 combo.addItem(text, data)
             combo.blockSignals(False)
         cons = f"; a consensus of seeds {maps.consensus_seeds}" if maps.consensus else ""
-        self._tell(
+        self.tell(
             f"{maps.path.name}: {', '.join(maps.methods)}; seeds {maps.seeds}{cons}; "
             f"class {maps.cls}"
         )
@@ -168,7 +175,7 @@ class CompareWidget(QWidget):
                 if self.seed == CONSENSUS
                 else f"no finished {method} run of seed {self.seed}"
             )
-            self._tell(f"{what} on {split}", error=True)
+            self.tell(f"{what} on {split}", "error")
             return
         self.hotspots.set_run(store)
         self.hotspots.set_class(maps.cls)
@@ -194,7 +201,7 @@ class CompareWidget(QWidget):
         try:
             panel = maps.panel(split, key, self.seed)
         except (KeyError, ValueError, RunStoreError) as exc:
-            self._tell(str(exc), error=True)
+            self.tell(str(exc), "error")
             return None
         viewer, fresh = self.side.target(self._layers.values())
         if fresh:

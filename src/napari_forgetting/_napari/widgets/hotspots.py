@@ -35,7 +35,6 @@ import napari
 import numpy as np
 from napari.layers import Image
 from napari.utils.colormaps import Colormap
-from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QTimer, Signal
 from qtpy.QtGui import QColor, QIcon, QPixmap
 from qtpy.QtWidgets import (
@@ -55,6 +54,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_forgetting._napari.widgets.dock import ForgettingDock
 from napari_forgetting._napari.widgets.lifetime import exists as _exists
 from napari_forgetting.data.classes import class_colors
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
@@ -162,12 +162,14 @@ def _count_text(value: float) -> str:
     return str(int(v)) if v.is_integer() else f"{v:.2f}"
 
 
-class HotspotsWidget(QWidget):
+class HotspotsWidget(ForgettingDock):
     """Rank a run's sections for a class and navigate to them (see the module docstring).
 
     :attr:`section_chosen` carries the key of each section the user goes to (``"inline:12"``);
     with ``navigate=False`` that is all a choice does -- the viewer's dims and layers stay,
     for a host that shows the section its own way (the Compare dock's Fig. 5 panels)."""
+
+    PRIMARY = ("select_button", "next_button")
 
     POLL_MS = 1000
     section_chosen = Signal(str)
@@ -187,7 +189,6 @@ class HotspotsWidget(QWidget):
         self.uncertainty: SectionBootstrap | None = None
         self.note = ""  # the run's stability note (stability_note)
         self.current_row = -1
-        self.last_message = ""
         self._seen: tuple[int, str] | None = None  # (epochs, status) last ranked
         self.rank_worker: Any = None  # the poll's ranking in a worker thread, while it runs
 
@@ -215,8 +216,7 @@ class HotspotsWidget(QWidget):
         )
         self.min_pixels_spin.valueChanged.connect(lambda _: self.refresh())
 
-        self.status = QLabel("no run")
-        self.status.setWordWrap(True)
+        self.status.setText("no run")
 
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["section", "density", "pixels", "events"])
@@ -259,14 +259,30 @@ class HotspotsWidget(QWidget):
         form.addRow("class", self.class_combo)
         form.addRow("statistic", self.stat_combo)
         form.addRow("min class pixels", self.min_pixels_spin)
-        layout = QVBoxLayout(self)
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
         layout.addLayout(form)
-        layout.addWidget(self.status)
         layout.addWidget(self.table)
         layout.addLayout(nav)
         layout.addLayout(select_row)
         layout.addWidget(self.export_button)
+        self.place(inner, scroll=parent is None)  # embedded (Compare dock): its host scrolls
 
+        self.explain(
+            {
+                "path_edit": (
+                    "a run folder (napari-forgetting train --out, or a Live training run)"
+                ),
+                "class_combo": "the class whose forgetting ranks the sections",
+                "stat_combo": (
+                    "what ranks a section: forgetting events per class pixel (density), "
+                    "or their sum"
+                ),
+                "table": (
+                    "the run's sections, most forgetting first; double-click to go to one"
+                ),
+            }
+        )
         self.timer = QTimer(self)
         self.timer.setInterval(self.POLL_MS)
         self.timer.timeout.connect(self._poll)
@@ -279,7 +295,7 @@ class HotspotsWidget(QWidget):
         try:
             store = run if isinstance(run, RunStore) else RunStore.open(run)
         except (ValueError, OSError) as exc:
-            self._message(str(exc), warn=True)
+            self.tell(str(exc), "warning")
             return
         previous = self.class_name
         self.store = store
@@ -312,7 +328,7 @@ class HotspotsWidget(QWidget):
         """Choose the class by name or id."""
         index = self.class_combo.findText(cls) if isinstance(cls, str) else int(cls)
         if index < 0:
-            self._message(f"unknown class {cls!r}", warn=True)
+            self.tell(f"unknown class {cls!r}", "warning")
             return
         self.class_combo.setCurrentIndex(index)
 
@@ -367,19 +383,20 @@ class HotspotsWidget(QWidget):
             if ranking.uniform:  # a class never learned: its order is no ranking
                 # a warning once the run is done (early epochs of a live run often are)
                 warn = result.state[1] not in _LIVE
-                self._message(f"{line}. {ranking.uniform_message()}", warn=warn)
+                self.tell(f"{line}. {ranking.uniform_message()}", "warning" if warn else None)
             else:
-                self._message(f"{line}. {ranking.note}" if ranking.note else line)
+                self.tell(f"{line}. {ranking.note}" if ranking.note else line, None)
         elif ranking is None:
             self._show_ranking(None)
             cls = None if self.statistic == "total" else self.class_name
             self.note = stability_note(store, cls)  # run.json's, no reading
-            self._message(
-                f"{store.path.name}: {result.state[1]}, waiting for the first epoch. {self.note}"
+            self.tell(
+                f"{store.path.name}: {result.state[1]}, waiting for the first epoch. {self.note}",
+                None,
             )
         else:  # the error of a run that cannot be ranked (ClassAbsentError among them)
             self._show_ranking(None)
-            self._message(str(result.ranking) or type(result.ranking).__name__, warn=True)
+            self.tell(str(result.ranking) or type(result.ranking).__name__, "warning")
 
     def _poll(self) -> None:
         """While the run is written: rank each newly committed epoch in a worker thread (a
@@ -507,7 +524,7 @@ class HotspotsWidget(QWidget):
         axis, order = section_dims(section.kind)
         dims = self.viewer.dims
         if dims.ndim != 3:
-            self._message(f"cannot show a section in a {dims.ndim}-D viewer", warn=True)
+            self.tell(f"cannot show a section in a {dims.ndim}-D viewer", "warning")
             return
         dims.ndisplay = 2
         dims.order = order
@@ -547,7 +564,7 @@ class HotspotsWidget(QWidget):
                 self.store, section, ranking.statistic, ranking.class_id, ranking.epoch
             )
         except (ValueError, KeyError, IndexError) as exc:
-            self._message(str(exc), warn=True)
+            self.tell(str(exc), "warning")
             return None
         axis, _ = section_dims(section.kind)
         # the depth-down section (sample, other axis) as a one-voxel-thick slab of the volume
@@ -601,36 +618,36 @@ class HotspotsWidget(QWidget):
     def use_as_style_sources(self) -> StyleSources | None:
         """Keep the top-N sections (spin box) as the run's style sources (``run.json``)."""
         if self.store is None or self.ranking is None:
-            self._message("no ranking to select from", warn=True)
+            self.tell("no ranking to select from", "warning")
             return None
         try:
             sources = save_style_sources(self.store, self.ranking, self.top_spin.value())
         except (ValueError, OSError) as exc:
-            self._message(str(exc), warn=True)
+            self.tell(str(exc), "warning")
             return None
-        self._message(
+        self.tell(
             f"style sources for {sources.class_name} kept with the run: "
             + ", ".join(k.replace(":", " ") for k in sources.sections),
-            info=True,
+            "info",
         )
         return sources
 
     def export_csv(self, path: str | os.PathLike) -> Path | None:
         """Write the whole current ranking to ``path``."""
         if self.ranking is None:
-            self._message("no ranking to export", warn=True)
+            self.tell("no ranking to export", "warning")
             return None
         try:
             out = self.ranking.to_csv(path)
         except OSError as exc:
-            self._message(f"could not write {path}: {exc}", warn=True)
+            self.tell(f"could not write {path}: {exc}", "warning")
             return None
-        self._message(f"ranking written to {out}", info=True)
+        self.tell(f"ranking written to {out}", "info")
         return out
 
     def _export_dialog(self) -> None:
         if self.ranking is None or self.store is None:
-            self._message("no ranking to export", warn=True)
+            self.tell("no ranking to export", "warning")
             return
         what = self.ranking.class_name or "all"
         default = self.store.path / f"hotspots_{what}_{self.ranking.statistic}.csv"
@@ -649,12 +666,3 @@ class HotspotsWidget(QWidget):
         has_class = self.ranking is not None and self.ranking.class_id is not None
         self.select_button.setEnabled(n > 0 and has_class)
         self.export_button.setEnabled(n > 0)
-
-    def _message(self, text: str, warn: bool = False, info: bool = False) -> None:
-        repeated = text == self.last_message
-        self.last_message = text
-        self.status.setText(text)
-        if warn and not repeated:  # once, not again at every epoch of a running run
-            show_warning(text)
-        elif info:
-            show_info(text)

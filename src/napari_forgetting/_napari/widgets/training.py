@@ -12,6 +12,7 @@ batch, keeping its last complete epoch and checkpoint.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 import time
@@ -24,7 +25,6 @@ from magicgui.widgets import (
     ComboBox,
     Container,
     FileEdit,
-    Label,
     LineEdit,
     PushButton,
     Slider,
@@ -32,9 +32,8 @@ from magicgui.widgets import (
 )
 from napari.layers import Image, Labels
 from napari.utils import progress
-from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QScrollArea, QVBoxLayout, QWidget
+from qtpy.QtGui import QImage, QPixmap
+from qtpy.QtWidgets import QLabel, QSizePolicy
 
 from napari_forgetting._napari import collector
 from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER, LayerVolume
@@ -46,9 +45,11 @@ from napari_forgetting._napari.live_layers import (
     RUN_MAP_LAYERS,
     LiveLayers,
     available_extras,
+    colour_scale_image,
 )
 from napari_forgetting._napari.run_view import RunView
 from napari_forgetting._napari.view3d import show_survey_3d
+from napari_forgetting._napari.widgets.dock import ForgettingDock, compact_file_edits, folded
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
 from napari_forgetting.training.events import (
     BatchEnd,
@@ -76,12 +77,18 @@ def _default_run_dir(name: str) -> Path:
     return Path(root) / f"{safe}-{stamp}"
 
 
-class TrainingWidget(QWidget):
+#: Width of the colour scale drawn in the dock (px): narrower than the narrowest dock's form.
+SCALE_WIDTH = 280
+
+
+class TrainingWidget(ForgettingDock):
     """Dock widget: train on any seismic + labels layer pair with live forgetting layers.
 
     Also opens a run store written by ``napari-forgetting train`` for epoch-by-epoch replay,
     following it (polling ``state.json``) while it is still being written.
     """
+
+    PRIMARY = ("start_button", "stop_button", "resume_button")
 
     def __init__(self, napari_viewer: Any) -> None:
         super().__init__()
@@ -93,12 +100,16 @@ class TrainingWidget(QWidget):
         self.sweep_seconds: float | None = 10.0
         self.bound_volume: LayerVolume | None = None
         self.pbar: Any = None
-        self.messages: list[str] = []  # what the widget told the user (also shown in napari)
         self.events_seen: list[Any] = []
         self._ended: Any = None  # the run's TrainingFinished / TrainingFailed, once seen
         self._setting_slider = False
         self._epochs = 1
-        self.view = RunView(napari_viewer, self, self._tell, self._on_new_epochs)
+        self.view = RunView(
+            napari_viewer,
+            self,
+            lambda message, error: self.tell(message, "error" if error else "info"),
+            self._on_new_epochs,
+        )
 
         self.seismic = ComboBox(label="seismic", choices=self._image_layers, nullable=True)
         self.labels = ComboBox(label="labels", choices=self._labels_layers, nullable=True)
@@ -124,6 +135,15 @@ class TrainingWidget(QWidget):
             "section keys with header numbers, e.g. 'inline:105, crossline:310'",
         )
         self.extra_boxes = {name: CheckBox(text=name, value=False) for name in EXTRA_LAYERS}
+        extra_tips = {
+            "first learned": "the epoch each pixel was first predicted right",
+            "never learned": "pixels never predicted right",
+            "confidence": "mean softmax probability of the true class over the epochs",
+            "variability": "spread of that probability over the epochs",
+            "margin": "true-class logit minus the largest other, last epoch",
+        }
+        for name, tip in extra_tips.items():
+            self.extra_boxes[name].tooltip = tip
         agreement = self.extra_boxes[AGREEMENT_NAME]
         agreement.tooltip = (
             "a consensus run's share of seeds that put each pixel in their top 5 % (0..1): "
@@ -147,7 +167,7 @@ class TrainingWidget(QWidget):
             "hottest section when the view shows none of its tracked sections)",
         )
         self.movie_button = PushButton(text="Save movie", enabled=False)
-        self.status = Label(value="pick a seismic and a labels layer, then Start")
+        self.status.setText("pick a seismic and a labels layer, then Start")
 
         buttons = Container(
             widgets=[self.start_button, self.stop_button, self.resume_button],
@@ -157,7 +177,7 @@ class TrainingWidget(QWidget):
         self.inline_button = PushButton(text="Inline", tooltip="view inline sections")
         self.crossline_button = PushButton(text="Crossline", tooltip="view crossline sections")
         self.survey_button = PushButton(
-            text="3-D survey",
+            text="3-D",
             tooltip="the seismic as three orthogonal planes, the tracked sections' heat maps "
             "inside the volume",
         )
@@ -170,16 +190,13 @@ class TrainingWidget(QWidget):
         boxes = list(self.extra_boxes.values())
         extras = Container(
             widgets=[
-                Container(widgets=boxes[:3], layout="horizontal", labels=False),
-                Container(widgets=boxes[3:], layout="horizontal", labels=False),
+                Container(widgets=boxes[i : i + 2], layout="horizontal", labels=False)
+                for i in range(0, len(boxes), 2)
             ],
             labels=False,
         )
-        extras.label = "extra layers"
-        self.form = Container(
+        settings = Container(
             widgets=[
-                self.seismic,
-                self.labels,
                 self.epochs,
                 self.batch_size,
                 self.patch,
@@ -190,28 +207,71 @@ class TrainingWidget(QWidget):
                 self.mode,
                 self.every,
                 self.tracked,
-                extras,
                 self.run_folder,
+            ]
+        )
+        replay = Container(
+            widgets=[self.open_folder, self.open_button, self.movie_file, self.movie_button]
+        )
+        compact_file_edits(self.run_folder, self.open_folder, self.movie_file)
+        #: the primary actions first, the settings under them, a stored run's replay folded
+        self.form = Container(
+            widgets=[
+                self.seismic,
+                self.labels,
                 buttons,
                 views,
                 self.epoch_slider,
                 self.follow,
-                self.open_folder,
-                self.open_button,
-                self.movie_file,
-                self.movie_button,
-                self.status,
             ]
         )
-        scroll = QScrollArea()  # a tall form must not squeeze the plot docks below it
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(self.form.native)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
-        self.setMinimumWidth(330)
-
+        #: the heat maps' colour scale, off the data (live, replay and 3-D alike)
+        self.scale = QLabel()
+        self.scale.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.scale.setVisible(False)
+        self.view.scale_listeners.append(self._show_scale)
+        self.form.native.layout().addWidget(self.scale)
+        self.form.native.layout().addWidget(folded("Training settings", settings, True))
+        self.form.native.layout().addWidget(folded("Extra layers", extras, False))
+        self.form.native.layout().addWidget(folded("Open a run, save a movie", replay, False))
+        self.form.native.layout().addStretch()
+        self.place(self.form.native)
+        self.explain(
+            {
+                "seismic": (
+                    "the seismic Image layer to train on (3-D: inline, crossline, sample)"
+                ),
+                "labels": (
+                    "the facies Labels layer of the same shape (one class id per pixel)"
+                ),
+                "epochs": (
+                    "passes over the training patches; forgetting is counted between epochs"
+                ),
+                "batch_size": "patches per optimiser step",
+                "patch": (
+                    "side of the square training patches, in pixels (a multiple of 16)"
+                ),
+                "lr": "Adam learning rate",
+                "device": "auto: CUDA, else MPS, else CPU",
+                "seed": (
+                    "the training seed (weights, patch order); run two seeds to see how "
+                    "stable a map is"
+                ),
+                "mode": (
+                    "sweep: predict the tracked sections after each epoch (the paper); "
+                    "online: as they are trained on; off: no tracking"
+                ),
+                "every": (
+                    "validation sections: every N-th inline and crossline, held out and tracked"
+                ),
+                "run_folder": (
+                    "where the run is written (checkpoints, maps); empty: a new temporary folder"
+                ),
+                "epoch_slider": "the epoch the heat maps show",
+                "follow": "show each new epoch as it arrives",
+                "open_folder": "a run folder written by napari-forgetting train, to replay",
+            }
+        )
         self.start_button.changed.connect(self.start)
         self.stop_button.changed.connect(self.stop)
         self.resume_button.changed.connect(self.resume)
@@ -238,7 +298,7 @@ class TrainingWidget(QWidget):
         """The 3-D survey view (:func:`~.._napari.view3d.show_survey_3d`)."""
         seismic = self.seismic.value
         if seismic is None:
-            self._tell("pick a seismic layer first", error=True)
+            self.tell("pick a seismic layer first", "error")
             return
         show_survey_3d(self.viewer, seismic)
 
@@ -299,11 +359,6 @@ class TrainingWidget(QWidget):
                 combo.value = layers[0]
 
     # -------------------------------------------------------------- helpers
-
-    def _tell(self, message: str, error: bool = False) -> None:
-        self.messages.append(message)
-        self.status.value = message if len(message) < 120 else message[:117] + "..."
-        (show_error if error else show_info)(message)
 
     @property
     def running(self) -> bool:
@@ -398,7 +453,7 @@ class TrainingWidget(QWidget):
             folder = str(self.run_folder.value or "").strip()
             run_dir = Path(folder) if folder not in ("", ".") else _default_run_dir(volume.name)
         except Exception as exc:  # noqa: BLE001 - a bad form entry is a message, not a crash
-            self._tell(f"cannot start training: {exc}", error=True)
+            self.tell(f"cannot start training: {exc}", "error")
             return
         self._launch(
             volume, config, run_dir, resume=False, tracked_sections=tracked,
@@ -438,7 +493,7 @@ class TrainingWidget(QWidget):
                 num_threads=gui_friendly_threads(device),
             )
         except Exception as exc:  # noqa: BLE001
-            self._tell(f"cannot resume: {exc}", error=True)
+            self.tell(f"cannot resume: {exc}", "error")
             return
         self._launch(
             volume, config, run_dir, resume=True, tracked_sections=store.eval_sections,
@@ -460,7 +515,7 @@ class TrainingWidget(QWidget):
         self.events_seen = []
         self._ended = None
         self._set_running(True)
-        self.status.value = f"building the model (run folder {run_dir}) ..."
+        self.status.setText(f"building the model (run folder {run_dir}) ...")
         collector.collect()  # one full collection at the click; frozen once training starts
         self.worker = start_worker(
             live_events, build, resume=resume, overwrite=not resume,
@@ -472,7 +527,7 @@ class TrainingWidget(QWidget):
         """Stop after the current batch; the run keeps its last complete epoch."""
         if self.worker is not None:
             self.worker.quit()
-            self.status.value = "stopping after the current batch ..."
+            self.status.setText("stopping after the current batch ...")
 
     # -------------------------------------------------------------- events (GUI thread)
 
@@ -492,7 +547,7 @@ class TrainingWidget(QWidget):
             elif isinstance(event, TrainingFailed):
                 self._on_failed(event)
         except Exception as exc:  # noqa: BLE001 - a display bug must not kill the run
-            self._tell(f"could not show training progress: {type(exc).__name__}: {exc}", True)
+            self.tell(f"could not show training progress: {type(exc).__name__}: {exc}", True)
 
     def _on_started(self, ev: TrainStart) -> None:
         from napari_forgetting.runs.store import RunStore
@@ -509,7 +564,7 @@ class TrainingWidget(QWidget):
         self.pbar = progress(total=total, desc=f"training epoch {ev.start_epoch + 1}/{ev.epochs}")
         self._progress_origin = ev.start_epoch
         self._epochs = ev.epochs
-        self.status.value = (
+        self.status.setText(
             f"training on {ev.device} ({ev.threads} CPU thread(s)), epoch "
             f"{ev.start_epoch + 1}/{ev.epochs}"
         )
@@ -538,7 +593,7 @@ class TrainingWidget(QWidget):
         self.view.show_live(ev.epoch, self._arrays(ev), ev.history, display=follow)
         acc = ev.logs.get("pixel_accuracy", float("nan"))
         took = f" (layers updated in {self.live.last_update_ms:.1f} ms)" if self.live else ""
-        self.status.value = (
+        self.status.setText(
             f"epoch {ev.epoch + 1}/{self._epochs}: loss {ev.logs['loss']:.4f}, pixel accuracy "
             f"{acc:.3f}{took}"
         )
@@ -548,7 +603,7 @@ class TrainingWidget(QWidget):
         if not self._following():
             return
         self.view.draw(ev.epoch, self._arrays(ev))
-        self.status.value = (
+        self.status.setText(
             f"epoch {ev.epoch + 1}/{self._epochs}: evaluating, {ev.done} of {ev.total} "
             "tracked sections shown"
         )
@@ -559,13 +614,13 @@ class TrainingWidget(QWidget):
         if ev.stopped:
             self._told_stopped(ev.epochs_complete, ev.epochs)
         else:
-            self._tell(
+            self.tell(
                 f"training finished: {ev.epochs_complete} epochs in {ev.seconds:.0f} s; run "
                 f"saved in {ev.run_dir}"
             )
 
     def _told_stopped(self, done: int, epochs: int) -> None:
-        self._tell(
+        self.tell(
             f"training stopped after {done} of {epochs} epochs; Resume continues from the "
             f"checkpoint in {self.run_dir}"
         )
@@ -573,7 +628,7 @@ class TrainingWidget(QWidget):
     def _on_failed(self, ev: TrainingFailed) -> None:
         self._ended = ev
         self._close_pbar()
-        self._tell(f"training failed: {ev.message}", error=True)
+        self.tell(f"training failed: {ev.message}", "error")
 
     def _on_worker_finished(self) -> None:
         self._close_pbar()
@@ -585,7 +640,7 @@ class TrainingWidget(QWidget):
                 store.refresh()
                 self._told_stopped(store.n_epochs, self._epochs)
             else:
-                self._tell("training stopped before its first epoch")
+                self.tell("training stopped before its first epoch")
         self._set_running(False)
 
     def _close_pbar(self) -> None:
@@ -608,6 +663,18 @@ class TrainingWidget(QWidget):
     def _on_new_epochs(self, n_epochs: int) -> None:
         self._set_slider_range(n_epochs, self.follow.value)
 
+    def _show_scale(self, low: float, high: float) -> None:
+        """Draw the heat maps' colour scale (:func:`colour_scale_image`) under the view
+        buttons: titled, whole-number ticks, the undrawn counts as an empty box."""
+        image = colour_scale_image(low, high, width=SCALE_WIDTH)
+        h, w = image.shape[:2]
+        qimage = QImage(image.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        self.scale.setPixmap(QPixmap.fromImage(qimage))
+        self.scale.setToolTip(
+            f"forgetting events per pixel, {max(1, math.ceil(low))} to {high:g} coloured"
+        )
+        self.scale.setVisible(True)
+
     def _follow_changed(self, value: bool) -> None:
         self.view.follow = bool(value)
 
@@ -620,7 +687,7 @@ class TrainingWidget(QWidget):
         """Show a past epoch (0-based) of the current run's store in the live layers."""
         line = self.view.show_epoch(epoch)
         if line is not None:
-            self.status.value = line
+            self.status.setText(line)
 
     def open_run(self, path: Any) -> None:
         """Open a run store (e.g. from ``napari-forgetting train``) for replay; a run still
@@ -628,12 +695,12 @@ class TrainingWidget(QWidget):
         from napari_forgetting.runs.store import RunStore
 
         if self.running:
-            self._tell("stop the training run before opening another run", error=True)
+            self.tell("stop the training run before opening another run", "error")
             return
         try:
             store = RunStore.open(Path(str(path)))
         except Exception as exc:  # noqa: BLE001
-            self._tell(f"cannot open run: {exc}", error=True)
+            self.tell(f"cannot open run: {exc}", "error")
             return
         layer = self.seismic.value
         world = None
@@ -648,7 +715,7 @@ class TrainingWidget(QWidget):
         self._set_running(False)
         collector.freeze()  # no full collection over the long-lived heap while replaying
         following = self.view.start_following()
-        self._tell(
+        self.tell(
             f"opened run {store.path.name}: {store.n_epochs} epoch(s), {store.status}"
             + (" - following it" if following else "")
         )
@@ -679,11 +746,11 @@ class TrainingWidget(QWidget):
 
         store = self.store
         if store is None or self.running:
-            self._tell("open or finish a run first: a movie shows its epochs", error=True)
+            self.tell("open or finish a run first: a movie shows its epochs", "error")
             return None
         text = str(path or "").strip()
         if text in ("", "."):
-            self._tell("choose a movie file (.mp4 or .gif) first", error=True)
+            self.tell("choose a movie file (.mp4 or .gif) first", "error")
             return None
         layer = self.seismic.value
         volume = None
@@ -693,9 +760,9 @@ class TrainingWidget(QWidget):
             frames = epoch_frames(store.refresh(), self.viewed_section(), volume)
             written = render_epoch_movie(frames, text, class_names=store.class_names)
         except (ValueError, KeyError, OSError) as exc:
-            self._tell(f"no movie written: {exc}", error=True)
+            self.tell(f"no movie written: {exc}", "error")
             return None
-        self._tell(
+        self.tell(
             f"movie of {frames.section.kind} {frames.section.number} over "
             f"{frames.n_epochs} epochs: {written}"
         )

@@ -60,11 +60,11 @@ from magicgui.widgets import (
 from napari.layers import Image, Labels
 from napari.utils import progress
 from napari.utils.colormaps import DirectLabelColormap
-from napari.utils.notifications import show_error, show_info
-from qtpy.QtWidgets import QFileDialog, QScrollArea, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QFileDialog
 
 from napari_forgetting._napari.layers import LayerVolume, labels_colormap
 from napari_forgetting._napari.side_view import SideView
+from napari_forgetting._napari.widgets.dock import ForgettingDock, compact_file_edits
 from napari_forgetting._napari.widgets.hotspots import _color_icon
 from napari_forgetting._napari.widgets.lifetime import alive as _alive
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
@@ -173,8 +173,10 @@ def _default_out_dir() -> Path:
 # ---------------------------------------------------------------------------------- widget
 
 
-class TransferWidget(QWidget):
+class TransferWidget(ForgettingDock):
     """Dock widget: class-specific style transfer between sections (see the module docstring)."""
+
+    PRIMARY = ("preview_button",)
 
     def __init__(self, napari_viewer: Any) -> None:
         super().__init__()
@@ -185,7 +187,6 @@ class TransferWidget(QWidget):
         self.layers: dict[str, Any] = {}  # role -> own preview layer
         #: the preview's 2-D view: a viewer of its own once the dock's holds a volume
         self.side = SideView(napari_viewer, "napari-forgetting: transfer preview")
-        self.messages: list[str] = []
         self.worker: Any = None
         self.preview_worker: Any = None
         self.pbar: Any = None
@@ -197,9 +198,10 @@ class TransferWidget(QWidget):
         self.seismic = ComboBox(label="seismic", choices=self._image_layers, nullable=True)
         self.labels = ComboBox(label="labels", choices=self._labels_layers, nullable=True)
         self.class_combo = ComboBox(label="class", choices=[])
-        self.method = ComboBox(label="method", choices=["learned", "stratal"], value="learned")
+        self.method = ComboBox(label="method", choices=["stratal", "learned"], value="stratal")
         self.method.tooltip = (
-            "learned: the loaded or trained model; stratal: the training-free transfer"
+            "stratal: the training-free transfer (works at once); learned: the loaded or "
+            "trained model (chosen once there is one)"
         )
         self.min_pixels = SpinBox(
             label="min class pixels", value=DEFAULT_MIN_PIXELS, min=0, max=10_000_000
@@ -215,7 +217,9 @@ class TransferWidget(QWidget):
         self.run_button = PushButton(text="Use run's hotspots")
         self.ranked = ComboBox(label="ranked sources", choices=[], nullable=True)
         self.source_a = LineEdit(label="style source A", value="")
-        self.source_a.tooltip = "a section key: inline:N or crossline:N"
+        self.source_a.tooltip = (
+            "a section key: inline:N or crossline:N; empty: the section richest in the class"
+        )
         self.source_b = LineEdit(label="style source B", value="")
         self.source_b.tooltip = "second source for the difference image (inline:N / crossline:N)"
         self.target = LineEdit(label="target", value="")
@@ -231,7 +235,7 @@ class TransferWidget(QWidget):
         self.train_button = PushButton(text="Train transfer model")
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.preview_button = PushButton(text="Preview")
-        self.status = Label(value="load or train a transfer model, then Preview")
+        self.status.setText("choose a class and a target, then Preview")
         self.figures = Label(value="")
         self.quality_button = PushButton(text="Measure quality")
         self.quality_button.tooltip = (
@@ -262,20 +266,35 @@ class TransferWidget(QWidget):
                     widgets=[self.train_button, self.stop_button], layout="horizontal", labels=False
                 ),
                 self.preview_button,
-                self.status,
                 self.figures,
                 self.quality_button,
                 self.quality,
             ]
         )
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.form.native)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
-        self.setMinimumWidth(330)
+        compact_file_edits(self.out_folder)
+        self.place(self.form.native)
 
+        self.explain(
+            {
+                "seismic": "the seismic Image layer whose sections are transferred",
+                "labels": "the facies Labels layer of the same shape",
+                "class_combo": (
+                    "the class whose character is transferred (scruff: the paper's)"
+                ),
+                "run_path": (
+                    "a run folder: its style sources (or Hotspots ranking) for the class"
+                ),
+                "ranked": (
+                    "the run's ranked style sources; choosing one makes it source A"
+                ),
+                "epochs": "transfer-model training epochs",
+                "patch": "side of the training patches, in pixels",
+                "patches": "training patches per epoch",
+                "ngf": "width of the transfer model's generator (channels)",
+                "device": "auto: CUDA, else MPS, else CPU",
+                "out_folder": "where the transfer model's checkpoints are written",
+            }
+        )
         self.run_button.changed.connect(lambda: self.set_run(self.run_path.value))
         self.ranked.changed.connect(self._on_ranked)
         self.random_button.changed.connect(self.random_target)
@@ -353,11 +372,6 @@ class TransferWidget(QWidget):
 
     # -------------------------------------------------------------- helpers
 
-    def _tell(self, message: str, error: bool = False) -> None:
-        self.messages.append(message)
-        self.status.value = message if len(message) < 120 else message[:117] + "..."
-        (show_error if error else show_info)(message)
-
     def _volume(self) -> LayerVolume:
         seismic, labels = self.seismic.value, self.labels.value
         if seismic is None or labels is None:
@@ -402,19 +416,34 @@ class TransferWidget(QWidget):
                 ranking = rank_run(store, cls, min_pixels=int(self.min_pixels.value))
                 keys, how = ranking.keys(), "Hotspots ranking"
         except Exception as exc:  # noqa: BLE001 - a bad run is a message
-            self._tell(f"cannot use the run's hotspots: {exc}", error=True)
+            self.tell(f"cannot use the run's hotspots: {exc}", "error")
             return []
         self.ranked.choices = keys
         if keys:
             self.ranked.value = keys[0]
             self.source_a.value = keys[0]
             self.source_b.value = keys[1] if len(keys) > 1 else keys[0]
-        self._tell(f"{len(keys)} style source(s) for {cls} from the {how}")
+        self.tell(f"{len(keys)} style source(s) for {cls} from the {how}")
         return keys
 
     def _on_ranked(self, key: Any) -> None:
         if key:
             self.source_a.value = str(key)
+
+    def richest_sources(self, volume: LayerVolume | None = None) -> list[str]:
+        """Style sources A and B when none is given: the two sections holding the most pixels
+        of the class (a run's Hotspots ranking picks better ones: *Use run's hotspots*)."""
+        volume = self._volume() if volume is None else volume
+        k = self.class_id
+        counts = [(int(np.sum(section_labels(volume.labels, s) == k)), s.key)
+                  for s in all_sections(volume)]  # fmt: skip
+        keys = [key for n, key in sorted(counts, key=lambda c: -c[0]) if n > 0][:2]
+        if not keys:
+            raise ValueError(f"class {self.class_combo.value!r} is on no section of the labels")
+        self.source_a.value, self.source_b.value = keys[0], keys[-1]
+        self.tell(f"style sources: the sections richest in {self.class_combo.value}: "
+                  f"{', '.join(keys)}", None)  # fmt: skip
+        return keys
 
     def random_target(self) -> str | None:
         """Pick a random section of the layers that holds the class; returns its key."""
@@ -427,7 +456,7 @@ class TransferWidget(QWidget):
                 raise ValueError(f"class {self.class_combo.value!r} is on no section of the labels")
             section = holding[int(self._rng.integers(len(holding)))]
         except Exception as exc:  # noqa: BLE001
-            self._tell(f"cannot pick a target: {exc}", error=True)
+            self.tell(f"cannot pick a target: {exc}", "error")
             return None
         self.target.value = section.key
         return section.key
@@ -448,15 +477,17 @@ class TransferWidget(QWidget):
         try:
             self.model = load_transfer_model(path)
         except Exception as exc:  # noqa: BLE001
-            self._tell(f"cannot load the transfer checkpoint: {exc}", error=True)
+            self.tell(f"cannot load the transfer checkpoint: {exc}", "error")
             return False
         self.checkpoint = Path(path)
-        self._tell(f"transfer model loaded from {path} ({self.model.n_classes} classes)")
+        self.method.value = "learned"
+        self.tell(f"transfer model loaded from {path} ({self.model.n_classes} classes)")
         return True
 
     def set_model(self, model: Any) -> None:
         """Use an in-memory :class:`~napari_forgetting.transfer.RegionStyleTransfer`."""
         self.model = model.eval()
+        self.method.value = "learned"
 
     # -------------------------------------------------------------- training
 
@@ -498,7 +529,7 @@ class TransferWidget(QWidget):
             out_dir = Path(folder) if folder not in ("", ".") else _default_out_dir()
             data = (np.asarray(volume.seismic), np.asarray(volume.labels))
         except Exception as exc:  # noqa: BLE001
-            self._tell(f"cannot start transfer training: {exc}", error=True)
+            self.tell(f"cannot start transfer training: {exc}", "error")
             return
         from napari_forgetting.training.events import live_events
         from napari_forgetting.transfer import TransferTrainer
@@ -516,7 +547,7 @@ class TransferWidget(QWidget):
         self.pbar = progress(total=max(1, config.epochs * n_batches), desc="transfer training")
         self.train_button.enabled = False
         self.stop_button.enabled = True
-        self.status.value = f"training the transfer model (checkpoints in {out_dir}) ..."
+        self.status.setText(f"training the transfer model (checkpoints in {out_dir}) ...")
         self.worker = start_worker(
             live_events, build, on_event=self._on_event, on_finished=self._on_worker_finished
         )
@@ -525,7 +556,7 @@ class TransferWidget(QWidget):
         """Stop after the current batch; the checkpoint keeps the last complete epoch."""
         if self.worker is not None:
             self.worker.quit()
-            self.status.value = "stopping after the current batch ..."
+            self.status.setText("stopping after the current batch ...")
 
     def _on_event(self, ev: Any) -> None:
         from napari_forgetting.training.events import (
@@ -549,13 +580,13 @@ class TransferWidget(QWidget):
             elif isinstance(ev, TrainingFinished):
                 self._ended = ev
                 word = "stopped" if ev.stopped else "finished"
-                self._tell(f"transfer training {word} after {ev.epochs_complete} of "
+                self.tell(f"transfer training {word} after {ev.epochs_complete} of "
                            f"{ev.epochs} epochs")  # fmt: skip
             elif isinstance(ev, TrainingFailed):
                 self._ended = ev
-                self._tell(f"transfer training failed: {ev.message}", error=True)
+                self.tell(f"transfer training failed: {ev.message}", "error")
         except Exception as exc:  # noqa: BLE001 - a display bug must not kill the viewer
-            self._tell(f"could not show training progress: {type(exc).__name__}: {exc}", True)
+            self.tell(f"could not show training progress: {type(exc).__name__}: {exc}", "error")
 
     def _on_worker_finished(self) -> None:
         self._close_pbar()
@@ -564,7 +595,7 @@ class TransferWidget(QWidget):
             self.train_button.enabled = True
             self.stop_button.enabled = False
         if self._ended is None:  # stopped with the worker's quit
-            self._tell(
+            self.tell(
                 f"transfer training stopped after {self._done_epochs} of {self._epochs} epochs"
             )
         ckpt = self._out_dir / "checkpoint.pt"
@@ -591,7 +622,7 @@ class TransferWidget(QWidget):
         try:
             arrays = _compute_preview(**job["inputs"])
         except Exception as exc:  # noqa: BLE001 - bad input is a message, never a crash
-            self._tell(f"cannot preview the transfer: {exc}", error=True)
+            self.tell(f"cannot preview the transfer: {exc}", "error")
             return None
         return self._finish_preview(arrays, job)
 
@@ -608,7 +639,7 @@ class TransferWidget(QWidget):
 
         def returned(result: Any) -> None:
             if isinstance(result, _PreviewFailed):
-                self._tell(f"cannot preview the transfer: {result.message}", error=True)
+                self.tell(f"cannot preview the transfer: {result.message}", "error")
             else:
                 self._finish_preview(result, job)
 
@@ -619,7 +650,7 @@ class TransferWidget(QWidget):
                 self.preview_button.enabled = True
 
         self.preview_button.enabled = False
-        self.status.value = (
+        self.status.setText(
             f"transferring the style of {job['a'].key} onto {job['t'].key} in the background ..."
         )
         self.preview_worker = start_worker(
@@ -644,6 +675,8 @@ class TransferWidget(QWidget):
         try:
             method = self._method()
             volume = self._volume()
+            if not self.source_a.value.strip():
+                self.richest_sources(volume)
             if not self.target.value.strip():
                 self.random_target()
             t_sec = self._section(volume, self.target.value, "target")
@@ -664,7 +697,7 @@ class TransferWidget(QWidget):
                 "std": float(amplitude_stats(np.asarray(volume.seismic))[1]) or 1.0,
             }
         except Exception as exc:  # noqa: BLE001 - bad input is a message, never a crash
-            self._tell(f"cannot preview the transfer: {exc}", error=True)
+            self.tell(f"cannot preview the transfer: {exc}", "error")
             return None
         return {"inputs": inputs, "t": t_sec, "a": a_sec, "b": b_sec, "n_classes": n}
 
@@ -674,11 +707,11 @@ class TransferWidget(QWidget):
         try:
             self._show(arrays, job["n_classes"])
         except Exception as exc:  # noqa: BLE001
-            self._tell(f"could not show the transfer: {type(exc).__name__}: {exc}", True)
+            self.tell(f"could not show the transfer: {type(exc).__name__}: {exc}", "error")
             return None
         self.last_result = arrays
         self.figures.value = describe_figures(arrays["figures"], str(self.class_combo.value))
-        self._tell(
+        self.tell(
             f"{self.class_combo.value}: style of {job['a'].key} on {job['t'].key} "
             f"({self.method.value}); |A - B| with {job['b'].key}: "
             f"{arrays['figures']['inside']:.3f} std inside the class"
@@ -730,7 +763,7 @@ class TransferWidget(QWidget):
                 "min_pixels": int(self.min_pixels.value),
             }
         except Exception as exc:  # noqa: BLE001 - bad input is a message, never a crash
-            self._tell(f"cannot measure the transfer: {exc}", error=True)
+            self.tell(f"cannot measure the transfer: {exc}", "error")
             return None
 
     def _finish_quality(self, result: Any) -> dict[str, Any] | None:
@@ -738,12 +771,12 @@ class TransferWidget(QWidget):
 
         if isinstance(result, _PreviewFailed):
             self.quality.value = ""
-            self._tell(f"cannot measure the transfer: {result.message}", error=True)
+            self.tell(f"cannot measure the transfer: {result.message}", "error")
             return None
         self.last_quality = result
         self.quality.value = describe_quality(result)
         verdict = "meets the bar" if result["passes"] else "is below the bar"
-        self._tell(f"the {result['method']} transfer {verdict} ({result['n_triples']} triples)")
+        self.tell(f"the {result['method']} transfer {verdict} ({result['n_triples']} triples)")
         return result
 
     def _show(self, arrays: dict[str, Any], n_classes: int) -> None:

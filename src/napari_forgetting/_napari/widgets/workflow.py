@@ -28,14 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from napari.utils import progress
-from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -47,9 +45,11 @@ from napari_forgetting._napari import collector
 from napari_forgetting._napari.live_layers import LiveLayers
 from napari_forgetting._napari.pool_view import PoolView
 from napari_forgetting._napari.side_view import grid_of
+from napari_forgetting._napari.widgets.dock import ForgettingDock
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 from napari_forgetting.runs.geometry import RunGeometry, geometry_from_sections
+from napari_forgetting.training.config import TrainConfig
 from napari_forgetting.training.events import (
     EpochDone,
     TrainingFailed,
@@ -63,8 +63,10 @@ from napari_forgetting.workflow.augment import PoolProgress, PoolSaved
 PARENT_TAG, RETRAINED_TAG = "parent", "retrained"
 
 
-class AugmentWidget(QWidget):
+class AugmentWidget(ForgettingDock):
     """Dock widget: augmented pool + retraining + export, from a parent run."""
+
+    PRIMARY = ("start_btn", "stop_btn")
 
     def __init__(self, napari_viewer: Any) -> None:
         super().__init__()
@@ -79,7 +81,6 @@ class AugmentWidget(QWidget):
         #: The parent's and the retrained run's heat layers.
         self._parent_heat: LiveLayers | None = None
         self._retrained_heat: LiveLayers | None = None
-        self.last_message = ""
 
         self.run_edit = QLineEdit()
         self.run_edit.setPlaceholderText("parent run folder (napari-forgetting train --out …)")
@@ -91,9 +92,13 @@ class AugmentWidget(QWidget):
         browse_ckpt = QPushButton("…")
         browse_ckpt.clicked.connect(self._browse_ckpt)
         self.method_box = QComboBox()
-        self.method_box.addItems(["learned", "stratal"])
+        self.method_box.addItems(["stratal", "learned"])
         self.method_box.setToolTip(
-            "learned: the checkpoint's model; stratal: the training-free transfer (no model)"
+            "stratal: the training-free transfer (no model); learned: the checkpoint's model "
+            "(chosen once a checkpoint is given)"
+        )
+        self.ckpt_edit.textChanged.connect(
+            lambda text: text.strip() and self.method_box.setCurrentText("learned")
         )
         self.method_box.currentTextChanged.connect(self._on_method)
         self.min_pixels = QSpinBox(minimum=0, maximum=10_000_000, value=DEFAULT_MIN_PIXELS)
@@ -111,7 +116,8 @@ class AugmentWidget(QWidget):
         self.sources = QSpinBox(minimum=1, maximum=1000, value=6)
         self.per_source = QSpinBox(minimum=1, maximum=100000, value=64)
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
-        self.epochs = QSpinBox(minimum=1, maximum=10000, value=60)
+        self.epochs = QSpinBox(minimum=1, maximum=10000, value=TrainConfig.epochs)
+        self.epochs.setToolTip("default: the parent run's epochs (an equal budget)")
         self.out_edit = QLineEdit()
         self.out_edit.setPlaceholderText("output folder (default: <run>_augmented)")
         self.grid = QCheckBox("show parent and retrained side by side (grid)")
@@ -122,8 +128,9 @@ class AugmentWidget(QWidget):
         self.stop_btn.setEnabled(False)
         self.stop_btn.clicked.connect(self.stop)
         self.formats = {f: QCheckBox(f) for f in ("npy", "segy", "zarr")}
-        for box in self.formats.values():
+        for fmt, box in self.formats.items():
             box.setChecked(True)
+            box.setToolTip(f"export the pool as {fmt}")
         self.export_btn = QPushButton("Export pool…")
         self.export_btn.setEnabled(False)
         self.export_btn.clicked.connect(lambda: self.export_pool())
@@ -134,9 +141,24 @@ class AugmentWidget(QWidget):
         )
         self.browse_btn.clicked.connect(lambda: self.browse_pool())
         self.pool_view: PoolView | None = None
-        self.status = QLabel("choose a finished run and a transfer checkpoint")
-        self.status.setWordWrap(True)
+        self.status.setText("choose a finished run (the parent)")
 
+        self.explain(
+            {
+                "run_edit": "the finished run whose hotspots choose the style sources",
+                "ckpt_edit": (
+                    "a trained transfer model (napari-forgetting transfer-train --out)"
+                ),
+                "class_box": "the class whose character is transferred",
+                "sources": "how many top-ranked sections are style sources",
+                "per_source": "transferred sections made from each style source",
+                "seed": "the pool's and the retraining's seed",
+                "out_edit": "the pool and the retrained run are written here",
+                "grid": (
+                    "the parent's and the retrained run's heat maps in napari's grid"
+                ),
+            }
+        )
         form = QFormLayout()
         row = QHBoxLayout()
         row.addWidget(self.run_edit)
@@ -154,7 +176,8 @@ class AugmentWidget(QWidget):
         form.addRow("seed", self.seed)
         form.addRow("retraining epochs", self.epochs)
         form.addRow("output", self.out_edit)
-        layout = QVBoxLayout(self)
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
         layout.addLayout(form)
         layout.addWidget(self.force)
         layout.addWidget(self.grid)
@@ -168,15 +191,10 @@ class AugmentWidget(QWidget):
         fmt.addWidget(self.export_btn)
         layout.addLayout(fmt)
         layout.addWidget(self.browse_btn)
-        layout.addWidget(self.status)
         layout.addStretch()
+        self.place(inner)
 
     # ------------------------------------------------------------------ inputs
-
-    def _say(self, text: str, level: str = "info") -> None:
-        self.last_message = text
-        self.status.setText(text)
-        {"info": show_info, "warning": show_warning, "error": show_error}[level](text)
 
     def _browse_run(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Parent run")
@@ -196,7 +214,7 @@ class AugmentWidget(QWidget):
         try:
             store = RunStore.open(path)
         except RunStoreError as exc:
-            self._say(str(exc), "warning")
+            self.tell(str(exc), "warning")
             return
         self.run_edit.setText(str(path))
         current = self.class_box.currentText()
@@ -223,11 +241,11 @@ class AugmentWidget(QWidget):
         run, ckpt = self.run_edit.text().strip(), self.ckpt_edit.text().strip()
         method = self.method_box.currentText()
         if not run or (method == "learned" and not ckpt):
-            self._say("choose a parent run and a transfer checkpoint first", "warning")
+            self.tell("choose a parent run and a transfer checkpoint first", "warning")
             return
         transfer_method = resolve_method(method, Path(ckpt) if method == "learned" else None)
         if self.worker is not None:
-            self._say("a run is in progress; stop it first", "warning")
+            self.tell("a run is in progress; stop it first", "warning")
             return
         self.set_run(run)
         out = Path(self.out_edit.text().strip() or run + "_augmented")
@@ -236,7 +254,7 @@ class AugmentWidget(QWidget):
         try:
             check_folder(out / "run", "run")
         except FolderError as exc:
-            self._say(f"{str(exc).split(';')[0]}: choose another output", "warning")
+            self.tell(f"{str(exc).split(';')[0]}: choose another output", "warning")
             return
         self._retrained_heat = None
         self._store = None
@@ -306,12 +324,12 @@ class AugmentWidget(QWidget):
         elif isinstance(ev, TrainingFinished):
             self.retrained_dir = ev.run_dir
             word = "stopped" if ev.stopped else "finished"
-            self._say(
+            self.tell(
                 f"retraining {word} after {ev.epochs_complete} epochs: {ev.run_dir} "
                 f"(parent {self.run_edit.text()})"
             )
         elif isinstance(ev, TrainingFailed):
-            self._say(f"augment and retrain failed: {ev.message}", "error")
+            self.tell(f"augment and retrain failed: {ev.message}", "error")
 
     def _on_finished(self) -> None:
         self._close_bar()
@@ -386,13 +404,13 @@ class AugmentWidget(QWidget):
         try:
             browse = open_pool_browse(path)
         except (FileNotFoundError, ValueError, OSError) as exc:
-            self._say(f"cannot browse the pool: {exc}", "error")
+            self.tell(f"cannot browse the pool: {exc}", "error")
             return None
         if self.pool_view is None:
             self.pool_view = PoolView(self.viewer)
         viewer = self.pool_view.show(browse)
         note = f"; targets not shown: {browse.no_targets}" if browse.no_targets else ""
-        self._say(f"browsing {len(browse)} pool sections of {browse.path}{note}")
+        self.tell(f"browsing {len(browse)} pool sections of {browse.path}{note}")
         return viewer
 
     # ------------------------------------------------------------------ export
@@ -400,7 +418,7 @@ class AugmentWidget(QWidget):
     def export_pool(self, out_dir: str | Path | None = None, overwrite: bool = False) -> bool:
         """Write the last pool to ``out_dir`` in the ticked formats (asks for a folder)."""
         if self.pool_dir is None:
-            self._say("no augmented pool yet: run Augment & retrain first", "warning")
+            self.tell("no augmented pool yet: run Augment & retrain first", "warning")
             return False
         if out_dir is None:
             out_dir = QFileDialog.getExistingDirectory(self, "Export the augmented pool to")
@@ -408,7 +426,7 @@ class AugmentWidget(QWidget):
                 return False
         formats = [f for f, box in self.formats.items() if box.isChecked()]
         if not formats:
-            self._say("tick at least one format", "warning")
+            self.tell("tick at least one format", "warning")
             return False
         from napari_forgetting.data.source import open_source
         from napari_forgetting.workflow.augment import load_pool, save_pool
@@ -423,7 +441,7 @@ class AugmentWidget(QWidget):
                 volume = open_source(parent.info.get("source") or {})
             save_pool(pool, out_dir, formats=formats, overwrite=overwrite, volume=volume)
         except (FileExistsError, ValueError, OSError) as exc:
-            self._say(f"export failed: {exc}", "error")
+            self.tell(f"export failed: {exc}", "error")
             return False
-        self._say(f"exported {len(pool)} sections to {out_dir} ({', '.join(formats)})")
+        self.tell(f"exported {len(pool)} sections to {out_dir} ({', '.join(formats)})")
         return True
