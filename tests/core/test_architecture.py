@@ -81,3 +81,20 @@ def test_only_the_cli_package_parses_command_lines():
             if isinstance(node, ast.ImportFrom) and node.module == "argparse":
                 offenders.append(name)
     assert offenders == []
+
+
+def test_private_napari_qt_attributes_only_in_their_one_guarded_place():
+    # napari warns that viewer.window._qt_window / _qt_viewer may go: one module reaches
+    # them (guarded), everything else goes through it or through Qt's parent chain
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src" / "napari_forgetting"
+    users = sorted(
+        p.relative_to(src).as_posix()
+        for p in src.rglob("*.py")
+        if "._qt_window" in p.read_text()
+        or "._qt_viewer" in p.read_text()
+        or '"_qt_window"' in p.read_text()
+        or '"_qt_viewer"' in p.read_text()
+    )
+    assert users == ["_napari/qt_access.py"]

@@ -34,11 +34,11 @@ def _viewer_of(frames: EpochFrames, size: tuple[int, int], class_names: Any) -> 
     import napari
     from qtpy.QtWidgets import QApplication
 
+    from napari_forgetting._napari.qt_access import fix_canvas_size, hide_layer_docks
+
     viewer = napari.Viewer(title=f"napari-forgetting: epoch movie of {frames.run}")
-    qt_viewer = viewer.window._qt_viewer
-    qt_viewer.dockLayerList.setVisible(False)
-    qt_viewer.dockLayerControls.setVisible(False)
-    qt_viewer.canvas.native.setFixedSize(int(size[0]), int(size[1]))
+    hide_layer_docks(viewer)
+    fix_canvas_size(viewer, size)
     QApplication.processEvents()
     if frames.seismic is not None:
         viewer.add_image(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from napari_forgetting._napari.qt_access import main_window
 from napari_forgetting._napari.widgets.lifetime import exists
 
 __all__ = ["SideView", "grid_of", "text_overlay"]
@@ -26,7 +27,7 @@ class SideView:
         self.title = title
         #: the viewer of its own, once one was needed
         self.own: Any = None
-        window = getattr(viewer.window, "_qt_window", None)
+        window = main_window(viewer)
         if window is not None:
             window.destroyed.connect(self.close)
 
@@ -56,7 +57,7 @@ class SideView:
 
 def _is_open(viewer: Any) -> bool:
     """``viewer``'s window has not been closed."""
-    window = getattr(viewer.window, "_qt_window", None)
+    window = main_window(viewer)
     return window is not None and exists(window) and window.isVisible()
 
 
