@@ -188,3 +188,22 @@ def test_top_n_selection_is_kept_with_the_run(hotspot_run):
 
 
 # ---------------------------------------------------------------------------- widget
+
+
+def test_ties_share_a_place_and_sections_without_events_are_not_ranked():
+    from napari_forgetting.runs.hotspots import Ranking, RankRow
+
+    def row(i, value):
+        return RankRow(rank=i + 1, kind="inline", number=i, index=i, value=value,
+                       pixels=100, events=round(value * 100))  # fmt: skip
+
+    values = [0.3, 0.2, 0.2, 0.1, 0.0, 0.0, 0.0]
+    ranking = Ranking("forgetting", 4, "scruff", 0, tuple(row(i, v) for i, v in enumerate(values)))
+    assert ranking.rank_labels() == ["1", "2=", "2=", "4", "–", "–", "–"]
+    assert ranking.unranked_note() == "3 sections without any event are not ranked (–)"
+    table = ranking.format_table().splitlines()
+    assert table[2].split()[0] == "2=" and table[5].split()[0] == "–"
+    assert table[-1] == "(3 sections without any event are not ranked (–))"
+    # another statistic's zero is a value like any other
+    other = Ranking("never_learned", 4, "scruff", 0, ranking.rows)
+    assert other.rank_labels()[-3:] == ["5=", "5=", "5="] and other.unranked_note() == ""

@@ -65,6 +65,8 @@ def test_widget_table_and_row_click_moves_dims_to_the_section(hotspots, hotspot_
         "crossline 303",
     ]
     assert [table.item(1, c).text() for c in range(4)] == ["inline 100", "0.8000", "5", "4"]
+    places = [table.verticalHeaderItem(r).text() for r in range(3)]
+    assert places == widget.ranking.rank_labels() and places[0] == "1"
 
     _click_row(qtbot, table, 1)  # inline 100
     assert widget.current_row == 1
@@ -72,6 +74,14 @@ def test_widget_table_and_row_click_moves_dims_to_the_section(hotspots, hotspot_
     assert viewer.dims.point[0] == 100
     hot = viewer.layers["hotspot"]
     assert hot.data.shape == (1, 5, 3)
+    # its colours stand out over any facies colour: every drawn colour is far (RGB distance
+    # > 0.45) from every F3 class colour, scruff's orange among them
+    from napari_forgetting.data import F3_CLASS_COLORS
+
+    drawn = hot.colormap.map(np.linspace(0.05, 1.0, 20))[:, :3]
+    classes = np.array(F3_CLASS_COLORS) / 255
+    gaps = np.linalg.norm(drawn[:, None, :] - classes[None, :, :], axis=-1)
+    assert gaps.min() > 0.45, gaps.min()
     np.testing.assert_array_equal(hot.translate, (100, 300, 0))
     np.testing.assert_array_equal(np.isnan(hot.data[0].T), LABELS[0] != 1)
     assert np.nansum(hot.data) == 4

@@ -185,6 +185,35 @@ class Ranking:
             "hotspots (train longer, or rank a consensus of seeds)"
         )
 
+    def unranked(self, row: RankRow) -> bool:
+        """A row with no forgetting event at all (density or total 0): listed, no hotspot."""
+        return self.statistic in ("forgetting", "total") and row.value == 0
+
+    def rank_labels(self) -> list[str]:
+        """Each row's place as shown: tied values share the first place of the tie, marked
+        ``=`` ("3=" twice, then "5"); a row without any event is ``–`` (not a hotspot, and
+        not third of thirteen ties at zero)."""
+        values = [r.value for r in self.rows]
+        labels = []
+        for r in self.rows:
+            if self.unranked(r):
+                labels.append("–")
+                continue
+            place = 1 + sum(v > r.value for v in values)
+            labels.append(f"{place}=" if values.count(r.value) > 1 else str(place))
+        return labels
+
+    def unranked_note(self) -> str:
+        """``"N sections without any event are not ranked (–)"``, or ``""``."""
+        n = sum(self.unranked(r) for r in self.rows)
+        if not n or self.uniform:
+            return ""
+        many = n > 1
+        return (
+            f"{n} section{'s' if many else ''} without any event {'are' if many else 'is'} "
+            "not ranked (–)"
+        )
+
     def top(self, n: int | None = DEFAULT_TOP) -> tuple[RankRow, ...]:
         """The first ``n`` rows (all with ``None``)."""
         return self.rows if n is None else self.rows[: max(0, int(n))]
@@ -222,14 +251,16 @@ class Ranking:
         u = self.uncertainty
         extra = f"  {f'P(top {u.k})':>9}  {'95 % interval':>17}" if u is not None else ""
         lines = [
-            f"{'rank':>4}  {'section':<{width}}  {head[0]:>13}  {head[1]:>12}  {head[2]:>9}"
-            + extra
+            f"{'rank':>4}  {'section':<{width}}  {head[0]:>13}  {head[1]:>12}  {head[2]:>9}" + extra
         ]
+        places = self.rank_labels()
         for i, r in enumerate(rows):
             cells = f"{r.value:>13.4f}  {r.pixels:>12d}  {r.events:>9d}"
             if u is not None:
                 cells += f"  {u.p_top[i]:>9.2f}  [{u.low[i]:7.3f}, {u.high[i]:7.3f}]"
-            lines.append(f"{r.rank:>4}  {r.label:<{width}}  {cells}")
+            lines.append(f"{places[i]:>4}  {r.label:<{width}}  {cells}")
+        if self.unranked_note():
+            lines.append(f"({self.unranked_note()})")
         return "\n".join(lines)
 
     def to_csv(self, path: str | os.PathLike) -> Path:
@@ -484,7 +515,8 @@ def rank_run(
         n_small=int(small.sum()),
         uncertainty=uncertainty,
         note=stability_note(
-            store, class_name,
+            store,
+            class_name,
             None if stability is None else measured_stability(store, stability, class_name),
         ),  # fmt: skip
     )

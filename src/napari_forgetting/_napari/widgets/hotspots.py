@@ -106,12 +106,17 @@ def _axis_geometry(store: RunStore, axis: int) -> tuple[float, float]:
     return step, n0 - i0 * step
 
 
-def _colormap(rgb: tuple[float, ...], name: str, floor: float = 0.35) -> Colormap:
-    """Transparent ``NaN``; the lowest values at opacity ``floor`` in the class colour, high
-    ones bright."""
-    r, g, b = rgb[:3]
+#: The hotspot layer's colours, from few events to many: magentas, far from every F3 class
+#: colour (blues, a pale yellow, orange, red) so a hotspot stands out over any labels.
+HOTSPOT_RAMP = ((0.55, 0.0, 0.55), (0.9, 0.0, 0.9), (1.0, 0.4, 1.0))
+
+
+def _colormap(name: str, floor: float = 0.35) -> Colormap:
+    """Transparent ``NaN``; the lowest values at opacity ``floor``, dark magenta, the
+    highest pink (:data:`HOTSPOT_RAMP`)."""
+    low, mid, high = HOTSPOT_RAMP
     return Colormap(
-        colors=[[r, g, b, floor], [r, g, b, 1.0], [1.0, 1.0, 0.75, 1.0]],
+        colors=[[*low, floor], [*mid, 1.0], [*high, 1.0]],
         controls=[0.0, 0.5, 1.0],
         name=name,
     )
@@ -385,6 +390,8 @@ class HotspotsWidget(ForgettingDock):
                 warn = result.state[1] not in _LIVE
                 self.tell(f"{line}. {ranking.uniform_message()}", "warning" if warn else None)
             else:
+                unranked = ranking.unranked_note()
+                line = f"{line}; {unranked}" if unranked else line
                 self.tell(f"{line}. {ranking.note}" if ranking.note else line, None)
         elif ranking is None:
             self._show_ranking(None)
@@ -475,6 +482,8 @@ class HotspotsWidget(ForgettingDock):
         self.table.setColumnHidden(3, uncertainty is not None)
         self.table.verticalHeader().setVisible(uncertainty is None)  # rows are in rank order
         self.table.setRowCount(len(rows))
+        places = ranking.rank_labels() if ranking is not None else []
+        self.table.setVerticalHeaderLabels(places)  # ties share a place; no event: "–"
         for r, row in enumerate(rows):
             value = f"{row.value:.4f}"
             if uncertainty is not None:
@@ -482,8 +491,13 @@ class HotspotsWidget(ForgettingDock):
             cells = [row.label, value, str(row.pixels), _count_text(row.events)]
             if uncertainty is not None:
                 cells.append(f"{uncertainty.p_top[r]:.2f}")
+            quiet = ranking is not None and ranking.unranked(row)
             for c, text in enumerate(cells):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if quiet:  # listed for completeness, greyed: no event, no hotspot
+                    item.setForeground(QColor(140, 140, 140))
+                    item.setToolTip("no forgetting event on this section's pixels: not a hotspot")
+                self.table.setItem(r, c, item)
         keys = [row.key for row in rows]
         self.current_row = keys.index(previous) if previous in keys else -1
         if self.current_row >= 0:
@@ -575,11 +589,7 @@ class HotspotsWidget(ForgettingDock):
         finite = values[np.isfinite(values)]
         top = float(finite.max()) if finite.size else 1.0
         limits = (0.0, top if top > 0 else 1.0)
-        if ranking.class_id is None:
-            rgb, cname = (1.0, 0.5, 0.1), "all"
-        else:
-            rgb = class_colors(self.store.n_classes)[ranking.class_id]
-            cname = str(ranking.class_name)
+        cname = "all" if ranking.class_id is None else str(ranking.class_name)
         meta = {
             "hotspot": {
                 "run": str(self.store.path),
@@ -591,7 +601,7 @@ class HotspotsWidget(ForgettingDock):
         }
         # per class: all class pixels tinted, so that event-free ones show too; for total
         # forgetting only the pixels with events
-        colormap = _colormap(rgb, f"hotspot {cname}", 0.0 if ranking.class_id is None else 0.35)
+        colormap = _colormap(f"hotspot {cname}", 0.0 if ranking.class_id is None else 0.35)
         if HOTSPOT_LAYER in self.viewer.layers:
             layer = self.viewer.layers[HOTSPOT_LAYER]
             layer.scale = scale
