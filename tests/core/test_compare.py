@@ -460,3 +460,18 @@ def test_comparison_maps_refuse_a_folder_that_is_not_a_report(tmp_path):
     (tmp_path / "jobs" / "baseline-seed0").mkdir(parents=True)  # no finished run in it
     with pytest.raises(RunStoreError, match="no finished run"):
         ComparisonMaps(tmp_path)
+
+
+def test_the_dask_dashboard_address_is_said_when_it_can_run(monkeypatch):
+    from types import SimpleNamespace
+
+    from napari_forgetting.workflow import compare as module
+
+    client = SimpleNamespace(dashboard_link="http://127.0.0.1:8787/status")
+    monkeypatch.setattr(module, "dashboard_available", lambda: True)
+    assert module.dashboard_line(client) == "dask dashboard: http://127.0.0.1:8787/status"
+    said = []
+    module._say_dashboard(client, said.append)
+    assert said == ["dask dashboard: http://127.0.0.1:8787/status"]
+    monkeypatch.setattr(module, "dashboard_available", lambda: False)  # bokeh not installed
+    assert "pip install bokeh" in module.dashboard_line(client)

@@ -680,6 +680,7 @@ def run_jobs(
 
     if scheduler:
         with scheduler_client(scheduler) as c:
+            _say_dashboard(c, log)
             return _run_dask(jobs, retries, c, progress)
     import dask
 
@@ -693,11 +694,35 @@ def run_jobs(
             n_workers=n_workers,
             threads_per_worker=1,
             processes=processes,
-            dashboard_address=None,
+            dashboard_address=":0" if dashboard_available() else None,  # any free port
         ) as cluster,
         Client(cluster) as c,
     ):
+        _say_dashboard(c, log)
         return _run_dask(jobs, retries, c, progress)
+
+
+def dashboard_available() -> bool:
+    """Whether dask's dashboard can run here (its dependency, bokeh, is installed)."""
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None
+
+
+def dashboard_line(client: Any) -> str:
+    """Where to watch the jobs: the client's dashboard address, else how to get one."""
+    link = getattr(client, "dashboard_link", None) if dashboard_available() else None
+    if link:
+        return f"dask dashboard: {link}"
+    return "dask dashboard: off (pip install bokeh to watch the jobs in a browser)"
+
+
+def _say_dashboard(client: Any, log: Callable[[str], None] | None) -> None:
+    if log is not None:
+        try:
+            log(dashboard_line(client))
+        except Exception:  # noqa: BLE001 - a scheduler without a dashboard: say nothing
+            pass
 
 
 class RefusedBeforeJobs(ValueError):
