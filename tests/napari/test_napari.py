@@ -47,6 +47,35 @@ def test_sample_data_is_the_checkouts_own_not_a_cache(tmp_path, monkeypatch):
     assert not (tmp_path / "cache").exists()
 
 
+def test_an_installed_wheel_finds_its_shipped_sample(tmp_path, monkeypatch):
+    # pyproject ships sample_data/ into <prefix>/share/napari-forgetting/sample_data; without
+    # a checkout beside the package, that copy is the sample (no regeneration into a cache)
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: pytest brings tomli
+        import tomli as tomllib
+
+    from napari_forgetting._napari import sample_data as module
+
+    root = Path(__file__).resolve().parents[2]
+    shipped = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "data-files"
+    ][str(module.INSTALLED_SAMPLE_DIR)]
+    assert sorted(Path(f).name for f in shipped) == sorted(
+        p.name for p in (root / "sample_data").iterdir()
+    )
+    prefix = tmp_path / "env"
+    installed = prefix / module.INSTALLED_SAMPLE_DIR
+    installed.mkdir(parents=True)
+    for name in shipped:
+        (installed / Path(name).name).write_bytes((root / name).read_bytes())
+    monkeypatch.setattr(module, "CHECKOUT_SAMPLE_DIR", tmp_path / "no-checkout")
+    monkeypatch.setattr(module.sys, "prefix", str(prefix))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert module.sample_path() == installed / "f3_synthetic.sgy"
+    assert not (tmp_path / "cache").exists()
+
+
 def test_reader_returns_lazy_layers_with_geometry_and_class_colours():
     layers = _reader.get_reader(str(sample_path()))(str(sample_path()))
     (image, image_kw, image_type), (labels, labels_kw, labels_type) = layers
