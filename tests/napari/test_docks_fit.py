@@ -84,3 +84,21 @@ def test_every_field_of_every_dock_has_a_tooltip(make_napari_viewer):
                 text = field.text() if hasattr(field, "text") else ""
                 missing.append((name, type(field).__name__, text, field.objectName()))
     assert not missing, "\n".join(map(str, missing))
+
+
+def test_the_metrics_plot_is_drawn_at_its_dock_width(qtbot):
+    from napari_forgetting._napari.widgets.plots import MetricsPlot
+
+    plot = MetricsPlot(None, ["a", "b", "c"])
+    qtbot.addWidget(plot)
+    plot.render_delay_s = 0.0
+    plot.resize(320, 420)
+    plot.show()
+    qtbot.wait(20)
+    history = [{"epoch": e, "loss": 1.0 / (e + 1), "class_accuracy": [0.5, 0.6, 0.7],
+                "mean_class_accuracy": 0.6, "pixel_accuracy": 0.7} for e in range(3)]  # fmt: skip
+    plot.set_history(history)
+    assert plot.wait()
+    qtbot.waitUntil(lambda: not plot.canvas.pixmap().isNull() and plot.renders >= 1)
+    qtbot.wait(50)
+    assert plot.canvas.pixmap().width() <= plot.canvas.width()  # nothing cut at the sides

@@ -111,7 +111,8 @@ class MetricsPlot(QWidget):
         self.text.setWordWrap(True)
         self.canvas = QLabel()
         self.canvas.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.canvas.setMinimumSize(300, 260)
+        self.canvas.setMinimumSize(240, 260)
+        self._width = 0  # the canvas width the last render was drawn for (px)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.text)
@@ -146,7 +147,9 @@ class MetricsPlot(QWidget):
             )
         else:
             self.text.setText("no epoch yet")
-        request = (list(h), list(self.class_names), theme_colors(self.viewer))
+        # drawn at the dock's width: a fixed-size figure was cut off in a narrow dock
+        self._width = max(240, self.canvas.width() if self.canvas.isVisible() else 405)
+        request = (list(h), list(self.class_names), theme_colors(self.viewer), self._width)
         with self._lock:
             self._request = request
             if self._busy:
@@ -186,13 +189,21 @@ class MetricsPlot(QWidget):
                     self._busy = False
                 return
 
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self._width and abs(self.canvas.width() - self._width) > 16:
+            self.draw()  # re-rendered at the new width
+
     def _show(self, image: np.ndarray) -> None:
         h, w = image.shape[:2]
         qimage = QImage(image.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
         self.canvas.setPixmap(QPixmap.fromImage(qimage))
 
-    def _build(self, h: list, class_names: list, colors: tuple[str, str]) -> None:
+    def _build(
+        self, h: list, class_names: list, colors: tuple[str, str], width: int = 405
+    ) -> None:
         bg, fg = colors
+        self.figure.set_size_inches(width / self.figure.dpi, 4.6)
         loss_ax, acc_ax = self.axes
         loss_ax.clear()
         acc_ax.clear()
@@ -211,8 +222,8 @@ class MetricsPlot(QWidget):
             acc_ax.plot(epochs, mca, "--", color=fg, lw=1, label="mean")
             # below the axes, never over the curves
             leg = acc_ax.legend(
-                fontsize=7, ncol=4, facecolor=bg, edgecolor=fg, framealpha=0.8,
-                loc="upper center", bbox_to_anchor=(0.5, -0.32),
+                fontsize=7, ncol=4 if width >= 380 else 3, facecolor=bg, edgecolor=fg,
+                framealpha=0.8, loc="upper center", bbox_to_anchor=(0.5, -0.32),
             )  # fmt: skip
             for t in leg.get_texts():
                 t.set_color(fg)
