@@ -39,7 +39,11 @@ def test_every_dock_fits_1280x800_with_the_others_open(make_napari_viewer, qtbot
     assert window.width() <= 1280 and window.height() <= 800, window.size()
     tabbed = {d for dock, _ in docks.values() for d in window.tabifiedDockWidgets(dock)}
     assert len(tabbed) == len(DOCKS)
+    long = "a long result line, as a preview or a measurement writes it " * 4
+    docks["Transfer"][1].figures.value = long  # what a preview writes (it widened the form)
+    docks["Transfer"][1].quality.value = long
     for name, (dock, widget) in docks.items():
+        widget.tell(long, None)  # a long status line wraps, it does not widen the dock
         dock.raise_()
         qtbot.wait(30)
         assert widget.isVisible(), name

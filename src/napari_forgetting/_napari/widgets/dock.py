@@ -43,12 +43,15 @@ _NOTIFY = {"info": show_info, "warning": show_warning, "error": show_error}
 
 
 def compact(form: QWidget) -> None:
-    """Narrow what would widen ``form`` past a dock: drop-downs elide long names, nested
-    rows and sections lose their margins (magicgui gives every container 9 px a side)."""
+    """Narrow what would widen ``form`` past a dock: labels wrap, drop-downs elide long
+    names, nested rows and sections lose their margins (magicgui gives every container 9 px
+    a side)."""
     for child in form.findChildren(QWidget):
         layout = child.layout()
         if layout is not None and child is not form:
             layout.setContentsMargins(0, 0, 0, 0)
+    for label in form.findChildren(QLabel):  # a long result line wraps, never widens the dock
+        label.setWordWrap(True)
     for combo in form.findChildren(QComboBox):
         combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         combo.setMinimumContentsLength(COMBO_CHARS)
