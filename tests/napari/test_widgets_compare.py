@@ -78,6 +78,10 @@ def test_a_report_shows_the_chosen_hotspot_under_every_method(make_napari_viewer
     np.testing.assert_array_equal(viewer.layers["baseline (seed 0)"].data, EVENTS[index])
     np.testing.assert_array_equal(viewer.layers["flip (seed 0)"].data, 2 * EVENTS[index])
     assert viewer.layers["flip (seed 0)"].contrast_limits == [0.0, 2 * EVENTS[index].max()]
+    # one scale for every cell, in the dock (the live view's), none drawn over a cell
+    assert widget.scale.isVisibleTo(widget) and not widget.scale.pixmap().isNull()
+    assert f"to {2 * EVENTS[index].max():g} coloured" in widget.scale.toolTip()
+    assert not any(viewer.layers[n].colorbar.visible for n in names[2::2])
 
     # synced with the Hotspots ranking: another row, another section under every method
     widget.hotspots.go_to(1)

@@ -73,6 +73,9 @@ def test_augment_and_retrain_from_the_dock(
     # one count scale for the parent and the retrained run
     heat = [viewer.layers[n] for n in names if n.startswith(HEAT_NAME + " (")]
     assert len({tuple(layer.contrast_limits) for layer in heat}) == 1
+    high = heat[0].contrast_limits[1]  # ... drawn once, in the dock, not over the sections
+    assert w.scale.isVisibleTo(w) and f"to {high:g} coloured" in w.scale.toolTip()
+    assert not any(layer.colorbar.visible for layer in heat)
     assert grid_of(viewer).enabled
     # export: written once, refused the second time without overwrite
     assert w.export_pool(tmp_path / "export")

@@ -111,12 +111,19 @@ SCALE_TITLE = "forgetting events"
 
 
 def colour_scale_image(
-    low: float, high: float, title: str = SCALE_TITLE, width: int = 320, height: int = 64
+    low: float,
+    high: float,
+    title: str = SCALE_TITLE,
+    width: int = 320,
+    height: int = 64,
+    zero: Sequence[float] | None = None,
 ) -> np.ndarray:
     """The heat maps' colour scale as an RGBA image (``height`` x ``width``), to show off the
     data: titled, one colour per whole number of events from the first drawn count
     (``ceil(low)``, at least 1) to ``high``, integer ticks, and the counts not drawn (zero;
-    in 3-D those under ``low``) as an empty box labelled so, not as a colour."""
+    in 3-D those under ``low``) as an empty box labelled so, not as a colour -- or, for maps
+    drawn without a section beneath (``zero``: the RGB(A) zero is drawn in), a box of that
+    colour labelled "0"."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
@@ -144,10 +151,11 @@ def colour_scale_image(
     box = fig.add_axes((0.1, 0.42, 0.07, 0.3))
     box.set_xticks([])
     box.set_yticks([])
-    box.set_facecolor("none")
+    box.set_facecolor("none" if zero is None else tuple(zero[:3]))
     for spine in box.spines.values():
         spine.set_color("white")
-    box.set_xlabel(f"{none}: clear", color="white", fontsize=8, labelpad=3)
+    box.set_xlabel(none if zero is not None else f"{none}: clear", color="white", fontsize=8,
+                   labelpad=3)  # fmt: skip
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba()).copy()
 

@@ -99,6 +99,7 @@ class CompareWidget(ForgettingDock):
         inner = QWidget()
         layout = QVBoxLayout(inner)
         layout.addLayout(form)
+        layout.addWidget(self.scale)
         heading = QLabel("the baseline's hotspots (choose a section):")
         heading.setWordWrap(True)
         layout.addWidget(heading)
@@ -213,6 +214,7 @@ class CompareWidget(ForgettingDock):
         grid.shape = (-1, -1)
         viewer.reset_view()
         self.panel = panel
+        self.show_scale(0.0, panel.vmax, zero=ZERO_GREY)  # the cells' one scale, off the data
         thr = "" if panel.threshold is None else f"; regions at {panel.threshold:.2f} events"
         self.status.setText(
             f"{split} {key}: 0..{panel.vmax:g} events (seeds: {panel.seeds_text()}){thr}"
@@ -233,7 +235,7 @@ class CompareWidget(ForgettingDock):
             if kind == "heat":
                 layer.contrast_limits_range = (0.0, panel.vmax)
                 layer.contrast_limits = (0.0, panel.vmax)
-                layer.colorbar.visible = name == cells[-1][0]  # one scale: shown once
+                layer.colorbar.visible = False  # one scale, in the dock (show_scale)
             self._layer(viewer, f"{name}: {REGIONS_SUFFIX}", "regions", outline)
         for name in [n for n in self._layers if n not in wanted]:  # seeds changed: old names
             layer = self._layers.pop(name)
@@ -265,7 +267,6 @@ class CompareWidget(ForgettingDock):
             # no seismic beneath: zero events drawn in a dark grey, so the section's extent
             # reads against the canvas, hotspots in the live layers' colours
             layer = viewer.add_image(data, name=name, colormap=forgetting_colormap(ZERO_GREY))
-            layer.colorbar.position = "bottom_right"
         if kind != "regions":
             layer.name_overlay.visible = True  # the cell's title
         self._layers[name] = layer

@@ -16,6 +16,7 @@ the window as that dock's ``QMainWindow`` parent.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
@@ -37,6 +38,8 @@ __all__ = ["DOCK_MIN_WIDTH", "ForgettingDock", "compact", "compact_file_edits", 
 
 #: The narrowest a dock's form may need: a third of a 1280-px window, less napari's margins.
 DOCK_MIN_WIDTH = 330
+#: Width of the colour scale drawn in a dock (px): narrower than the narrowest dock's form.
+SCALE_WIDTH = 280
 #: Characters a drop-down keeps visible before it elides (a layer or class name).
 COMBO_CHARS = 10
 _NOTIFY = {"info": show_info, "warning": show_warning, "error": show_error}
@@ -94,6 +97,11 @@ class ForgettingDock(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+        #: the heat maps' colour scale, off the data (:meth:`show_scale`); each dock puts it
+        #: in its form where it reads best
+        self.scale = QLabel()
+        self.scale.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.scale.setVisible(False)
         self._joined = False
         ForgettingDock._made += 1
         self._order = ForgettingDock._made  # the first made of a window's docks anchors its tabs
@@ -131,6 +139,24 @@ class ForgettingDock(QWidget):
     def primary_actions(self) -> list[QWidget]:
         """The Qt widgets of the dock's primary actions (kept in view without scrolling)."""
         return [getattr(w, "native", w) for w in (getattr(self, n) for n in self.PRIMARY)]
+
+    # ------------------------------------------------------------------ colour scale
+
+    def show_scale(self, low: float, high: float, zero: Any = None) -> None:
+        """Draw the heat maps' colour scale (:func:`~.live_layers.colour_scale_image`):
+        titled, whole-number cells, the undrawn counts as an empty box (``zero``: the colour
+        zero is drawn in, where no section lies beneath)."""
+        from qtpy.QtGui import QImage, QPixmap
+
+        from napari_forgetting._napari.live_layers import colour_scale_image
+
+        image = colour_scale_image(low, high, width=SCALE_WIDTH, zero=zero)
+        h, w = image.shape[:2]
+        qimage = QImage(image.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        self.scale.setPixmap(QPixmap.fromImage(qimage))
+        first = max(1, math.ceil(low))
+        self.scale.setToolTip(f"forgetting events per pixel, {first} to {high:g} coloured")
+        self.scale.setVisible(True)
 
     # ------------------------------------------------------------------ status line
 

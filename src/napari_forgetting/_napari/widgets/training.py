@@ -12,7 +12,6 @@ batch, keeping its last complete epoch and checkpoint.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import tempfile
 import time
@@ -32,8 +31,6 @@ from magicgui.widgets import (
 )
 from napari.layers import Image, Labels
 from napari.utils import progress
-from qtpy.QtGui import QImage, QPixmap
-from qtpy.QtWidgets import QLabel, QSizePolicy
 
 from napari_forgetting._napari import collector
 from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER, LayerVolume
@@ -45,7 +42,6 @@ from napari_forgetting._napari.live_layers import (
     RUN_MAP_LAYERS,
     LiveLayers,
     available_extras,
-    colour_scale_image,
 )
 from napari_forgetting._napari.run_view import RunView
 from napari_forgetting._napari.view3d import show_survey_3d
@@ -75,10 +71,6 @@ def _default_run_dir(name: str) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "run"
     root = os.environ.get(RUNS_ENV) or Path(tempfile.gettempdir()) / "napari-forgetting-runs"
     return Path(root) / f"{safe}-{stamp}"
-
-
-#: Width of the colour scale drawn in the dock (px): narrower than the narrowest dock's form.
-SCALE_WIDTH = 280
 
 
 class TrainingWidget(ForgettingDock):
@@ -225,11 +217,7 @@ class TrainingWidget(ForgettingDock):
                 self.follow,
             ]
         )
-        #: the heat maps' colour scale, off the data (live, replay and 3-D alike)
-        self.scale = QLabel()
-        self.scale.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.scale.setVisible(False)
-        self.view.scale_listeners.append(self._show_scale)
+        self.view.scale_listeners.append(self.show_scale)  # live, replay and 3-D alike
         self.form.native.layout().addWidget(self.scale)
         self.form.native.layout().addWidget(folded("Training settings", settings, True))
         self.form.native.layout().addWidget(folded("Extra layers", extras, False))
@@ -662,18 +650,6 @@ class TrainingWidget(ForgettingDock):
 
     def _on_new_epochs(self, n_epochs: int) -> None:
         self._set_slider_range(n_epochs, self.follow.value)
-
-    def _show_scale(self, low: float, high: float) -> None:
-        """Draw the heat maps' colour scale (:func:`colour_scale_image`) under the view
-        buttons: titled, whole-number ticks, the undrawn counts as an empty box."""
-        image = colour_scale_image(low, high, width=SCALE_WIDTH)
-        h, w = image.shape[:2]
-        qimage = QImage(image.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
-        self.scale.setPixmap(QPixmap.fromImage(qimage))
-        self.scale.setToolTip(
-            f"forgetting events per pixel, {max(1, math.ceil(low))} to {high:g} coloured"
-        )
-        self.scale.setVisible(True)
 
     def _follow_changed(self, value: bool) -> None:
         self.view.follow = bool(value)

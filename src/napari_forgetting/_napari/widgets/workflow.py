@@ -191,6 +191,7 @@ class AugmentWidget(ForgettingDock):
         fmt.addWidget(self.export_btn)
         layout.addLayout(fmt)
         layout.addWidget(self.browse_btn)
+        layout.addWidget(self.scale)
         layout.addStretch()
         self.place(inner)
 
@@ -350,7 +351,7 @@ class AugmentWidget(ForgettingDock):
                 if layer in self.viewer.layers:
                     self.viewer.layers.remove(layer)
         world = geometry_from_sections(store.volume_shape, store.eval_sections + store.map_sections)
-        return LiveLayers(
+        live = LiveLayers(
             self.viewer,
             RunGeometry.of_store(store),
             world,
@@ -359,6 +360,13 @@ class AugmentWidget(ForgettingDock):
             predictions=False,
             tag=tag,
         )
+        # one scale for the parent and the retrained run (the larger of the two), off the data
+        live.scale_listeners.append(self._on_scale)
+        return live
+
+    def _on_scale(self, low: float, high: float) -> None:
+        highs = [h.heat_limits()[1] for h in (self._parent_heat, self._retrained_heat) if h]
+        self.show_scale(low, max([high, *highs]))
 
     def _show_parent(self, run: Path) -> None:
         from napari_forgetting.runs.store import RunStore
