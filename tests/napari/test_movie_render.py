@@ -77,3 +77,24 @@ def test_movie_without_a_display_says_to_use_xvfb(hotspot_run, tmp_path, capsys,
     assert main(["movie", str(hotspot_run.path), "--out", str(tmp_path / "m.gif")]) == 2
     assert "xvfb-run" in capsys.readouterr().err
     assert not (tmp_path / "m.gif").exists()
+
+
+def test_the_movie_draws_the_docks_colour_scale_under_the_section(make_napari_viewer, hotspot_run):
+    from napari_forgetting._napari.movie import _viewer_of
+    from napari_forgetting.runs.movie import epoch_frames
+
+    frames = epoch_frames(hotspot_run, "inline:100", None)
+    viewer = _viewer_of(frames, (320, 200), None)
+    try:
+        heat = viewer.layers["forgetting events"]
+        scale = viewer.layers["colour scale"]
+        assert scale.rgb and not heat.colorbar.visible  # the scale, not a bar on the data
+        # below the section: its top edge under the section's bottom row, in world units
+        assert scale.translate[-2] > frames.heat.shape[-2]
+        # the caption's font is chosen so the longest caption fits the 320-px frame
+        from napari_forgetting._napari.side_view import text_overlay
+
+        longest = max(len(frames.title(e)) for e in range(frames.n_epochs))
+        assert 7 <= text_overlay(viewer).font_size <= 320 / longest
+    finally:
+        viewer.close()

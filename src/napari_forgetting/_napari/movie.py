@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from napari_forgetting._napari.layers import labels_colormap
-from napari_forgetting._napari.live_layers import forgetting_colormap, show_colorbar
+from napari_forgetting._napari.live_layers import colour_scale_image, forgetting_colormap
 from napari_forgetting._napari.side_view import text_overlay
 from napari_forgetting.data.volume import symmetric_limits
 from napari_forgetting.runs.movie import EpochFrames, check_movie_path
@@ -50,18 +50,21 @@ def _viewer_of(frames: EpochFrames, size: tuple[int, int], class_names: Any) -> 
     else:
         n = int(frames.labels.max()) + 1 if class_names is None else len(class_names)
         viewer.add_labels(frames.labels, name="labels", colormap=labels_colormap(n), opacity=0.6)
-    heat = viewer.add_image(
+    viewer.add_image(
         frames.heat,
         name="forgetting events",
         colormap=forgetting_colormap(),
         contrast_limits=(0.0, frames.upper),
         blending="translucent",
     )
-    show_colorbar(heat)
+    _add_scale(viewer, frames)
     overlay = text_overlay(viewer)
     overlay.visible = True
     overlay.position = "top_left"
-    overlay.font_size = 14
+    # the caption fits the frame's width (it was cut at 640 px): ~0.9 px per point and
+    # character as napari draws it, measured
+    longest = max(len(frames.title(e)) for e in range(frames.n_epochs))
+    overlay.font_size = max(7.0, min(14.0, 0.95 * size[0] / (0.95 * longest)))
 
     def caption(event: Any = None) -> None:
         overlay.text = frames.title(int(viewer.dims.current_step[0]))
@@ -71,6 +74,26 @@ def _viewer_of(frames: EpochFrames, size: tuple[int, int], class_names: Any) -> 
     caption()
     viewer.reset_view()
     return viewer
+
+
+#: The movie's colour scale, under the section: this share of its width, or of its height
+#: for a tall narrow section (a crossline of few inlines), whichever is wider.
+SCALE_SHARE = (0.6, 0.45)
+
+
+def _add_scale(viewer: Any, frames: EpochFrames) -> Any:
+    """The docks' colour scale (:func:`colour_scale_image`) as an RGB layer under the section
+    in world coordinates: in every frame, off the data, the same look as in the docks."""
+    rows, cols = (float(n) for n in frames.heat.shape[-2:])
+    image = colour_scale_image(0.0, frames.upper, width=320, height=64)
+    factor = max(SCALE_SHARE[0] * cols, SCALE_SHARE[1] * rows) / image.shape[1]
+    return viewer.add_image(
+        image,
+        rgb=True,
+        name="colour scale",
+        scale=(factor, factor),
+        translate=(rows + 0.04 * rows, (cols - factor * image.shape[1]) / 2),
+    )
 
 
 def render_epoch_movie(
