@@ -102,6 +102,7 @@ class ForgettingDock(QWidget):
         self.scale = QLabel()
         self.scale.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.scale.setVisible(False)
+        self._pickers: tuple = ()  # layer_pickers' drop-downs, for docks that have them
         self._joined = False
         ForgettingDock._made += 1
         self._order = ForgettingDock._made  # the first made of a window's docks anchors its tabs
@@ -139,6 +140,57 @@ class ForgettingDock(QWidget):
     def primary_actions(self) -> list[QWidget]:
         """The Qt widgets of the dock's primary actions (kept in view without scrolling)."""
         return [getattr(w, "native", w) for w in (getattr(self, n) for n in self.PRIMARY)]
+
+    # ------------------------------------------------------------------ layer pickers
+
+    def layer_pickers(self, viewer: Any) -> None:
+        """``self.seismic`` and ``self.labels``: drop-downs of the viewer's 3-D Image and
+        Labels layers (the plugin's own layers left out), each set to the first there is and
+        kept up to date as layers come and go (:meth:`reset_choices`)."""
+        from magicgui.widgets import ComboBox
+
+        self._picker_viewer = viewer  # before the pickers: they ask for their choices at once
+        self.seismic = ComboBox(label="seismic", choices=self._image_layers, nullable=True)
+        self.labels = ComboBox(label="labels", choices=self._labels_layers, nullable=True)
+        self._pickers = (self.seismic, self.labels)
+        viewer.layers.events.inserted.connect(self.reset_choices)
+        viewer.layers.events.removed.connect(self.reset_choices)
+
+    def own_layers(self) -> tuple:
+        """The layers this dock made (never offered as its inputs)."""
+        return ()
+
+    def _image_layers(self, _widget: Any = None) -> list:
+        from napari.layers import Image
+
+        own = self.own_layers()
+        return [
+            (layer.name, layer)
+            for layer in self._picker_viewer.layers
+            if isinstance(layer, Image)
+            and layer.ndim == 3
+            and not {"kind", "hotspot"} & set(layer.metadata or {})  # the plugin's maps
+            and layer not in own
+        ]
+
+    def _labels_layers(self, _widget: Any = None) -> list:
+        from napari.layers import Labels
+
+        own = self.own_layers()
+        return [
+            (layer.name, layer)
+            for layer in self._picker_viewer.layers
+            if isinstance(layer, Labels) and layer.ndim == 3 and layer not in own
+        ]
+
+    def reset_choices(self, event: Any = None) -> None:
+        """The pickers' choices anew; an empty one takes the first layer there is (napari
+        also calls this on a dock as layers change)."""
+        for combo in self._pickers:
+            combo.reset_choices()
+            layers = [c for c in combo.choices if c is not None]
+            if combo.value is None and layers:
+                combo.value = layers[0]
 
     # ------------------------------------------------------------------ colour scale
 

@@ -29,7 +29,6 @@ from magicgui.widgets import (
     Slider,
     SpinBox,
 )
-from napari.layers import Image, Labels
 from napari.utils import progress
 
 from napari_forgetting._napari import collector
@@ -37,7 +36,6 @@ from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER, LayerVolume
 from napari_forgetting._napari.live_layers import (
     AGREEMENT_NAME,
     EXTRA_LAYERS,
-    HEAT_NAME,
     KINDS,
     RUN_MAP_LAYERS,
     LiveLayers,
@@ -103,8 +101,7 @@ class TrainingWidget(ForgettingDock):
             self._on_new_epochs,
         )
 
-        self.seismic = ComboBox(label="seismic", choices=self._image_layers, nullable=True)
-        self.labels = ComboBox(label="labels", choices=self._labels_layers, nullable=True)
+        self.layer_pickers(napari_viewer)
         self.epochs = SpinBox(label="epochs", value=30, min=1, max=10000)
         self.batch_size = SpinBox(label="batch size", value=8, min=2, max=1024)
         self.patch = SpinBox(label="patch size", value=64, min=16, max=1024, step=16)
@@ -270,8 +267,6 @@ class TrainingWidget(ForgettingDock):
         self.movie_button.changed.connect(lambda: self.save_movie(self.movie_file.value))
         self.epoch_slider.changed.connect(self._slider_moved)
         self.follow.changed.connect(self._follow_changed)
-        self.viewer.layers.events.inserted.connect(self.reset_choices)
-        self.viewer.layers.events.removed.connect(self.reset_choices)
         collector.watch(self.viewer)
         self.reset_choices()
 
@@ -320,31 +315,8 @@ class TrainingWidget(ForgettingDock):
 
     # -------------------------------------------------------------- choices
 
-    def _image_layers(self, _widget: Any = None) -> list:
-        return [
-            (layer.name, layer)
-            for layer in self.viewer.layers
-            if isinstance(layer, Image)
-            and layer.ndim == 3
-            and not layer.name.startswith(HEAT_NAME)
-            and not (layer.metadata or {}).get("kind")
-            and (self.live is None or layer not in self.live.layers.values())
-        ]
-
-    def _labels_layers(self, _widget: Any = None) -> list:
-        own = () if self.live is None else tuple(self.live.layers.values())
-        return [
-            (layer.name, layer)
-            for layer in self.viewer.layers
-            if isinstance(layer, Labels) and layer.ndim == 3 and layer not in own
-        ]
-
-    def reset_choices(self, event: Any = None) -> None:
-        self.form.reset_choices()
-        for combo in (self.seismic, self.labels):
-            layers = [c for c in combo.choices if c is not None]
-            if combo.value is None and layers:
-                combo.value = layers[0]
+    def own_layers(self) -> tuple:
+        return () if self.live is None else tuple(self.live.layers.values())
 
     # -------------------------------------------------------------- helpers
 

@@ -195,8 +195,7 @@ class TransferWidget(ForgettingDock):
         self._ended: Any = None  # the training's TrainingFinished / TrainingFailed
         self._rng = np.random.default_rng()
 
-        self.seismic = ComboBox(label="seismic", choices=self._image_layers, nullable=True)
-        self.labels = ComboBox(label="labels", choices=self._labels_layers, nullable=True)
+        self.layer_pickers(napari_viewer)
         self.class_combo = ComboBox(label="class", choices=[])
         self.method = ComboBox(label="method", choices=["stratal", "learned"], value="stratal")
         self.method.tooltip = (
@@ -305,39 +304,15 @@ class TransferWidget(ForgettingDock):
         self.quality_button.changed.connect(self.measure_quality_in_background)
         self.quality_worker: Any = None
         self.labels.changed.connect(lambda _v: self._fill_classes())
-        self.viewer.layers.events.inserted.connect(self.reset_choices)
-        self.viewer.layers.events.removed.connect(self.reset_choices)
         self.reset_choices()
 
     # -------------------------------------------------------------- choices
 
-    def _own(self) -> tuple:
+    def own_layers(self) -> tuple:
         return tuple(self.layers.values())
 
-    def _image_layers(self, _widget: Any = None) -> list:
-        return [
-            (layer.name, layer)
-            for layer in self.viewer.layers
-            if isinstance(layer, Image)
-            and layer.ndim == 3
-            and not (layer.metadata or {}).get("kind")
-            and layer.name != "hotspot"
-            and layer not in self._own()
-        ]
-
-    def _labels_layers(self, _widget: Any = None) -> list:
-        return [
-            (layer.name, layer)
-            for layer in self.viewer.layers
-            if isinstance(layer, Labels) and layer.ndim == 3 and layer not in self._own()
-        ]
-
     def reset_choices(self, event: Any = None) -> None:
-        for combo in (self.seismic, self.labels):
-            combo.reset_choices()
-            layers = [c for c in combo.choices if c is not None]
-            if combo.value is None and layers:
-                combo.value = layers[0]
+        super().reset_choices(event)
         self._fill_classes()
 
     def class_names(self) -> list[str]:
@@ -786,7 +761,7 @@ class TransferWidget(ForgettingDock):
         if not hi > lo:
             hi = lo + 1.0
         d = float(np.abs(arrays["difference"]).max()) or 1.0
-        viewer, fresh = self.side.target(self._own())
+        viewer, fresh = self.side.target(self.own_layers())
         if fresh:
             self.layers = {}
         x = 0.0
