@@ -106,3 +106,36 @@ def test_the_metrics_plot_is_drawn_at_its_dock_width(qtbot):
     qtbot.waitUntil(lambda: not plot.canvas.pixmap().isNull() and plot.renders >= 1)
     qtbot.wait(50)
     assert plot.canvas.pixmap().width() <= plot.canvas.width()  # nothing cut at the sides
+
+
+def test_closing_a_dock_stops_its_jobs_and_closes_their_progress(make_napari_viewer, qtbot):
+    """Every dock, the ones without a job of their own today included, stops what runs when
+    it closes (the base's shutdown): a job that outlived its dock kept writing."""
+
+    class Job:
+        def __init__(self):
+            self.quit_asked = self.awaited = False
+
+        def quit(self):
+            self.quit_asked = True
+
+        def await_workers(self, msecs=None):
+            self.awaited = True
+
+    class Bar:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    viewer = make_napari_viewer()
+    for name in DOCKS:
+        dock, widget = viewer.window.add_plugin_dock_widget("napari-forgetting", name)
+        job, bar = Job(), Bar()
+        widget.worker, widget.pbar = job, bar
+        widget.stop()
+        assert job.quit_asked and widget.status.text() == widget.STOPPING
+        job.quit_asked = False
+        widget.close()  # Qt's close: the dock's closeEvent
+        assert job.quit_asked and job.awaited and bar.closed and widget.pbar is None, name
+        widget.worker = None

@@ -106,6 +106,14 @@ class CompareWidget(ForgettingDock):
         layout.addWidget(self.hotspots)
         self.place(inner)
 
+    def shutdown(self, timeout_s: float = 30.0) -> None:
+        self.hotspots.shutdown(timeout_s)  # the embedded ranking's worker
+        super().shutdown(timeout_s)
+
+    def on_close(self) -> None:
+        self.hotspots.on_close()
+        self.side.close()  # the figure's viewer of its own closes with the dock
+
     # ------------------------------------------------------------------ report
 
     def _browse(self) -> None:

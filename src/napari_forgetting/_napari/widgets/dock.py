@@ -102,6 +102,9 @@ class ForgettingDock(QWidget):
         self.scale = QLabel()
         self.scale.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.scale.setVisible(False)
+        #: the dock's background job (a napari thread_worker) and its progress bar
+        self.worker: Any = None
+        self.pbar: Any = None
         self._pickers: tuple = ()  # layer_pickers' drop-downs, for docks that have them
         self._joined = False
         ForgettingDock._made += 1
@@ -223,6 +226,44 @@ class ForgettingDock(QWidget):
         self.status.setToolTip(message)
         if level is not None and not (repeated and level == "warning"):
             _NOTIFY[level](message)
+
+    # ------------------------------------------------------------------ background jobs
+
+    #: What the status line says when Stop is clicked.
+    STOPPING = "stopping after the current batch ..."
+
+    def background_workers(self) -> list[Any]:
+        """The dock's workers that may be running (stopped and awaited on close)."""
+        return [self.worker]
+
+    def stop(self) -> None:
+        """Ask the running job to stop at its next step; it ends as it would (its files
+        keep the last complete step)."""
+        if self.worker is not None:
+            self.worker.quit()
+            self.status.setText(self.STOPPING)
+
+    def close_progress(self) -> None:
+        """Close the job's progress bar (napari's activity dock), if open."""
+        if self.pbar is not None:
+            self.pbar.close()
+            self.pbar = None
+
+    def shutdown(self, timeout_s: float = 30.0) -> None:
+        """Stop every running job of the dock and wait for its worker (on close, in tests)."""
+        for worker in self.background_workers():
+            if worker is not None:
+                worker.quit()
+                worker.await_workers(msecs=int(timeout_s * 1000))
+        self.close_progress()
+
+    def on_close(self) -> None:
+        """What a dock releases when it closes, after its jobs stopped (a hook)."""
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self.shutdown()
+        self.on_close()
+        super().closeEvent(event)
 
     # ------------------------------------------------------------------ tabs
 

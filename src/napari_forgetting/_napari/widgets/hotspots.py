@@ -293,6 +293,12 @@ class HotspotsWidget(ForgettingDock):
         self.timer.timeout.connect(self._poll)
         self._update_buttons()
 
+    def background_workers(self) -> list[Any]:
+        return [*super().background_workers(), self.rank_worker]
+
+    def on_close(self) -> None:
+        self.timer.stop()  # no more polling of the run
+
     # ------------------------------------------------------------------ run, class, statistic
 
     def set_run(self, run: RunStore | str | os.PathLike) -> None:

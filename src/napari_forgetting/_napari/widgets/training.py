@@ -84,12 +84,10 @@ class TrainingWidget(ForgettingDock):
         super().__init__()
         self.viewer = napari_viewer
         self.extra_callbacks: list = []  # injected into the trainer (tests, extensions)
-        self.worker: Any = None
         self.run_dir: Path | None = None
         #: While an epoch's evaluation runs, its sections so far are drawn this often (s).
         self.sweep_seconds: float | None = 10.0
         self.bound_volume: LayerVolume | None = None
-        self.pbar: Any = None
         self.events_seen: list[Any] = []
         self._ended: Any = None  # the run's TrainingFinished / TrainingFailed, once seen
         self._setting_slider = False
@@ -483,12 +481,6 @@ class TrainingWidget(ForgettingDock):
             on_finished=self._on_worker_finished,
         )  # fmt: skip
 
-    def stop(self) -> None:
-        """Stop after the current batch; the run keeps its last complete epoch."""
-        if self.worker is not None:
-            self.worker.quit()
-            self.status.setText("stopping after the current batch ...")
-
     # -------------------------------------------------------------- events (GUI thread)
 
     def _on_event(self, event: Any) -> None:
@@ -519,7 +511,7 @@ class TrainingWidget(ForgettingDock):
         world = vol.geometry if vol is not None else None
         self._offer_run_maps(store)
         self.view.bind(store, world, self._extras(store), ev.epochs)
-        self._close_pbar()
+        self.close_progress()
         total = max(1, (ev.epochs - ev.start_epoch) * ev.n_batches)
         self.pbar = progress(total=total, desc=f"training epoch {ev.start_epoch + 1}/{ev.epochs}")
         self._progress_origin = ev.start_epoch
@@ -570,7 +562,7 @@ class TrainingWidget(ForgettingDock):
 
     def _on_finished(self, ev: TrainingFinished) -> None:
         self._ended = ev
-        self._close_pbar()
+        self.close_progress()
         if ev.stopped:
             self._told_stopped(ev.epochs_complete, ev.epochs)
         else:
@@ -587,11 +579,11 @@ class TrainingWidget(ForgettingDock):
 
     def _on_failed(self, ev: TrainingFailed) -> None:
         self._ended = ev
-        self._close_pbar()
+        self.close_progress()
         self.tell(f"training failed: {ev.message}", "error")
 
     def _on_worker_finished(self) -> None:
-        self._close_pbar()
+        self.close_progress()
         self.worker = None
         if self._ended is None:  # stopped with the worker's quit: the store says where
             store = self.store
@@ -602,11 +594,6 @@ class TrainingWidget(ForgettingDock):
             else:
                 self.tell("training stopped before its first epoch")
         self._set_running(False)
-
-    def _close_pbar(self) -> None:
-        if self.pbar is not None:
-            self.pbar.close()
-            self.pbar = None
 
     # -------------------------------------------------------------- replay / follow
 
@@ -718,17 +705,12 @@ class TrainingWidget(ForgettingDock):
 
     # -------------------------------------------------------------- teardown
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
-        self.shutdown()
+    def on_close(self) -> None:
         self.view.close()
         collector.thaw()
-        super().closeEvent(event)
 
     def shutdown(self, timeout_s: float = 30.0) -> None:
-        """Stop a running job and wait for its worker (used on close and in tests)."""
+        """Stop following a run and any running job, and wait for its worker."""
         with contextlib.suppress(RuntimeError):  # the Qt side may be gone already
             self.view.stop_following()
-        if self.worker is not None:
-            self.worker.quit()
-            self.worker.await_workers(msecs=int(timeout_s * 1000))
-        self._close_pbar()
+        super().shutdown(timeout_s)

@@ -187,9 +187,7 @@ class TransferWidget(ForgettingDock):
         self.layers: dict[str, Any] = {}  # role -> own preview layer
         #: the preview's 2-D view: a viewer of its own once the dock's holds a volume
         self.side = SideView(napari_viewer, "napari-forgetting: transfer preview")
-        self.worker: Any = None
         self.preview_worker: Any = None
-        self.pbar: Any = None
         self.last_result: dict[str, np.ndarray] = {}
         self.extra_callbacks: list = []  # injected into the trainer (tests)
         self._ended: Any = None  # the training's TrainingFinished / TrainingFailed
@@ -527,12 +525,6 @@ class TransferWidget(ForgettingDock):
             live_events, build, on_event=self._on_event, on_finished=self._on_worker_finished
         )
 
-    def stop(self) -> None:
-        """Stop after the current batch; the checkpoint keeps the last complete epoch."""
-        if self.worker is not None:
-            self.worker.quit()
-            self.status.setText("stopping after the current batch ...")
-
     def _on_event(self, ev: Any) -> None:
         from napari_forgetting.training.events import (
             BatchEnd,
@@ -564,7 +556,7 @@ class TransferWidget(ForgettingDock):
             self.tell(f"could not show training progress: {type(exc).__name__}: {exc}", "error")
 
     def _on_worker_finished(self) -> None:
-        self._close_pbar()
+        self.close_progress()
         self.worker = None
         if _alive(self):
             self.train_button.enabled = True
@@ -576,11 +568,6 @@ class TransferWidget(ForgettingDock):
         ckpt = self._out_dir / "checkpoint.pt"
         if ckpt.is_file():
             self.load_checkpoint(ckpt)
-
-    def _close_pbar(self) -> None:
-        if self.pbar is not None:
-            self.pbar.close()
-            self.pbar = None
 
     # -------------------------------------------------------------- preview
 
@@ -815,14 +802,8 @@ class TransferWidget(ForgettingDock):
 
     # -------------------------------------------------------------- teardown
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
-        self.shutdown()
-        super().closeEvent(event)
+    def background_workers(self) -> list[Any]:
+        return [*super().background_workers(), self.preview_worker, self.quality_worker]
 
-    def shutdown(self, timeout_s: float = 30.0) -> None:
-        """Stop a running training and wait for its workers (used on close and in tests)."""
-        for worker in (self.worker, self.preview_worker, self.quality_worker):
-            if worker is not None:
-                worker.quit()
-                worker.await_workers(msecs=int(timeout_s * 1000))
-        self._close_pbar()
+    def on_close(self) -> None:
+        self.side.close()  # the preview's viewer of its own closes with the dock

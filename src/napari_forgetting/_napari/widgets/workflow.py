@@ -66,16 +66,16 @@ PARENT_TAG, RETRAINED_TAG = "parent", "retrained"
 class AugmentWidget(ForgettingDock):
     """Dock widget: augmented pool + retraining + export, from a parent run."""
 
+    STOPPING = "stopping between transfers, or after the current batch of the retraining …"
+
     PRIMARY = ("start_btn", "stop_btn")
 
     def __init__(self, napari_viewer: Any) -> None:
         super().__init__()
         self.viewer = napari_viewer
         collector.watch(napari_viewer)
-        self.worker = None
         self.pool_dir: Path | None = None
         self.retrained_dir: Path | None = None
-        self._bar = None
         self._store: Any = None  # the retrained run being shown
         self._parent_path: Path | None = None
         #: The parent's and the retrained run's heat layers.
@@ -268,8 +268,8 @@ class AugmentWidget(ForgettingDock):
 
         self.start_btn.setEnabled(False)
         self.stop_btn.setEnabled(True)
-        self._bar = progress(total=self.sources.value() * self.per_source.value())
-        self._bar.set_description("style transfers")
+        self.pbar = progress(total=self.sources.value() * self.per_source.value())
+        self.pbar.set_description("style transfers")
         self.status.setText("generating the augmented pool …")
         collector.collect()  # one full collection at the click; frozen once retraining starts
         self.worker = start_worker(
@@ -286,28 +286,17 @@ class AugmentWidget(ForgettingDock):
 
         return RunStore.open(run).train_config.get("device")
 
-    def stop(self) -> None:
-        """Stop between transfers, or after the current batch of the retraining."""
-        if self.worker is not None:
-            self.worker.quit()
-            self.status.setText("stopping after the current step …")
-
-    def _close_bar(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-
     def _on_event(self, ev: Any) -> None:
         if isinstance(ev, PoolProgress):
-            if self._bar is not None:
-                self._bar.n = ev.done
-                self._bar.refresh()
+            if self.pbar is not None:
+                self.pbar.n = ev.done
+                self.pbar.refresh()
         elif isinstance(ev, PoolSaved):
             self.pool_dir = ev.path
             self.export_btn.setEnabled(True)
-            self._close_bar()
-            self._bar = progress(total=self.epochs.value())
-            self._bar.set_description("retraining")
+            self.close_progress()
+            self.pbar = progress(total=self.epochs.value())
+            self.pbar.set_description("retraining")
             self.status.setText(
                 f"pool: {ev.count} sections from {', '.join(ev.sources)}; retraining …"
             )
@@ -319,9 +308,9 @@ class AugmentWidget(ForgettingDock):
             self._store = RunStore.open(ev.run_dir)
         elif isinstance(ev, EpochDone):
             self._show_retrained(ev)
-            if self._bar is not None:
-                self._bar.n = ev.epoch + 1
-                self._bar.refresh()
+            if self.pbar is not None:
+                self.pbar.n = ev.epoch + 1
+                self.pbar.refresh()
         elif isinstance(ev, TrainingFinished):
             self.retrained_dir = ev.run_dir
             word = "stopped" if ev.stopped else "finished"
@@ -333,7 +322,7 @@ class AugmentWidget(ForgettingDock):
             self.tell(f"augment and retrain failed: {ev.message}", "error")
 
     def _on_finished(self) -> None:
-        self._close_bar()
+        self.close_progress()
         self.worker = None
         if self._store is not None:
             self.retrained_dir = Path(self._store.path)
