@@ -476,7 +476,7 @@ class _Flat(StratalTransfer):
 
     name = "flat"
 
-    def fill(self, target_labels, source_image, source_labels, class_id):
+    def fill(self, target_labels, source_image, source_labels, class_id, target_image=None):
         return np.full(target_labels.shape, 0.5, np.float32)
 
 

@@ -261,7 +261,7 @@ def transfer(
         t_img, t_lab, s_img, s_lab, k = _checked_pair(
             target_image, target_labels, source_image, source_labels, class_id, n_classes
         )
-        moved = model_or_checkpoint.fill(t_lab, s_img, s_lab, k)
+        moved = model_or_checkpoint.fill(t_lab, s_img, s_lab, k, target_image=t_img)
         return composite(t_img, moved, t_lab == k)
     model = _resolve(model_or_checkpoint, n_classes)
     t_img, t_lab, s_img, s_lab, k = _checked_pair(

@@ -160,6 +160,8 @@ class StratalTransfer:
 
     def fill(
         self, target_labels: np.ndarray, source_image: np.ndarray, source_labels: np.ndarray,
-        class_id: int,
+        class_id: int, target_image: np.ndarray | None = None,
     ) -> np.ndarray:  # fmt: skip
+        """The region's new pixels (zeros elsewhere). ``target_image``: the target's
+        amplitudes, for a fill that uses them (the stratal transfer does not)."""
         return stratal_fill(target_labels, source_image, source_labels, class_id)

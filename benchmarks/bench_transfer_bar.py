@@ -1,0 +1,76 @@
+"""Benchmark: does the transfer quality bar tell a transfer from a cheat, on every geology?
+
+    python benchmarks/bench_transfer_bar.py [--shape 32 64 128] [--geologies 0-7]
+        [--triples 48] [--min-pixels 256]
+
+For each synthetic geology (``--data synthetic --shape S --data-seed N``'s training volume,
+the validation sections held out, as ``transfer-quality`` measures) it runs
+:func:`transfer_quality` on the stratal transfer and on each cheat of
+:mod:`napari_forgetting.transfer.cheats` (fills that carry the source's amplitudes or RMS but
+not its texture) and prints the verdict and the figures that decided it, then a summary: how
+many geologies each method passes. A bar that works passes the stratal transfer and fails
+every cheat, on every geology. The last line is the wall time of the whole table against one
+stratal measurement, measured in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from napari_forgetting.data.classes import F3_CLASS_NAMES
+from napari_forgetting.data.source import load_data
+from napari_forgetting.transfer import StratalTransfer, transfer_quality
+from napari_forgetting.transfer.cheats import CHEATS
+from napari_forgetting.transfer.quality import TooFewSections
+
+
+def _geologies(text: str) -> list[int]:
+    if "-" in text:
+        lo, hi = (int(v) for v in text.split("-"))
+        return list(range(lo, hi + 1))
+    return [int(v) for v in text.split(",")]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--shape", type=int, nargs=3, default=(32, 64, 128))
+    p.add_argument("--geologies", type=_geologies, default=list(range(8)))
+    p.add_argument("--triples", type=int, default=48)
+    p.add_argument("--min-pixels", type=int, default=256)
+    args = p.parse_args(argv)
+    scruff = list(F3_CLASS_NAMES).index("scruff")
+    methods = {"stratal": StratalTransfer} | CHEATS
+    passes = {name: 0 for name in methods}
+    t_all = time.perf_counter()
+    t_one = None
+    for g in args.geologies:
+        volume, _ = load_data("synthetic", None, tuple(args.shape), g, None, None)
+        for name, make in methods.items():
+            t0 = time.perf_counter()
+            try:
+                q = transfer_quality(make(), volume, scruff, n_triples=args.triples,
+                                     min_pixels=args.min_pixels)  # fmt: skip
+            except TooFewSections as exc:
+                print(f"geology {g}  {name:<16} cannot judge: {exc}")
+                continue
+            if name == "stratal" and t_one is None:
+                t_one = time.perf_counter() - t0
+            passes[name] += bool(q["passes"])
+            verdict = "PASS" if q["passes"] else "fail: " + "; ".join(q["failures"])
+            print(f"geology {g}  {name:<16} {q['n_sections']} sections  {verdict}")
+            sys.stdout.flush()
+    n = len(args.geologies)
+    print()
+    for name, k in passes.items():
+        want = "pass" if name == "stratal" else "fail"
+        print(f"{name:<16} passes {k} of {n} geologies (should {want} on every one)")
+    total = time.perf_counter() - t_all
+    print(f"wall time {total:.1f} s = {total / (t_one or total):.1f} x one stratal measurement "
+          f"({t_one or float('nan'):.2f} s)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
