@@ -1,7 +1,7 @@
 """Benchmark: does the transfer quality bar tell a transfer from a cheat, on every geology?
 
     python benchmarks/bench_transfer_bar.py [--shape 32 64 128] [--geologies 0-7]
-        [--triples 48] [--min-pixels 256]
+        [--triples 48] [--min-pixels 256] [--learned DIR]
 
 For each synthetic geology (``--data synthetic --shape S --data-seed N``'s training volume,
 the validation sections held out, as ``transfer-quality`` measures) it runs
@@ -9,8 +9,10 @@ the validation sections held out, as ``transfer-quality`` measures) it runs
 :mod:`napari_forgetting.transfer.cheats` (fills that carry the source's amplitudes or RMS but
 not its texture) and prints the verdict and the figures that decided it, then a summary: how
 many geologies each method passes. A bar that works passes the stratal transfer and fails
-every cheat, on every geology. The last line is the wall time of the whole table against one
-stratal measurement, measured in this process.
+every cheat, on every geology. ``--learned DIR`` adds the learned transfer of each geology whose
+checkpoint is ``DIR/g<N>/checkpoint.pt`` (``bench_transfer.py --seed N --save DIR/g<N>``
+trains it with ``transfer-train``'s defaults). The last line is the wall time of the whole
+table against one stratal measurement, measured in this process.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from napari_forgetting.data.classes import F3_CLASS_NAMES
 from napari_forgetting.data.source import load_data
@@ -39,15 +42,22 @@ def main(argv=None) -> int:
     p.add_argument("--geologies", type=_geologies, default=list(range(8)))
     p.add_argument("--triples", type=int, default=48)
     p.add_argument("--min-pixels", type=int, default=256)
+    p.add_argument("--learned", help="folder of per-geology checkpoints (g<N>/checkpoint.pt)")
     args = p.parse_args(argv)
     scruff = list(F3_CLASS_NAMES).index("scruff")
     methods = {"stratal": StratalTransfer} | CHEATS
     passes = {name: 0 for name in methods}
+    if args.learned:
+        passes["learned"] = 0
     t_all = time.perf_counter()
     t_one = None
     for g in args.geologies:
         volume, _ = load_data("synthetic", None, tuple(args.shape), g, None, None)
-        for name, make in methods.items():
+        here = dict(methods)
+        ckpt = Path(args.learned or "") / f"g{g}" / "checkpoint.pt"
+        if args.learned and ckpt.is_file():
+            here["learned"] = lambda ckpt=ckpt: ckpt
+        for name, make in here.items():
             t0 = time.perf_counter()
             try:
                 q = transfer_quality(make(), volume, scruff, n_triples=args.triples,
@@ -64,7 +74,7 @@ def main(argv=None) -> int:
     n = len(args.geologies)
     print()
     for name, k in passes.items():
-        want = "pass" if name == "stratal" else "fail"
+        want = "pass" if name in ("stratal", "learned") else "fail"
         print(f"{name:<16} passes {k} of {n} geologies (should {want} on every one)")
     total = time.perf_counter() - t_all
     print(f"wall time {total:.1f} s = {total / (t_one or total):.1f} x one stratal measurement "

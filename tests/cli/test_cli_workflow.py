@@ -60,14 +60,23 @@ def test_cli_augment_with_the_stratal_transfer_and_transfer_quality(parent_run, 
     from napari_forgetting.cli import main
 
     aug = tmp_path / "aug"
-    assert main(["augment", str(parent_run.path), "--transfer-method", "stratal", "--sources",
-                 "1", "--per-source", "2", "--min-pixels", "1", "--out", str(aug), "--quiet",
-                 "--formats", "npy"]) == 0  # fmt: skip
+    argv = ["augment", str(parent_run.path), "--transfer-method", "stratal", "--sources",
+            "1", "--per-source", "2", "--min-pixels", "1", "--out", str(aug), "--quiet",
+            "--formats", "npy"]  # fmt: skip
+    # an 8 x 12 x 32 volume's class regions are too small to judge a texture: refused with
+    # the reason (never a silent pass), then made with --force and the figures recorded
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot be judged" in err[0] and "measurable pairs" in err[0]
+    assert not aug.exists()
+    assert main([*argv, "--force"]) == 0
     out = capsys.readouterr().out
-    assert "transfer quality (stratal, 48 held-out triples)" in out and "meets the bar" in out
+    assert "transfer quality (stratal, 48 held-out triples of" in out
+    assert "CANNOT JUDGE, going on (--force)" in out
     record = json.loads((aug / "pool.json").read_text())
     assert record["transfer_method"] == "stratal" and record["transfer_checkpoint"] is None
-    assert record["transfer_quality"]["passes"] and not record["transfer_quality"]["forced"]
+    assert record["transfer_quality"]["verdict"] == "cannot judge"
+    assert record["transfer_quality"]["forced"] and not record["transfer_quality"]["passes"]
     # transfer-quality prints the same figures
     figures = tmp_path / "q.json"
     argv = ["transfer-quality", "--transfer-method", "stratal", "--data", "synthetic",
@@ -76,7 +85,9 @@ def test_cli_augment_with_the_stratal_transfer_and_transfer_quality(parent_run, 
     assert main(argv) == 0
     out = capsys.readouterr().out
     q = json.loads(figures.read_text())
-    assert f"inside the class {q['inside']:.3f} std" in out and "meets the bar" in out
+    low, high = q["intervals"]["inside"]
+    assert f"inside the class (std): {q['inside']:.3f} [{low:.3f}, {high:.3f}]" in out
+    assert "cannot judge" in out and q["verdict"] == "cannot judge"
     assert q["inside"] == pytest.approx(record["transfer_quality"]["inside"])
     assert len(q["per_triple"]) == 48
     # bad input: one line, exit status 2
@@ -156,7 +167,8 @@ def test_a_run_trained_on_data_in_memory_takes_data_on_the_command_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "wrong_seismic.npy" in err[0] and "has shape (4, 4, 32)" in err[0]
 
-    assert main([*augment, "--data", str(data)]) == 0
+    # (the tiny volume's class regions are too small to judge the transfer: --force)
+    assert main([*augment, "--data", str(data), "--force"]) == 0
     assert "augmented pool: 2 sections" in capsys.readouterr().out
     assert main([*export, "--data", str(data)]) == 0
     exported = open_volume(tmp_path / "ex" / "heat_seismic.npy")

@@ -68,6 +68,20 @@ def test_bench_transfer_prints_times_and_figures_of_every_arm(capsys):
     assert "wall time default / previous: " in out
 
 
+def test_bench_transfer_bar_tables_every_method_on_every_geology(capsys):
+    import bench_transfer_bar
+
+    argv = ["--shape", "8", "12", "32", "--geologies", "0,1", "--triples", "4",
+            "--min-pixels", "1"]  # fmt: skip
+    assert bench_transfer_bar.main(argv) == 0
+    out = capsys.readouterr().out
+    for name in ("stratal", "amplitude draws", "rescaled target", "shuffled traces",
+                 "tiled patch"):  # fmt: skip
+        assert out.count(f"  {name:<16} ") == 2  # one row per geology
+        assert f"{name:<16} passes " in out
+    assert "x one stratal measurement" in out
+
+
 def test_bench_stability_compares_disjoint_seed_sets_and_statistics(tmp_path, capsys):
     import numpy as np
 

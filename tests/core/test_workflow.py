@@ -204,12 +204,17 @@ class _Flat(StratalTransfer):
 
 
 def test_a_transfer_below_the_bar_is_refused_unless_forced(workflow_survey):
-    with pytest.raises(TransferBelowBar, match=r"below the quality bar .*inside 0\.000 std"):
+    with pytest.raises(TransferBelowBar, match=r"below the quality bar .*inside 0\.000 <"):
         check_transfer(_Flat(), workflow_survey, 4, min_pixels=1)
     q = check_transfer(_Flat(), workflow_survey, 4, min_pixels=1, force=True)
     assert q["measured"] and q["forced"] and not q["passes"] and "per_triple" not in q
-    ok = check_transfer(StratalTransfer(), workflow_survey, 4, min_pixels=1)
-    assert ok["measured"] and not ok["forced"] and ok["inside"] > q["inside"]
+    # the stratal transfer on this tiny survey: its regions are too small to judge a texture,
+    # so it is refused with that reason (never passed silently), and goes on when forced
+    with pytest.raises(TransferBelowBar, match=r"cannot be judged .*measurable pairs"):
+        check_transfer(StratalTransfer(), workflow_survey, 4, min_pixels=1)
+    ok = check_transfer(StratalTransfer(), workflow_survey, 4, min_pixels=1, force=True)
+    assert ok["measured"] and ok["forced"] and ok["verdict"] == "cannot judge"
+    assert ok["inside"] > q["inside"]
     # too few held-out sections with the class: refused, or recorded as not measured
     with pytest.raises(TransferBelowBar, match="cannot be measured"):
         check_transfer(StratalTransfer(), workflow_survey, 4, min_pixels=10**6)

@@ -244,7 +244,7 @@ def test_stratal_method_and_quality_measurement_in_the_dock(
     widget.min_pixels.value = 1
     q = widget.measure_quality()
     assert q is not None and q["method"] == "stratal"
-    assert f"inside the class {q['inside']:.3f} std" in widget.quality.value
+    assert f"inside the class (std): {q['inside']:.3f} [" in widget.quality.value
     # in the background, with the learned model: same figures as the core
     from napari_forgetting.transfer import transfer_quality
 

@@ -150,11 +150,18 @@ def _quality_line(q: dict[str, Any]) -> str:
     """One line of a :func:`~..workflow.augment.check_transfer` record."""
     if not q.get("measured"):
         return f"transfer quality not measured ({q.get('reason')}); going on (--force)"
-    moves = ", ".join(f"{k} {v:.2f}" for k, v in q["moves"].items())
-    verdict = "meets the bar" if q["passes"] else "BELOW the bar, going on (--force)"
+    if q["passes"]:
+        verdict = "meets the bar"
+    elif q.get("verdict") == "cannot judge":
+        verdict = "CANNOT JUDGE, going on (--force)"
+    else:
+        verdict = "BELOW the bar, going on (--force)"
     return (
-        f"transfer quality ({q['method']}, {q['n_triples']} held-out triples): inside "
-        f"{q['inside']:.3f} std, outside {q['outside']:.4f} std, moved {moves}: {verdict}"
+        f"transfer quality ({q['method']}, {q['n_triples']} held-out triples of "
+        f"{q['n_sections']} sections): inside {q['inside']:.3f} std, outside "
+        f"{q['outside']:.4f} std, rms error {q['rms_error']:.3f} std, lateral texture "
+        f"{q['lateral_noise_ratio']:.2f} of a texture-free fill's distance, repeated traces "
+        f"{q['repeated']:.2f}: {verdict}"
     )
 
 

@@ -180,9 +180,11 @@ def check_transfer(
     record["measured"] = True
     record["forced"] = bool(force and not q["passes"])
     if not q["passes"] and not force:
+        how = ("cannot be judged against the quality bar" if q.get("verdict") == "cannot judge"
+               else "is below the quality bar")  # fmt: skip
         raise TransferBelowBar(
-            f"{what} is below the quality bar on {q['n_triples']} held-out triples: "
-            + "; ".join(q["failures"])
+            f"{what} {how} on {q['n_triples']} held-out triples of {q['n_sections']} "
+            "sections: " + "; ".join(q["failures"])
             + " (napari-forgetting transfer-quality prints all its figures; --force goes on "
             "anyway)"
         )
