@@ -9,6 +9,12 @@
 * **One window of tabs**: the plugin's docks opened together become tabs of one dock area
   (Qt's ``QMainWindow.tabifyDockWidget``), the newest in front, as micro-sam's annotator
   does, instead of a column of docks taller than the screen.
+* **Layer pickers** (:meth:`layer_pickers`): the seismic and labels drop-downs, the plugin's
+  own layers left out, kept current as layers come and go.
+* **The job life cycle**: ``worker`` and ``pbar``, :meth:`stop`, :meth:`close_progress`,
+  :meth:`shutdown` (every worker of :meth:`background_workers` stopped and awaited) on close.
+* **The colour scale** of the heat maps, off the data (:meth:`show_scale`), and tooltips by
+  attribute name (:meth:`explain`).
 
 Only Qt's public API is used: the dock is found as this widget's ``QDockWidget`` ancestor and
 the window as that dock's ``QMainWindow`` parent.
