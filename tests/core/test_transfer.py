@@ -602,3 +602,21 @@ def test_a_verdict_on_too_few_pairs_is_cannot_judge_never_a_pass(benchmark_volum
     assert "cannot judge lateral_closure: 5 measurable pairs, need 12" in q["failures"]
     assert all(f.startswith("cannot judge") for f in q["failures"])
     assert "cannot judge: " in describe_quality(q)
+
+
+def test_the_realism_classifier_tells_a_texture_free_fill_from_real_regions():
+    # the positive control of the realism figure: the source's amplitudes drawn at random
+    # are told apart from real Scruff windows (AUC near 1); the windows, their groups and
+    # folds are reported beside the AUC
+    from napari_forgetting.data.source import load_data
+    from napari_forgetting.transfer.cheats import AmplitudeDraws
+    from napari_forgetting.transfer.realism import _auc, realism_auc
+
+    volume, _ = load_data("synthetic", None, (32, 64, 128), 4, None, None)
+    q = transfer_quality(AmplitudeDraws(), volume, SCRUFF)
+    assert q["realism"]["auc"] >= 0.9 and q["realism"]["n_real"] >= 10
+    assert q["realism"]["folds"] == 5 and "tells transferred windows" in describe_quality(q)
+    assert _auc(np.array([0.9, 0.8, 0.1]), np.array([1, 1, 0])) == 1.0
+    assert _auc(np.array([0.5, 0.5]), np.array([1, 0])) == 0.5
+    same = [("a", np.ones(3)), ("b", np.ones(3))]
+    assert realism_auc(same, same)["auc"] == 0.5  # identical features: indistinguishable

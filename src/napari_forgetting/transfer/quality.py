@@ -36,6 +36,7 @@ from napari_forgetting.transfer.apply import (
 )
 from napari_forgetting.transfer.character import CHARACTER, region_character
 from napari_forgetting.transfer.cheats import AmplitudeDraws
+from napari_forgetting.transfer.realism import WINDOW, realism_auc, window_features
 from napari_forgetting.transfer.region import StratalTransfer, blend_weights
 from napari_forgetting.transfer.texture import region_texture, texture_distance
 
@@ -366,6 +367,7 @@ def transfer_quality(
     rng = np.random.default_rng([int(seed), k])
     draws = AmplitudeDraws()
     rows = []
+    fake_windows: list[tuple[str, np.ndarray]] = []
     for _ in range(int(n_triples)):
         t, a, b = (having[i] for i in rng.choice(len(having), 3, replace=False))
         t_img, t_lab = store.get(t)
@@ -388,6 +390,8 @@ def transfer_quality(
         texture = _texture_rows(draws, t_img, t_lab, region, k, std,
                                 {n: store.get(s) for n, s in (("a", a), ("b", b))}, moved,
                                 {n: src[n]["rms"] for n in ("a", "b")})  # fmt: skip
+        for n in ("a", "b"):
+            fake_windows += [(t.key, f) for f in window_features(moved[n], region, std)]
         real = _seam_gradient(t_img / std, region)
         seam = [_seam_gradient(moved[n] / std, region) for n in ("a", "b")]
         rows.append(
@@ -412,6 +416,10 @@ def transfer_quality(
         low, high, n = _interval(values, seed=i)
         intervals[name] = [low, high]
         pairs[name] = n
+    real_windows = []  # the class regions as they are, for the realism classifier
+    for sec in having:
+        image, labels = store.get(sec)
+        real_windows += [(sec.key, f) for f in window_features(image, labels == k, std)]
     q: dict[str, Any] = {
         "method": method_name(method),
         "class_id": k,
@@ -430,6 +438,7 @@ def transfer_quality(
             s: _slope([r["tracking"][s] for r in rows if s in r["tracking"]]) for s in CHARACTER
         },
         "tracking_triples": {s: sum(s in r["tracking"] for r in rows) for s in CHARACTER},
+        "realism": realism_auc(real_windows, fake_windows),
         "bar": asdict(bar),
         "per_triple": rows,
     }
@@ -530,6 +539,14 @@ def describe_quality(q: dict[str, Any]) -> str:
     )
     lines.append(f"  measured, not judged: moved from target towards source {moves}; "
                  f"vertical texture {vertical}")  # fmt: skip
+    realism = q.get("realism")
+    if realism is not None:
+        lines.append(
+            f"  measured, not judged: a classifier tells transferred windows from real ones "
+            f"at AUC {realism['auc']:.2f} (0.5: indistinguishable; {realism['n_real']} real "
+            f"and {realism['n_fake']} transferred {WINDOW}-trace windows, "
+            f"{realism['folds']}-fold by target section)"
+        )
     if q["passes"]:
         lines.append("  meets the bar")
     elif q.get("verdict") == "cannot judge":

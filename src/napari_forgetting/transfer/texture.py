@@ -48,8 +48,9 @@ MIN_PAIRS = 16
 REPEAT_CORRELATION = 0.99
 
 
-def _corr(a: np.ndarray, b: np.ndarray) -> float:
-    if a.size < MIN_PAIRS:
+def _corr(a: np.ndarray, b: np.ndarray, least: int = MIN_PAIRS) -> float:
+    """Uncentred correlation of paired samples; NaN on fewer than ``least`` pairs."""
+    if a.size < least:
         return float("nan")
     den = math.sqrt(float((a * a).sum()) * float((b * b).sum()))
     return float((a * b).sum()) / den if den > 0 else float("nan")
