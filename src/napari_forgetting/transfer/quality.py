@@ -368,6 +368,15 @@ def transfer_quality(
     draws = AmplitudeDraws()
     rows = []
     fake_windows: list[tuple[str, np.ndarray]] = []
+    textures: dict[str, dict[str, Any]] = {}
+
+    def texture_of(sec: Section) -> dict[str, Any]:
+        """A held-out section's class-region texture, computed once (sections recur)."""
+        if sec.key not in textures:
+            image, labels = store.get(sec)
+            textures[sec.key] = region_texture(image, labels == k, std)
+        return textures[sec.key]
+
     for _ in range(int(n_triples)):
         t, a, b = (having[i] for i in rng.choice(len(having), 3, replace=False))
         t_img, t_lab = store.get(t)
@@ -387,9 +396,11 @@ def transfer_quality(
             pair = (src["a"][stat] - src["b"][stat], got["a"][stat] - got["b"][stat])
             if all(math.isfinite(v) for v in pair) and abs(pair[0]) >= MIN_GAP[stat]:
                 tracking[stat] = pair
-        texture = _texture_rows(draws, t_img, t_lab, region, k, std,
-                                {n: store.get(s) for n, s in (("a", a), ("b", b))}, moved,
-                                {n: src[n]["rms"] for n in ("a", "b")})  # fmt: skip
+        texture = _texture_rows(
+            draws, t_img, t_lab, region, k, std, texture_of(t),
+            {n: (store.get(s), texture_of(s), src[n]["rms"]) for n, s in (("a", a), ("b", b))},
+            moved,
+        )  # fmt: skip
         for n in ("a", "b"):
             fake_windows += [(t.key, f) for f in window_features(moved[n], region, std)]
         real = _seam_gradient(t_img / std, region)
@@ -467,24 +478,23 @@ def _texture_rows(
     region: np.ndarray,
     k: int,
     std: float,
-    sources_: dict[str, tuple[np.ndarray, np.ndarray]],
+    target: dict[str, Any],
+    sources_: dict[str, tuple[tuple[np.ndarray, np.ndarray], dict[str, Any], float]],
     results: dict[str, np.ndarray],
-    source_rms: dict[str, float],
 ) -> list[dict[str, float]]:
     """Per source of a triple: the transfer's RMS error and texture figures against the
-    source's (:data:`TEXTURE_FIGURES`; NaN where not measurable)."""
+    source's (:data:`TEXTURE_FIGURES`; NaN where not measurable). ``target``: the target
+    region's texture; ``sources_``: per source its section, region texture and RMS."""
     nan = float("nan")
     core = blend_weights(region) >= 1.0
-    target = region_texture(t_img, region, std)
     out = []
-    for name, (s_img, s_lab) in sources_.items():
-        source = region_texture(s_img, s_lab == k, std)
+    for name, ((s_img, s_lab), source, source_rms) in sources_.items():
         result = region_texture(results[name], region, std)
         noise = region_texture(transfer(draws, t_img, t_lab, s_img, s_lab, k), region, std)
         # the region's RMS where the transfer is all there is (its edge row is a cross-fade
         # with the target by design: see region.blend_weights)
         rms = region_character(results[name], core, std)["rms"] if core.sum() >= 16 else nan
-        row = {"rms_error": abs(rms - source_rms[name]), "repeated": result["repeated"]}
+        row = {"rms_error": abs(rms - source_rms), "repeated": result["repeated"]}
         for direction in ("lateral", "vertical"):
             d = texture_distance(result, source, direction)
             d_noise = texture_distance(noise, source, direction)

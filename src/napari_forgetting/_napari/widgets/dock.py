@@ -207,14 +207,11 @@ class ForgettingDock(QWidget):
         """Draw the heat maps' colour scale (:func:`~.live_layers.colour_scale_image`):
         titled, whole-number cells, the undrawn counts as an empty box (``zero``: the colour
         zero is drawn in, where no section lies beneath)."""
-        from qtpy.QtGui import QImage, QPixmap
-
         from napari_forgetting._napari.live_layers import colour_scale_image
+        from napari_forgetting._napari.widgets.plots import rgba_pixmap
 
-        image = colour_scale_image(low, high, width=SCALE_WIDTH, zero=zero)
-        h, w = image.shape[:2]
-        qimage = QImage(image.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
-        self.scale.setPixmap(QPixmap.fromImage(qimage))
+        self.scale.setPixmap(rgba_pixmap(colour_scale_image(low, high, width=SCALE_WIDTH,
+                                                            zero=zero)))  # fmt: skip
         first = max(1, math.ceil(low))
         self.scale.setToolTip(f"forgetting events per pixel, {first} to {high:g} coloured")
         self.scale.setVisible(True)

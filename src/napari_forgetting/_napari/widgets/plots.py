@@ -49,6 +49,13 @@ def _apply_theme(figure: Figure, axes: Sequence[Any], bg: str, fg: str) -> None:
         ax.title.set_color(fg)
 
 
+def rgba_pixmap(image: np.ndarray) -> QPixmap:
+    """A ``QPixmap`` of an ``(H, W, 4)`` uint8 RGBA image (copied: the array may go)."""
+    h, w = image.shape[:2]
+    qimage = QImage(image.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+    return QPixmap.fromImage(qimage)
+
+
 class _FigureWidget(QWidget):
     def __init__(self, viewer: Any = None, n_axes: int = 2, height: float = 4.0) -> None:
         super().__init__()
@@ -195,9 +202,7 @@ class MetricsPlot(QWidget):
             self.draw()  # re-rendered at the new width
 
     def _show(self, image: np.ndarray) -> None:
-        h, w = image.shape[:2]
-        qimage = QImage(image.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
-        self.canvas.setPixmap(QPixmap.fromImage(qimage))
+        self.canvas.setPixmap(rgba_pixmap(image))
 
     def _build(
         self, h: list, class_names: list, colors: tuple[str, str], width: int = 405
