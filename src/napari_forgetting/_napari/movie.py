@@ -61,10 +61,10 @@ def _viewer_of(frames: EpochFrames, size: tuple[int, int], class_names: Any) -> 
     overlay = text_overlay(viewer)
     overlay.visible = True
     overlay.position = "top_left"
-    # the caption fits the frame's width (it was cut at 640 px): ~0.9 px per point and
-    # character as napari draws it, measured
+    # the caption fits the frame's width (it was cut at 640 px): napari draws about one
+    # pixel per point and character (measured), so a point per pixel of width and character
     longest = max(len(frames.title(e)) for e in range(frames.n_epochs))
-    overlay.font_size = max(7.0, min(14.0, 0.95 * size[0] / (0.95 * longest)))
+    overlay.font_size = max(7.0, min(14.0, size[0] / longest))
 
     def caption(event: Any = None) -> None:
         overlay.text = frames.title(int(viewer.dims.current_step[0]))
