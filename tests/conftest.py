@@ -21,6 +21,20 @@ SHARED_SEGYIO = REPO.parent / "shared" / "data" / "segyio"
 sys.path.insert(0, str(TESTS))  # test-support modules beside this file (hotspot_run.py)
 
 
+SUITE_PEAK_DISK_GIB = 4.5  # measured: the whole suite's temporary folders at their largest
+
+
+def pytest_report_header(config):
+    """The free space where the tests write, against what the suite needs at its peak: a disk
+    that fills mid-run fails unrelated tests (writes of run stores, checkpoints, Qt)."""
+    import shutil
+    import tempfile
+
+    free = shutil.disk_usage(tempfile.gettempdir()).free / 2**30
+    line = f"temporary folders: {free:.1f} GiB free; the suite needs ~{SUITE_PEAK_DISK_GIB} GiB"
+    return line + (" -- NOT ENOUGH: expect write failures" if free < SUITE_PEAK_DISK_GIB else "")
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests under ``napari/`` are marked ``gui``. A test that reads the real files of
     ``../shared/data/segyio`` is skipped where they are absent (a fresh clone): marked here,

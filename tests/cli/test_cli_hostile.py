@@ -4,8 +4,11 @@ outside the target folder changes. The fuzz tests draw their cases with Hypothes
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,23 @@ from napari_forgetting.cli import main
 
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+
+
+def _copy_run(src: Path, dst: Path) -> Path:
+    """A copy of the run folder ``src`` whose ``checkpoint.pt`` (~190 MB, never changed by these
+    tests) is a hard link: the cases edit JSON and array metadata only."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("checkpoint.pt"))
+    if (src / "checkpoint.pt").exists():
+        os.link(src / "checkpoint.pt", dst / "checkpoint.pt")
+    return dst
+
+
+@contextlib.contextmanager
+def _scratch(tmp_path_factory):  # noqa: ANN001, ANN202
+    """A folder for one Hypothesis example, removed when the example ends (a session's 80
+    examples would otherwise keep 80 copies on disk)."""
+    with tempfile.TemporaryDirectory(dir=tmp_path_factory.getbasetemp()) as root:
+        yield Path(root)
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -147,22 +167,21 @@ _JSON = st.recursive(
 def test_fuzzed_pool_json_is_one_line_or_accepted(parent_run, saved_pool, tmp_path_factory,
                                                   capsys, field, value):  # fmt: skip
     from napari_forgetting.workflow.augment import load_pool
-
-    root = tmp_path_factory.mktemp("fuzz")
-    pool = Path(shutil.copytree(saved_pool, root / "pool"))
-    _edit(pool / "pool.json", **{field: value})
-    try:
-        load_pool(pool)
-    except (ValueError, FileNotFoundError) as exc:
-        line = str(exc)
-        assert "\n" not in line and "pool" in line, line
-    # the viewer's browser reads it the same way
     from napari_forgetting.workflow.pool_browse import open_pool_browse
 
-    try:
-        open_pool_browse(pool)
-    except (ValueError, FileNotFoundError) as exc:
-        assert "\n" not in str(exc)
+    with _scratch(tmp_path_factory) as root:
+        pool = Path(shutil.copytree(saved_pool, root / "pool"))
+        _edit(pool / "pool.json", **{field: value})
+        try:
+            load_pool(pool)
+        except (ValueError, FileNotFoundError) as exc:
+            line = str(exc)
+            assert "\n" not in line and "pool" in line, line
+        # the viewer's browser reads it the same way
+        try:
+            open_pool_browse(pool)
+        except (ValueError, FileNotFoundError) as exc:
+            assert "\n" not in str(exc)
 
 
 # ------------------------------------------------------------------------------- runs
@@ -170,7 +189,7 @@ def test_fuzzed_pool_json_is_one_line_or_accepted(parent_run, saved_pool, tmp_pa
 
 @pytest.fixture
 def run(parent_run, tmp_path) -> Path:
-    return Path(shutil.copytree(parent_run.path, tmp_path / "run"))
+    return _copy_run(parent_run.path, tmp_path / "run")
 
 
 @pytest.mark.parametrize(
@@ -238,14 +257,14 @@ def test_fuzzed_run_files_are_one_line_or_accepted(parent_run, tmp_path_factory,
     from napari_forgetting.runs.hotspots import rank_run
     from napari_forgetting.runs.store import RunStore, RunStoreError
 
-    root = tmp_path_factory.mktemp("fuzz")
-    run = Path(shutil.copytree(parent_run.path, root / "run"))
-    _edit(run / file, **{field: value})
-    try:
-        store = RunStore.open(run)
-        rank_run(store, "scruff", min_pixels=0)
-    except RunStoreError as exc:
-        assert "\n" not in str(exc) and str(run) in str(exc)
+    with _scratch(tmp_path_factory) as root:
+        run = _copy_run(parent_run.path, root / "run")
+        _edit(run / file, **{field: value})
+        try:
+            store = RunStore.open(run)
+            rank_run(store, "scruff", min_pixels=0)
+        except RunStoreError as exc:
+            assert "\n" not in str(exc) and str(run) in str(exc)
 
 
 # ------------------------------------------------------------------------------- options
