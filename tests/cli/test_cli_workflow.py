@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ def test_cli_augment_retrain_export(
     args += ["--min-pixels", "0"]
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "is below the quality bar on 48 held-out triples" in err[0]
+    assert len(err) == 1 and re.search(r"is below the quality bar on \d+ distinct held-out", err[0])
     assert "inside 0." in err[0] and "--force goes on anyway" in err[0]
     assert not aug.exists()
     args.append("--force")
@@ -71,7 +72,7 @@ def test_cli_augment_with_the_stratal_transfer_and_transfer_quality(parent_run, 
     assert not aug.exists()
     assert main([*argv, "--force"]) == 0
     out = capsys.readouterr().out
-    assert "transfer quality (stratal, 48 held-out triples of" in out
+    assert re.search(r"transfer quality \(stratal, \d+ distinct held-out triples of", out)
     assert "CANNOT JUDGE, going on (--force)" in out
     record = json.loads((aug / "pool.json").read_text())
     assert record["transfer_method"] == "stratal" and record["transfer_checkpoint"] is None
@@ -89,7 +90,7 @@ def test_cli_augment_with_the_stratal_transfer_and_transfer_quality(parent_run, 
     assert f"inside the class (std): {q['inside']:.3f} [{low:.3f}, {high:.3f}]" in out
     assert "cannot judge" in out and q["verdict"] == "cannot judge"
     assert q["inside"] == pytest.approx(record["transfer_quality"]["inside"])
-    assert len(q["per_triple"]) == 48
+    assert len(q["per_triple"]) == q["n_triples"] <= 48
     # bad input: one line, exit status 2
     for bad, word in (
         (["--transfer-method", "learned"], "needs a checkpoint"),

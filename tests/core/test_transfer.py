@@ -599,9 +599,50 @@ def test_a_verdict_on_too_few_pairs_is_cannot_judge_never_a_pass(benchmark_volum
     # the verdict says so with the counts, it does not pass (nor fail) on them
     q = transfer_quality(StratalTransfer(), benchmark_volume, SCRUFF, n_triples=4, min_pixels=20)
     assert not q["passes"] and q["verdict"] == "cannot judge"
-    assert "cannot judge lateral_closure: 5 measurable pairs, need 12" in q["failures"]
+    n = q["pairs"]["lateral_closure"]
+    assert n < 12
+    assert f"cannot judge lateral_closure: {n} measurable pairs, need 12" in q["failures"]
     assert all(f.startswith("cannot judge") for f in q["failures"])
     assert "cannot judge: " in describe_quality(q)
+
+
+def test_evidence_is_counted_in_distinct_triples_and_pairs_and_few_sections_add_windows():
+    # three qualifying sections give three distinct triples and six (target, source) pairs,
+    # however many triples are asked for: the pairs a judged median rests on are distinct,
+    # not the same six drawn over and over
+    from napari_forgetting.data.source import load_data
+    from napari_forgetting.transfer.quality import (
+        HeldOut,
+        draw_triples,
+        held_out_units,
+        held_out_with_class,
+    )
+
+    volume, _ = load_data("synthetic", None, (32, 64, 128), 6, None, None)
+    store, having = held_out_with_class(volume, SCRUFF, min_pixels=256)
+    assert len(having) == 3
+    sections_only = [HeldOut(s) for s in having]
+    triples = draw_triples(sections_only, 48, np.random.default_rng(0))
+    assert len(triples) == 3 and len({tuple(u.key for u in t) for t in triples}) == 3
+    # few sections: windows of 32 traces tile the wider ones, holding >= 128 class pixels
+    units = held_out_units(store, having, SCRUFF, 256)
+    windows = [u for u in units if u.stop is not None]
+    assert windows and all(u.stop - u.start == 32 for u in windows)
+    assert all(int((u.get(store)[1] == SCRUFF).sum()) >= 128 for u in windows)
+    # a triple never puts overlapping units together (a window and its own section)
+    for t, a, b in draw_triples(units, 1000, np.random.default_rng(0)):
+        assert not (t.overlaps(a) or t.overlaps(b) or a.overlaps(b))
+    q = transfer_quality(StratalTransfer(), volume, SCRUFF, n_triples=48)
+    assert q["n_windows"] == len(windows) and q["n_triples"] == 48
+    # each judged texture figure rests on at most the distinct pairs measured
+    assert q["pairs"]["lateral_closure"] <= q["n_pairs"] <= 2 * q["n_triples"]
+    assert len({tuple(r["triple"]) for r in q["per_triple"]}) == q["n_triples"]
+    assert "windows of 32 traces" in describe_quality(q)
+    # enough sections: no windows
+    many, _ = load_data("synthetic", None, (32, 64, 128), 4, None, None)
+    store4, having4 = held_out_with_class(many, SCRUFF, min_pixels=256)
+    assert len(having4) >= 6
+    assert all(u.stop is None for u in held_out_units(store4, having4, SCRUFF, 256))
 
 
 def test_the_realism_classifier_tells_a_texture_free_fill_from_real_regions():

@@ -118,7 +118,10 @@ def register(sub: Any) -> None:
         "stratal)",
     )
     tq.add_argument("--class", dest="cls", default="scruff", help="class name or id")
-    tq.add_argument("--triples", type=positive_int, default=48, help="held-out triples (48)")
+    tq.add_argument(
+        "--triples", type=positive_int, default=48,
+        help="held-out triples, at most (48; fewer when fewer distinct ones exist)",
+    )
     tq.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the triples")
     tq.add_argument(
         "--every", type=positive_int, default=5, help="held-out sections: every N-th (5)"

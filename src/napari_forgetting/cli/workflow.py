@@ -157,7 +157,7 @@ def _quality_line(q: dict[str, Any]) -> str:
     else:
         verdict = "BELOW the bar, going on (--force)"
     return (
-        f"transfer quality ({q['method']}, {q['n_triples']} held-out triples of "
+        f"transfer quality ({q['method']}, {q['n_triples']} distinct held-out triples of "
         f"{q['n_sections']} sections): inside {q['inside']:.3f} std, outside "
         f"{q['outside']:.4f} std, rms error {q['rms_error']:.3f} std, lateral texture "
         f"{q['lateral_noise_ratio']:.2f} of a texture-free fill's distance, repeated traces "

@@ -46,7 +46,10 @@ __all__ = [
     "QUALITY_BAR",
     "QualityBar",
     "TooFewSections",
+    "HeldOut",
     "describe_quality",
+    "draw_triples",
+    "held_out_units",
     "held_out_with_class",
     "psnr",
     "reconstruction_quality",
@@ -286,6 +289,91 @@ def held_out_with_class(
     return store, having
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """One unit of a quality measurement: a held-out section, or a window of its traces
+    ``[start, stop)`` (see :func:`held_out_units`)."""
+
+    section: Section
+    start: int = 0
+    stop: int | None = None
+
+    @property
+    def key(self) -> str:
+        if self.stop is None:
+            return self.section.key
+        return f"{self.section.key}[{self.start}:{self.stop}]"
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self.start, self.section.shape[1] if self.stop is None else self.stop
+
+    def overlaps(self, other: HeldOut) -> bool:
+        """True when the two share pixels (the same section and overlapping traces)."""
+        if other.section != self.section:
+            return False
+        (a, b), (c, d) = self.span, other.span
+        return a < d and c < b
+
+    def get(self, store: SectionStore) -> tuple[np.ndarray, np.ndarray]:
+        image, labels = store.get(self.section)
+        cols = slice(*self.span)
+        return image[:, cols], labels[:, cols]
+
+
+#: Below this many held-out sections holding the class, the measurement also uses windows
+#: of them (:func:`held_out_units`).
+MIN_SECTIONS = 6
+#: A window's width in traces (windows tile a section without overlap).
+WINDOW_TRACES = 32
+#: The fewest class pixels a window holds (half of ``min_pixels``, at least this many).
+WINDOW_MIN_PIXELS = 128
+
+
+def held_out_units(
+    store: SectionStore, having: Sequence[Section], class_id: int, min_pixels: int
+) -> list[HeldOut]:
+    """The units triples are drawn from: every section of ``having``; when fewer than
+    :data:`MIN_SECTIONS` are there, also the windows of :data:`WINDOW_TRACES` traces that
+    tile each of them (wider sections only) and hold at least ``max(min_pixels // 2,``
+    :data:`WINDOW_MIN_PIXELS` ``)`` pixels of the class -- the texture figures need a region
+    of a few hundred pixels, not a whole section, and a triple never puts two overlapping
+    units together (:meth:`HeldOut.overlaps`)."""
+    units = [HeldOut(s) for s in having]
+    if len(having) >= MIN_SECTIONS:
+        return units
+    least = max(int(min_pixels) // 2, WINDOW_MIN_PIXELS)
+    for s in having:
+        width = s.shape[1]
+        if width < 2 * WINDOW_TRACES:
+            continue
+        for start in range(0, width - WINDOW_TRACES + 1, WINDOW_TRACES):
+            unit = HeldOut(s, start, start + WINDOW_TRACES)
+            if int((unit.get(store)[1] == int(class_id)).sum()) >= least:
+                units.append(unit)
+    return units
+
+
+def draw_triples(units: Sequence[HeldOut], n: int, rng: np.random.Generator) -> list[tuple]:
+    """Up to ``n`` distinct triples ``(target, source A, source B)`` of pairwise
+    non-overlapping ``units`` (the two sources unordered), drawn without replacement by
+    ``rng``: all of them when there are no more than ``n``."""
+    m = len(units)
+    every = [
+        (t, a, b)
+        for t in range(m)
+        for a in range(m)
+        for b in range(a + 1, m)
+        if t not in (a, b)
+        and not units[t].overlaps(units[a])
+        and not units[t].overlaps(units[b])
+        and not units[a].overlaps(units[b])
+    ]
+    if len(every) > n:
+        every = [every[i] for i in sorted(rng.choice(len(every), int(n), replace=False))]
+    return [(units[t], units[a], units[b]) for t, a, b in every]
+
+
 def triple_panels(
     method: MethodLike,
     target: tuple[Any, Any],
@@ -363,25 +451,26 @@ def transfer_quality(
     if not isinstance(method, StratalTransfer):
         method = _resolve(method, n_classes)
     store, having = held_out_with_class(volume_or_arrays, k, every, min_pixels, sections)
+    units = held_out_units(store, having, k, min_pixels)
     std = float(amplitude_stats(split_source(volume_or_arrays))[1]) or 1.0
     rng = np.random.default_rng([int(seed), k])
     draws = AmplitudeDraws()
     rows = []
     fake_windows: list[tuple[str, np.ndarray]] = []
     textures: dict[str, dict[str, Any]] = {}
+    pair_rows: dict[tuple[str, str], dict[str, float]] = {}  # (target, source) -> figures
 
-    def texture_of(sec: Section) -> dict[str, Any]:
-        """A held-out section's class-region texture, computed once (sections recur)."""
-        if sec.key not in textures:
-            image, labels = store.get(sec)
-            textures[sec.key] = region_texture(image, labels == k, std)
-        return textures[sec.key]
+    def texture_of(unit: HeldOut) -> dict[str, Any]:
+        """A held-out unit's class-region texture, computed once (units recur)."""
+        if unit.key not in textures:
+            image, labels = unit.get(store)
+            textures[unit.key] = region_texture(image, labels == k, std)
+        return textures[unit.key]
 
-    for _ in range(int(n_triples)):
-        t, a, b = (having[i] for i in rng.choice(len(having), 3, replace=False))
-        t_img, t_lab = store.get(t)
+    for t, a, b in draw_triples(units, n_triples, rng):
+        t_img, t_lab = t.get(store)
         region = t_lab == k
-        panels = triple_panels(method, (t_img, t_lab), store.get(a), store.get(b), k, std)
+        panels = triple_panels(method, (t_img, t_lab), a.get(store), b.get(store), k, std)
         moved = {"a": panels["result_a"], "b": panels["result_b"]}
         base, figures = panels["character"]["target"], panels["character"]
         src = {"a": figures["source_a"], "b": figures["source_b"]}
@@ -396,13 +485,17 @@ def transfer_quality(
             pair = (src["a"][stat] - src["b"][stat], got["a"][stat] - got["b"][stat])
             if all(math.isfinite(v) for v in pair) and abs(pair[0]) >= MIN_GAP[stat]:
                 tracking[stat] = pair
+        # a (target, source) pair's figures do not depend on the triple's other source:
+        # measured once per distinct pair, which is what each judged median rests on
+        new = {n: u for n, u in (("a", a), ("b", b)) if (t.key, u.key) not in pair_rows}
         texture = _texture_rows(
             draws, t_img, t_lab, region, k, std, texture_of(t),
-            {n: (store.get(s), texture_of(s), src[n]["rms"]) for n, s in (("a", a), ("b", b))},
+            {n: (u.get(store), texture_of(u), src[n]["rms"]) for n, u in new.items()},
             moved,
         )  # fmt: skip
-        for n in ("a", "b"):
-            fake_windows += [(t.key, f) for f in window_features(moved[n], region, std)]
+        for (n, u), row in zip(new.items(), texture, strict=True):
+            pair_rows[(t.key, u.key)] = row
+            fake_windows += [(t.section.key, f) for f in window_features(moved[n], region, std)]
         real = _seam_gradient(t_img / std, region)
         seam = [_seam_gradient(moved[n] / std, region) for n in ("a", "b")]
         rows.append(
@@ -412,13 +505,11 @@ def transfer_quality(
                 "outside": panels["outside"],
                 "moves": moves,
                 "tracking": tracking,
-                "texture": texture,
+                "texture": [pair_rows[(t.key, u.key)] for u in (a, b)],
                 "seam": float(np.mean(seam) / real) if real > 0 else float("nan"),
             }
         )
-    per_pair = {
-        name: [p[name] for r in rows for p in r["texture"]] for name in TEXTURE_FIGURES
-    }
+    per_pair = {name: [p[name] for p in pair_rows.values()] for name in TEXTURE_FIGURES}
     per_triple = {name: [r[name] for r in rows] for name in ("inside", "outside", "seam")}
     judged = {**per_triple, **per_pair}
     intervals = {}
@@ -436,6 +527,8 @@ def transfer_quality(
         "class_id": k,
         "n_triples": len(rows),
         "n_sections": len(having),
+        "n_windows": len(units) - len(having),
+        "n_pairs": len(pair_rows),
         "min_pixels": int(min_pixels),
         "std": std,
         "sample_interval": getattr(volume_or_arrays, "sample_interval", None),
@@ -505,6 +598,11 @@ def _texture_rows(
     return out
 
 
+def _windows_note(q: dict[str, Any]) -> str:
+    n = q.get("n_windows", 0)
+    return f" and {n} windows of {WINDOW_TRACES} traces of them" if n else ""
+
+
 def describe_quality(q: dict[str, Any]) -> str:
     """A few lines for a terminal, a refusal or a dock: each judged figure with its
     interval and the pairs it rests on, against the bar; then the figures measured, not
@@ -521,9 +619,10 @@ def describe_quality(q: dict[str, Any]) -> str:
         "seam": "seam gradient / the real boundary's",
     }
     lines = [
-        f"transfer quality ({q['method']}, class {q['class_id']}, {q['n_triples']} held-out "
-        f"triples of {q['n_sections']} sections with >= {q['min_pixels']} class pixels; "
-        f"medians, {level} bootstrap intervals, n = pairs measured):"
+        f"transfer quality ({q['method']}, class {q['class_id']}, {q['n_triples']} distinct "
+        f"held-out triples of {q['n_sections']} sections with >= {q['min_pixels']} class "
+        f"pixels{_windows_note(q)}; medians, {level} bootstrap intervals, n = distinct "
+        "triples or (target, source) pairs measured):"
     ]
     for name, (op, bound) in bar.judgements().items():
         low, high = q["intervals"][name]

@@ -183,8 +183,8 @@ def check_transfer(
         how = ("cannot be judged against the quality bar" if q.get("verdict") == "cannot judge"
                else "is below the quality bar")  # fmt: skip
         raise TransferBelowBar(
-            f"{what} {how} on {q['n_triples']} held-out triples of {q['n_sections']} "
-            "sections: " + "; ".join(q["failures"])
+            f"{what} {how} on {q['n_triples']} distinct held-out triples of "
+            f"{q['n_sections']} sections: " + "; ".join(q["failures"])
             + " (napari-forgetting transfer-quality prints all its figures; --force goes on "
             "anyway)"
         )
