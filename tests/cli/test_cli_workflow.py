@@ -78,6 +78,10 @@ def test_cli_augment_with_the_stratal_transfer_and_transfer_quality(parent_run, 
     assert record["transfer_method"] == "stratal" and record["transfer_checkpoint"] is None
     assert record["transfer_quality"]["verdict"] == "cannot judge"
     assert record["transfer_quality"]["forced"] and not record["transfer_quality"]["passes"]
+    # the parent run's own model measured the label fidelity (a 2-epoch model: not judged)
+    label = record["transfer_quality"]["label"]
+    assert label["model"] == str(parent_run.path / "checkpoint.pt") and label["pairs"] > 0
+    assert "the run's model finds" in out
     # transfer-quality prints the same figures
     figures = tmp_path / "q.json"
     argv = ["transfer-quality", "--transfer-method", "stratal", "--data", "synthetic",
@@ -98,6 +102,8 @@ def test_cli_augment_with_the_stratal_transfer_and_transfer_quality(parent_run, 
         ([str(tmp_path / "missing.pt")], "missing.pt"),
         (["--class", "salt"], "unknown class"),
         (["--min-pixels", "100000"], "needs three"),
+        (["--min-pixels", "1", "--baseline", str(tmp_path / "nothing")], "no checkpoint at"),
+        (["--min-pixels", "1", "--baseline", str(figures)], "q.json: "),
     ):
         argv = ["transfer-quality", *bad, "--data", "synthetic", "--shape", "8", "12", "32"]
         assert main(argv) == 2, bad

@@ -661,3 +661,75 @@ def test_the_realism_classifier_tells_a_texture_free_fill_from_real_regions():
     assert _auc(np.array([0.5, 0.5]), np.array([1, 0])) == 0.5
     same = [("a", np.ones(3)), ("b", np.ones(3))]
     assert realism_auc(same, same)["auc"] == 0.5  # identical features: indistinguishable
+
+
+# ------------------------------------------------------------------- label fidelity
+
+
+def test_a_runs_segmenter_predicts_what_the_run_stored_and_refuses_other_checkpoints(
+    parent_run, workflow_survey, transfer_checkpoint, tmp_path
+):
+    # the frozen baseline of label fidelity is the run's model as training evaluated it:
+    # raw sections in, the run's stored last-epoch predictions out (same normalisation)
+    from napari_forgetting.data.store import SectionStore, sources
+    from napari_forgetting.model.checkpoint import CheckpointError
+    from napari_forgetting.training.segmenter import load_segmenter
+
+    seg = load_segmenter(parent_run.path)
+    assert seg.epochs == parent_run.n_epochs and seg.n_classes == len(workflow_survey.class_names)
+    store = SectionStore(*sources(workflow_survey, "test"))
+    for section in parent_run.eval_sections[:3]:
+        image, _ = store.get(section)
+        np.testing.assert_array_equal(seg(image), parent_run.prediction(section))
+    with pytest.raises(CheckpointError, match="not a segmentation run's checkpoint"):
+        load_segmenter(transfer_checkpoint)
+    state = load_checkpoint(parent_run.path / "checkpoint.pt")
+    state["epoch"] = 0
+    save_checkpoint(tmp_path / "untrained.pt", state)
+    with pytest.raises(CheckpointError, match="no epoch trained yet"):
+        load_segmenter(tmp_path / "untrained.pt")
+    with pytest.raises(FileNotFoundError):
+        load_segmenter(tmp_path / "absent")
+
+
+def test_label_fidelity_is_judged_only_with_a_model_that_knows_the_class():
+    # fake baselines: one that finds the class wherever the section is real (a transfer
+    # loses every label: judged, fails), one that finds it everywhere (judged, passes), one
+    # that never finds it (not judged, with its reason; the verdict rests on the rest)
+    from napari_forgetting.data.source import load_data
+    from napari_forgetting.transfer.quality import held_out_with_class
+
+    volume, _ = load_data("synthetic", None, (32, 64, 128), 4, None, None)
+    store, having = held_out_with_class(volume, SCRUFF)
+    real = {}
+    for s in having:
+        image, labels = store.get(s)
+        real[image.tobytes()] = labels
+        for start in range(0, image.shape[1] - 31, 32):  # the windows' crops
+            crop = np.ascontiguousarray(image[:, start : start + 32])
+            real[crop.tobytes()] = labels[:, start : start + 32]
+
+    def only_real(image):
+        labels = real.get(np.ascontiguousarray(image).tobytes())
+        return np.zeros(image.shape, np.uint8) if labels is None else labels
+
+    base = transfer_quality(StratalTransfer(), volume, SCRUFF)
+    assert "label" not in base and base["passes"]
+    lost = transfer_quality(StratalTransfer(), volume, SCRUFF, segmenter=only_real)
+    label = lost["label"]
+    assert label["judged"] and label["recall_real"] == 1.0 and label["recall_transferred"] == 0
+    assert label["gap"] == -1.0 and label["pairs"] == lost["n_pairs"]
+    assert lost["failures"] == ["label_gap -1.000 < -0.2"] and lost["verdict"] == "fail"
+    assert "label fidelity" in describe_quality(lost) and "(bar >= -0.2)" in describe_quality(lost)
+    everywhere = transfer_quality(
+        StratalTransfer(), volume, SCRUFF, segmenter=lambda im: np.full(im.shape, SCRUFF)
+    )
+    assert everywhere["label"]["gap"] == 0.0 and everywhere["passes"]
+    blind = transfer_quality(
+        StratalTransfer(), volume, SCRUFF, segmenter=lambda im: np.zeros(im.shape, np.uint8)
+    )
+    assert not blind["label"]["judged"] and blind["passes"]
+    assert "not judged: the model finds 0.00 of the real class regions" in describe_quality(blind)
+    # the other figures do not change with a segmenter
+    for name in ("inside", "rms_error", "lateral_closure"):
+        assert lost[name] == base[name] == blind[name]

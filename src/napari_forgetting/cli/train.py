@@ -124,6 +124,12 @@ def register(sub: Any) -> None:
     )
     tq.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the triples")
     tq.add_argument(
+        "--baseline",
+        help="a segmentation run (folder or checkpoint.pt) of the same data, trained without "
+        "the held-out sections: its frozen model measures label fidelity (how much of the "
+        "transferred class region it still labels as the class, against the real regions)",
+    )
+    tq.add_argument(
         "--every", type=positive_int, default=5, help="held-out sections: every N-th (5)"
     )
     add_min_pixels_argument(tq)
@@ -318,9 +324,14 @@ def _cmd_transfer_quality(args: argparse.Namespace) -> int:
     with usage_errors(KeyError):
         method = resolve_method(args.transfer_method, args.checkpoint)
         class_id = resolve_class(list(data.class_names), args.cls)
+        segmenter = None
+        if args.baseline:
+            from napari_forgetting.training.segmenter import load_segmenter
+
+            segmenter = load_segmenter(args.baseline)
         q = transfer_quality(
             method, data, class_id, n_triples=args.triples, seed=args.seed, every=args.every,
-            min_pixels=args.min_pixels,
+            min_pixels=args.min_pixels, segmenter=segmenter,
         )  # fmt: skip
     print(describe_quality(q))
     if args.json:

@@ -110,7 +110,7 @@ def _cmd_augment(args: argparse.Namespace) -> int:
             class_id = resolve_class(run.class_names, args.cls)
             quality = check_transfer(
                 method, volume, class_id, force=args.force, min_pixels=args.min_pixels,
-                every=int(run.train_config.get("every", 5)),
+                every=int(run.train_config.get("every", 5)), baseline=run.path,
             )  # fmt: skip
         print(_quality_line(quality))
         bar = tqdm(total=args.sources * args.per_source, desc="transfers", unit="section",
@@ -161,7 +161,18 @@ def _quality_line(q: dict[str, Any]) -> str:
         f"{q['n_sections']} sections): inside {q['inside']:.3f} std, outside "
         f"{q['outside']:.4f} std, rms error {q['rms_error']:.3f} std, lateral texture "
         f"{q['lateral_noise_ratio']:.2f} of a texture-free fill's distance, repeated traces "
-        f"{q['repeated']:.2f}: {verdict}"
+        f"{q['repeated']:.2f}{_label_part(q)}: {verdict}"
+    )
+
+
+def _label_part(q: dict[str, Any]) -> str:
+    label = q.get("label")
+    if label is None:
+        return ""
+    judged = "" if label["judged"] else ", not judged: the run's model finds too little of it"
+    return (
+        f", the run's model finds {label['recall_transferred']:.2f} of the transferred class "
+        f"regions and {label['recall_real']:.2f} of the real ones{judged}"
     )
 
 

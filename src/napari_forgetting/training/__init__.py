@@ -10,6 +10,8 @@
   live view.
 * :mod:`.segmentation` -- :class:`Trainer`: DeepLabV3-ResNet18 on patches, with per-epoch
   forgetting tracking into a run store.
+* :mod:`.segmenter` -- :func:`load_segmenter`: a run's trained model, frozen, as a function of
+  a section (the transfer quality's label fidelity).
 
 Names are imported lazily (PEP 562): importing :mod:`.config`, :mod:`.events` or
 :mod:`.callbacks` does not load torch. No Qt, napari or printing here.
@@ -27,7 +29,9 @@ _EXPORTS = {
     "TrainingError": "loop",
     "TrainingLoop": "loop",
     "TrainConfig": "config",
+    "Segmenter": "segmenter",
     "Trainer": "segmentation",
+    "load_segmenter": "segmenter",
     "live_events": "events",
 }
 

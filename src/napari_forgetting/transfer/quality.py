@@ -17,7 +17,7 @@ All return plain dicts of floats (and lists), ready for JSON.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -157,6 +157,12 @@ class QualityBar:
     * ``max_seam``: the seam's vertical gradient over the real boundary's, at most (a
       sharper seam is a shortcut for a segmentation model).
 
+    * ``min_label_gap``: with a frozen segmentation model (``segmenter``), the share of the
+      transferred region it labels as the class minus the share of the real source region
+      it does, at least (transferred Scruff recognised about as well as real Scruff); judged
+      only where the model finds at least ``min_real_recall`` of the real regions (a model
+      that does not know the class says nothing of a transfer).
+
     A judged figure resting on fewer than ``min_pairs`` pairs is not judged: the verdict is
     then *cannot judge* with that reason, never a pass. The vertical correlogram, the
     frequency and continuity moves and their tracking are measured and printed, not judged
@@ -173,6 +179,8 @@ class QualityBar:
     max_repeated: float = 0.5
     max_seam: float = 1.25
     min_pairs: int = 12
+    min_label_gap: float = -0.2
+    min_real_recall: float = 0.5
 
     def judgements(self) -> dict[str, tuple[str, float]]:
         """``{figure: (">=" or "<=", bound)}`` of the judged medians."""
@@ -196,6 +204,15 @@ class QualityBar:
                 out.append(f"cannot judge {name}: {n} measurable pairs, need {self.min_pairs}")
             elif not (value >= bound if op == ">=" else value <= bound):
                 out.append(f"{name} {value:.3f} {'<' if op == '>=' else '>'} {bound:g}")
+        label = q.get("label")
+        if label is not None and label.get("judged"):
+            if label["pairs"] < self.min_pairs:
+                out.append(
+                    f"cannot judge label_gap: {label['pairs']} measurable pairs, "
+                    f"need {self.min_pairs}"
+                )
+            elif not label["gap"] >= self.min_label_gap:
+                out.append(f"label_gap {label['gap']:.3f} < {self.min_label_gap:g}")
         for name in self.tracked:
             track = q["tracking"][name]
             if q["tracking_triples"][name] >= MIN_TRIPLES and not track >= self.min_move:
@@ -417,6 +434,7 @@ def transfer_quality(
     min_pixels: int = DEFAULT_MIN_PIXELS,
     sections: Sequence[Section] | None = None,
     bar: QualityBar = QUALITY_BAR,
+    segmenter: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Measure a transfer method on held-out triples (target, source A, source B).
 
@@ -439,6 +457,13 @@ def transfer_quality(
     * ``seam``: the vertical gradient across the region's edge in T(A) and T(B) over the
       same in the target itself.
 
+    With ``segmenter`` (a frozen segmentation model: raw section -> class ids, e.g.
+    :func:`~napari_forgetting.training.segmenter.load_segmenter`; trained without the
+    held-out sections), ``label``: per distinct (target, source) pair the share of the
+    transferred region it labels as the class (``recall_transferred``) against the share of
+    the real source region (``recall_real``), their difference's median ``gap`` with its
+    interval, judged by the bar where the model knows the class (``judged``).
+
     Returns the medians over triples (``inside``, ``outside``, ``moves``, ``seam``), the
     ``tracking`` slopes, ``move_pairs`` (how many pairs each move is the median of), the ``bar``,
     its ``failures`` and ``passes``, the amplitude ``std``, ``sample_interval`` (ms, when the
@@ -450,6 +475,12 @@ def transfer_quality(
     n_classes = len(getattr(volume_or_arrays, "class_names", ()) or ()) or None
     if not isinstance(method, StratalTransfer):
         method = _resolve(method, n_classes)
+    seg_classes = getattr(segmenter, "n_classes", None)
+    if seg_classes is not None and n_classes is not None and seg_classes != n_classes:
+        raise ValueError(
+            f"the baseline model {getattr(segmenter, 'path', '')} was trained for "
+            f"{seg_classes} classes, the data has {n_classes}"
+        )
     store, having = held_out_with_class(volume_or_arrays, k, every, min_pixels, sections)
     units = held_out_units(store, having, k, min_pixels)
     std = float(amplitude_stats(split_source(volume_or_arrays))[1]) or 1.0
@@ -459,6 +490,18 @@ def transfer_quality(
     fake_windows: list[tuple[str, np.ndarray]] = []
     textures: dict[str, dict[str, Any]] = {}
     pair_rows: dict[tuple[str, str], dict[str, float]] = {}  # (target, source) -> figures
+
+    recalls: dict[str, float] = {}  # unit -> share of its real region the segmenter finds
+
+    def recall(image: np.ndarray, region: np.ndarray) -> float:
+        assert segmenter is not None
+        return float((np.asarray(segmenter(image))[region] == k).mean())
+
+    def real_recall(unit: HeldOut) -> float:
+        if unit.key not in recalls:
+            image, labels = unit.get(store)
+            recalls[unit.key] = recall(image, labels == k)
+        return recalls[unit.key]
 
     def texture_of(unit: HeldOut) -> dict[str, Any]:
         """A held-out unit's class-region texture, computed once (units recur)."""
@@ -494,6 +537,10 @@ def transfer_quality(
             moved,
         )  # fmt: skip
         for (n, u), row in zip(new.items(), texture, strict=True):
+            if segmenter is not None:
+                row["recall_transferred"] = recall(moved[n], region)
+                row["recall_real"] = real_recall(u)
+                row["label_gap"] = row["recall_transferred"] - row["recall_real"]
             pair_rows[(t.key, u.key)] = row
             fake_windows += [(t.section.key, f) for f in window_features(moved[n], region, std)]
         real = _seam_gradient(t_img / std, region)
@@ -546,11 +593,40 @@ def transfer_quality(
         "bar": asdict(bar),
         "per_triple": rows,
     }
+    if segmenter is not None:
+        q["label"] = _label_fidelity(list(pair_rows.values()), recalls, bar, segmenter)
     q["failures"] = bar.failures(q)
     q["passes"] = not q["failures"]
     judged_out = [f for f in q["failures"] if not f.startswith("cannot judge")]
     q["verdict"] = "pass" if q["passes"] else ("fail" if judged_out else "cannot judge")
     return q
+
+
+def _label_fidelity(
+    rows: Sequence[dict[str, float]],
+    recalls: dict[str, float],
+    bar: QualityBar,
+    segmenter: Any,
+) -> dict[str, Any]:
+    """The ``label`` entry of :func:`transfer_quality` (see there)."""
+    gaps = [r["label_gap"] for r in rows]
+    low, high, n = _interval(gaps, seed=99)
+    real = _median(list(recalls.values()))
+    judged = math.isfinite(real) and real >= bar.min_real_recall
+    return {
+        "model": str(getattr(segmenter, "path", type(segmenter).__name__)),
+        "recall_transferred": _median([r["recall_transferred"] for r in rows]),
+        "recall_real": real,
+        "gap": _median(gaps),
+        "interval": [low, high],
+        "pairs": n,
+        "units": len(recalls),
+        "judged": bool(judged),
+        "reason": None if judged else (
+            f"the model finds {real:.2f} of the real class regions (median over "
+            f"{len(recalls)}), below {bar.min_real_recall:g}: too weak a model to judge by"
+        ),
+    }  # fmt: skip
 
 
 #: The per-(triple, source) figures of :func:`_texture_rows`, each a median in the result.
@@ -648,6 +724,16 @@ def describe_quality(q: dict[str, Any]) -> str:
     )
     lines.append(f"  measured, not judged: moved from target towards source {moves}; "
                  f"vertical texture {vertical}")  # fmt: skip
+    label = q.get("label")
+    if label is not None:
+        low, high = label["interval"]
+        lines.append(
+            f"  label fidelity ({label['model']}): finds {label['recall_transferred']:.2f} of "
+            f"the transferred class regions, {label['recall_real']:.2f} of the real ones; "
+            f"difference {label['gap']:.3f} [{low:.3f}, {high:.3f}] n={label['pairs']} "
+            + (f"(bar >= {bar.min_label_gap:g})" if label["judged"]
+               else f"(not judged: {label['reason']})")
+        )  # fmt: skip
     realism = q.get("realism")
     if realism is not None:
         lines.append(

@@ -149,6 +149,7 @@ def check_transfer(
     force: bool = False,
     min_pixels: int = DEFAULT_MIN_PIXELS,
     every: int = 5,
+    baseline: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Measure a transfer method on the volume's held-out sections; refuse one below the bar.
 
@@ -159,7 +160,14 @@ def check_transfer(
     has too few held-out sections with ``min_pixels`` of the class). Raises
     :class:`TransferBelowBar` (one line, with the figures) unless ``force``, and
     ``ValueError`` for a model trained for another class count.
+
+    ``baseline``: a segmentation run (folder or checkpoint) trained without the held-out
+    sections -- the run a pool augments: its frozen model measures the transfer's label
+    fidelity (``label``, judged by the bar). A run whose checkpoint is absent or unreadable
+    is measured without it (``label_not_measured`` says why).
     """
+    from napari_forgetting.model.checkpoint import CheckpointError
+    from napari_forgetting.training.segmenter import load_segmenter
     from napari_forgetting.transfer import TooFewSections, method_name, transfer_quality
 
     what = (
@@ -167,8 +175,16 @@ def check_transfer(
         if isinstance(method, (str, os.PathLike))
         else f"the {method_name(method)} transfer"
     )
+    segmenter, why_not = None, None
+    if baseline is not None:
+        try:
+            segmenter = load_segmenter(baseline)
+        except (FileNotFoundError, CheckpointError) as exc:
+            why_not = f"label fidelity not measured: {exc}"
     try:
-        q = transfer_quality(method, volume, class_id, every=every, min_pixels=min_pixels)
+        q = transfer_quality(
+            method, volume, class_id, every=every, min_pixels=min_pixels, segmenter=segmenter
+        )
     except TooFewSections as exc:
         if not force:
             raise TransferBelowBar(
@@ -178,6 +194,8 @@ def check_transfer(
         return {"measured": False, "reason": str(exc), "forced": True, "passes": None}
     record = {k: v for k, v in q.items() if k != "per_triple"}
     record["measured"] = True
+    if why_not:
+        record["label_not_measured"] = why_not
     record["forced"] = bool(force and not q["passes"])
     if not q["passes"] and not force:
         how = ("cannot be judged against the quality bar" if q.get("verdict") == "cannot judge"
@@ -731,6 +749,7 @@ def augment_and_retrain_events(
             force=force,
             min_pixels=min_pixels,
             every=int(parent.train_config.get("every", 5)),
+            baseline=parent.path,
         )
         pool = yield from pool_steps(
             parent, transfer_model, cls, n_sources, per_source, seed, volume,
