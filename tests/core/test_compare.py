@@ -370,6 +370,14 @@ def test_tiny_preset_end_to_end_and_a_resumed_run_gives_the_same_report(tmp_path
     assert all(r["status"] == "finished" for r in jobs)
     pool = json.loads((whole / "pools" / "seed0" / "pool.json").read_text())
     assert pool["transfer_method"] == "learned" and pool["transfer_quality"]["forced"]
+    # the report's transfer table: the judged figures and the seed's baseline model's labels
+    label = pool["transfer_quality"]["label"]
+    assert label["model"] == str(whole / "jobs" / "baseline-seed0" / "checkpoint.pt")
+    row = next(line for line in md.splitlines() if line.startswith("| 0 | learned |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == f"{pool['transfer_quality']['inside']:.3f}"
+    assert cells[7].startswith(f"{label['recall_transferred']:.2f} / {label['recall_real']:.2f}")
+    assert cells[8] in ("below (forced)", "cannot judge (forced)")
 
 
 def test_presets_are_configs_and_options_beside_them_win():

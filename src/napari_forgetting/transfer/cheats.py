@@ -15,6 +15,12 @@ synthetic geologies.
 
 The draws are seeded from the sections' contents, so a cheat is deterministic, as a
 method is.
+
+Two controls of the label-fidelity figure (a frozen segmentation model's recall of the
+transferred region), in :data:`LABEL_CONTROLS`: :class:`ZeroFill` (the region emptied) and
+:class:`ReversedPolarity` (the stratal fill with its sign flipped: the source's texture and RMS,
+the opposite polarity -- the texture figures cannot see it, correlograms and RMS are even in
+the sign).
 """
 
 from __future__ import annotations
@@ -31,7 +37,16 @@ from napari_forgetting.transfer.region import (
     stratal_fill,
 )
 
-__all__ = ["CHEATS", "AmplitudeDraws", "RescaledTarget", "ShuffledTraces", "TiledPatch"]
+__all__ = [
+    "CHEATS",
+    "LABEL_CONTROLS",
+    "AmplitudeDraws",
+    "RescaledTarget",
+    "ReversedPolarity",
+    "ShuffledTraces",
+    "TiledPatch",
+    "ZeroFill",
+]
 
 
 def _rng(*arrays: np.ndarray) -> np.random.Generator:
@@ -121,3 +136,26 @@ class TiledPatch(StratalTransfer):
 
 #: Every cheat's class, by name.
 CHEATS = {c.name: c for c in (AmplitudeDraws, RescaledTarget, ShuffledTraces, TiledPatch)}
+
+
+class ZeroFill(StratalTransfer):
+    """The target's class region emptied (zeros): no signal at all (see the module)."""
+
+    name = "zero fill"
+
+    def fill(self, target_labels, source_image, source_labels, class_id, target_image=None):
+        tl, _ = _regions(target_labels, source_labels, class_id)
+        return np.zeros(tl.shape, dtype=np.float32)
+
+
+class ReversedPolarity(StratalTransfer):
+    """The stratal fill with its sign flipped (see the module)."""
+
+    name = "reversed polarity"
+
+    def fill(self, target_labels, source_image, source_labels, class_id, target_image=None):
+        return -super().fill(target_labels, source_image, source_labels, class_id)
+
+
+#: The label-fidelity controls' classes, by name.
+LABEL_CONTROLS = {c.name: c for c in (ZeroFill, ReversedPolarity)}
