@@ -518,7 +518,8 @@ def test_the_3d_survey_view_shows_planes_with_the_heat_maps_inside(
     assert high == live.heat_max and low == max(1, int(0.5 * high) + 1) - 0.5
     assert all(tuple(h.contrast_limits) == (low, high) for h in heat)
     assert viewer.dims.order == (0, 2, 1)  # depth down, the oblique camera
-    assert tuple(viewer.camera.angles) == pytest.approx(SURVEY_ANGLES)
+    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
+    assert tuple(camera.angles) == pytest.approx(SURVEY_ANGLES)
     widget.survey_button.changed.emit(True)  # again: the same planes, moved to the point
     assert [viewer.layers[name] for name in PLANE_NAMES.values()] == planes
     widget.view_sections("crossline")

@@ -88,8 +88,10 @@ def show_survey_3d(viewer: Any, seismic: Any) -> list[Any]:
     viewer.dims.order = DEPTH_DOWN_ORDER  # the axes the camera angles below are for
     viewer.dims.ndisplay = 3
     viewer.reset_view()
-    viewer.camera.angles = SURVEY_ANGLES
-    viewer.camera.zoom = viewer.camera.zoom * SURVEY_ZOOM
+    # napari 0.9 moved the camera to viewer.scene (viewer.camera is deprecated there)
+    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
+    camera.angles = SURVEY_ANGLES
+    camera.zoom = camera.zoom * SURVEY_ZOOM
     return planes
 
 
