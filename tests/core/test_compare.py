@@ -191,6 +191,24 @@ def test_rerun_skips_finished_jobs(first):
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
 
 
+def test_a_learned_transfer_below_the_bar_stops_the_comparison_before_any_job(tmp_path):
+    """Not forced, the learned model the comparison trains is trained and measured first:
+    below the bar (here: not even measurable) the comparison stops with one line before any
+    segmentation job; forced, it trains as a job beside the others (the test below)."""
+    from napari_forgetting.workflow.augment import TransferBelowBar
+
+    cfg = config(methods=("baseline", "transfer"), seeds=1, transfer_method="learned",
+                 transfer={"epochs": 0}, n_sources=1, per_source=1)  # fmt: skip
+    said: list[str] = []
+    with pytest.raises(TransferBelowBar, match="its quality cannot be measured here") as info:
+        run_comparison(cfg, tmp_path, n_workers=1, processes=False, log=said.append)
+    assert "\n" not in str(info.value)
+    assert said[0].startswith("transfer model: trained before the segmentation jobs")
+    assert (tmp_path / cmp.TRANSFER_DIR / "checkpoint.pt").is_file()
+    assert not (tmp_path / cmp.JOBS_DIR).exists()  # no segmentation job ran
+    assert not any(line.startswith("jobs to run") for line in said)
+
+
 def test_failed_job_is_retried_and_reported(tmp_path, monkeypatch):
     """Baseline training raises (in-process threads cluster, so the patch reaches the worker):
     it is retried, then reported; the transfer job that needs it is reported too."""
@@ -206,7 +224,7 @@ def test_failed_job_is_retried_and_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(cmp, "_fit", failing_fit)
     cfg = config(
         methods=("baseline", "flip", "transfer"), seeds=1, retries=1, transfer_method="learned",
-        transfer={"epochs": 0}, n_sources=1, per_source=1,
+        transfer={"epochs": 0}, n_sources=1, per_source=1, force=True,
     )  # fmt: skip
     said: list[str] = []
     result = run_comparison(cfg, tmp_path, n_workers=2, processes=False, log=said.append)

@@ -810,6 +810,44 @@ def _check_given_transfer(config: CompareConfig, volume: Any) -> None:
     )
 
 
+def _train_transfer_first(
+    config: CompareConfig,
+    out: Path,
+    volume: Any,
+    source: dict[str, Any],
+    threads: int,
+    log: Callable[[str], None] | None,
+) -> None:
+    """The learned transfer model the comparison trains once, trained (with ``threads``)
+    and measured before any segmentation job: one below the quality bar stops the
+    comparison there with one line (:class:`~.augment.TransferBelowBar`) unless ``force``,
+    instead of failing its transfer jobs after the other arms have trained. A model
+    trained by an earlier run of the comparison is measured again, not retrained (its
+    job is then skipped as finished)."""
+    from napari_forgetting.runs.hotspots import resolve_class
+    from napari_forgetting.workflow.augment import check_transfer
+
+    say = log or (lambda msg: None)
+    tdir = out / TRANSFER_DIR
+    n_classes = int(getattr(volume, "n_classes", None) or len(volume.class_names))
+    if not (tdir / _DONE).is_file():
+        tcfg = {**default_transfer_config(config.train, n_classes), **config.transfer}
+        say("transfer model: trained before the segmentation jobs, so that one below the "
+            "quality bar stops the comparison before them")  # fmt: skip
+        done = transfer_model_job(
+            source=source, transfer={**tcfg, "num_threads": threads}, out_dir=str(tdir)
+        )
+        say(f"transfer model: trained in {done['seconds']:.0f} s")
+    check_transfer(
+        tdir / "checkpoint.pt",
+        volume,
+        resolve_class(volume.class_names, config.cls),
+        force=config.force,
+        min_pixels=config.min_pixels,
+        every=int(config.train.get("every", 5)),
+    )
+
+
 def _check_patch(config: CompareConfig, volume: Any) -> None:
     """The jobs' patch size fits the sections they draw from (a ``ValueError`` before any
     job, not one failure per job)."""
@@ -895,6 +933,10 @@ def run_comparison(
             config.transfer_method == "stratal" or config.transfer_checkpoint
         ):
             _check_given_transfer(config, volume)
+        elif "transfer" in config.methods and not config.force:
+            # forced, nothing can stop the comparison: the model trains as a job beside the
+            # others (its transfer jobs record its measurement)
+            _train_transfer_first(config, out, volume, source, max(1, n_workers), log)
 
     with claim(out, "report", rerun=True, accept=("consensus",), what="compare"):
         ran, skipped, failed = execute_jobs(
