@@ -448,3 +448,42 @@ def test_a_training_config_is_built_and_checked_without_torch() -> None:
         "assert 'torch' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_arm_of_a_seed_shares_its_random_numbers_but_its_treatment(survey):
+    # common random numbers (issue 31): the baseline, a flip arm and a pool arm of one seed
+    # start from the same weights and draw the same training patches at every position
+    # their treatment leaves alone; init_seed and draw_seed move one stream each
+    pool = [(np.full((32, 20), 7.0, np.float32), np.full((32, 20), 4, np.uint8))] * 3
+    base = Trainer(survey, cfg())
+    flip = Trainer(survey, cfg(augment="flip", augment_share=0.5))
+    pooled = Trainer(survey, cfg(augment_share=0.5), extra_pool=pool)
+    for arm in (flip, pooled):
+        assert_same_weights(base, arm)
+    n = 400
+    drawn = list(base.sampler.iter_epoch(n))
+    assert list(flip.sampler.iter_epoch(n)) == drawn
+    arm = list(pooled.sampler.iter_epoch(n))
+    n_train = len(pooled.train_sections)
+    kept = [i for i, d in enumerate(arm) if d[0] < n_train]
+    assert 0.4 < 1 - len(kept) / n < 0.6  # the pool's share of the positions
+    assert all(arm[i] == drawn[i] for i in kept)  # the rest: the baseline's own draws
+    # flip: the patches it leaves unflipped are the baseline's, pixel for pixel
+    batch = drawn[:64]
+    xb, yb, _ = base.make_batch(batch)
+    xf, yf, _ = flip.make_batch(batch)
+    same = [(xb[i] == xf[i]).all() and (yb[i] == yf[i]).all() for i in range(len(batch))]
+    assert 0 < sum(same) < len(batch)
+    for i, s in enumerate(same):
+        if not s:  # a flipped patch: the baseline's, mirrored
+            assert torch.equal(xf[i], torch.flip(xb[i], dims=[-1]))
+    # init_seed: other weights, the same draws; draw_seed: the same weights, other draws
+    other_init = Trainer(survey, cfg(init_seed=5))
+    other_draws = Trainer(survey, cfg(draw_seed=5))
+    w = dict(base.model.named_parameters())["backbone.conv1.weight"]
+    assert not torch.equal(dict(other_init.model.named_parameters())["backbone.conv1.weight"], w)
+    assert list(other_init.sampler.iter_epoch(50)) == list(
+        Trainer(survey, cfg()).sampler.iter_epoch(50)
+    )
+    assert_same_weights(base, other_draws)
+    assert list(other_draws.sampler.iter_epoch(50)) != drawn[:50]

@@ -550,6 +550,13 @@ PATCH_MULTIPLE = 32
 PATCH_FLOOR = 128
 
 
+def _plain_seed(seed: int | Sequence[int]) -> int | list[int]:
+    """A seed numpy takes, as an int or a list of ints (entropy of several numbers)."""
+    if isinstance(seed, (int, np.integer)):
+        return int(seed)
+    return [int(v) for v in seed]
+
+
 class PatchSampler:
     """Deterministic random patch positions on a list of sections.
 
@@ -576,7 +583,7 @@ class PatchSampler:
         sections: Sequence[Section],
         shape: Sequence[int] | None = None,
         patch_size: Sequence[int] = (64, 64),
-        seed: int = 0,
+        seed: int | Sequence[int] = 0,
         weights: Sequence[float] | None = None,
     ) -> None:
         self.sections = list(sections)
@@ -607,7 +614,7 @@ class PatchSampler:
             )
         self._win = np.minimum(sizes, np.array(self.patch_size))
         self._high = sizes - self._win + 1  # number of valid offsets per dimension
-        self.seed = int(seed)
+        self.seed = _plain_seed(seed)
         self._rng = np.random.default_rng(self.seed)
         self.n_drawn = 0
 
@@ -653,4 +660,77 @@ class PatchSampler:
             raise ValueError("state is for another list of sections or another patch size")
         self._rng.bit_generator.state = copy.deepcopy(state["bit_generator"])
         self.n_drawn = int(state["n_drawn"])
-        self.seed = int(state["seed"])
+        self.seed = _plain_seed(state["seed"])
+
+
+class PooledSampler:
+    """The draws of ``train``, each replaced with probability ``share`` by a draw of ``pool``:
+    common random numbers for a pool's retraining. The training stream is drawn at every
+    position whether it is used or not, so at every position where the pool was not chosen
+    the draw is the one a run without the pool makes there (same ``train`` seed); the choice
+    has a stream of its own (``seed``), as the pool has.
+
+    Indices of pool draws follow the training sections' (``len(train.sections) + j``), as in
+    :attr:`sections`. :meth:`state_dict` / :meth:`load_state_dict` hold all three streams.
+    """
+
+    def __init__(
+        self, train: PatchSampler, pool: PatchSampler, share: float, seed: int | Sequence[int]
+    ) -> None:
+        if train.patch_size != pool.patch_size:
+            raise ValueError("the training and pool samplers draw patches of different sizes")
+        if not 0 < float(share) <= 1:
+            raise ValueError(f"share must be in (0, 1], got {share}")
+        self.train, self.pool, self.share = train, pool, float(share)
+        self.sections = [*train.sections, *pool.sections]
+        self.patch_size = train.patch_size
+        self.n_train = len(train.sections)
+        self.seed = _plain_seed(seed)
+        self._choice = np.random.default_rng(self.seed)
+        self.n_drawn = 0
+
+    def patch_shape(self, section_index: int) -> tuple[int, int]:
+        k = int(section_index)
+        return self.train.patch_shape(k) if k < self.n_train else self.pool.patch_shape(
+            k - self.n_train
+        )
+
+    def sample(self) -> tuple[int, int, int]:
+        """One ``(section_index, row0, col0)``: the training stream's draw, or (chosen with
+        probability ``share``) the pool's."""
+        drawn = self.train.sample()  # always: the training stream stays position-aligned
+        if self._choice.random() < self.share:
+            k, r, c = self.pool.sample()
+            drawn = (k + self.n_train, r, c)
+        self.n_drawn += 1
+        return drawn
+
+    def iter_epoch(self, n_patches: int) -> Iterator[tuple[int, int, int]]:
+        for _ in range(int(n_patches)):
+            yield self.sample()
+
+    def __iter__(self) -> Iterator[tuple[int, int, int]]:
+        while True:
+            yield self.sample()
+
+    def state_dict(self) -> dict:
+        return {
+            "kind": "pooled",
+            "train": self.train.state_dict(),
+            "pool": self.pool.state_dict(),
+            "choice": copy.deepcopy(self._choice.bit_generator.state),
+            "share": self.share,
+            "seed": self.seed,
+            "n_drawn": self.n_drawn,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("kind") != "pooled" or float(state["share"]) != self.share:
+            raise ValueError(
+                "state is not a pooled sampler's with this share (a checkpoint of a pool "
+                "retraining written before common random numbers: retrain it)"
+            )
+        self.train.load_state_dict(state["train"])
+        self.pool.load_state_dict(state["pool"])
+        self._choice.bit_generator.state = copy.deepcopy(state["choice"])
+        self.n_drawn = int(state["n_drawn"])

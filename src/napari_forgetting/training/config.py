@@ -91,6 +91,19 @@ class TrainConfig(JsonConfig):
     aspp_rates: tuple[int, ...] | None = None
     augment_share: float = 0.3
     exclude_validation_traces: bool = False
+    init_seed: int | None = None
+    draw_seed: int | None = None
+
+    @property
+    def weights_seed(self) -> int:
+        """The initial weights' seed: ``init_seed``, else ``seed``."""
+        return int(self.seed if self.init_seed is None else self.init_seed)
+
+    @property
+    def draws_seed(self) -> int:
+        """The seed of every training draw -- patches, augmentation, the pool-or-training
+        choice, dropout: ``draw_seed``, else ``seed``."""
+        return int(self.seed if self.draw_seed is None else self.draw_seed)
 
     def __post_init__(self) -> None:
         self.patch_size = tuple(int(n) for n in self.patch_size)  # type: ignore[assignment]

@@ -360,7 +360,9 @@ class TrainingLoop:
             self.checkpointed_epoch = self.epoch
         self._resumed()
         if self.epoch == 0 and not self.history:
-            torch.manual_seed(cfg.seed)  # dropout / noise stream of a fresh run
+            # dropout / noise stream of a fresh run (a training draw: draws_seed where the
+            # config tells weights and draws apart)
+            torch.manual_seed(getattr(cfg, "draws_seed", cfg.seed))
         self.should_stop = False
         self.stopped = False
         try:

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from napari_forgetting.data.classes import default_class_names
 from napari_forgetting.data.sections import (
     PatchSampler,
+    PooledSampler,
     Section,
     amplitude_stats,
     cut_patches,
@@ -223,7 +224,7 @@ class Trainer(TrainingLoop):
         #: (with tiny patches; recorded in run.json): see ``model.deeplab.untrained_taps``.
         self.untrained_taps = untrained_taps(cfg.patch_size, cfg.output_stride, cfg.rates)
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed)
+            torch.manual_seed(cfg.weights_seed)
             model = build_deeplabv3_resnet18(
                 cfg.n_classes, 1, cfg.output_stride, atrous_rates=cfg.rates
             )
@@ -237,15 +238,20 @@ class Trainer(TrainingLoop):
         pool_sections = [
             Section("inline", 0, 0, img.shape) for img, _ in self.extra_pool
         ]  # shape-only stand-ins: the sampler draws windows on them like on sections
-        weights = None
-        if self.extra_pool:  # the pool takes augment_share of the draws, whatever its size
-            n_train, n_pool = len(self.train_sections), len(self.extra_pool)
-            weights = [(1 - cfg.augment_share) / n_train] * n_train
-            weights += [cfg.augment_share / n_pool] * n_pool
-        self.sampler = PatchSampler(
-            self.train_sections + pool_sections, None, cfg.patch_size, cfg.seed, weights=weights
+        # common random numbers: every arm of one seed draws the same training stream; a
+        # pool takes augment_share of the positions (whatever its size), each chosen by a
+        # stream of its own, so the positions it leaves hold the baseline's draws
+        self.sampler: PatchSampler | PooledSampler = PatchSampler(
+            self.train_sections, None, cfg.patch_size, cfg.draws_seed
         )
-        self.aug_rng = np.random.default_rng([cfg.seed, 7])
+        if self.extra_pool:
+            self.sampler = PooledSampler(
+                self.sampler,
+                PatchSampler(pool_sections, None, cfg.patch_size, [cfg.draws_seed, 11]),
+                cfg.augment_share,
+                [cfg.draws_seed, 13],
+            )
+        self.aug_rng = np.random.default_rng([cfg.draws_seed, 7])
 
         if cfg.mode == "sweep":
             self.tracker_sections: list[Section] = self.tracked_sections
