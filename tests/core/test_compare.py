@@ -93,6 +93,15 @@ def test_report_files_and_rows(first):
     assert (budgets["baseline"]["augmented_share"], budgets["flip"]["augmented_share"]) == (0, 0.3)
     assert "## Training budget per arm" in md and "| flip | 4 | 1 | 2 | flip | 30% |" in md
     assert "heatmaps.png" in md and "None." in md  # no failed jobs
+    # where each run forgets most, each at its own threshold: a row per method, seed and split
+    overlap = rows(out / "overlap.csv")
+    assert {(r["method"], r["seed"]) for r in overlap} == {
+        ("flip", "0"), ("flip", "1"), ("baseline (next seed)", "0"), ("baseline (next seed)", "1")
+    }  # fmt: skip
+    # (a 2-epoch run forgets little: a map with no events has no mask, its Dice is NaN)
+    dice = [float(r["dice"]) for r in overlap]
+    assert all(0 <= d <= 1 for d in dice if d == d) and any(d == d for d in dice)
+    assert "**each at its own threshold**" in md and "| flip | validation | 2 |" in md
     assert (out / "heatmaps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for name in result.ran:
         store = RunStore.open(out / "jobs" / name)

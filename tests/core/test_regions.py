@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from napari_forgetting.dynamics.regions import (
+    compare_masks,
     density_map,
     fate_shares,
     high_density_regions,
@@ -70,3 +71,36 @@ def test_fates_disappear_shrink_stay():
     assert np.isnan(fate_shares([])["stays"])
     with pytest.raises(ValueError, match="differ in shape"):
         region_fates(base, base[:-1], 2.0)
+
+
+def _pattern(rng, shape=(96, 128), shift=(0, 0)):
+    """An event map with a few graded hotspots (Gaussian, 12 events at the peak) on a
+    sparse background, as forgetting maps are: dense cores, thinning edges."""
+    events = rng.poisson(0.3, shape).astype(np.float64)
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    for r, c in ((20, 30), (60, 90), (75, 20)):
+        d2 = (rows - r - shift[0]) ** 2 + (cols - c - shift[1]) ** 2
+        events += 12 * np.exp(-d2 / (2 * 7.0**2))
+    return events
+
+
+def test_each_run_at_its_own_threshold_sees_where_not_how_much():
+    # issue 31: the same pattern at 0.7 of its counts: at the baseline's threshold no
+    # region "stays" (they shrink: a fate measures the level too); at its own threshold the masks overlap (Dice >= 0.9), nothing
+    # disappears, and the level ratio says 0.7 on its own. A shifted pattern overlaps < 0.2
+    # and its regions appear.
+    rng = np.random.default_rng(0)
+    base = [_pattern(rng) for _ in range(3)]
+    thinner = [0.7 * m for m in base]
+    at_baseline = [f for b, t in zip(base, thinner, strict=True)
+                   for f in region_fates(b, t, region_threshold(base))]  # fmt: skip
+    assert not any(f["fate"] == "stays" for f in at_baseline)
+    same = compare_masks(base, thinner)
+    assert same["dice"] >= 0.9 and same["appear"] == 0 and same["n_regions"] == 9
+    assert all(f["fate"] == "stays" for f in same["fates"])
+    assert same["level_ratio"] == pytest.approx(0.7)
+    shifted = compare_masks(base, [_pattern(rng, shift=(0, 24)) for _ in range(3)])
+    assert shifted["dice"] < 0.2 and shifted["appear"] >= 6
+    assert sum(f["fate"] == "disappears" for f in shifted["fates"]) >= 6
+    with pytest.raises(ValueError, match="same, non-empty list"):
+        compare_masks(base, thinner[:2])

@@ -17,6 +17,13 @@ regions disappear or move", while flip and rotate only weaken them. To measure i
 Measured against the same seed's baseline, each method's fates include the run-to-run
 variation of training itself; :func:`region_fates` of the baseline against *another seed's*
 baseline measures that variation alone (the report's control row).
+
+A fate at the baseline's threshold also measures the overall forgetting level: the same
+pattern at 0.7 of its counts "disappears" in most regions. :func:`compare_masks` therefore
+puts each run at **its own** percentile threshold and reports where the high-density pixels
+are, apart from how many events there are: the overlap (Dice) of the two runs' high-density
+masks, the fates at each run's own threshold, the regions that **appear** (the other run's
+regions touching none of the baseline's), and the ratio of the overall levels on its own.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ __all__ = [
     "WINDOW",
     "density_map",
     "fate_shares",
+    "compare_masks",
     "high_density_regions",
     "region_fates",
     "region_threshold",
@@ -143,3 +151,60 @@ def fate_shares(fates: Sequence[dict[str, Any]]) -> dict[str, float]:
     }
     shares["n"] = float(n)
     return shares
+
+
+def compare_masks(
+    baseline_maps: Sequence[Any],
+    other_maps: Sequence[Any],
+    quantile: float = QUANTILE,
+    min_size: int = MIN_REGION,
+) -> dict[str, Any]:
+    """Where two runs forget most, each at its own threshold (see the module).
+
+    ``baseline_maps`` / ``other_maps``: the same sections' event maps of the two runs. Each
+    run's threshold is the ``quantile`` percentile of its own densities over all the
+    sections (no floor: a run is compared with itself). Returns ``dice`` (the overlap of the
+    two high-density masks pooled over the sections; NaN when both are empty), ``fates``
+    (:func:`region_fates`-style rows of the baseline's regions, ``kept`` measured against
+    the other run's own mask), ``n_regions`` / ``appear`` (the baseline's regions, and the
+    other run's regions touching none of them), ``thresholds`` and ``level_ratio`` (mean
+    events of the other run over the baseline's: the overall level, apart)."""
+    if len(baseline_maps) != len(other_maps) or not baseline_maps:
+        raise ValueError("compare_masks needs the same, non-empty list of sections of both runs")
+    d_base = [density_map(m) for m in baseline_maps]
+    d_other = [density_map(m) for m in other_maps]
+    for a, b in zip(d_base, d_other, strict=True):
+        if a.shape != b.shape:
+            raise ValueError(f"the two maps differ in shape: {a.shape} vs {b.shape}")
+    t_base = float(np.percentile(np.concatenate([d.ravel() for d in d_base]), quantile))
+    t_other = float(np.percentile(np.concatenate([d.ravel() for d in d_other]), quantile))
+    both = inter = 0
+    fates: list[dict[str, Any]] = []
+    appear = n_regions = 0
+    for db, do in zip(d_base, d_other, strict=True):
+        # strictly above a positive threshold: a map of mostly zeros has no "top 5 %" of ties
+        mb = db > t_base if t_base > 0 else db > 0
+        mo = do > t_other if t_other > 0 else do > 0
+        both += int(mb.sum()) + int(mo.sum())
+        inter += int((mb & mo).sum())
+        lb, nb = _components(mb, min_size)
+        lo, no = _components(mo, min_size)
+        n_regions += nb
+        for r in range(1, nb + 1):
+            region = lb == r
+            kept = float(mo[region].mean())
+            fate = "disappears" if kept < GONE else "shrinks" if kept < KEPT else "stays"
+            fates.append({"size": int(region.sum()), "kept": kept, "fate": fate})
+        for r in range(1, no + 1):
+            if not (lb[lo == r] > 0).any():
+                appear += 1
+    level_base = float(np.mean([np.nanmean(np.asarray(m, np.float64)) for m in baseline_maps]))
+    level_other = float(np.mean([np.nanmean(np.asarray(m, np.float64)) for m in other_maps]))
+    return {
+        "dice": 2 * inter / both if both else float("nan"),
+        "fates": fates,
+        "n_regions": n_regions,
+        "appear": appear,
+        "thresholds": [t_base, t_other],
+        "level_ratio": level_other / level_base if level_base > 0 else float("nan"),
+    }
