@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import numpy as np
 import pytest
@@ -102,6 +103,15 @@ def test_report_files_and_rows(first):
     dice = [float(r["dice"]) for r in overlap]
     assert all(0 <= d <= 1 for d in dice if d == d) and any(d == d for d in dice)
     assert "**each at its own threshold**" in md and "| flip | validation | 2 |" in md
+    # power: each contrast's MDE from the seeds run, and the seeds +0.055 would need
+    assert "## What this comparison can detect" in md
+    diffs = rows(out / "differences.csv")
+    row = next(r for r in diffs if (r["method"], r["split"], r["quantity"]) == (
+        "flip", "test", "acc_scruff"))  # fmt: skip
+    assert {"sd", "mde80", "seeds_for_0.055"} <= set(row)
+    line = next(x for x in md.splitlines() if x.startswith("| flip | accuracy, scruff | 2 |"))
+    sd = float(row["sd"])
+    assert (f"| {sd:.3f} |" in line) if math.isfinite(sd) else ("| — |" in line)
     assert (out / "heatmaps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for name in result.ran:
         store = RunStore.open(out / "jobs" / name)
@@ -170,6 +180,27 @@ def test_paired_differences_and_their_intervals_by_hand(first):
     assert "| flip | test | 2 |" in md
     assert "## The baseline's high-density forgetting regions under each method" in md
     assert "baseline (next seed)" in md or "No baseline regions" in md
+
+
+def test_the_minimum_detectable_effect_and_the_seeds_an_effect_needs():
+    # issue 31's figure: 3 seeds of paired SD 0.2 detect only ~0.7 (t 4.30 + 1.06 = 5.36
+    # times 0.2 / sqrt 3 = 0.62); the paper's +0.055 would need over a hundred seeds
+    from scipy import stats
+
+    diffs = [0.1, 0.3, -0.1]
+    sd, mde, need = cmp.detectable(diffs)
+    assert sd == pytest.approx(0.2)
+    t = stats.t.ppf(0.975, 2) + stats.t.ppf(0.8, 2)
+    assert mde == pytest.approx(t * 0.2 / 3**0.5)
+    assert 0.5 < mde < 0.7
+    # the seeds needed: the first n whose MDE reaches 0.055 (and n - 1 does not)
+    n = int(need)
+    t_n = stats.t.ppf(0.975, n - 1) + stats.t.ppf(0.8, n - 1)
+    t_before = stats.t.ppf(0.975, n - 2) + stats.t.ppf(0.8, n - 2)
+    assert t_n * 0.2 / n**0.5 <= 0.055 < t_before * 0.2 / (n - 1) ** 0.5
+    assert 100 < n < 110
+    assert all(math.isnan(v) for v in cmp.detectable([0.3]))
+    assert cmp.detectable([0.1, 0.1]) == (0.0, 0.0, 2.0)
 
 
 def test_paired_interval_is_the_student_t_interval():

@@ -86,8 +86,9 @@ def _pattern(rng, shape=(96, 128), shift=(0, 0)):
 
 def test_each_run_at_its_own_threshold_sees_where_not_how_much():
     # issue 31: the same pattern at 0.7 of its counts: at the baseline's threshold no
-    # region "stays" (they shrink: a fate measures the level too); at its own threshold the masks overlap (Dice >= 0.9), nothing
-    # disappears, and the level ratio says 0.7 on its own. A shifted pattern overlaps < 0.2
+    # region "stays" (they shrink: a fate measures the level too); at its own threshold the
+    # masks overlap (Dice >= 0.9), nothing disappears, and the level ratio says 0.7 on its
+    # own. A shifted pattern overlaps < 0.2
     # and its regions appear.
     rng = np.random.default_rng(0)
     base = [_pattern(rng) for _ in range(3)]

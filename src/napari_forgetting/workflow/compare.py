@@ -1031,6 +1031,37 @@ def paired_interval(diffs: Sequence[float], level: float = 0.95) -> tuple[float,
     return mean, mean - half, mean + half
 
 
+#: The paper's effect on Scruff accuracy (transfer minus baseline): what a comparison should
+#: be able to detect.
+PAPER_EFFECT = 0.055
+
+
+def detectable(
+    diffs: Sequence[float], effect: float = PAPER_EFFECT, power: float = 0.8, level: float = 0.95
+) -> tuple[float, float, float]:
+    """``(sd, mde, seeds)`` of paired differences over seeds: their standard deviation, the
+    minimum detectable effect of a two-sided paired t-test at ``level`` with ``power`` on
+    this many seeds (``(t_(1+level)/2 + t_power) sd / sqrt(n)``, t with n - 1 degrees of
+    freedom), and the seeds ``effect`` would need at that SD (NaN with fewer than two
+    finite differences; ``inf`` beyond 10,000 seeds)."""
+    from scipy import stats
+
+    a = np.asarray(diffs, np.float64)
+    a = a[np.isfinite(a)]
+    if a.size < 2:
+        return math.nan, math.nan, math.nan
+    sd = float(a.std(ddof=1))
+
+    def mde(n: int) -> float:
+        t = stats.t.ppf(0.5 + level / 2, n - 1) + stats.t.ppf(power, n - 1)
+        return float(t * sd / math.sqrt(n))
+
+    if sd == 0:
+        return sd, 0.0, 2.0
+    need = next((n for n in range(2, 10_001) if mde(n) <= abs(effect)), math.inf)
+    return sd, mde(a.size), float(need)
+
+
 def _ci(mean: float, low: float, high: float, digits: int = 3) -> str:
     """``+0.012 [-0.030, +0.054]`` for a report table; ``absent`` without a value."""
     if not math.isfinite(mean):
@@ -1170,8 +1201,8 @@ def write_report(
     _write_text(files["forgetting"], _csv_text(ev_header, ev_rows))
     _write_text(
         files["differences"],
-        _csv_text(["method", "split", "quantity", "n_seeds", "mean", "ci95_low", "ci95_high"],
-                  diff_rows),
+        _csv_text(["method", "split", "quantity", "n_seeds", "mean", "ci95_low", "ci95_high",
+                   "sd", "mde80", "seeds_for_0.055"], diff_rows),
     )  # fmt: skip
     _write_text(
         files["regions"],
@@ -1202,9 +1233,21 @@ def write_report(
             if not got:
                 continue
             seeds_n = str(max(r[3] for r in got.values()))
-            diff_acc.append([method, sp, seeds_n] + [_ci(*got[k][4:]) for k in acc_keys])
+            diff_acc.append([method, sp, seeds_n] + [_ci(*got[k][4:7]) for k in acc_keys])
             ev_keys = ["events_total"] + [k for k in got if k == f"events_{config.cls}"]
-            diff_ev.append([method, sp, seeds_n] + [_ci(*got[k][4:], digits=1) for k in ev_keys])
+            diff_ev.append(
+                [method, sp, seeds_n] + [_ci(*got[k][4:7], digits=1) for k in ev_keys]
+            )
+    power_rows = []
+    for r in diff_rows:
+        if r[1] == TEST_SPLIT and r[2] in (f"acc_{config.cls}", "mean_class_accuracy"):
+            sd, mde, need = r[7:10]
+            power_rows.append([
+                r[0], r[2].replace("acc_", "accuracy, ").replace("_", " "), str(r[3]),
+                "—" if not math.isfinite(sd) else f"{sd:.3f}",
+                "—" if not math.isfinite(mde) else f"{mde:.3f}",
+                "—" if math.isnan(need) else ("> 10,000" if math.isinf(need) else f"{need:.0f}"),
+            ])  # fmt: skip
 
     def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -1291,6 +1334,19 @@ def write_report(
         if diff_ev
         else "",  # fmt: skip
         "",
+        "## What this comparison can detect",
+        "",
+        f"From the seeds run: the paired SD of each contrast on `{TEST_SPLIT}` (every test "
+        "volume's pixels together), its minimum detectable effect (two-sided paired t-test, "
+        "5 % level, 80 % power, on these seeds), and the seeds the paper's "
+        f"+{PAPER_EFFECT} would need at that SD. A difference smaller than the MDE is not "
+        "evidence of no effect (`differences.csv` has every split and quantity).",
+        "",
+        md_table(["method", "quantity", "seeds", "paired SD", "MDE (80 % power)",
+                  f"seeds for +{PAPER_EFFECT}"], power_rows)
+        if power_rows
+        else "Fewer than two paired seeds: nothing can be said of power.",
+        "",
         "## Forgetting events on the tracked sections (last epoch, mean over seeds)",
         "",
         md_table(["method", "split", "seeds", "total (± std)", *shown], md_ev),
@@ -1331,9 +1387,11 @@ def _paired_differences(
     splits: Sequence[str],
     class_names: Sequence[str],
 ) -> list[list[Any]]:
-    """Rows ``[method, split, quantity, n_seeds, mean, low, high]``: each method's
-    difference from the baseline of the same seed (same data, same initialisation seed),
-    mean and 95 % Student-t interval over the seeds both finished. Quantities: each class's
+    """Rows ``[method, split, quantity, n_seeds, mean, low, high, sd, mde, seeds_needed]``:
+    each method's difference from the baseline of the same seed (same data, same
+    initialisation seed), mean and 95 % Student-t interval over the seeds both finished, and
+    what those seeds can detect (:func:`detectable`; ``seeds_needed``: for the paper's
+    +0.055, meaningful for the accuracies). Quantities: each class's
     accuracy, the mean class accuracy, total forgetting events and those of ``config.cls``."""
     rows: list[list[Any]] = []
     if "baseline" not in config.methods:
@@ -1365,7 +1423,7 @@ def _paired_differences(
             for key in pairs[0][0]:
                 diffs = [m[key] - b[key] for m, b in pairs]
                 n = int(np.isfinite(diffs).sum())
-                rows.append([method, sp, key, n, *paired_interval(diffs)])
+                rows.append([method, sp, key, n, *paired_interval(diffs), *detectable(diffs)])
     return rows
 
 
