@@ -110,6 +110,17 @@ def test_report_files_and_rows(first):
         "flip", "test", "acc_scruff"))  # fmt: skip
     assert {"sd", "mde80", "seeds_for_0.055"} <= set(row)
     line = next(x for x in md.splitlines() if x.startswith("| flip | accuracy, scruff | 2 |"))
+    assert "| flip | true-class probability, scruff (primary) | 2 |" in md
+    assert "**Primary endpoint**: the mean true-class probability of scruff" in md
+    # the soft endpoint pooled over the test volumes: their pixels together
+    got = cmp.job_metrics(out / "jobs" / "baseline-seed0")["splits"]
+    store = RunStore.open(out / "jobs" / "baseline-seed0")
+    tm = store.state["test_metrics"]
+    k = list(store.class_names).index("scruff")
+    sums = sum(tm[t]["probability_sums"][k] for t in ("test1", "test2"))
+    counts = sum(tm[t]["probability_counts"][k] for t in ("test1", "test2"))
+    assert got["test"]["class_probability"][k] == pytest.approx(sums / counts)
+    assert 0 < got["test1"]["class_probability"][k] < 1
     sd = float(row["sd"])
     assert (f"| {sd:.3f} |" in line) if math.isfinite(sd) else ("| — |" in line)
     assert (out / "heatmaps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -487,3 +487,23 @@ def test_every_arm_of_a_seed_shares_its_random_numbers_but_its_treatment(survey)
     )
     assert_same_weights(base, other_draws)
     assert list(other_draws.sampler.iter_epoch(50)) != drawn[:50]
+
+
+def test_the_soft_endpoint_is_each_class_mean_true_class_probability(survey):
+    # issue 31: a continuous endpoint beside accuracy, computed from the same predictions
+    t = Trainer(survey, cfg(epochs=1, mode="off"))
+    t.fit()
+    metrics = t.evaluate_volume(survey)
+    sums, counts = np.zeros(6), np.zeros(6)
+    from napari_forgetting.data.sections import all_sections
+    from napari_forgetting.model.deeplab import predict_section
+
+    for sec in all_sections(survey):
+        img, lab = t.section_data(sec)
+        p = torch.softmax(predict_section(t.model, img, amp=False), dim=0).numpy()
+        for k in range(6):
+            sums[k] += p[k][lab == k].sum()
+            counts[k] += (lab == k).sum()
+    want = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    np.testing.assert_allclose(metrics["class_probability"], want, rtol=1e-4)
+    assert metrics["probability_counts"] == [int(c) for c in counts]

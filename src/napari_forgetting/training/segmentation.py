@@ -525,7 +525,10 @@ class Trainer(TrainingLoop):
         (``[]``, ``None``). Without ``keep`` only the metrics are kept (no predictions,
         labels or statistics). Returns ``(metrics, predictions, labels, statistics)``."""
         sections = self.tracked_sections if sections is None else list(sections)
-        cm = ConfusionMatrix(self.config.n_classes)
+        n_classes = self.config.n_classes
+        cm = ConfusionMatrix(n_classes)
+        # the soft endpoint: each class's mean true-class probability over its pixels
+        prob_sum, prob_n = np.zeros(n_classes), np.zeros(n_classes, np.int64)
         preds, labs = [], []
         derived: dict[str, list] | None = {"confidence": [], "margin": []} if stats else None
         for i, sec in enumerate(sections):
@@ -533,11 +536,15 @@ class Trainer(TrainingLoop):
             logits = predict_section(self.model, img, amp=self.config.amp)
             pred = class_ids(logits, dim=0).cpu().numpy()
             given = {}
+            y = torch.from_numpy(np.ascontiguousarray(lab)).to(logits.device)
+            conf, marg = _true_class_stats(logits, y)
             if stats:
-                y = torch.from_numpy(np.ascontiguousarray(lab)).to(logits.device)
-                conf, marg = _true_class_stats(logits, y)
                 given = {"confidence": [conf.cpu().numpy()], "margin": [marg.cpu().numpy()]}
-            del logits
+            valid = lab < n_classes  # the ignore label is out
+            ids = lab[valid].astype(np.int64)
+            prob_sum += np.bincount(ids, weights=conf.cpu().numpy()[valid], minlength=n_classes)
+            prob_n += np.bincount(ids, minlength=n_classes)
+            del logits, conf, marg
             cm.update(lab, pred)
             if keep:
                 preds.append(pred)
@@ -553,8 +560,16 @@ class Trainer(TrainingLoop):
             store.release()
             yield preds
         metrics = _jsonable(cm.compute()) if sections else {}
+        if sections:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                metrics["class_probability"] = [
+                    float(v) for v in np.where(prob_n > 0, prob_sum / prob_n, np.nan)
+                ]
         if confusion and sections:
             metrics["confusion"] = cm.state_dict()["matrix"].tolist()
+            # with the confusion matrix, what pools the soft endpoint over volumes
+            metrics["probability_sums"] = [float(v) for v in prob_sum]
+            metrics["probability_counts"] = [int(v) for v in prob_n]
         return metrics, preds, labs, None if tracker is not None else derived
 
     def evaluate_volume(

@@ -985,10 +985,16 @@ def job_metrics(path: str | os.PathLike) -> dict[str, Any]:
     last = store.history[-1]
     splits: dict[str, dict[str, Any]] = {}
 
-    def split(acc: Sequence[float], mca: float, events: np.ndarray) -> dict[str, Any]:
+    def split(
+        acc: Sequence[float], mca: float, events: np.ndarray, prob: Sequence[float] | None
+    ) -> dict[str, Any]:
+        p = [float(v) for v in prob] if prob is not None else [math.nan] * n
+        finite = [v for v in p if math.isfinite(v)]
         return {
             "class_accuracy": [float(a) for a in acc],
             "mean_class_accuracy": float(mca),
+            "class_probability": p,  # the soft endpoint (NaN for runs older than it)
+            "mean_class_probability": float(np.mean(finite)) if finite else math.nan,
             "events": events,
             "total_events": float(events.sum()),
         }
@@ -996,22 +1002,31 @@ def job_metrics(path: str | os.PathLike) -> dict[str, Any]:
     has_maps = "forgetting_events" in store.map_names
     val_events = _class_events(store) if has_maps else np.full(n, math.nan)
     splits["validation"] = split(
-        last["class_accuracy"], last.get("mean_class_accuracy", math.nan), val_events
-    )
+        last["class_accuracy"], last.get("mean_class_accuracy", math.nan), val_events,
+        last.get("class_probability"),
+    )  # fmt: skip
     tracked = set(store.test_names)
     tests = sorted((store.state.get("test_metrics") or {}).items())
     for name, metrics in tests:
         events = _class_events(store.test(name)) if name in tracked else np.full(n, math.nan)
         splits[name] = split(
-            metrics["class_accuracy"], metrics.get("mean_class_accuracy", math.nan), events
-        )
+            metrics["class_accuracy"], metrics.get("mean_class_accuracy", math.nan), events,
+            metrics.get("class_probability"),
+        )  # fmt: skip
     if len(tests) > 1 and all("confusion" in m for _, m in tests):
         # every test volume's pixels together (test1 + test2: the benchmark's test set)
         from napari_forgetting.model.metrics import scores_from_matrix
 
         pooled = scores_from_matrix(np.sum([m["confusion"] for _, m in tests], axis=0))
         events = np.sum([splits[name]["events"] for name, _ in tests], axis=0)
-        splits[TEST_SPLIT] = split(pooled["class_accuracy"], pooled["mean_class_accuracy"], events)
+        prob = None
+        if all("probability_sums" in m for _, m in tests):
+            sums = np.sum([m["probability_sums"] for _, m in tests], axis=0)
+            counts = np.sum([m["probability_counts"] for _, m in tests], axis=0)
+            prob = [float(a / b) if b else math.nan for a, b in zip(sums, counts, strict=True)]
+        splits[TEST_SPLIT] = split(
+            pooled["class_accuracy"], pooled["mean_class_accuracy"], events, prob
+        )
     return {"class_names": store.class_names, "epochs": store.n_epochs, "splits": splits}
 
 
@@ -1240,10 +1255,13 @@ def write_report(
             )
     power_rows = []
     for r in diff_rows:
-        if r[1] == TEST_SPLIT and r[2] in (f"acc_{config.cls}", "mean_class_accuracy"):
+        if r[1] == TEST_SPLIT and r[2] in (f"prob_{config.cls}", f"acc_{config.cls}",
+                                           "mean_class_accuracy"):  # fmt: skip
             sd, mde, need = r[7:10]
+            what = (r[2].replace("prob_", "true-class probability, ")
+                    .replace("acc_", "accuracy, ").replace("_", " "))  # fmt: skip
             power_rows.append([
-                r[0], r[2].replace("acc_", "accuracy, ").replace("_", " "), str(r[3]),
+                r[0], what + (" (primary)" if r[2] == f"prob_{config.cls}" else ""), str(r[3]),
                 "—" if not math.isfinite(sd) else f"{sd:.3f}",
                 "—" if not math.isfinite(mde) else f"{mde:.3f}",
                 "—" if math.isnan(need) else ("> 10,000" if math.isinf(need) else f"{need:.0f}"),
@@ -1336,6 +1354,10 @@ def write_report(
         "",
         "## What this comparison can detect",
         "",
+        f"**Primary endpoint**: the mean true-class probability of {config.cls} over its "
+        f"pixels on `{TEST_SPLIT}` (a continuous endpoint: it moves with the model's "
+        "confidence where accuracy jumps at 0.5; fixed in the code before any arm runs, the "
+        "same for every comparison). Accuracy is reported beside it. "
         f"From the seeds run: the paired SD of each contrast on `{TEST_SPLIT}` (every test "
         "volume's pixels together), its minimum detectable effect (two-sided paired t-test, "
         "5 % level, 80 % power, on these seeds), and the seeds the paper's "
@@ -1401,6 +1423,8 @@ def _paired_differences(
     def quantities(r: dict[str, Any]) -> dict[str, float]:
         q = {f"acc_{c}": float(r["class_accuracy"][i]) for i, c in enumerate(class_names)}
         q["mean_class_accuracy"] = float(r["mean_class_accuracy"])
+        q.update({f"prob_{c}": float(r["class_probability"][i]) for i, c in enumerate(class_names)})
+        q["mean_class_probability"] = float(r["mean_class_probability"])
         q["events_total"] = float(r["total_events"])
         if cid is not None:
             q[f"events_{config.cls}"] = float(r["events"][cid])
