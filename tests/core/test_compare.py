@@ -439,6 +439,23 @@ def test_tiny_preset_end_to_end_and_a_resumed_run_gives_the_same_report(tmp_path
     assert all(r["status"] == "finished" for r in jobs)
     pool = json.loads((whole / "pools" / "seed0" / "pool.json").read_text())
     assert pool["transfer_method"] == "learned" and pool["transfer_quality"]["forced"]
+    # no contamination: the pool's style sources are left out of every arm's validation
+    # figures of that seed, recomputed from the stored predictions
+    sources = cmp.style_sources(whole, 0)
+    assert sources and set(sources) <= {s.key for s in RunStore.open(
+        whole / "jobs" / "transfer-seed0").eval_sections}  # fmt: skip
+    got = cmp.job_metrics(whole / "jobs" / "transfer-seed0", sources)
+    store = RunStore.open(whole / "jobs" / "transfer-seed0")
+    kept = [s for s in store.eval_sections if s.key not in sources]
+    assert got["validation_sections"] == [len(kept), len(store.eval_sections)]
+    from napari_forgetting.model.metrics import ConfusionMatrix
+
+    cm = ConfusionMatrix(store.n_classes)
+    for s in kept:
+        cm.update(store.labels(s), store.prediction(s))
+    assert got["splits"]["validation"]["class_accuracy"] == pytest.approx(
+        cm.compute()["class_accuracy"], nan_ok=True)  # fmt: skip
+    assert f"read on {len(kept)} of {len(store.eval_sections)} validation sections" in md
     # the report's transfer table: the judged figures and the seed's baseline model's labels
     label = pool["transfer_quality"]["label"]
     assert label["model"] == str(whole / "jobs" / "baseline-seed0" / "checkpoint.pt")

@@ -46,7 +46,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -958,32 +958,51 @@ def display_names(class_names: Sequence[str]) -> list[str]:
     return [table.get(n, n) for n in class_names]
 
 
-def _class_events(store: Any) -> np.ndarray:
-    """Forgetting events per class summed over a run store's mapped sections (last epoch)."""
+def _class_events(store: Any, exclude: Collection[str] = ()) -> np.ndarray:
+    """Forgetting events per class summed over a run store's mapped sections (last epoch),
+    but those whose keys are in ``exclude``."""
     n = store.n_classes
     events = np.zeros(n, np.float64)
     labels = store.all_map_labels()
+    skip = set(exclude)
     # one read of the flat map, cut per section
-    for counts, lab in zip(
-        store.split_map(store.flat_map("forgetting_events")), labels, strict=True
-    ):
+    for sec, counts, lab in zip(
+        store.map_sections, store.split_map(store.flat_map("forgetting_events")), labels,
+        strict=True,
+    ):  # fmt: skip
+        if sec.key in skip:
+            continue
         lab = lab.ravel()
         keep = lab < n  # uint8 ids: the ignore label (255) is out
         events += np.bincount(lab[keep], weights=counts.ravel()[keep], minlength=n)
     return events
 
 
-def job_metrics(path: str | os.PathLike) -> dict[str, Any]:
+def job_metrics(path: str | os.PathLike, exclude: Collection[str] = ()) -> dict[str, Any]:
     """Per split -- ``validation`` (the validation sections, last epoch) and each held-out
     test volume (all its sections after the last epoch) -- the per-class accuracy, and the
     forgetting events per class on the sections tracked there (validation; every
-    ``test_every``-th section of a test volume; NaN where none were tracked)."""
+    ``test_every``-th section of a test volume; NaN where none were tracked).
+
+    ``exclude``: validation section keys left out of the validation figures (the transfer
+    pool's style sources: a transfer arm trained on their texture), recomputed from the
+    stored last-epoch predictions; ``validation_sections`` says how many remain."""
+    from napari_forgetting.model.metrics import ConfusionMatrix
     from napari_forgetting.runs.store import RunStore
 
     store = RunStore.open(path)
     n = store.n_classes
-    last = store.history[-1]
+    last = dict(store.history[-1])
     splits: dict[str, dict[str, Any]] = {}
+    kept = [s for s in store.eval_sections if s.key not in set(exclude)]
+    if len(kept) < len(store.eval_sections):
+        cm = ConfusionMatrix(n)
+        for sec in kept:
+            cm.update(store.labels(sec), store.prediction(sec))
+        scores = cm.compute()
+        last["class_accuracy"] = scores["class_accuracy"]
+        last["mean_class_accuracy"] = scores["mean_class_accuracy"]
+        last["class_probability"] = None  # per-pixel probabilities are not stored
 
     def split(
         acc: Sequence[float], mca: float, events: np.ndarray, prob: Sequence[float] | None
@@ -1000,7 +1019,7 @@ def job_metrics(path: str | os.PathLike) -> dict[str, Any]:
         }
 
     has_maps = "forgetting_events" in store.map_names
-    val_events = _class_events(store) if has_maps else np.full(n, math.nan)
+    val_events = _class_events(store, exclude) if has_maps else np.full(n, math.nan)
     splits["validation"] = split(
         last["class_accuracy"], last.get("mean_class_accuracy", math.nan), val_events,
         last.get("class_probability"),
@@ -1027,7 +1046,38 @@ def job_metrics(path: str | os.PathLike) -> dict[str, Any]:
         splits[TEST_SPLIT] = split(
             pooled["class_accuracy"], pooled["mean_class_accuracy"], events, prob
         )
-    return {"class_names": store.class_names, "epochs": store.n_epochs, "splits": splits}
+    return {
+        "class_names": store.class_names,
+        "epochs": store.n_epochs,
+        "splits": splits,
+        "validation_sections": [len(kept), len(store.eval_sections)],
+    }
+
+
+def _read_on(per_job: dict[tuple[str, int], dict[str, Any]]) -> str:
+    """Which sections the validation figures were read on (the report says it)."""
+    counts = sorted({tuple(m.get("validation_sections", ())) for m in per_job.values()})
+    if not counts or all(len(c) != 2 or c[0] == c[1] for c in counts):
+        return "Every figure of this report is read on all the validation sections."
+    kept = ", ".join(f"{a} of {b}" for a, b in counts)
+    return (
+        f"Validation figures (accuracy, forgetting events, regions) are read on {kept} "
+        "validation sections: the transfer pool's style sources of each seed are left out "
+        "for every arm of that seed (the transfer arm trained on their texture); the test "
+        "volumes are never a source or a target."
+    )
+
+
+def style_sources(out: Path, seed: int) -> list[str]:
+    """The validation sections the transfer arm of ``seed`` took its styles from (its
+    pool's ``sources``; none without a pool): left out of every arm's validation figures
+    of that seed, so no figure is read where the transfer arm trained on the texture."""
+    pool_file = out / POOLS_DIR / f"seed{seed}" / "pool.json"
+    if not pool_file.is_file():
+        return []
+    from napari_forgetting.workflow.augment import read_pool_record
+
+    return [str(k) for k in read_pool_record(pool_file)[1].get("sources", [])]
 
 
 def paired_interval(diffs: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -1136,7 +1186,7 @@ def write_report(
             name = job_name(method, seed)
             path = out / JOBS_DIR / name
             if _run_finished(path, epochs):
-                per_job[(method, seed)] = job_metrics(path)
+                per_job[(method, seed)] = job_metrics(path, style_sources(out, seed))
             elif name not in failed:
                 failed[name] = "not finished (no finished run store)"
     class_names: list[str] = next(iter(per_job.values()))["class_names"] if per_job else []
@@ -1307,7 +1357,7 @@ def write_report(
         "",
         "Validation traces overlap training sections (every validation inline crosses the "
         "training crosslines), as in the paper's split: the test volumes are the held-out "
-        "figure.",
+        "figure. " + _read_on(per_job),
         "",
         md_table(acc_cols, val_rows),
         "",
@@ -1451,16 +1501,24 @@ def _paired_differences(
     return rows
 
 
-def _region_maps(store: Any, split: str) -> dict[str, np.ndarray] | None:
+def _region_maps(
+    store: Any, split: str, exclude: Collection[str] = ()
+) -> dict[str, np.ndarray] | None:
     """The forgetting-event maps of a run's sections on ``split`` (validation or a test
-    volume), by section key; ``None`` where the split is not mapped."""
+    volume), by section key, but the validation sections in ``exclude`` (the transfer
+    pool's style sources); ``None`` where the split is not mapped."""
+    skip = set(exclude) if split == "validation" else set()
     if split != "validation":
         if split not in store.test_names:
             return None
         store = store.test(split)
     if "forgetting_events" not in store.map_names:
         return None
-    return {sec.key: store.map("forgetting_events", sec.key) for sec in store.map_sections}
+    return {
+        sec.key: store.map("forgetting_events", sec.key)
+        for sec in store.map_sections
+        if sec.key not in skip
+    }
 
 
 def region_fate_table(
@@ -1492,14 +1550,15 @@ def region_fate_table(
             others.append(
                 ("baseline (next seed)", stores.get(("baseline", (seed + 1) % config.seeds)))
             )
+        skip = style_sources(out, seed)
         for split in ["validation", *base.test_names]:
-            base_maps = _region_maps(base, split)
+            base_maps = _region_maps(base, split, skip)
             if not base_maps:
                 continue
             thr = region_threshold(list(base_maps.values()))
             thresholds[(seed, split)] = thr
             for method, store in others:
-                maps = None if store is None else _region_maps(store, split)
+                maps = None if store is None else _region_maps(store, split, skip)
                 if maps is None:
                     continue
                 for key, bmap in base_maps.items():
@@ -1535,12 +1594,13 @@ def mask_overlap_table(
             others.append(
                 ("baseline (next seed)", stores.get(("baseline", (seed + 1) % config.seeds)))
             )
+        skip = style_sources(out, seed)
         for split in ["validation", *base.test_names]:
-            base_maps = _region_maps(base, split)
+            base_maps = _region_maps(base, split, skip)
             if not base_maps:
                 continue
             for method, store in others:
-                maps = None if store is None else _region_maps(store, split)
+                maps = None if store is None else _region_maps(store, split, skip)
                 keys = [k for k in base_maps if maps and k in maps]
                 if not keys:
                     continue
