@@ -414,7 +414,8 @@ def test_absent_class_is_reported_absent_not_nan():
 
 
 def test_tiny_preset_end_to_end_and_a_resumed_run_gives_the_same_report(tmp_path, capsys):
-    """`compare --preset tiny`: all four methods, the transfer model trained as a job; a run
+    """`compare --preset tiny`: every method (the controls too), the transfer model trained
+    as a job; a run
     stopped after some jobs and started again reuses them and writes the same report."""
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
     assert main(["compare", "--preset", "tiny", "--out", str(whole), "--sequential"]) == 0
@@ -432,11 +433,28 @@ def test_tiny_preset_end_to_end_and_a_resumed_run_gives_the_same_report(tmp_path
         assert (resumed / name).read_text() == (whole / name).read_text(), name
     md = (whole / "report.md").read_text()
     assert "Preset: `tiny`" in md
-    for method in ("flip", "rotate", "transfer"):
+    for method in ("flip", "rotate", "transfer", "identity", "random-sources"):
         assert f"| {method} | test | 2 |" in md
     jobs = rows(whole / "jobs.csv")
-    assert {r["method"] for r in jobs} == {"baseline", "flip", "rotate", "transfer"}
+    assert {r["method"] for r in jobs} == set(cmp.METHODS)
     assert all(r["status"] == "finished" for r in jobs)
+    # the controls for the mechanism, and the contrasts the paper's claim needs
+    from napari_forgetting.workflow.augment import load_pool
+
+    hot, same = load_pool(whole / "pools" / "seed0"), load_pool(whole / "pools" / "identity-seed0")
+    assert [i.target for i in same.items] == [i.target for i in hot.items]  # the same targets
+    volume_img = {i.target: i.image for i in same.items}
+    from napari_forgetting.data.sections import Section, section_image
+    from napari_forgetting.data.source import open_source
+
+    vol = open_source(RunStore.open(whole / "jobs" / "baseline-seed0").info["source"])
+    for key, image in volume_img.items():  # untransferred: the target itself
+        np.testing.assert_array_equal(image, section_image(vol, Section.from_key(key, vol)))
+    rand = json.loads((whole / "pools" / "random-sources-seed0" / "pool.json").read_text())
+    assert rand["transfer_quality"]["measured"] is not None and rand["sources"]
+    contrasts = {r["method"] for r in rows(whole / "differences.csv")}
+    assert {"transfer - identity", "transfer - random-sources"} <= contrasts
+    assert "| transfer - identity | " in md
     pool = json.loads((whole / "pools" / "seed0" / "pool.json").read_text())
     assert pool["transfer_method"] == "learned" and pool["transfer_quality"]["forced"]
     # no contamination: the pool's style sources are left out of every arm's validation

@@ -247,6 +247,8 @@ def pool_steps(
     min_pixels: int = DEFAULT_MIN_PIXELS,
     quality: dict[str, Any] | None = None,
     force: bool = False,
+    sources: str = "hotspots",
+    untransferred: bool = False,
 ) -> Generator[PoolProgress, None, AugmentedPool]:
     """Make ``n_sources x per_source`` transfers of class ``cls`` from a run's hotspots,
     yielding :class:`PoolProgress` after each; returns the :class:`AugmentedPool`.
@@ -260,7 +262,15 @@ def pool_steps(
     figures (:func:`check_transfer`), kept in the pool. A ranking whose densities are all
     equal (the class never learned or never forgotten) names no hotspots and is refused
     (``ValueError``) unless ``force``. Closing the generator stops between transfers.
+
+    The comparison's controls for the mechanism: ``sources="random"`` takes ``n_sources``
+    sections drawn at random (seeded) among those the ranking admits instead of its top;
+    ``untransferred=True`` puts each target into the pool as it is (the same targets, drawn
+    by the same stream, as the transfer's pool of that seed: more draws of those sections,
+    no style).
     """
+    if sources not in ("hotspots", "random"):
+        raise ValueError(f"sources must be 'hotspots' or 'random', got {sources!r}")
     from napari_forgetting.transfer import load_transfer_model, method_name, transfer
 
     store = run if isinstance(run, RunStore) else RunStore.open(run)
@@ -269,7 +279,13 @@ def pool_steps(
     if volume is None:
         volume = open_source(store.info.get("source") or {})
     saved = load_style_sources(store)
-    if saved is not None and saved.class_id == class_id and len(saved.sections) >= n_sources:
+    if sources == "random":
+        rows = rank_run(store, class_id, "forgetting", min_pixels=min_pixels).rows
+        pick = np.random.default_rng([int(seed), class_id, 17]).choice(
+            len(rows), size=min(int(n_sources), len(rows)), replace=False
+        )
+        source_keys = [rows[i].key for i in sorted(int(i) for i in pick)]
+    elif saved is not None and saved.class_id == class_id and len(saved.sections) >= n_sources:
         source_keys = list(saved.sections[:n_sources])
     else:
         ranking = rank_run(store, class_id, "forgetting", min_pixels=min_pixels)
@@ -286,8 +302,8 @@ def pool_steps(
         raise ValueError(f"no training section holds class {class_name!r}: nowhere to transfer")
     model = transfer_model
     ckpt = None
-    method = method_name(transfer_model)
-    if isinstance(transfer_model, (str, os.PathLike)):
+    method = "identity" if untransferred else method_name(transfer_model)
+    if isinstance(transfer_model, (str, os.PathLike)) and not untransferred:
         ckpt = str(Path(transfer_model).resolve())
         model = load_transfer_model(transfer_model, n_classes=store.n_classes)
     rng = np.random.default_rng([int(seed), class_id])
@@ -300,7 +316,11 @@ def pool_steps(
         for _ in range(int(per_source)):
             tgt = targets[int(rng.integers(len(targets)))]
             tgt_img, tgt_lab = section_image(volume, tgt), section_labels(volume, tgt)
-            out = transfer(model, tgt_img, tgt_lab, src_img, src_lab, class_id)
+            out = (
+                np.asarray(tgt_img, np.float32)
+                if untransferred
+                else transfer(model, tgt_img, tgt_lab, src_img, src_lab, class_id)
+            )
             items.append(PoolItem(out, tgt_lab.astype(np.uint8), tgt.key, key, tgt.kind, seed))
             yield PoolProgress(len(items), total)
     return AugmentedPool(
@@ -344,11 +364,14 @@ def generate_pool(
     min_pixels: int = DEFAULT_MIN_PIXELS,
     quality: dict[str, Any] | None = None,
     force: bool = False,
+    sources: str = "hotspots",
+    untransferred: bool = False,
 ) -> AugmentedPool:
     """:func:`pool_steps` to the end; ``progress(done, total)`` after each transfer."""
     steps = pool_steps(
         run, transfer_model, cls, n_sources, per_source, seed, volume,
-        min_pixels=min_pixels, quality=quality, force=force,
+        min_pixels=min_pixels, quality=quality, force=force, sources=sources,
+        untransferred=untransferred,
     )  # fmt: skip
     while True:
         try:

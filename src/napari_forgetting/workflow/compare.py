@@ -71,7 +71,13 @@ __all__ = [
     "write_report",
 ]
 
-METHODS = ("baseline", "flip", "rotate", "transfer")
+METHODS = ("baseline", "flip", "rotate", "transfer", "identity", "random-sources")
+#: The arms that retrain on a pool: the transfer and its two controls for the mechanism.
+POOL_ARMS = ("transfer", "identity", "random-sources")
+#: The contrasts the paper's claim needs, each arm minus another of the same seed: the
+#: style (transfer vs the same targets untransferred) and the selection (hotspot sources
+#: vs random ones).
+CONTRASTS = (("transfer", "identity"), ("transfer", "random-sources"))
 JOBS_DIR = "jobs"
 TRANSFER_DIR = "transfer_model"
 #: What ``write_report`` records of the comparison for readers of the folder (class,
@@ -275,6 +281,12 @@ def job_name(method: str, seed: int) -> str:
     return f"{method}-seed{seed}"
 
 
+def pool_dir_name(variant: str, seed: int) -> str:
+    """The pool folder of a pool arm under ``pools/``: ``seed<k>`` for the transfer,
+    ``<control>-seed<k>`` for a control."""
+    return f"seed{seed}" if variant == "transfer" else job_name(variant, seed)
+
+
 def _run_finished(path: Path, epochs: int | None = None) -> bool:
     from napari_forgetting.runs.store import RunStore, is_run_dir
 
@@ -362,12 +374,16 @@ def augmented_job(
     force: bool = False,
     min_pixels: int = DEFAULT_MIN_PIXELS,
     sources_from: str | None = None,
+    variant: str = "transfer",
 ) -> dict[str, Any]:
-    """The transfer method for one seed: pool from the baseline run ``parent`` (a path or the
-    baseline job's result; or the style sources of ``sources_from``, e.g. a consensus run)
-    with ``transfer_model`` (a checkpoint path or that job's result; ``None`` for the
-    stratal method), measured first and refused below the bar unless ``force``, then
-    training from scratch on the training sections plus the pool."""
+    """A pool arm for one seed (``variant``: ``transfer``, or the controls ``identity`` --
+    the same pool targets, untransferred -- and ``random-sources`` -- the transfer from
+    sections drawn at random instead of the hotspots): pool from the baseline run
+    ``parent`` (a path or the baseline job's result; or the style sources of
+    ``sources_from``, e.g. a consensus run) with ``transfer_model`` (a checkpoint path or
+    that job's result; ``None`` for the stratal method), measured first and refused below
+    the bar unless ``force``, then training from scratch on the training sections plus the
+    pool."""
     from napari_forgetting.data.source import open_source
     from napari_forgetting.runs.hotspots import resolve_class
     from napari_forgetting.transfer import resolve_method
@@ -383,7 +399,12 @@ def augmented_job(
     t0 = time.perf_counter()
     parent_path = parent["path"] if isinstance(parent, dict) else str(parent)
     ckpt = transfer_model["path"] if isinstance(transfer_model, dict) else transfer_model
-    method = resolve_method(transfer_method, None if ckpt is None else str(ckpt))
+    if variant == "identity":  # nothing is transferred: no method, no model
+        from napari_forgetting.transfer import StratalTransfer
+
+        method: Any = StratalTransfer()
+    else:
+        method = resolve_method(transfer_method, None if ckpt is None else str(ckpt))
     volume = open_source(source)
     pool_path = Path(pool_dir)
     if (pool_path / POOL_MANIFEST).is_file():
@@ -396,13 +417,19 @@ def augmented_job(
         class_id = resolve_class(volume.class_names, cls)
         # the job's threads (one per worker): more threads on small convolutions spin
         with torch_settings(train.get("num_threads"), False, torch.device("cpu")):
-            quality = check_transfer(
-                method, volume, class_id, force=force, min_pixels=min_pixels,
-                every=int(train.get("every", 5)), baseline=parent_path,
-            )  # fmt: skip
+            if variant == "identity":  # nothing is transferred: nothing to measure
+                quality = {"measured": False, "reason": "identity control: untransferred",
+                           "passes": None, "forced": False}  # fmt: skip
+            else:
+                quality = check_transfer(
+                    method, volume, class_id, force=force, min_pixels=min_pixels,
+                    every=int(train.get("every", 5)), baseline=parent_path,
+                )  # fmt: skip
             pool = generate_pool(
                 sources_from or parent_path, method, cls, n_sources, per_source, int(seed), volume,
                 min_pixels=min_pixels, quality=quality, force=force,
+                sources="random" if variant == "random-sources" else "hotspots",
+                untransferred=variant == "identity",
             )  # fmt: skip
         save_pool(pool, pool_path, formats=("npy",), overwrite=True, volume=volume)
     trainer = retrain_trainer(
@@ -416,7 +443,7 @@ def augmented_job(
     _fit(trainer)
     trainer.release()
     return {
-        "name": job_name("transfer", seed),
+        "name": job_name(variant, seed),
         "path": str(out_dir),
         "seconds": time.perf_counter() - t0,
     }
@@ -455,8 +482,8 @@ def build_jobs(
     done_paths: dict[str, str] = {}
     seeds = range(config.seeds)
     methods = list(config.methods)
-    # baselines first: transfer jobs need them
-    need_baseline = "transfer" in methods
+    # baselines first: the pool arms need them
+    need_baseline = any(m in methods for m in POOL_ARMS)
     base_methods = [m for m in ("baseline", "flip", "rotate") if m in methods]
     if need_baseline and "baseline" not in base_methods:
         base_methods.insert(0, "baseline")
@@ -483,9 +510,9 @@ def build_jobs(
                     priority=PRIORITY.get(method, 0),
                 )
             )
-    if "transfer" in methods:
-        tm: Any
-        tm_dep: str | None = None
+    tm: Any = None
+    tm_dep: str | None = None
+    if "transfer" in methods or "random-sources" in methods:  # the arms that transfer
         if config.transfer_method == "stratal":
             tm = None
         elif config.transfer_checkpoint:
@@ -507,8 +534,9 @@ def build_jobs(
                         priority=PRIORITY["transfer-model"],
                     )
                 )
+    for variant in [m for m in POOL_ARMS if m in methods]:
         for seed in seeds:
-            name = job_name("transfer", seed)
+            name = job_name(variant, seed)
             path = out / JOBS_DIR / name
             if _run_finished(path, epochs):
                 skipped.append(name)
@@ -520,7 +548,7 @@ def build_jobs(
                 "train": train,
                 "seed": seed,
                 "out_dir": str(path),
-                "pool_dir": str(out / POOLS_DIR / f"seed{seed}"),
+                "pool_dir": str(out / POOLS_DIR / pool_dir_name(variant, seed)),
                 "cls": config.cls,
                 "n_sources": config.n_sources,
                 "per_source": config.per_source,
@@ -530,15 +558,15 @@ def build_jobs(
                 "force": config.force,
                 "min_pixels": config.min_pixels,
                 "sources_from": config.sources_from,
+                "variant": variant,
             }
             if base not in done_paths:
                 deps["parent"] = base
-            if tm_dep is not None:
+            if tm_dep is not None and variant != "identity":
                 deps["transfer_model"] = tm_dep
             jobs.append(
-                JobSpec(
-                    name, augmented_job, kwargs, deps, out_dir=path, priority=PRIORITY["transfer"]
-                )
+                JobSpec(name, augmented_job, kwargs, deps, out_dir=path,
+                        priority=PRIORITY["transfer"])  # fmt: skip
             )
     return jobs, skipped
 
@@ -929,11 +957,10 @@ def run_comparison(
         resolve_class(volume.class_names, config.cls)  # a bogus class before any job
         if config.sources_from:
             _check_sources_from(config.sources_from, source)
-        if "transfer" in config.methods and (
-            config.transfer_method == "stratal" or config.transfer_checkpoint
-        ):
+        transfers = "transfer" in config.methods or "random-sources" in config.methods
+        if transfers and (config.transfer_method == "stratal" or config.transfer_checkpoint):
             _check_given_transfer(config, volume)
-        elif "transfer" in config.methods and not config.force:
+        elif transfers and not config.force:
             # forced, nothing can stop the comparison: the model trains as a job beside the
             # others (its transfer jobs record its measurement)
             _train_transfer_first(config, out, volume, source, max(1, n_workers), log)
@@ -1069,15 +1096,18 @@ def _read_on(per_job: dict[tuple[str, int], dict[str, Any]]) -> str:
 
 
 def style_sources(out: Path, seed: int) -> list[str]:
-    """The validation sections the transfer arm of ``seed`` took its styles from (its
-    pool's ``sources``; none without a pool): left out of every arm's validation figures
-    of that seed, so no figure is read where the transfer arm trained on the texture."""
-    pool_file = out / POOLS_DIR / f"seed{seed}" / "pool.json"
-    if not pool_file.is_file():
-        return []
+    """The validation sections the transfer arms of ``seed`` (the transfer and its
+    random-sources control) took their styles from (their pools' ``sources``; none without
+    a pool): left out of every arm's validation figures of that seed, so no figure is read
+    where an arm trained on the texture."""
     from napari_forgetting.workflow.augment import read_pool_record
 
-    return [str(k) for k in read_pool_record(pool_file)[1].get("sources", [])]
+    keys: list[str] = []
+    for variant in ("transfer", "random-sources"):
+        pool_file = out / POOLS_DIR / pool_dir_name(variant, seed) / "pool.json"
+        if pool_file.is_file():
+            keys += [str(k) for k in read_pool_record(pool_file)[1].get("sources", [])]
+    return sorted(set(keys))
 
 
 def paired_interval(diffs: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -1292,7 +1322,8 @@ def write_report(
     fig_sections = _figure(files["figure"], out, config, per_job, n_figure_sections)
     diff_acc, diff_ev = [], []
     acc_keys = [f"acc_{c}" for c in class_names] + ["mean_class_accuracy"]
-    for method in config.methods:
+    labels = list(dict.fromkeys(r[0] for r in diff_rows))  # the arms, then the contrasts
+    for method in labels:
         for sp in splits:
             got = {r[2]: r for r in diff_rows if r[0] == method and r[1] == sp}
             if not got:
@@ -1382,7 +1413,11 @@ def write_report(
         "## Differences from the baseline, paired by seed",
         "",
         "Each method minus the baseline of the same seed (the same data, the same "
-        "initialisation seed), mean over seeds and its 95 % Student-t interval "
+        "initialisation seed and the same training draws wherever its treatment leaves "
+        "them), then the contrasts the paper's claim needs: `transfer - identity` (the style, "
+        "against more draws of the same target sections untransferred) and `transfer - "
+        "random-sources` (hotspot sources against sources drawn at random); mean over "
+        "seeds and its 95 % Student-t interval "
         f"(`differences.csv`). `{TEST_SPLIT}` is every test volume's pixels together.",
         "",
         md_table(["method", "split", "seeds", *shown, "mean class acc."], diff_acc)
@@ -1480,24 +1515,25 @@ def _paired_differences(
             q[f"events_{config.cls}"] = float(r["events"][cid])
         return q
 
-    for method in config.methods:
-        if method == "baseline":
-            continue
+    arms = [(m, "baseline", m) for m in config.methods if m != "baseline"]
+    arms += [(a, b, f"{a} - {b}") for a, b in CONTRASTS
+             if a in config.methods and b in config.methods]  # fmt: skip
+    for method, other, label in arms:
         for sp in splits:
             pairs = [
                 (quantities(per_job[(method, s)]["splits"][sp]),
-                 quantities(per_job[("baseline", s)]["splits"][sp]))
+                 quantities(per_job[(other, s)]["splits"][sp]))
                 for s in range(config.seeds)
-                if (method, s) in per_job and ("baseline", s) in per_job
+                if (method, s) in per_job and (other, s) in per_job
                 and sp in per_job[(method, s)]["splits"]
-                and sp in per_job[("baseline", s)]["splits"]
+                and sp in per_job[(other, s)]["splits"]
             ]  # fmt: skip
             if not pairs:
                 continue
             for key in pairs[0][0]:
                 diffs = [m[key] - b[key] for m, b in pairs]
                 n = int(np.isfinite(diffs).sum())
-                rows.append([method, sp, key, n, *paired_interval(diffs), *detectable(diffs)])
+                rows.append([label, sp, key, n, *paired_interval(diffs), *detectable(diffs)])
     return rows
 
 
