@@ -557,7 +557,23 @@ def _plain_seed(seed: int | Sequence[int]) -> int | list[int]:
     return [int(v) for v in seed]
 
 
-class PatchSampler:
+class _Draws:
+    """Iteration over a sampler's :meth:`sample` (one draw at a time, as consumed)."""
+
+    def sample(self) -> tuple[int, int, int]:  # pragma: no cover - each sampler's own
+        raise NotImplementedError
+
+    def iter_epoch(self, n_patches: int) -> Iterator[tuple[int, int, int]]:
+        """Yield ``n_patches`` draws (lazily: each draw happens when it is consumed)."""
+        for _ in range(int(n_patches)):
+            yield self.sample()
+
+    def __iter__(self) -> Iterator[tuple[int, int, int]]:
+        while True:
+            yield self.sample()
+
+
+class PatchSampler(_Draws):
     """Deterministic random patch positions on a list of sections.
 
     Each draw picks a section -- uniformly, or with the probabilities ``weights`` (one per
@@ -633,15 +649,6 @@ class PatchSampler:
         self.n_drawn += 1
         return k, int(r), int(c)
 
-    def iter_epoch(self, n_patches: int) -> Iterator[tuple[int, int, int]]:
-        """Yield ``n_patches`` draws (lazily: each draw happens when it is consumed)."""
-        for _ in range(int(n_patches)):
-            yield self.sample()
-
-    def __iter__(self) -> Iterator[tuple[int, int, int]]:
-        while True:
-            yield self.sample()
-
     def state_dict(self) -> dict:
         """Resumable state: the bit-generator state, the draw count and the configuration."""
         return {
@@ -663,7 +670,7 @@ class PatchSampler:
         self.seed = _plain_seed(state["seed"])
 
 
-class PooledSampler:
+class PooledSampler(_Draws):
     """The draws of ``train``, each replaced with probability ``share`` by a draw of ``pool``:
     common random numbers for a pool's retraining. The training stream is drawn at every
     position whether it is used or not, so at every position where the pool was not chosen
@@ -704,14 +711,6 @@ class PooledSampler:
             drawn = (k + self.n_train, r, c)
         self.n_drawn += 1
         return drawn
-
-    def iter_epoch(self, n_patches: int) -> Iterator[tuple[int, int, int]]:
-        for _ in range(int(n_patches)):
-            yield self.sample()
-
-    def __iter__(self) -> Iterator[tuple[int, int, int]]:
-        while True:
-            yield self.sample()
 
     def state_dict(self) -> dict:
         return {

@@ -46,7 +46,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1348,11 +1348,6 @@ def write_report(
                 "—" if math.isnan(need) else ("> 10,000" if math.isinf(need) else f"{need:.0f}"),
             ])  # fmt: skip
 
-    def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
-
     budgets = []
     for method in config.methods:
         seeds = sorted(s for (m, s) in per_job if m == method)
@@ -1382,7 +1377,7 @@ def write_report(
         "## Table 1: per-class accuracy on the held-out test volumes (all their inlines and "
         "crosslines, after the last epoch; mean ± std over seeds)",
         "",
-        md_table(acc_cols, test_rows) if test_rows else "No test volumes.",
+        _md_table(acc_cols, test_rows) if test_rows else "No test volumes.",
         "",
         "## Per-class accuracy on the validation sections (last epoch; mean ± std over seeds)",
         "",
@@ -1390,7 +1385,7 @@ def write_report(
         "training crosslines), as in the paper's split: the test volumes are the held-out "
         "figure. " + _read_on(per_job),
         "",
-        md_table(acc_cols, val_rows),
+        _md_table(acc_cols, val_rows),
         "",
         "## Training budget per arm",
         "",
@@ -1398,7 +1393,7 @@ def write_report(
         "the augmented arms change the same share of them (flipped, rotated, or drawn from "
         "the pool).",
         "",
-        md_table(
+        _md_table(
             [
                 "method",
                 "patches / epoch",
@@ -1420,11 +1415,11 @@ def write_report(
         "seeds and its 95 % Student-t interval "
         f"(`differences.csv`). `{TEST_SPLIT}` is every test volume's pixels together.",
         "",
-        md_table(["method", "split", "seeds", *shown, "mean class acc."], diff_acc)
+        _md_table(["method", "split", "seeds", *shown, "mean class acc."], diff_acc)
         if diff_acc
         else "No paired runs.",
         "",
-        md_table(
+        _md_table(
             [
                 "method",
                 "split",
@@ -1449,14 +1444,14 @@ def write_report(
         f"+{PAPER_EFFECT} would need at that SD. A difference smaller than the MDE is not "
         "evidence of no effect (`differences.csv` has every split and quantity).",
         "",
-        md_table(["method", "quantity", "seeds", "paired SD", "MDE (80 % power)",
+        _md_table(["method", "quantity", "seeds", "paired SD", "MDE (80 % power)",
                   f"seeds for +{PAPER_EFFECT}"], power_rows)
         if power_rows
         else "Fewer than two paired seeds: nothing can be said of power.",
         "",
         "## Forgetting events on the tracked sections (last epoch, mean over seeds)",
         "",
-        md_table(["method", "split", "seeds", "total (± std)", *shown], md_ev),
+        _md_table(["method", "split", "seeds", "total (± std)", *shown], md_ev),
         "",
         "## The baseline's high-density forgetting regions under each method",
         "",
@@ -1557,69 +1552,16 @@ def _region_maps(
     }
 
 
-def region_fate_table(
+def _paired_maps(
     out: Path, config: CompareConfig, per_job: dict[tuple[str, int], dict[str, Any]]
-) -> tuple[list[list[Any]], dict[tuple[int, str], float]]:
-    """The fates of the baseline's high-density forgetting regions under every other
-    method of the same seed (:mod:`~napari_forgetting.dynamics.regions`), and under the
-    baseline of the next seed (``baseline (next seed)``: run-to-run variation alone).
-
-    Returns rows ``[method, seed, split, section, size, kept, fate, baseline_density,
-    density]`` (one per region and method) and the threshold of each ``(seed, split)``.
-    Splits: the validation sections and every tracked test volume."""
-    from napari_forgetting.dynamics.regions import region_fates, region_threshold
+) -> Iterator[tuple[int, str, dict[str, np.ndarray], list[tuple[str, dict[str, np.ndarray]]]]]:
+    """Per seed and split with maps: ``(seed, split, baseline maps, [(method, its maps)])``
+    for every other method of the seed and the next seed's baseline (the control), the
+    validation sections the seed's transfer arms took styles from left out."""
     from napari_forgetting.runs.store import RunStore
 
-    rows: list[list[Any]] = []
-    thresholds: dict[tuple[int, str], float] = {}
     if "baseline" not in config.methods:
-        return rows, thresholds
-    stores: dict[tuple[str, int], Any] = {
-        key: RunStore.open(out / JOBS_DIR / job_name(*key)) for key in per_job
-    }
-    for seed in range(config.seeds):
-        base = stores.get(("baseline", seed))
-        if base is None:
-            continue
-        others = [(m, stores.get((m, seed))) for m in config.methods if m != "baseline"]
-        if config.seeds > 1:
-            others.append(
-                ("baseline (next seed)", stores.get(("baseline", (seed + 1) % config.seeds)))
-            )
-        skip = style_sources(out, seed)
-        for split in ["validation", *base.test_names]:
-            base_maps = _region_maps(base, split, skip)
-            if not base_maps:
-                continue
-            thr = region_threshold(list(base_maps.values()))
-            thresholds[(seed, split)] = thr
-            for method, store in others:
-                maps = None if store is None else _region_maps(store, split, skip)
-                if maps is None:
-                    continue
-                for key, bmap in base_maps.items():
-                    if key not in maps:
-                        continue
-                    for r in region_fates(bmap, maps[key], thr):
-                        rows.append([method, seed, split, key, r["size"], r["kept"], r["fate"],
-                                     r["baseline_density"], r["density"]])  # fmt: skip
-    return rows, thresholds
-
-
-def mask_overlap_table(
-    out: Path, config: CompareConfig, per_job: dict[tuple[str, int], dict[str, Any]]
-) -> list[list[Any]]:
-    """Where each method forgets most against the same seed's baseline, each run at its own
-    threshold (:func:`~napari_forgetting.dynamics.regions.compare_masks`), and the baseline
-    of the next seed as the control: rows ``[method, seed, split, dice, regions, stays,
-    appear, level_ratio]`` (``stays``: the share of the baseline's regions that stay at the
-    other run's own threshold)."""
-    from napari_forgetting.dynamics.regions import compare_masks
-    from napari_forgetting.runs.store import RunStore
-
-    rows: list[list[Any]] = []
-    if "baseline" not in config.methods:
-        return rows
+        return
     stores = {key: RunStore.open(out / JOBS_DIR / job_name(*key)) for key in per_job}
     for seed in range(config.seeds):
         base = stores.get(("baseline", seed))
@@ -1635,17 +1577,65 @@ def mask_overlap_table(
             base_maps = _region_maps(base, split, skip)
             if not base_maps:
                 continue
-            for method, store in others:
-                maps = None if store is None else _region_maps(store, split, skip)
-                keys = [k for k in base_maps if maps and k in maps]
-                if not keys:
+            got = [(m, None if st is None else _region_maps(st, split, skip)) for m, st in others]
+            yield seed, split, base_maps, [(m, maps) for m, maps in got if maps is not None]
+
+
+def region_fate_table(
+    out: Path, config: CompareConfig, per_job: dict[tuple[str, int], dict[str, Any]]
+) -> tuple[list[list[Any]], dict[tuple[int, str], float]]:
+    """The fates of the baseline's high-density forgetting regions under every other
+    method of the same seed (:mod:`~napari_forgetting.dynamics.regions`), and under the
+    baseline of the next seed (``baseline (next seed)``: run-to-run variation alone).
+
+    Returns rows ``[method, seed, split, section, size, kept, fate, baseline_density,
+    density]`` (one per region and method) and the threshold of each ``(seed, split)``.
+    Splits: the validation sections and every tracked test volume."""
+    from napari_forgetting.dynamics.regions import region_fates, region_threshold
+
+    rows: list[list[Any]] = []
+    thresholds: dict[tuple[int, str], float] = {}
+    for seed, split, base_maps, others in _paired_maps(out, config, per_job):
+        thr = region_threshold(list(base_maps.values()))
+        thresholds[(seed, split)] = thr
+        for method, maps in others:
+            for key, bmap in base_maps.items():
+                if key not in maps:
                     continue
+                for r in region_fates(bmap, maps[key], thr):
+                    rows.append([method, seed, split, key, r["size"], r["kept"], r["fate"],
+                                 r["baseline_density"], r["density"]])  # fmt: skip
+    return rows, thresholds
+
+
+def mask_overlap_table(
+    out: Path, config: CompareConfig, per_job: dict[tuple[str, int], dict[str, Any]]
+) -> list[list[Any]]:
+    """Where each method forgets most against the same seed's baseline, each run at its own
+    threshold (:func:`~napari_forgetting.dynamics.regions.compare_masks`), and the baseline
+    of the next seed as the control: rows ``[method, seed, split, dice, regions, stays,
+    appear, level_ratio]`` (``stays``: the share of the baseline's regions that stay at the
+    other run's own threshold)."""
+    from napari_forgetting.dynamics.regions import compare_masks
+
+    rows: list[list[Any]] = []
+    for seed, split, base_maps, others in _paired_maps(out, config, per_job):
+        for method, maps in others:
+            keys = [k for k in base_maps if k in maps]
+            if keys:
                 c = compare_masks([base_maps[k] for k in keys], [maps[k] for k in keys])
                 n = c["n_regions"]
                 stays = sum(f["fate"] == "stays" for f in c["fates"]) / n if n else float("nan")
                 rows.append([method, seed, split, c["dice"], n, stays, c["appear"],
                              c["level_ratio"]])  # fmt: skip
     return rows
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
 
 
 def _finite(values: Sequence[Any]) -> np.ndarray:
@@ -1674,8 +1664,7 @@ def _overlap_lines(rows: Sequence[Sequence[Any]], config: CompareConfig) -> list
             ])  # fmt: skip
     header = ["method", "sections", "seeds", "Dice of the high-density masks (mean ± sd)",
               "baseline regions that stay", "regions that appear", "forgetting level ratio"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in table]
+    lines = [_md_table(header, table)]
     return [
         "Where each run forgets most, **each at its own threshold** (its own "
         "95th percentile over the split's sections): the overlap (Dice) of its high-density "
@@ -1725,10 +1714,8 @@ def _region_lines(rows: Sequence[Sequence[Any]], config: CompareConfig) -> list[
         return ["No baseline regions (no finished baseline with forgetting maps)."]
     methods = [m for m in config.methods if m != "baseline"] + ["baseline (next seed)"]
     table = _fate_summary(rows, methods)
-    lines = ["| " + " | ".join(h) + " |" for h in [
-        ["method", "sections", "regions", *reg.FATES, "disappears, per seed"]]]  # fmt: skip
-    lines.append("|" + "---|" * 7)
-    lines += ["| " + " | ".join(r) + " |" for r in table]
+    lines = [_md_table(["method", "sections", "regions", *reg.FATES, "disappears, per seed"],
+                       table)]  # fmt: skip
     return [
         "A high-density region is a connected (8-connected) set of at least "
         f"{reg.MIN_REGION} pixels whose forgetting events, averaged over {reg.WINDOW} x "
@@ -1810,8 +1797,7 @@ def _transfer_lines(out: Path, config: CompareConfig) -> list[str]:
     header = ["seed", "method", "inside (std)", "RMS error (std)", "lateral noise ratio",
               "lateral closure", "repeated traces", "baseline finds (transferred / real)",
               "bar"]  # fmt: skip
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines = [_md_table(header, rows)]
     return [
         "Measured on distinct held-out triples of the validation sections before each pool "
         "was made (`napari-forgetting transfer-quality`; the bar and its figures are in the "
