@@ -197,7 +197,7 @@ def test_every_option_of_fixed_values_lists_them_in_help():
     for name in ("augment", "compare", "transfer-quality"):
         assert (name, "--transfer-method") in checked
         assert "--transfer-method {learned,stratal}" in _help(name)
-    assert "{baseline,flip,rotate,transfer}" in re.sub(r"\s+", "", _help("compare"))
+    assert "{" + ",".join(cmp_methods()) + "}" in re.sub(r"\s+", "", _help("compare"))
     assert {("train", "--mode"), ("train", "--never-learned"), ("train", "--output-stride"),
             ("rank", "--stat"), ("stability", "--stat"), ("export", "--what"),
             ("synthetic", "--layout"), ("demo", "--view"), ("compare", "--preset"),
@@ -233,3 +233,9 @@ def test_options_a_preset_may_set_show_their_default(command):
         line = formatter._format_action(parser._option_string_actions[option])
         line = re.sub(r"\s+", " ", line)
         assert f"(default: {default}, or the --preset's)" in line, (option, line)
+
+
+def cmp_methods() -> tuple[str, ...]:
+    from napari_forgetting.workflow.compare import METHODS
+
+    return METHODS
