@@ -193,6 +193,19 @@ def test_paired_differences_and_their_intervals_by_hand(first):
     assert "baseline (next seed)" in md or "No baseline regions" in md
 
 
+def test_a_test_volume_without_the_class_is_named_not_pooled_silently():
+    # issue 31: another geology's test2 may hold no Scruff; the report says so
+    names = ["upper", "scruff"]
+    per_job = {("baseline", 0): {"class_pixels": {"test1": [10, 5], "test2": [12, 0]}}}
+    line = cmp.absent_classes(per_job, names, "scruff")[0]
+    assert "**scruff is absent from test2** (0 pixels)" in line
+    assert "`test` is test1's scruff alone" in line
+    per_job[("baseline", 0)]["class_pixels"]["test1"] = [10, 0]
+    assert "no test volume holds scruff" in cmp.absent_classes(per_job, names, "scruff")[0]
+    per_job[("baseline", 0)]["class_pixels"] = {"test1": [1, 3], "test2": [2, 4]}
+    assert cmp.absent_classes(per_job, names, "scruff") == []
+
+
 def test_the_minimum_detectable_effect_and_the_seeds_an_effect_needs():
     # issue 31's figure: 3 seeds of paired SD 0.2 detect only ~0.7 (t 4.30 + 1.06 = 5.36
     # times 0.2 / sqrt 3 = 0.62); the paper's +0.055 would need over a hundred seeds

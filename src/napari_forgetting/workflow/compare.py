@@ -1053,8 +1053,11 @@ def job_metrics(path: str | os.PathLike, exclude: Collection[str] = ()) -> dict[
     )  # fmt: skip
     tracked = set(store.test_names)
     tests = sorted((store.state.get("test_metrics") or {}).items())
+    pixels: dict[str, list[int]] = {}
     for name, metrics in tests:
         events = _class_events(store.test(name)) if name in tracked else np.full(n, math.nan)
+        if "confusion" in metrics:  # rows are the true classes: each class's pixels there
+            pixels[name] = [int(v) for v in np.asarray(metrics["confusion"]).sum(axis=1)]
         splits[name] = split(
             metrics["class_accuracy"], metrics.get("mean_class_accuracy", math.nan), events,
             metrics.get("class_probability"),
@@ -1078,7 +1081,31 @@ def job_metrics(path: str | os.PathLike, exclude: Collection[str] = ()) -> dict[
         "epochs": store.n_epochs,
         "splits": splits,
         "validation_sections": [len(kept), len(store.eval_sections)],
+        "class_pixels": pixels,
     }
+
+
+def absent_classes(
+    per_job: dict[tuple[str, int], dict[str, Any]], class_names: Sequence[str], cls: str
+) -> list[str]:
+    """Report lines naming each test volume that holds no pixel of ``cls`` (its accuracy
+    there is absent, and the pooled ``test`` figure is the other volumes' alone), or
+    nothing when every test volume holds some."""
+    if cls not in class_names:
+        return []
+    k = list(class_names).index(cls)
+    counts: dict[str, int] = {}
+    for m in per_job.values():
+        for name, px in (m.get("class_pixels") or {}).items():
+            counts[name] = px[k]
+    empty = sorted(name for name, c in counts.items() if c == 0)
+    if not empty:
+        return []
+    held = sorted(name for name, c in counts.items() if c > 0)
+    rest = (f"`{TEST_SPLIT}` is {', '.join(held)}'s {cls} alone" if held
+            else f"no test volume holds {cls}: no test figure of it")  # fmt: skip
+    return [f"**{cls} is absent from {', '.join(empty)}** (0 pixels): its accuracy there is "
+            f"absent, and {rest}.", ""]  # fmt: skip
 
 
 def _read_on(per_job: dict[tuple[str, int], dict[str, Any]]) -> str:
@@ -1379,6 +1406,7 @@ def write_report(
         "",
         _md_table(acc_cols, test_rows) if test_rows else "No test volumes.",
         "",
+        *absent_classes(per_job, class_names, config.cls),
         "## Per-class accuracy on the validation sections (last epoch; mean ± std over seeds)",
         "",
         "Validation traces overlap training sections (every validation inline crosses the "
