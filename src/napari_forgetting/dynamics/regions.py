@@ -108,6 +108,11 @@ def _components(mask: np.ndarray, min_size: int) -> tuple[np.ndarray, int]:
     return relabel[labels], int(keep.size)
 
 
+def _fate(kept: float) -> str:
+    """The fate of a region of which the share ``kept`` is still high-density."""
+    return "disappears" if kept < GONE else "shrinks" if kept < KEPT else "stays"
+
+
 def region_fates(
     baseline_events: Any, other_events: Any, threshold: float, min_size: int = MIN_REGION
 ) -> list[dict[str, Any]]:
@@ -129,7 +134,7 @@ def region_fates(
     for r in range(1, n + 1):
         region = labels == r
         kept = float(above[region].mean())
-        fate = "disappears" if kept < GONE else "shrinks" if kept < KEPT else "stays"
+        fate = _fate(kept)
         out.append(
             {
                 "size": int(region.sum()),
@@ -193,7 +198,7 @@ def compare_masks(
         for r in range(1, nb + 1):
             region = lb == r
             kept = float(mo[region].mean())
-            fate = "disappears" if kept < GONE else "shrinks" if kept < KEPT else "stays"
+            fate = _fate(kept)
             fates.append({"size": int(region.sum()), "kept": kept, "fate": fate})
         for r in range(1, no + 1):
             if not (lb[lo == r] > 0).any():

@@ -1306,8 +1306,7 @@ def write_report(
         ev_header += [f"{c}_mean", f"{c}_std"]
 
     diff_rows = _paired_differences(config, per_job, splits, class_names)
-    fate_rows, _ = region_fate_table(out, config, per_job)
-    overlap_rows = mask_overlap_table(out, config, per_job)
+    fate_rows, _, overlap_rows = region_tables(out, config, per_job)
     files = {
         "accuracy": out / "accuracy.csv",
         "forgetting": out / "forgetting.csv",
@@ -1612,51 +1611,47 @@ def _paired_maps(
 def region_fate_table(
     out: Path, config: CompareConfig, per_job: dict[tuple[str, int], dict[str, Any]]
 ) -> tuple[list[list[Any]], dict[tuple[int, str], float]]:
-    """The fates of the baseline's high-density forgetting regions under every other
-    method of the same seed (:mod:`~napari_forgetting.dynamics.regions`), and under the
-    baseline of the next seed (``baseline (next seed)``: run-to-run variation alone).
+    """The fate rows and thresholds of :func:`region_tables`."""
+    rows, thresholds, _ = region_tables(out, config, per_job)
+    return rows, thresholds
 
-    Returns rows ``[method, seed, split, section, size, kept, fate, baseline_density,
-    density]`` (one per region and method) and the threshold of each ``(seed, split)``.
-    Splits: the validation sections and every tracked test volume."""
-    from napari_forgetting.dynamics.regions import region_fates, region_threshold
+
+def region_tables(
+    out: Path, config: CompareConfig, per_job: dict[tuple[str, int], dict[str, Any]]
+) -> tuple[list[list[Any]], dict[tuple[int, str], float], list[list[Any]]]:
+    """The baseline's high-density forgetting regions under every other method of the same
+    seed and under the baseline of the next seed (``baseline (next seed)``: run-to-run
+    variation alone), from one read of each run's maps
+    (:mod:`~napari_forgetting.dynamics.regions`). Splits: the validation sections and every
+    tracked test volume.
+
+    Returns the fates at the baseline's threshold -- rows ``[method, seed, split, section,
+    size, kept, fate, baseline_density, density]``, one per region and method -- and the
+    threshold of each ``(seed, split)``; then where each run forgets most at its own
+    threshold (:func:`~napari_forgetting.dynamics.regions.compare_masks`) -- rows
+    ``[method, seed, split, dice, regions, stays, appear, level_ratio]`` (``stays``: the
+    share of the baseline's regions that stay at the other run's own threshold)."""
+    from napari_forgetting.dynamics.regions import compare_masks, region_fates, region_threshold
 
     rows: list[list[Any]] = []
     thresholds: dict[tuple[int, str], float] = {}
+    overlaps: list[list[Any]] = []
     for seed, split, base_maps, others in _paired_maps(out, config, per_job):
         thr = region_threshold(list(base_maps.values()))
         thresholds[(seed, split)] = thr
         for method, maps in others:
-            for key, bmap in base_maps.items():
-                if key not in maps:
-                    continue
-                for r in region_fates(bmap, maps[key], thr):
+            keys = [k for k in base_maps if k in maps]
+            for key in keys:
+                for r in region_fates(base_maps[key], maps[key], thr):
                     rows.append([method, seed, split, key, r["size"], r["kept"], r["fate"],
                                  r["baseline_density"], r["density"]])  # fmt: skip
-    return rows, thresholds
-
-
-def mask_overlap_table(
-    out: Path, config: CompareConfig, per_job: dict[tuple[str, int], dict[str, Any]]
-) -> list[list[Any]]:
-    """Where each method forgets most against the same seed's baseline, each run at its own
-    threshold (:func:`~napari_forgetting.dynamics.regions.compare_masks`), and the baseline
-    of the next seed as the control: rows ``[method, seed, split, dice, regions, stays,
-    appear, level_ratio]`` (``stays``: the share of the baseline's regions that stay at the
-    other run's own threshold)."""
-    from napari_forgetting.dynamics.regions import compare_masks
-
-    rows: list[list[Any]] = []
-    for seed, split, base_maps, others in _paired_maps(out, config, per_job):
-        for method, maps in others:
-            keys = [k for k in base_maps if k in maps]
             if keys:
                 c = compare_masks([base_maps[k] for k in keys], [maps[k] for k in keys])
                 n = c["n_regions"]
                 stays = sum(f["fate"] == "stays" for f in c["fates"]) / n if n else float("nan")
-                rows.append([method, seed, split, c["dice"], n, stays, c["appear"],
-                             c["level_ratio"]])  # fmt: skip
-    return rows
+                overlaps.append([method, seed, split, c["dice"], n, stays, c["appear"],
+                                 c["level_ratio"]])  # fmt: skip
+    return rows, thresholds, overlaps
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -1672,7 +1667,7 @@ def _finite(values: Sequence[Any]) -> np.ndarray:
 
 
 def _overlap_lines(rows: Sequence[Sequence[Any]], config: CompareConfig) -> list[str]:
-    """The report's paragraph on where the methods forget (:func:`mask_overlap_table`)."""
+    """The report's paragraph on where the methods forget (:func:`region_tables`)."""
     if not rows:
         return []
     methods = [m for m in config.methods if m != "baseline"] + ["baseline (next seed)"]
@@ -1735,7 +1730,7 @@ def _fate_summary(rows: Sequence[Sequence[Any]], methods: Sequence[str]) -> list
 
 
 def _region_lines(rows: Sequence[Sequence[Any]], config: CompareConfig) -> list[str]:
-    """The report's paragraph on the regions' fates (:func:`region_fate_table`)."""
+    """The report's paragraph on the regions' fates (:func:`region_tables`)."""
     from napari_forgetting.dynamics import regions as reg
 
     if not rows:
