@@ -277,7 +277,7 @@ def test_failed_job_is_retried_and_reported(tmp_path, monkeypatch):
     """Baseline training raises (in-process threads cluster, so the patch reaches the worker):
     it is retried, then reported; the transfer job that needs it is reported too."""
     attempts = []
-    real_fit = cmp._fit
+    real_fit = cmp.jobs._fit
 
     def failing_fit(trainer):
         if trainer.config.augment == "none" and not trainer.extra_pool:
@@ -285,7 +285,7 @@ def test_failed_job_is_retried_and_reported(tmp_path, monkeypatch):
             raise RuntimeError("injected failure")
         real_fit(trainer)
 
-    monkeypatch.setattr(cmp, "_fit", failing_fit)
+    monkeypatch.setattr(cmp.jobs, "_fit", failing_fit)
     cfg = config(
         methods=("baseline", "flip", "transfer"), seeds=1, retries=1, transfer_method="learned",
         transfer={"epochs": 0}, n_sources=1, per_source=1, force=True,
@@ -340,7 +340,7 @@ def test_a_cluster_starts_the_transfer_model_first_then_the_baselines(tmp_path):
                      dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):  # fmt: skip
-        ran, failed = cmp._run_dask(jobs, 0, client)
+        ran, failed = cmp.scheduling._run_dask(jobs, 0, client)
     assert not failed and sorted(ran) == sorted(j.name for j in jobs)
     started = log.read_text().split()
     # the worker may hold one queued task ahead (dask's worker saturation), so after the
@@ -418,12 +418,14 @@ def test_absent_class_is_reported_absent_not_nan():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        mean, std = cmp._mean_std([float("nan"), float("nan")])
+        mean, std = cmp.statistics.mean_std([float("nan"), float("nan")])
         assert math.isnan(mean) and math.isnan(std)
-        assert cmp._mean_std([0.5, float("nan"), 0.7]) == pytest.approx((0.6, 0.1414213562))
-        assert cmp._mean_std([0.25]) == (0.25, 0.0)
-    assert cmp._pm(mean, std) == "absent"
-    assert cmp._pm(0.5, 0.25) == "0.500 ± 0.250"
+        assert cmp.statistics.mean_std([0.5, float("nan"), 0.7]) == pytest.approx(
+            (0.6, 0.1414213562)
+        )
+        assert cmp.statistics.mean_std([0.25]) == (0.25, 0.0)
+    assert cmp.tables.pm_text(mean, std) == "absent"
+    assert cmp.tables.pm_text(0.5, 0.25) == "0.500 ± 0.250"
 
 
 def test_tiny_preset_end_to_end_and_a_resumed_run_gives_the_same_report(tmp_path, capsys):
@@ -542,7 +544,7 @@ def test_comparison_maps_give_each_method_s_map_of_a_section_and_the_report_s_re
     from napari_forgetting.dynamics.regions import high_density_regions
     from napari_forgetting.runs.store import RunStore
     from napari_forgetting.workflow.compare import region_fate_table
-    from napari_forgetting.workflow.compare_maps import ComparisonMaps
+    from napari_forgetting.workflow.compare.maps import ComparisonMaps
 
     out, _ = first
     assert json.loads((out / "compare.json").read_text()) == {
@@ -578,7 +580,7 @@ def test_comparison_maps_give_each_method_s_map_of_a_section_and_the_report_s_re
 
 def test_comparison_maps_refuse_a_folder_that_is_not_a_report(tmp_path):
     from napari_forgetting.runs.store import RunStoreError
-    from napari_forgetting.workflow.compare_maps import ComparisonMaps
+    from napari_forgetting.workflow.compare.maps import ComparisonMaps
 
     with pytest.raises(RunStoreError, match="not a comparison report"):
         ComparisonMaps(tmp_path)
@@ -590,7 +592,7 @@ def test_comparison_maps_refuse_a_folder_that_is_not_a_report(tmp_path):
 def test_the_dask_dashboard_address_is_said_when_it_can_run(monkeypatch):
     from types import SimpleNamespace
 
-    from napari_forgetting.workflow import compare as module
+    from napari_forgetting.workflow.compare import scheduling as module
 
     client = SimpleNamespace(dashboard_link="http://127.0.0.1:8787/status")
     monkeypatch.setattr(module, "dashboard_available", lambda: True)

@@ -14,7 +14,7 @@ from napari_forgetting.cli import main
 from napari_forgetting.dynamics.regions import high_density_regions, region_threshold
 from napari_forgetting.runs.consensus import build_consensus
 from napari_forgetting.runs.store import RunStore
-from napari_forgetting.workflow.compare_maps import CONSENSUS, ComparisonMaps
+from napari_forgetting.workflow.compare.maps import CONSENSUS, ComparisonMaps
 
 #: The consensus report's baseline seeds: hand-made events, one more on every pixel for
 #: seed 1 (the consensus's mean is EVENTS + 1/2: not whole numbers); their test volume

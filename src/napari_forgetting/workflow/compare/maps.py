@@ -38,7 +38,7 @@ from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 from napari_forgetting.dynamics.regions import high_density_regions, region_threshold
 from napari_forgetting.runs.consensus import CONSENSUS_DIR, consensus_record
 from napari_forgetting.runs.store import RunStore, RunStoreError, is_run_dir
-from napari_forgetting.workflow.compare import JOBS_DIR, METHODS, REPORT_FILE
+from napari_forgetting.workflow.compare.config import JOBS_DIR, METHODS, REPORT_FILE
 
 __all__ = ["CONSENSUS", "ComparisonMaps", "SectionPanel"]
 
