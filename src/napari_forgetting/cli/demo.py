@@ -84,7 +84,7 @@ def _cmd_view(args: argparse.Namespace) -> int:
     if args.item is not None:
         raise UsageError(f"{args.report}: --item is for a pool folder (one holding pool.json)")
     from napari_forgetting._napari.widgets.demo import run_report_view
-    from napari_forgetting.workflow.compare_maps import ComparisonMaps
+    from napari_forgetting.workflow.compare.maps import ComparisonMaps
 
     # what the report lacks is one line and exit 2, before any window opens
     maps = ComparisonMaps(args.report)

@@ -1,6 +1,6 @@
 """The "Compare report" dock: a ``compare`` report folder as the paper's Fig. 5, interactive.
 
-Thin over :class:`~napari_forgetting.workflow.compare_maps.ComparisonMaps`: the user opens a
+Thin over :class:`~napari_forgetting.workflow.compare.maps.ComparisonMaps`: the user opens a
 report folder, picks a split (validation, test1, test2) and a seed, and chooses a section in
 the baseline's Hotspots ranking (an embedded :class:`~.hotspots.HotspotsWidget` on the
 baseline run of that split and seed, ranked for the report's class). The chosen section is
@@ -16,7 +16,7 @@ one more seed, ``consensus``: the Hotspots ranking is then the consensus run's o
 (with each section's P(top k), its interval and the note "consensus of N seeds"), and the
 baseline's cell its mean heat map (regions found in it) beside each other method's lowest
 finished seed, as :meth:`ComparisonMaps.panel
-<napari_forgetting.workflow.compare_maps.ComparisonMaps.panel>` gives them.
+<napari_forgetting.workflow.compare.maps.ComparisonMaps.panel>` gives them.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from napari_forgetting._napari.side_view import SideView, grid_of
 from napari_forgetting._napari.widgets.dock import ForgettingDock
 from napari_forgetting._napari.widgets.hotspots import HotspotsWidget
 from napari_forgetting.runs.store import RunStoreError
-from napari_forgetting.workflow.compare_maps import CONSENSUS, ComparisonMaps, SectionPanel
+from napari_forgetting.workflow.compare.maps import CONSENSUS, ComparisonMaps, SectionPanel
 
 __all__ = ["CompareWidget"]
 
