@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,6 +122,20 @@ def test_report_files_and_rows(first):
     counts = sum(tm[t]["probability_counts"][k] for t in ("test1", "test2"))
     assert got["test"]["class_probability"][k] == pytest.approx(sums / counts)
     assert 0 < got["test1"]["class_probability"][k] < 1
+    # the tracked endpoint: each volume's tracked sections, the mean of its last epochs,
+    # the volumes pooled by their tracked class pixels
+    tracked, px = {}, {}
+    for t in ("test1", "test2"):
+        child = store.test(t)
+        tracked[t] = np.mean([h["class_probability"][k] for h in child.history[-10:]])
+        px[t] = sum(int((lab == k).sum()) for lab in child.all_map_labels())
+        assert got[t]["tracked_probability"][k] == pytest.approx(tracked[t])
+    pooled = sum(tracked[t] * px[t] for t in px) / sum(px.values())
+    assert got["test"]["tracked_probability"][k] == pytest.approx(pooled)
+    one = cmp.job_metrics(out / "jobs" / "baseline-seed0", last_k=1)["splits"]["test1"]
+    last = store.test("test1").history[-1]["class_probability"][k]
+    assert one["tracked_probability"][k] == pytest.approx(last)
+    assert any(r["quantity"] == "tracked_scruff" for r in diffs)
     sd = float(row["sd"])
     assert (f"| {sd:.3f} |" in line) if math.isfinite(sd) else ("| — |" in line)
     assert (out / "heatmaps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -448,11 +463,28 @@ def test_tiny_preset_end_to_end_and_a_resumed_run_gives_the_same_report(tmp_path
         assert (resumed / name).read_text() == (whole / name).read_text(), name
     md = (whole / "report.md").read_text()
     assert "Preset: `tiny`" in md
-    for method in ("flip", "rotate", "transfer", "identity", "random-sources"):
+    for method in cmp.METHODS[1:]:
         assert f"| {method} | test | 2 |" in md
     jobs = rows(whole / "jobs.csv")
     assert {r["method"] for r in jobs} == set(cmp.METHODS)
     assert all(r["status"] == "finished" for r in jobs)
+    # the null controls move one stream each: reinit the weights, redraw the draws
+    cfgs = {m: RunStore.open(whole / "jobs" / f"{m}-seed1").train_config
+            for m in ("baseline", "reinit", "redraw")}  # fmt: skip
+    assert (cfgs["baseline"].get("init_seed"), cfgs["baseline"].get("draw_seed")) == (None, None)
+    assert (cfgs["reinit"]["init_seed"], cfgs["reinit"].get("draw_seed")) == (1001, None)
+    assert (cfgs["redraw"].get("init_seed"), cfgs["redraw"]["draw_seed"]) == (None, 1001)
+    # they are the fates' control: no next-seed baseline beside them
+    assert {r["method"] for r in rows(whole / "overlap.csv")} == set(cmp.METHODS[1:])
+    # consensus-sources: the hotspots of the baseline's consensus over both seeds
+    from napari_forgetting.runs.consensus import consensus_record
+
+    record = consensus_record(RunStore.open(whole / "consensus"))
+    assert sorted(record["seeds"]) == [0, 1]
+    cons = json.loads((whole / "pools" / "consensus-sources-seed0" / "pool.json").read_text())
+    assert cons["sources"] and Path(cons["parent_run"]).resolve() == (whole / "consensus").resolve()
+    assert set(cons["sources"]) <= set(cmp.style_sources(whole, 0))  # left out of validation
+    assert "| transfer - consensus-sources | " in md
     # the controls for the mechanism, and the contrasts the paper's claim needs
     from napari_forgetting.workflow.augment import load_pool
 
@@ -488,7 +520,7 @@ def test_tiny_preset_end_to_end_and_a_resumed_run_gives_the_same_report(tmp_path
         cm.update(store.labels(s), store.prediction(s))
     assert got["splits"]["validation"]["class_accuracy"] == pytest.approx(
         cm.compute()["class_accuracy"], nan_ok=True)  # fmt: skip
-    assert f"read on {len(kept)} of {len(store.eval_sections)} validation sections" in md
+    assert f"{len(kept)} of {len(store.eval_sections)}" in md.split("read on ", 1)[1][:40]
     # the report's transfer table: the judged figures and the seed's baseline model's labels
     label = pool["transfer_quality"]["label"]
     assert label["model"] == str(whole / "jobs" / "baseline-seed0" / "checkpoint.pt")
@@ -512,6 +544,14 @@ def test_presets_are_configs_and_options_beside_them_win():
     assert cmp.PRESETS["cpu-lite"]["train"]["epochs"] != 3  # the table is not changed
     with pytest.raises(ValueError, match="unknown preset 'huge'"):
         cmp.preset_config("huge")
+    decide = cmp.preset_config("cpu-decide")
+    assert (decide.primary, decide.last_k, decide.transfer_method) == ("tracked", 10, "stratal")
+    assert {"identity", "random-sources", "consensus-sources", "reinit"} <= set(decide.methods)
+    assert decide.seeds == 5 and decide.min_pixels == 128
+    with pytest.raises(ValueError, match="primary must be one of"):
+        cmp.preset_config("cpu-decide", primary="accuracy")
+    with pytest.raises(ValueError, match="consensus over 2 or more seeds"):
+        cmp.preset_config("cpu-decide", seeds=1)
 
 
 def test_cli_preset_options_and_defaults(tmp_path, monkeypatch):
@@ -535,6 +575,16 @@ def test_cli_preset_options_and_defaults(tmp_path, monkeypatch):
     assert c.preset is None and c.seeds == 5 and c.train["epochs"] == 60
     assert c.train["patch_size"] == [128, 128] and c.n_sources == 6 and not c.force
     assert main(["compare", "--out", str(tmp_path)]) == 2  # neither --data nor --preset
+    with pytest.raises(SystemExit):  # a preset's transfer method and endpoint stay its own
+        main(["compare", "--preset", "cpu-decide", "--out", str(tmp_path)])
+    c = seen["config"]
+    assert (c.transfer_method, c.primary, c.last_k) == ("stratal", "tracked", 10)
+    with pytest.raises(SystemExit):
+        main(["compare", "--preset", "cpu-decide", "--out", str(tmp_path), "--primary",
+              "probability", "--last-k", "5", "--transfer-method", "learned",
+              "--force"])  # fmt: skip
+    c = seen["config"]
+    assert (c.transfer_method, c.primary, c.last_k) == ("learned", "probability", 5)
 
 
 def test_comparison_maps_give_each_method_s_map_of_a_section_and_the_report_s_regions(first):

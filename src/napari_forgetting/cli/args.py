@@ -330,6 +330,7 @@ def add_shape_argument(parser: Any, help: str | None = None) -> None:
 
 def add_header_byte_arguments(parser: Any) -> None:
     """``--iline`` / ``--xline``: the SEG-Y trace header bytes of the line numbers."""
+
     def byte(text: str) -> int:
         import segyio
 

@@ -77,6 +77,9 @@ def _add_job_arguments(parser: argparse.ArgumentParser, sequential: str) -> None
 
 def register(subparsers: Any) -> None:
     """Add the ``compare`` subcommand to an ``add_subparsers()`` object."""
+    from napari_forgetting.workflow.compare import PRESETS  # no torch
+
+    PRESET_NAMES = tuple(PRESETS)  # noqa: N806 -- a constant of this parser
     p = subparsers.add_parser(
         "compare",
         help="compare baseline / flip / rotate / transfer over seeds (Table 1, Fig. 5)",
@@ -90,12 +93,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, help="report folder (jobs in OUT/jobs/)")
     p.add_argument(
         "--preset",
-        choices=("tiny", "cpu-lite", "paper"),
+        choices=PRESET_NAMES,
         help="a whole comparison (data, seeds, budgets, pool; see the README): tiny (the "
-        "plumbing, seconds), cpu-lite (2 CPU cores, under an hour), paper (F3 size, 60 "
-        "epochs, 5 seeds: a GPU or --scheduler); options given beside it replace its values",
+        "plumbing, seconds), cpu-lite (2 CPU cores, under an hour), cpu-decide (the "
+        "mechanism's arms, 5 seeds at a plateau budget: 2 CPU cores, about 1.5 hours), "
+        "paper (F3 size, 60 epochs, 5 seeds: a GPU or --scheduler); options given beside "
+        "it replace its values",
     )
-    from napari_forgetting.workflow.compare import METHODS  # no torch
+    from napari_forgetting.workflow.compare import ENDPOINTS, METHODS
 
     p.add_argument(
         "--methods",
@@ -105,6 +110,17 @@ def register(subparsers: Any) -> None:
         help=f"comma-separated methods, each of {{{','.join(METHODS)}}}",
     )
     p.add_argument("--seeds", type=positive_int, default=5, help="seeds 0..N-1 per method")
+    p.add_argument(
+        "--primary",
+        choices=ENDPOINTS,
+        default="probability",
+        help="the report's primary endpoint, named before any arm runs: probability (the "
+        "class's true-class probability on the test volumes after the last epoch) or "
+        "tracked (the same on the tracked test sections, mean of the last --last-k epochs)",
+    )
+    p.add_argument(
+        "--last-k", type=positive_int, default=10, help="epochs the tracked endpoint averages"
+    )
     _add_job_arguments(p, "run the jobs one after another in this process (no dask)")
     p.add_argument(
         "--threads-cluster",
@@ -159,7 +175,7 @@ def register(subparsers: Any) -> None:
     c.add_argument("--out", required=True, help="folder (seeds in OUT/jobs/, OUT/consensus)")
     c.add_argument(
         "--preset",
-        choices=("tiny", "cpu-lite", "paper"),
+        choices=PRESET_NAMES,
         help="the data and training budget of a compare preset (options beside it replace "
         "its values)",
     )
@@ -215,6 +231,8 @@ _PRESET_FIELDS = {
     "data_seed": "data_seed",
     "methods": "methods",
     "seeds": "seeds",
+    "primary": "primary",
+    "last_k": "last_k",
     "cls": "cls",
     "sources": "n_sources",
     "per_source": "per_source",
@@ -272,7 +290,8 @@ def _config(args: argparse.Namespace, command: str) -> Any:
             "retries": args.retries,
             "sources_from": getattr(args, "sources_from", None),
         }
-        if args.preset:
+        if args.preset:  # what is not given leaves the preset's value (e.g. its method)
+            rest = {k: v for k, v in rest.items() if v is not None}
             config = preset_config(args.preset, **_config_fields(args, True), **rest)
         else:
             if args.data is None:

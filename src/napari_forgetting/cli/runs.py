@@ -116,9 +116,7 @@ def register(subparsers: Any) -> None:
         "forgetting density)",
     )
     add_min_pixels_argument(s)
-    s.add_argument(
-        "--epoch", type=positive_int, help="after epoch N (default: the last complete)"
-    )
+    s.add_argument("--epoch", type=positive_int, help="after epoch N (default: the last complete)")
     s.add_argument("--json", help="write every figure to this JSON file")
     s.add_argument(
         "--record",

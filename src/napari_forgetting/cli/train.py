@@ -114,12 +114,13 @@ def register(sub: Any) -> None:
     add_data_arguments(tq)
     add_transfer_method_argument(
         tq,
-        "learned (the checkpoint) or stratal (default: learned with a checkpoint, else "
-        "stratal)",
+        "learned (the checkpoint) or stratal (default: learned with a checkpoint, else stratal)",
     )
     tq.add_argument("--class", dest="cls", default="scruff", help="class name or id")
     tq.add_argument(
-        "--triples", type=positive_int, default=48,
+        "--triples",
+        type=positive_int,
+        default=48,
         help="held-out triples, at most (48; fewer when fewer distinct ones exist)",
     )
     tq.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the triples")

@@ -55,9 +55,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="the shipped sample data: its shape, seed, name and format (other options ignored)",
     )
-    syn.add_argument(
-        "--overwrite", action="store_true", help="replace volumes already in --out"
-    )
+    syn.add_argument("--overwrite", action="store_true", help="replace volumes already in --out")
     syn.set_defaults(func=_cmd_synthetic)
 
 

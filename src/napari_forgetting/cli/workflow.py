@@ -82,8 +82,7 @@ def register(sub: Any) -> None:
     exp.add_argument(
         "--what",
         choices=RESULTS,
-        help="run: which result volume (default heatmap; untracked voxels: -1 for heatmap, "
-        "else 0)",
+        help="run: which result volume (default heatmap; untracked voxels: -1 for heatmap, else 0)",
     )
     exp.add_argument("--epoch", type=positive_int, help="run: 1-based epoch (default: the last)")
     exp.add_argument("--with-labels", action="store_true", help="run: add the run's labels")

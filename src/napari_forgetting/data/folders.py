@@ -150,9 +150,7 @@ def check_folder(
         return p
     if found != kind and found not in set(accept):
         flag = " (--overwrite only replaces the same kind)" if overwrite else ""
-        raise FolderError(
-            f"{p} holds {_WHAT[found]}, not {_WHAT[kind]}{flag}; pick another folder"
-        )
+        raise FolderError(f"{p} holds {_WHAT[found]}, not {_WHAT[kind]}{flag}; pick another folder")
     if not (resume or overwrite or rerun):
         raise FolderError(
             f"{p} already holds {_WHAT[found]}; use --resume to continue it or --overwrite "
@@ -173,10 +171,7 @@ def _holder_line(path: Path, tries: int = 20) -> str:
     for _ in range(tries):
         try:
             info = json.loads((path / LOCK_FILE).read_text())
-            return (
-                f"pid {info['pid']} on {info['host']} ({info['command']}, since "
-                f"{info['since']})"
-            )
+            return f"pid {info['pid']} on {info['host']} ({info['command']}, since {info['since']})"
         except (OSError, ValueError, KeyError, TypeError):
             time.sleep(0.05)
     return "another process"

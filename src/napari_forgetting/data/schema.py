@@ -145,6 +145,5 @@ def inside(folder: str | os.PathLike, names: Sequence[str]) -> bool:
     """True when ``folder/name`` stays inside ``folder`` (links resolved) for every name."""
     root = os.path.realpath(folder)
     return all(
-        os.path.commonpath([root, os.path.realpath(os.path.join(root, n))]) == root
-        for n in names
+        os.path.commonpath([root, os.path.realpath(os.path.join(root, n))]) == root for n in names
     )

@@ -698,8 +698,10 @@ class PooledSampler(_Draws):
 
     def patch_shape(self, section_index: int) -> tuple[int, int]:
         k = int(section_index)
-        return self.train.patch_shape(k) if k < self.n_train else self.pool.patch_shape(
-            k - self.n_train
+        return (
+            self.train.patch_shape(k)
+            if k < self.n_train
+            else self.pool.patch_shape(k - self.n_train)
         )
 
     def sample(self) -> tuple[int, int, int]:

@@ -231,9 +231,7 @@ def _disjoint_pairs(good: list[int], h: int, most: int = 35) -> list[tuple[list[
     return out
 
 
-def split_half(
-    values: Any, measure: Any = spearman, half: int | None = None
-) -> tuple[float, int]:
+def split_half(values: Any, measure: Any = spearman, half: int | None = None) -> tuple[float, int]:
     """The mean ``measure`` between the means of two disjoint sets of ``half`` runs each
     (default ``R // 2``: the split-half reliability), over every such pair of sets (or 35
     drawn with a fixed seed when there are more), and the set size. ``(nan, 0)`` with fewer

@@ -706,4 +706,3 @@ def stability_note(
         f"{chance:.2f}): expect about {k - stay:.1f} of the top {k} to change; a consensus of "
         f"{needed if needed != 'inf' else 'no number of'} seeds reaches rho 0.9"
     )
-

@@ -202,7 +202,8 @@ def check_transfer(
                else "is below the quality bar")  # fmt: skip
         raise TransferBelowBar(
             f"{what} {how} on {q['n_triples']} distinct held-out triples of "
-            f"{q['n_sections']} sections: " + "; ".join(q["failures"])
+            f"{q['n_sections']} sections: "
+            + "; ".join(q["failures"])
             + " (napari-forgetting transfer-quality prints all its figures; --force goes on "
             "anyway)"
         )

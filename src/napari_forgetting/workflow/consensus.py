@@ -100,9 +100,7 @@ def write_stability(
         if split != "validation" and not stores[0].test_names:
             continue
         try:
-            results[split] = measure_stability(
-                stores, cls, split=split, k=k, min_pixels=min_pixels
-            )
+            results[split] = measure_stability(stores, cls, split=split, k=k, min_pixels=min_pixels)
         except ValueError as exc:
             results[split] = str(exc)
             say(f"stability, split {split}: {exc}")

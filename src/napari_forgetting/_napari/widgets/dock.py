@@ -301,9 +301,7 @@ class ForgettingDock(QWidget):
         anchors = [
             (w._order, other)
             for other in window.findChildren(QDockWidget)
-            if other is not dock
-            and not other.isFloating()
-            and window.dockWidgetArea(other) == area
+            if other is not dock and not other.isFloating() and window.dockWidgetArea(other) == area
             for w in other.findChildren(ForgettingDock)
             if w.dock() is other
         ]

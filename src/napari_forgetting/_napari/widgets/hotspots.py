@@ -283,9 +283,7 @@ class HotspotsWidget(ForgettingDock):
                     "what ranks a section: forgetting events per class pixel (density), "
                     "or their sum"
                 ),
-                "table": (
-                    "the run's sections, most forgetting first; double-click to go to one"
-                ),
+                "table": ("the run's sections, most forgetting first; double-click to go to one"),
             }
         )
         self.timer = QTimer(self)

@@ -204,9 +204,7 @@ class MetricsPlot(QWidget):
     def _show(self, image: np.ndarray) -> None:
         self.canvas.setPixmap(rgba_pixmap(image))
 
-    def _build(
-        self, h: list, class_names: list, colors: tuple[str, str], width: int = 405
-    ) -> None:
+    def _build(self, h: list, class_names: list, colors: tuple[str, str], width: int = 405) -> None:
         bg, fg = colors
         self.figure.set_size_inches(width / self.figure.dpi, 4.6)
         loss_ax, acc_ax = self.axes

@@ -221,19 +221,13 @@ class TrainingWidget(ForgettingDock):
         self.place(self.form.native)
         self.explain(
             {
-                "seismic": (
-                    "the seismic Image layer to train on (3-D: inline, crossline, sample)"
-                ),
-                "labels": (
-                    "the facies Labels layer of the same shape (one class id per pixel)"
-                ),
+                "seismic": ("the seismic Image layer to train on (3-D: inline, crossline, sample)"),
+                "labels": ("the facies Labels layer of the same shape (one class id per pixel)"),
                 "epochs": (
                     "passes over the training patches; forgetting is counted between epochs"
                 ),
                 "batch_size": "patches per optimiser step",
-                "patch": (
-                    "side of the square training patches, in pixels (a multiple of 16)"
-                ),
+                "patch": ("side of the square training patches, in pixels (a multiple of 16)"),
                 "lr": "Adam learning rate",
                 "device": "auto: CUDA, else MPS, else CPU",
                 "seed": (

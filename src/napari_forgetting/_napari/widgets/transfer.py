@@ -275,15 +275,9 @@ class TransferWidget(ForgettingDock):
             {
                 "seismic": "the seismic Image layer whose sections are transferred",
                 "labels": "the facies Labels layer of the same shape",
-                "class_combo": (
-                    "the class whose character is transferred (scruff: the paper's)"
-                ),
-                "run_path": (
-                    "a run folder: its style sources (or Hotspots ranking) for the class"
-                ),
-                "ranked": (
-                    "the run's ranked style sources; choosing one makes it source A"
-                ),
+                "class_combo": ("the class whose character is transferred (scruff: the paper's)"),
+                "run_path": ("a run folder: its style sources (or Hotspots ranking) for the class"),
+                "ranked": ("the run's ranked style sources; choosing one makes it source A"),
                 "epochs": "transfer-model training epochs",
                 "patch": "side of the training patches, in pixels",
                 "patches": "training patches per epoch",

@@ -146,17 +146,13 @@ class AugmentWidget(ForgettingDock):
         self.explain(
             {
                 "run_edit": "the finished run whose hotspots choose the style sources",
-                "ckpt_edit": (
-                    "a trained transfer model (napari-forgetting transfer-train --out)"
-                ),
+                "ckpt_edit": ("a trained transfer model (napari-forgetting transfer-train --out)"),
                 "class_box": "the class whose character is transferred",
                 "sources": "how many top-ranked sections are style sources",
                 "per_source": "transferred sections made from each style source",
                 "seed": "the pool's and the retraining's seed",
                 "out_edit": "the pool and the retrained run are written here",
-                "grid": (
-                    "the parent's and the retrained run's heat maps in napari's grid"
-                ),
+                "grid": ("the parent's and the retrained run's heat maps in napari's grid"),
             }
         )
         form = QFormLayout()

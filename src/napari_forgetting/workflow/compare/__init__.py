@@ -10,7 +10,11 @@ the methods forget), :mod:`.report`, :mod:`.tables` (its text), :mod:`.figure` (
 Methods: ``baseline`` (no augmentation), ``flip`` (random left-right flips), ``rotate``
 (random rotations) and ``transfer`` (the support-vector augmentation: the baseline run of the
 same seed -> its forgetting hotspots of class ``cls`` -> an augmented pool of style
-transfers -> training from scratch on the training sections plus the pool).
+transfers -> training from scratch on the training sections plus the pool). Controls for
+the mechanism: ``identity`` (the same pool targets untransferred), ``random-sources``
+(styles from random eligible sections), ``consensus-sources`` (styles from the hotspots of
+the baseline's consensus over the seeds); null controls: ``reinit`` and ``redraw`` (the
+baseline with another initialisation, or other training draws).
 
 Every (method, seed) trains from scratch as one task on a ``dask.distributed`` cluster (a
 ``LocalCluster`` of single-threaded worker processes by default, or an existing scheduler).
@@ -32,7 +36,8 @@ every test volume's pixels together; ``test1``, ``test2``; ``validation``):
   Student-t interval over seeds, for each class's accuracy, the mean class accuracy, and the
   total and ``cls`` forgetting events (:func:`paired_interval`);
 * ``regions.csv`` -- the fate of each of the baseline's high-density forgetting regions
-  under each method of the same seed, and under the next seed's baseline (the control):
+  under each method of the same seed (the null controls among them; without them, under
+  the next seed's baseline):
   :mod:`napari_forgetting.dynamics.regions`;
 * ``jobs.csv`` -- one row per (method, seed, split): status, error, accuracies, events;
 * ``heatmaps.png`` -- Fig. 5: forgetting heat maps of the same sections under each method
@@ -47,8 +52,10 @@ No Qt or napari here; matplotlib is used through its Agg canvas only.
 
 from napari_forgetting.workflow.compare.config import (
     CONTRASTS,
+    ENDPOINTS,
     JOBS_DIR,
     METHODS,
+    NULL_CONTROLS,
     POOL_ARMS,
     POOLS_DIR,
     PRESETS,
@@ -86,6 +93,8 @@ from napari_forgetting.workflow.compare.statistics import PAPER_EFFECT, detectab
 
 __all__ = [
     "CONTRASTS",
+    "ENDPOINTS",
+    "NULL_CONTROLS",
     "JOBS_DIR",
     "METHODS",
     "PAPER_EFFECT",

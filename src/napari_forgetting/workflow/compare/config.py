@@ -10,13 +10,37 @@ from typing import Any
 from napari_forgetting.data.synthetic import DEFAULT_SHAPE
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 
-METHODS = ("baseline", "flip", "rotate", "transfer", "identity", "random-sources")
-#: The arms that retrain on a pool: the transfer and its two controls for the mechanism.
-POOL_ARMS = ("transfer", "identity", "random-sources")
+METHODS = (
+    "baseline", "flip", "rotate", "transfer", "identity", "random-sources",
+    "consensus-sources", "reinit", "redraw",
+)  # fmt: skip
+#: The arms that retrain on a pool: the transfer and its controls for the mechanism (the
+#: same targets untransferred; styles from random sections; styles from the consensus of
+#: the baseline's seeds instead of the seed's own hotspots).
+POOL_ARMS = ("transfer", "identity", "random-sources", "consensus-sources")
+#: The null controls: the baseline again with one random stream changed -- ``reinit``
+#: another initialisation and the same training draws, ``redraw`` the same initialisation
+#: and other draws. What a difference from the baseline is when no treatment is applied,
+#: and the control of the forgetting regions' fates.
+NULL_CONTROLS = ("reinit", "redraw")
+#: How far the null controls move their stream's seed (seed ``k`` -> ``k + CONTROL_OFFSET``:
+#: never another arm's seed in a comparison of fewer seeds).
+CONTROL_OFFSET = 1000
 #: The contrasts the paper's claim needs, each arm minus another of the same seed: the
 #: style (transfer vs the same targets untransferred) and the selection (hotspot sources
-#: vs random ones).
-CONTRASTS = (("transfer", "identity"), ("transfer", "random-sources"))
+#: vs random ones; the seed's own hotspots vs the seeds' consensus).
+CONTRASTS = (
+    ("transfer", "identity"), ("transfer", "random-sources"),
+    ("transfer", "consensus-sources"),
+)  # fmt: skip
+#: The run ``consensus-sources`` takes its style sources from: the baseline's consensus over
+#: the comparison's seeds (``runs.consensus``), built once the baselines are finished.
+CONSENSUS_JOB = "consensus"
+#: Endpoints a comparison can name primary (``CompareConfig.primary``): ``probability``,
+#: the mean true-class probability over the class's pixels of every test section after the
+#: last epoch; ``tracked``, the same on the tracked test sections averaged over the last
+#: ``last_k`` epochs (less of one epoch's luck).
+ENDPOINTS = ("probability", "tracked")
 JOBS_DIR = "jobs"
 TRANSFER_DIR = "transfer_model"
 #: What ``write_report`` records of the comparison for readers of the folder (class,
@@ -46,7 +70,9 @@ class CompareConfig:
     the name of the :data:`PRESETS` entry it was made from (:func:`preset_config`), or
     ``None``. ``sources_from``: a run (e.g. a consensus over seeds, ``napari-forgetting
     consensus``) whose ranking gives every transfer job its style sources, instead of the
-    baseline run of the job's own seed.
+    baseline run of the job's own seed. ``primary``: the endpoint named primary in the
+    report (:data:`ENDPOINTS`), chosen before any arm runs (a preset's is chosen on its
+    baseline alone); ``last_k``: the epochs the ``tracked`` endpoint averages.
     """
 
     data: str = "synthetic"
@@ -69,6 +95,8 @@ class CompareConfig:
     retries: int = 1
     preset: str | None = None
     sources_from: str | None = None
+    primary: str = "probability"
+    last_k: int = 10
 
     def __post_init__(self) -> None:
         self.methods = tuple(m.strip() for m in self.methods if m.strip())
@@ -79,6 +107,8 @@ class CompareConfig:
             raise ValueError(f"methods repeated: {self.methods}")
         if self.seeds < 1:
             raise ValueError(f"seeds must be >= 1, got {self.seeds}")
+        if "consensus-sources" in self.methods and self.seeds < 2:
+            raise ValueError("consensus-sources needs a consensus over 2 or more seeds")
         if self.retries < 0:
             raise ValueError(f"retries must be >= 0, got {self.retries}")
         from napari_forgetting.transfer import method_choice
@@ -86,6 +116,10 @@ class CompareConfig:
         self.transfer_method = method_choice(
             self.transfer_method or "learned", bool(self.transfer_checkpoint)
         )
+        if self.primary not in ENDPOINTS:
+            raise ValueError(f"primary must be one of {ENDPOINTS}, got {self.primary!r}")
+        if self.last_k < 1:
+            raise ValueError(f"last_k must be >= 1, got {self.last_k}")
         if self.min_pixels < 0:
             raise ValueError(f"min_pixels must be >= 0, got {self.min_pixels}")
         self.shape = tuple(int(n) for n in self.shape)  # type: ignore[assignment]
@@ -142,6 +176,45 @@ PRESETS: dict[str, dict[str, Any]] = {
         "transfer": {},
         "n_sources": 6,
         "per_source": 16,
+    },
+    # a comparison that can decide, on 2 CPU cores in about an hour and a half (docs:
+    # "The comparison that can decide"). Designed on the baseline alone
+    # (benchmarks/design_preset.py: the baseline and its reinit control, seeds 1-3):
+    # Scruff on the test volumes stops rising after ~50 of these epochs (validation ~0.6,
+    # test ~0.27 true-class probability), the last epoch alone is fragile (one seed's fell
+    # to 0.000 at epoch 80, its last-10 mean 0.24), so the primary endpoint is the mean over
+    # the last 10 epochs on the tracked test sections; >= 18 validation sections hold 128
+    # Scruff pixels on geologies 0, 1 and 5. The arms are the mechanism's: flip and rotate
+    # are cpu-lite's (--methods adds them). The stratal transfer: training-free, it meets
+    # the bar on geologies 0-7.
+    "cpu-decide": {
+        "data": "synthetic",
+        "shape": (64, 96, 128),
+        "data_seed": 0,
+        "seeds": 5,
+        "methods": (
+            "baseline",
+            "transfer",
+            "identity",
+            "random-sources",
+            "consensus-sources",
+            "reinit",
+        ),  # fmt: skip
+        "train": {
+            "epochs": 60,
+            "batch_size": 8,
+            "patch_size": [64, 64],
+            "patches_per_epoch": 192,
+            "lr": 1e-3,
+            "num_threads": 1,
+        },
+        "transfer": {},
+        "transfer_method": "stratal",
+        "n_sources": 6,
+        "per_source": 16,
+        "min_pixels": 128,
+        "primary": "tracked",
+        "last_k": 10,
     },
     # the paper's numbers, for a GPU or a dask cluster (--scheduler): F3's size (or --data
     # the F3 benchmark's train_seismic.npy), 60 epochs, 5 seeds, 6 sources x 64 transfers

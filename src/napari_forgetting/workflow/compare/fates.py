@@ -10,7 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from napari_forgetting.workflow.compare.config import JOBS_DIR, CompareConfig, job_name
+from napari_forgetting.workflow.compare.config import (
+    JOBS_DIR,
+    NULL_CONTROLS,
+    CompareConfig,
+    job_name,
+)
 from napari_forgetting.workflow.compare.metrics import style_sources
 from napari_forgetting.workflow.compare.statistics import mean_std
 from napari_forgetting.workflow.compare.tables import md_table
@@ -36,11 +41,30 @@ def _region_maps(
     }
 
 
+#: The control of the fates without a null-control arm: the baseline of the next seed (its
+#: initialisation *and* its draws differ from the baseline's; ``reinit`` and ``redraw``
+#: change one stream each).
+NEXT_SEED = "baseline (next seed)"
+
+
+def next_seed_control(config: CompareConfig) -> bool:
+    """Whether the fates use the next seed's baseline as their control: only where no null
+    control (``reinit``, ``redraw``) is an arm and there is another seed."""
+    return config.seeds > 1 and not any(m in config.methods for m in NULL_CONTROLS)
+
+
+def _controls(config: CompareConfig) -> list[str]:
+    """The rows of the fate tables: every other arm, then the next seed's baseline where
+    it is the control."""
+    return [m for m in config.methods if m != "baseline"] + (
+        [NEXT_SEED] if next_seed_control(config) else [])  # fmt: skip
+
+
 def _paired_maps(
     out: Path, config: CompareConfig, per_job: dict[tuple[str, int], dict[str, Any]]
 ) -> Iterator[tuple[int, str, dict[str, np.ndarray], list[tuple[str, dict[str, np.ndarray]]]]]:
     """Per seed and split with maps: ``(seed, split, baseline maps, [(method, its maps)])``
-    for every other method of the seed and the next seed's baseline (the control), the
+    for every other method of the seed (and the next seed's baseline: :func:`_controls`), the
     validation sections the seed's transfer arms took styles from left out."""
     from napari_forgetting.runs.store import RunStore
 
@@ -52,10 +76,8 @@ def _paired_maps(
         if base is None:
             continue
         others = [(m, stores.get((m, seed))) for m in config.methods if m != "baseline"]
-        if config.seeds > 1:
-            others.append(
-                ("baseline (next seed)", stores.get(("baseline", (seed + 1) % config.seeds)))
-            )
+        if next_seed_control(config):
+            others.append((NEXT_SEED, stores.get(("baseline", (seed + 1) % config.seeds))))
         skip = style_sources(out, seed)
         for split in ["validation", *base.test_names]:
             base_maps = _region_maps(base, split, skip)
@@ -77,10 +99,10 @@ def region_tables(
     out: Path, config: CompareConfig, per_job: dict[tuple[str, int], dict[str, Any]]
 ) -> tuple[list[list[Any]], dict[tuple[int, str], float], list[list[Any]]]:
     """The baseline's high-density forgetting regions under every other method of the same
-    seed and under the baseline of the next seed (``baseline (next seed)``: run-to-run
-    variation alone), from one read of each run's maps
-    (:mod:`~napari_forgetting.dynamics.regions`). Splits: the validation sections and every
-    tracked test volume.
+    seed (the null controls ``reinit`` / ``redraw`` among them: run-to-run variation
+    alone; without them the baseline of the next seed, :data:`NEXT_SEED`), from one read
+    of each run's maps (:mod:`~napari_forgetting.dynamics.regions`). Splits: the validation
+    sections and every tracked test volume.
 
     Returns the fates at the baseline's threshold -- rows ``[method, seed, split, section,
     size, kept, fate, baseline_density, density]``, one per region and method -- and the
@@ -120,7 +142,7 @@ def overlap_lines(rows: Sequence[Sequence[Any]], config: CompareConfig) -> list[
     """The report's paragraph on where the methods forget (:func:`region_tables`)."""
     if not rows:
         return []
-    methods = [m for m in config.methods if m != "baseline"] + ["baseline (next seed)"]
+    methods = _controls(config)
     table = []
     for method in methods:
         for group, test in (("validation", False), ("tests", True)):
@@ -192,7 +214,7 @@ def region_lines(rows: Sequence[Sequence[Any]], config: CompareConfig) -> list[s
 
     if not rows:
         return ["No baseline regions (no finished baseline with forgetting maps)."]
-    methods = [m for m in config.methods if m != "baseline"] + ["baseline (next seed)"]
+    methods = _controls(config)
     table = _fate_summary(rows, methods)
     lines = [md_table(["method", "sections", "regions", *reg.FATES, "disappears, per seed"],
                        table)]  # fmt: skip
@@ -203,8 +225,10 @@ def region_lines(rows: Sequence[Sequence[Any]], config: CompareConfig) -> list[s
         f"over the split's sections (at least {reg.MIN_DENSITY:g} event); the same threshold "
         "is applied to the other run of the same seed and section. A region *disappears* "
         f"when under {reg.GONE:.0%} of its pixels stay above it, *shrinks* under "
-        f"{reg.KEPT:.0%}, else *stays*. `baseline (next seed)`: the baseline of another seed, "
-        "the fates that run-to-run variation alone gives. One row per region in "
+        f"{reg.KEPT:.0%}, else *stays*. The fates run-to-run variation alone gives: `reinit` "
+        "(the baseline again, another initialisation, the same draws) and `redraw` (the same "
+        "initialisation, other draws), where they are arms; else `baseline (next seed)`, "
+        "the baseline of another seed (both streams differ). One row per region in "
         "`regions.csv`; outlined on the heat maps below.",
         "",
         *lines,

@@ -12,8 +12,11 @@ from typing import Any
 from napari_forgetting.data.writers import write_json
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 from napari_forgetting.workflow.compare.config import (
+    CONSENSUS_JOB,
+    CONTROL_OFFSET,
     DONE_FILE,
     JOBS_DIR,
+    NULL_CONTROLS,
     POOL_ARMS,
     POOLS_DIR,
     TRANSFER_DIR,
@@ -60,17 +63,41 @@ def _fit(trainer: Any) -> None:
         trainer.fit(overwrite=True)
 
 
+def control_seeds(method: str, seed: int) -> dict[str, int]:
+    """The one stream a null control moves (:data:`~.config.NULL_CONTROLS`): ``reinit`` the
+    initial weights', ``redraw`` the training draws'; nothing for the other arms."""
+    key = {"reinit": "init_seed", "redraw": "draw_seed"}.get(method)
+    return {key: int(seed) + CONTROL_OFFSET} if key else {}
+
+
+def consensus_job(*, out_dir: str, n_sources: int, min_pixels: int, **runs: Any) -> dict[str, Any]:
+    """The baseline's consensus over the seeds (``runs``: each seed's baseline, a path or
+    that job's result), where ``consensus-sources`` takes its style sources from: written
+    to ``out_dir`` (``runs.consensus``)."""
+    from napari_forgetting.runs.consensus import build_consensus, seed_runs
+
+    t0 = time.perf_counter()
+    paths = [r["path"] if isinstance(r, dict) else str(r) for _, r in sorted(runs.items())]
+    extra = {"k": int(n_sources), "min_pixels": int(min_pixels)}
+    build_consensus(seed_runs(paths), out_dir, extra=extra)
+    return {"name": CONSENSUS_JOB, "path": str(out_dir), "seconds": time.perf_counter() - t0}
+
+
 def train_job(
     *, source: dict[str, Any], train: dict[str, Any], method: str, seed: int, out_dir: str
 ) -> dict[str, Any]:
-    """Train ``method`` (baseline / flip / rotate) with ``seed`` into ``out_dir``."""
+    """Train ``method`` (baseline / flip / rotate, or a null control: ``reinit``, the
+    baseline with another initialisation and the same draws, ``redraw`` the reverse) with
+    ``seed`` into ``out_dir``."""
     from napari_forgetting.data.source import load_tests, open_source
     from napari_forgetting.training.segmentation import TrainConfig, Trainer
 
     t0 = time.perf_counter()
     volume = open_source(source)
-    augment = {"baseline": "none", "flip": "flip", "rotate": "rotate"}[method]
-    cfg = TrainConfig.from_dict({**train, "augment": augment, "seed": int(seed)})
+    augment = {"flip": "flip", "rotate": "rotate"}.get(method, "none")
+    cfg = TrainConfig.from_dict(
+        {**train, "augment": augment, "seed": int(seed), **control_seeds(method, int(seed))}
+    )
     tests = load_tests(source, volume)
     trainer = Trainer(volume, cfg, out_dir=out_dir, source=source, test_volumes=tests)
     _fit(trainer)
@@ -117,7 +144,7 @@ def augmented_job(
     transfer_method: str = "learned",
     force: bool = False,
     min_pixels: int = DEFAULT_MIN_PIXELS,
-    sources_from: str | None = None,
+    sources_from: Any = None,
     variant: str = "transfer",
 ) -> dict[str, Any]:
     """A pool arm for one seed (``variant``: ``transfer``, or the controls ``identity`` --
@@ -142,6 +169,8 @@ def augmented_job(
 
     t0 = time.perf_counter()
     parent_path = parent["path"] if isinstance(parent, dict) else str(parent)
+    if isinstance(sources_from, dict):  # the consensus job's result (consensus-sources)
+        sources_from = sources_from["path"]
     ckpt = transfer_model["path"] if isinstance(transfer_model, dict) else transfer_model
     if variant == "identity":  # nothing is transferred: no method, no model
         from napari_forgetting.transfer import StratalTransfer
@@ -210,6 +239,33 @@ def default_transfer_config(train: dict[str, Any], n_classes: int) -> dict[str, 
     }
 
 
+def _consensus_spec(
+    config: CompareConfig, out: Path, seeds: range, done_paths: dict[str, str]
+) -> JobSpec | str:
+    """The consensus job over the baseline's seeds, or the path of the consensus already
+    built from exactly those seeds' finished baselines."""
+    from napari_forgetting.runs.consensus import CONSENSUS_DIR, consensus_record
+    from napari_forgetting.runs.store import RunStore
+
+    path = out / CONSENSUS_DIR
+    names = [job_name("baseline", s) for s in seeds]
+    if run_finished(path) and all(n in done_paths for n in names):
+        record = consensus_record(RunStore.open(path)) or {}
+        wanted = [str(Path(done_paths[n]).resolve()) for n in names]
+        if sorted(record.get("runs", [])) == sorted(wanted):
+            return str(path)
+    kwargs: dict[str, Any] = {"out_dir": str(path), "n_sources": config.n_sources,
+                              "min_pixels": config.min_pixels}  # fmt: skip
+    deps: dict[str, str] = {}
+    for s, n in zip(seeds, names, strict=True):
+        if n in done_paths:
+            kwargs[f"run{s:04d}"] = done_paths[n]
+        else:
+            deps[f"run{s:04d}"] = n
+    return JobSpec(CONSENSUS_JOB, consensus_job, kwargs, deps, out_dir=path,
+                   priority=PRIORITY["baseline"])  # fmt: skip
+
+
 def build_jobs(
     config: CompareConfig, out_dir: str | os.PathLike, source: dict[str, Any], n_classes: int
 ) -> tuple[list[JobSpec], list[str]]:
@@ -228,7 +284,7 @@ def build_jobs(
     methods = list(config.methods)
     # baselines first: the pool arms need them
     need_baseline = any(m in methods for m in POOL_ARMS)
-    base_methods = [m for m in ("baseline", "flip", "rotate") if m in methods]
+    base_methods = [m for m in ("baseline", "flip", "rotate", *NULL_CONTROLS) if m in methods]
     if need_baseline and "baseline" not in base_methods:
         base_methods.insert(0, "baseline")
     for method in base_methods:
@@ -256,7 +312,14 @@ def build_jobs(
             )
     tm: Any = None
     tm_dep: str | None = None
-    if "transfer" in methods or "random-sources" in methods:  # the arms that transfer
+    cons: Any = None
+    if "consensus-sources" in methods:  # the seeds' consensus gives that arm its sources
+        cons = _consensus_spec(config, out, seeds, done_paths)
+        if isinstance(cons, JobSpec):
+            jobs.append(cons)
+        else:
+            skipped.append(CONSENSUS_JOB)
+    if any(m in methods for m in POOL_ARMS if m != "identity"):  # the arms that transfer
         if config.transfer_method == "stratal":
             tm = None
         elif config.transfer_checkpoint:
@@ -306,6 +369,11 @@ def build_jobs(
             }
             if base not in done_paths:
                 deps["parent"] = base
+            if variant == "consensus-sources":
+                if isinstance(cons, JobSpec):
+                    kwargs["sources_from"], deps["sources_from"] = None, CONSENSUS_JOB
+                else:
+                    kwargs["sources_from"] = cons
             if tm_dep is not None and variant != "identity":
                 deps["transfer_model"] = tm_dep
             jobs.append(

@@ -42,7 +42,43 @@ def _class_events(store: Any, exclude: Collection[str] = ()) -> np.ndarray:
     return events
 
 
-def job_metrics(path: str | os.PathLike, exclude: Collection[str] = ()) -> dict[str, Any]:
+def tracked_probability(
+    store: Any, last_k: int, epochs: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(probability, pixels)`` per class on a run store's tracked sections: the mean
+    true-class probability over the last ``last_k`` epochs of its history (NaN where it has
+    none) and the class's pixels there (what pools volumes). ``epochs``: as if the run had
+    stopped after that many (its first epochs are a shorter run's: no schedule depends on
+    the budget)."""
+    n = store.n_classes
+    pixels = np.zeros(n, np.int64)
+    for lab in store.all_map_labels():
+        lab = lab.ravel()
+        pixels += np.bincount(lab[lab < n], minlength=n)
+    history = store.history[: len(store.history) if epochs is None else int(epochs)]
+    rows = [h.get("class_probability") for h in history[-int(last_k) :]]
+    if not rows or any(r is None for r in rows):
+        return np.full(n, math.nan), pixels
+    a = np.asarray(rows, np.float64)
+    seen = np.isfinite(a).sum(axis=0)  # a class absent there has no probability
+    mean = np.where(seen > 0, np.nansum(a, axis=0) / np.maximum(seen, 1), math.nan)
+    return mean, pixels
+
+
+def pool_volumes(per_volume: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Per class, the volumes' ``(probability, pixels)`` (:func:`tracked_probability`)
+    pooled: each volume weighted by its class pixels (NaN where no volume has any)."""
+    probs = np.array([p for p, _ in per_volume], np.float64)
+    px = np.array([x for _, x in per_volume], np.float64)
+    px[~np.isfinite(probs)] = 0
+    total = px.sum(axis=0)
+    pooled = np.nansum(np.where(px > 0, probs, 0.0) * px, axis=0) / np.maximum(total, 1)
+    return np.where(total > 0, pooled, math.nan)
+
+
+def job_metrics(
+    path: str | os.PathLike, exclude: Collection[str] = (), last_k: int = 10
+) -> dict[str, Any]:
     """Per split -- ``validation`` (the validation sections, last epoch) and each held-out
     test volume (all its sections after the last epoch) -- the per-class accuracy, and the
     forgetting events per class on the sections tracked there (validation; every
@@ -50,7 +86,12 @@ def job_metrics(path: str | os.PathLike, exclude: Collection[str] = ()) -> dict[
 
     ``exclude``: validation section keys left out of the validation figures (the transfer
     pool's style sources: a transfer arm trained on their texture), recomputed from the
-    stored last-epoch predictions; ``validation_sections`` says how many remain."""
+    stored last-epoch predictions; ``validation_sections`` says how many remain.
+
+    ``tracked_probability``: the soft endpoint on the sections tracked every epoch,
+    averaged over the last ``last_k`` epochs (a test volume's every ``test_every``-th
+    section; the validation sections, NaN there when some are excluded: per-epoch
+    probabilities of a subset are not stored)."""
     from napari_forgetting.model.metrics import ConfusionMatrix
     from napari_forgetting.runs.store import RunStore
 
@@ -69,11 +110,13 @@ def job_metrics(path: str | os.PathLike, exclude: Collection[str] = ()) -> dict[
         last["class_probability"] = None  # per-pixel probabilities are not stored
 
     def split(
-        acc: Sequence[float], mca: float, events: np.ndarray, prob: Sequence[float] | None
-    ) -> dict[str, Any]:
+        acc: Sequence[float], mca: float, events: np.ndarray, prob: Sequence[float] | None,
+        tracked: np.ndarray,
+    ) -> dict[str, Any]:  # fmt: skip
         p = [float(v) for v in prob] if prob is not None else [math.nan] * n
         finite = [v for v in p if math.isfinite(v)]
         return {
+            "tracked_probability": [float(v) for v in tracked],
             "class_accuracy": [float(a) for a in acc],
             "mean_class_accuracy": float(mca),
             "class_probability": p,  # the soft endpoint (NaN for runs older than it)
@@ -84,20 +127,26 @@ def job_metrics(path: str | os.PathLike, exclude: Collection[str] = ()) -> dict[
 
     has_maps = "forgetting_events" in store.map_names
     val_events = _class_events(store, exclude) if has_maps else np.full(n, math.nan)
+    whole = len(kept) == len(store.eval_sections)
+    val_tracked = tracked_probability(store, last_k)[0] if whole else np.full(n, math.nan)
     splits["validation"] = split(
         last["class_accuracy"], last.get("mean_class_accuracy", math.nan), val_events,
-        last.get("class_probability"),
+        last.get("class_probability"), val_tracked,
     )  # fmt: skip
     tracked = set(store.test_names)
     tests = sorted((store.state.get("test_metrics") or {}).items())
     pixels: dict[str, list[int]] = {}
+    per_volume: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, metrics in tests:
         events = _class_events(store.test(name)) if name in tracked else np.full(n, math.nan)
+        if name in tracked:
+            per_volume[name] = tracked_probability(store.test(name), last_k)
         if "confusion" in metrics:  # rows are the true classes: each class's pixels there
             pixels[name] = [int(v) for v in np.asarray(metrics["confusion"]).sum(axis=1)]
         splits[name] = split(
             metrics["class_accuracy"], metrics.get("mean_class_accuracy", math.nan), events,
             metrics.get("class_probability"),
+            per_volume.get(name, (np.full(n, math.nan),))[0],
         )  # fmt: skip
     if len(tests) > 1 and all("confusion" in m for _, m in tests):
         # every test volume's pixels together (test1 + test2: the benchmark's test set)
@@ -110,9 +159,13 @@ def job_metrics(path: str | os.PathLike, exclude: Collection[str] = ()) -> dict[
             sums = np.sum([m["probability_sums"] for _, m in tests], axis=0)
             counts = np.sum([m["probability_counts"] for _, m in tests], axis=0)
             prob = [float(a / b) if b else math.nan for a, b in zip(sums, counts, strict=True)]
+        pooled_tracked = np.full(n, math.nan)
+        if len(per_volume) == len(tests):
+            pooled_tracked = pool_volumes([per_volume[name] for name, _ in tests])
         splits[TEST_SPLIT] = split(
-            pooled["class_accuracy"], pooled["mean_class_accuracy"], events, prob
-        )
+            pooled["class_accuracy"], pooled["mean_class_accuracy"], events, prob,
+            pooled_tracked,
+        )  # fmt: skip
     return {
         "class_names": store.class_names,
         "epochs": store.n_epochs,
@@ -161,13 +214,13 @@ def read_on(per_job: dict[tuple[str, int], dict[str, Any]]) -> str:
 
 def style_sources(out: Path, seed: int) -> list[str]:
     """The validation sections the transfer arms of ``seed`` (the transfer and its
-    random-sources control) took their styles from (their pools' ``sources``; none without
-    a pool): left out of every arm's validation figures of that seed, so no figure is read
-    where an arm trained on the texture."""
+    random-sources and consensus-sources controls) took their styles from (their pools'
+    ``sources``; none without a pool): left out of every arm's validation figures of that
+    seed, so no figure is read where an arm trained on the texture."""
     from napari_forgetting.workflow.augment import read_pool_record
 
     keys: list[str] = []
-    for variant in ("transfer", "random-sources"):
+    for variant in ("transfer", "random-sources", "consensus-sources"):
         pool_file = out / POOLS_DIR / pool_dir_name(variant, seed) / "pool.json"
         if pool_file.is_file():
             keys += [str(k) for k in read_pool_record(pool_file)[1].get("sources", [])]

@@ -63,7 +63,7 @@ def write_report(
             name = job_name(method, seed)
             path = out / JOBS_DIR / name
             if run_finished(path, epochs):
-                per_job[(method, seed)] = job_metrics(path, style_sources(out, seed))
+                per_job[(method, seed)] = job_metrics(path, style_sources(out, seed), config.last_k)
             elif name not in failed:
                 failed[name] = "not finished (no finished run store)"
     class_names: list[str] = next(iter(per_job.values()))["class_names"] if per_job else []
@@ -181,14 +181,20 @@ def write_report(
                 [method, sp, seeds_n] + [ci_text(*got[k][4:7], digits=1) for k in ev_keys]
             )
     power_rows = []
+    primary = primary_key(config)
+    shown_keys = {
+        f"prob_{config.cls}": f"true-class probability, {config.cls}",
+        f"tracked_{config.cls}": f"true-class probability, {config.cls}, tracked sections, "
+        f"last {config.last_k} epochs",
+        f"acc_{config.cls}": f"accuracy, {config.cls}",
+        "mean_class_accuracy": "mean class accuracy",
+    }
     for r in diff_rows:
-        if r[1] == TEST_SPLIT and r[2] in (f"prob_{config.cls}", f"acc_{config.cls}",
-                                           "mean_class_accuracy"):  # fmt: skip
+        if r[1] == TEST_SPLIT and r[2] in shown_keys:
             sd, mde, need = r[7:10]
-            what = (r[2].replace("prob_", "true-class probability, ")
-                    .replace("acc_", "accuracy, ").replace("_", " "))  # fmt: skip
+            what = shown_keys[r[2]]
             power_rows.append([
-                r[0], what + (" (primary)" if r[2] == f"prob_{config.cls}" else ""), str(r[3]),
+                r[0], what + (" (primary)" if r[2] == primary else ""), str(r[3]),
                 "—" if not math.isfinite(sd) else f"{sd:.3f}",
                 "—" if not math.isfinite(mde) else f"{mde:.3f}",
                 "—" if math.isnan(need) else ("> 10,000" if math.isinf(need) else f"{need:.0f}"),
@@ -257,9 +263,12 @@ def write_report(
         "Each method minus the baseline of the same seed (the same data, the same "
         "initialisation seed and the same training draws wherever its treatment leaves "
         "them), then the contrasts the paper's claim needs: `transfer - identity` (the style, "
-        "against more draws of the same target sections untransferred) and `transfer - "
-        "random-sources` (hotspot sources against sources drawn at random); mean over "
-        "seeds and its 95 % Student-t interval "
+        "against more draws of the same target sections untransferred), `transfer - "
+        "random-sources` (hotspot sources against sources drawn at random) and `transfer - "
+        "consensus-sources` (the seed's own hotspots against those of the seeds' "
+        "consensus); mean over seeds and its 95 % Student-t interval. `reinit` and "
+        "`redraw` are the baseline again with another initialisation or other draws: "
+        "their difference is what a difference is when no treatment is applied "
         f"(`differences.csv`). `{TEST_SPLIT}` is every test volume's pixels together.",
         "",
         md_table(["method", "split", "seeds", *shown, "mean class acc."], diff_acc)
@@ -281,10 +290,10 @@ def write_report(
         "",
         "## What this comparison can detect",
         "",
-        f"**Primary endpoint**: the mean true-class probability of {config.cls} over its "
-        f"pixels on `{TEST_SPLIT}` (a continuous endpoint: it moves with the model's "
-        "confidence where accuracy jumps at 0.5; fixed in the code before any arm runs, the "
-        "same for every comparison). Accuracy is reported beside it. "
+        f"**Primary endpoint**: {primary_text(config)} (a continuous endpoint: it moves "
+        "with the model's confidence where accuracy jumps at 0.5; named before any arm "
+        "runs: `CompareConfig.primary`, a preset's chosen on its baseline alone). Accuracy "
+        "and the other probability are reported beside it. "
         f"From the seeds run: the paired SD of each contrast on `{TEST_SPLIT}` (every test "
         "volume's pixels together), its minimum detectable effect (two-sided paired t-test, "
         "5 % level, 80 % power, on these seeds), and the seeds the paper's "
@@ -337,6 +346,26 @@ def write_report(
     md += ["", f"Configuration: `{cfg_line}`", ""]
     write_text(files["report"], "\n".join(md))
     return files
+
+
+def primary_key(config: CompareConfig) -> str:
+    """The ``differences.csv`` quantity of the comparison's primary endpoint."""
+    return f"{'tracked' if config.primary == 'tracked' else 'prob'}_{config.cls}"
+
+
+def primary_text(config: CompareConfig) -> str:
+    """The primary endpoint in words, for the report."""
+    if config.primary == "tracked":
+        return (
+            f"the mean true-class probability of {config.cls} over its pixels on the tracked "
+            f"sections of the test volumes (every `test_every`-th), averaged over the last "
+            f"{config.last_k} epochs, the volumes pooled by their {config.cls} pixels "
+            f"(`{TEST_SPLIT}`)"
+        )
+    return (
+        f"the mean true-class probability of {config.cls} over its pixels on `{TEST_SPLIT}` "
+        "after the last epoch"
+    )
 
 
 def _stability_lines(out: Path, config: CompareConfig, per_job: dict[Any, Any]) -> list[str]:

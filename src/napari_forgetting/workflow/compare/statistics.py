@@ -41,22 +41,27 @@ def detectable(
     this many seeds (``(t_(1+level)/2 + t_power) sd / sqrt(n)``, t with n - 1 degrees of
     freedom), and the seeds ``effect`` would need at that SD (NaN with fewer than two
     finite differences; ``inf`` beyond 10,000 seeds)."""
-    from scipy import stats
-
     a = np.asarray(diffs, np.float64)
     a = a[np.isfinite(a)]
     if a.size < 2:
         return math.nan, math.nan, math.nan
     sd = float(a.std(ddof=1))
-
-    def mde(n: int) -> float:
-        t = stats.t.ppf(0.5 + level / 2, n - 1) + stats.t.ppf(power, n - 1)
-        return float(t * sd / math.sqrt(n))
-
     if sd == 0:
         return sd, 0.0, 2.0
-    need = next((n for n in range(2, 10_001) if mde(n) <= abs(effect)), math.inf)
-    return sd, mde(a.size), float(need)
+    need = next(
+        (n for n in range(2, 10_001) if mde_at(sd, n, power, level) <= abs(effect)), math.inf
+    )
+    return sd, mde_at(sd, a.size, power, level), float(need)
+
+
+def mde_at(sd: float, n: int, power: float = 0.8, level: float = 0.95) -> float:
+    """The minimum detectable effect of a two-sided paired t-test on ``n`` seeds whose
+    paired differences have standard deviation ``sd`` (:func:`detectable`'s formula; what a
+    design on the baseline alone predicts for a preset's seeds)."""
+    from scipy import stats
+
+    t = stats.t.ppf(0.5 + level / 2, n - 1) + stats.t.ppf(power, n - 1)
+    return float(t * sd / math.sqrt(n))
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -79,8 +84,10 @@ def paired_differences(
     each method's difference from the baseline of the same seed (same data, same
     initialisation seed), mean and 95 % Student-t interval over the seeds both finished, and
     what those seeds can detect (:func:`detectable`; ``seeds_needed``: for the paper's
-    +0.055, meaningful for the accuracies). Quantities: each class's
-    accuracy, the mean class accuracy, total forgetting events and those of ``config.cls``."""
+    +0.055, meaningful for the accuracies). Quantities: each class's accuracy, true-class
+    probability (``prob_``) and its mean over the last epochs on the tracked sections
+    (``tracked_``), the mean class accuracy and probability, total forgetting events and
+    those of ``config.cls``."""
     rows: list[list[Any]] = []
     if "baseline" not in config.methods:
         return rows
@@ -91,6 +98,8 @@ def paired_differences(
         q["mean_class_accuracy"] = float(r["mean_class_accuracy"])
         q.update({f"prob_{c}": float(r["class_probability"][i]) for i, c in enumerate(class_names)})
         q["mean_class_probability"] = float(r["mean_class_probability"])
+        tracked = r.get("tracked_probability") or [math.nan] * len(class_names)
+        q.update({f"tracked_{c}": float(tracked[i]) for i, c in enumerate(class_names)})
         q["events_total"] = float(r["total_events"])
         if cid is not None:
             q[f"events_{config.cls}"] = float(r["events"][cid])
