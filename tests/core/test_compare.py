@@ -545,9 +545,9 @@ def test_presets_are_configs_and_options_beside_them_win():
     with pytest.raises(ValueError, match="unknown preset 'huge'"):
         cmp.preset_config("huge")
     decide = cmp.preset_config("cpu-decide")
-    assert (decide.primary, decide.last_k, decide.transfer_method) == ("tracked", 10, "stratal")
+    assert (decide.primary, decide.last_k, decide.transfer_method) == ("tracked", 30, "stratal")
     assert {"identity", "random-sources", "consensus-sources", "reinit"} <= set(decide.methods)
-    assert decide.seeds == 5 and decide.min_pixels == 128
+    assert decide.seeds == 4 and decide.min_pixels == 128 and decide.train["epochs"] == 40
     with pytest.raises(ValueError, match="primary must be one of"):
         cmp.preset_config("cpu-decide", primary="accuracy")
     with pytest.raises(ValueError, match="consensus over 2 or more seeds"):
@@ -578,7 +578,7 @@ def test_cli_preset_options_and_defaults(tmp_path, monkeypatch):
     with pytest.raises(SystemExit):  # a preset's transfer method and endpoint stay its own
         main(["compare", "--preset", "cpu-decide", "--out", str(tmp_path)])
     c = seen["config"]
-    assert (c.transfer_method, c.primary, c.last_k) == ("stratal", "tracked", 10)
+    assert (c.transfer_method, c.primary, c.last_k) == ("stratal", "tracked", 30)
     with pytest.raises(SystemExit):
         main(["compare", "--preset", "cpu-decide", "--out", str(tmp_path), "--primary",
               "probability", "--last-k", "5", "--transfer-method", "learned",

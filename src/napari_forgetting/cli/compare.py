@@ -96,7 +96,8 @@ def register(subparsers: Any) -> None:
         choices=PRESET_NAMES,
         help="a whole comparison (data, seeds, budgets, pool; see the README): tiny (the "
         "plumbing, seconds), cpu-lite (2 CPU cores, under an hour), cpu-decide (the "
-        "mechanism's arms, 5 seeds at a plateau budget: 2 CPU cores, about 1.5 hours), "
+        "mechanism's arms and its controls, 4 seeds, a budget designed on the baseline for "
+        "a small detectable effect: 2 CPU cores, about 50 minutes), "
         "paper (F3 size, 60 epochs, 5 seeds: a GPU or --scheduler); options given beside "
         "it replace its values",
     )
