@@ -20,7 +20,7 @@ Printed, per budget ``E`` and endpoint:
   (two-sided paired t-test, 5 %, 80 % power; ``compare.detectable``'s formula);
 * endpoints: the true-class probability after the last epoch on all test sections (only at
   the runs' own length), and the tracked-section probability averaged over the last ``k``
-  epochs (k = 1, 5, 10), the test volumes pooled by their class pixels.
+  epochs (``--last``: 1, 10, 20, 30), the test volumes pooled by their class pixels.
 
 And the eligible sections (validation sections holding at least ``min_pixels`` of the
 class) on the preset's geology and on ``--data-seed`` 1 and 5, the other geologies the
@@ -88,6 +88,8 @@ def main() -> int:
     ap.add_argument("--data-seed", type=int, default=None)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--budgets", type=int, nargs="+", default=[30, 40, 50, 60, 70, 80])
+    ap.add_argument("--last", type=int, nargs="+", default=[1, 10, 20, 30],
+                    help="the tracked endpoint's averaging windows, in epochs")  # fmt: skip
     args = ap.parse_args()
     over = {} if args.data_seed is None else {"data_seed": args.data_seed}
     cfg = preset_config(args.preset, **over)
@@ -122,7 +124,7 @@ def main() -> int:
     for e in args.budgets:
         if e > min(RunStore.open(args.out / f"baseline-seed{s}").n_epochs for s in args.seeds):
             continue
-        rows = [(f"tracked, last {k}", k) for k in (1, 5, 10)]
+        rows = [(f"tracked, last {k}", k) for k in args.last if k <= e]
         if e == args.epochs:
             rows.append(("all test sections, last", 0))
         for label, k in rows:

@@ -63,6 +63,13 @@ def _fit(trainer: Any) -> None:
         trainer.fit(overwrite=True)
 
 
+def _train(trainer: Any, name: str, out_dir: str, t0: float) -> dict[str, Any]:
+    """Fit a job's trainer (:func:`_fit`), free it, and say what the job made."""
+    _fit(trainer)
+    trainer.release()
+    return {"name": name, "path": str(out_dir), "seconds": time.perf_counter() - t0}
+
+
 def control_seeds(method: str, seed: int) -> dict[str, int]:
     """The one stream a null control moves (:data:`~.config.NULL_CONTROLS`): ``reinit`` the
     initial weights', ``redraw`` the training draws'; nothing for the other arms."""
@@ -100,13 +107,7 @@ def train_job(
     )
     tests = load_tests(source, volume)
     trainer = Trainer(volume, cfg, out_dir=out_dir, source=source, test_volumes=tests)
-    _fit(trainer)
-    trainer.release()
-    return {
-        "name": job_name(method, seed),
-        "path": str(out_dir),
-        "seconds": time.perf_counter() - t0,
-    }
+    return _train(trainer, job_name(method, seed), out_dir, t0)
 
 
 def transfer_model_job(
@@ -213,13 +214,7 @@ def augmented_job(
         overrides={**train, "augment": "none", "seed": int(seed)},
         pool_path=pool_path,
     )
-    _fit(trainer)
-    trainer.release()
-    return {
-        "name": job_name(variant, seed),
-        "path": str(out_dir),
-        "seconds": time.perf_counter() - t0,
-    }
+    return _train(trainer, job_name(variant, seed), out_dir, t0)
 
 
 # ---------------------------------------------------------------------------- the job graph

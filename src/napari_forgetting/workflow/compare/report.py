@@ -47,13 +47,16 @@ def write_report(
     config: CompareConfig,
     failed: dict[str, str] | None = None,
     n_figure_sections: int = 3,
+    timing: dict[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Write ``report.md``, ``accuracy.csv``, ``forgetting.csv``, ``jobs.csv`` and
     ``heatmaps.png`` from the finished runs under ``<out>/jobs``; failed jobs are listed.
 
     Every table has a ``split`` column: the held-out test volumes (``test1``, ``test2``:
     Table 1) and the ``validation`` sections. ``compare.json`` records the class, methods
-    and seeds for readers of the folder (:class:`~.maps.ComparisonMaps`)."""
+    and seeds for readers of the folder (:class:`~.maps.ComparisonMaps`). ``timing``: this
+    invocation's wall ``seconds`` and the jobs it ``ran`` and ``skipped`` (the report's *Time*
+    section, beside each arm's training time summed from its run stores)."""
     out = Path(out_dir)
     failed = dict(failed or {})
     epochs = config.train.get("epochs")
@@ -336,6 +339,7 @@ def write_report(
         "",
         f"![heat maps](heatmaps.png) Sections: {', '.join(fig_sections) or 'none'}.",
         "",
+        *_time_lines(out, config, per_job, timing),
         "## Failed jobs",
         "",
     ]
@@ -346,6 +350,35 @@ def write_report(
     md += ["", f"Configuration: `{cfg_line}`", ""]
     write_text(files["report"], "\n".join(md))
     return files
+
+
+def _time_lines(
+    out: Path, config: CompareConfig, per_job: dict[Any, Any], timing: dict[str, Any] | None
+) -> list[str]:
+    """The report's *Time* section: this invocation's wall time, and each arm's epochs'
+    time summed over its finished seeds (training and the per-epoch evaluation, from the
+    run stores; what a rerun on the same machine costs)."""
+    from napari_forgetting.runs.store import RunStore
+
+    rows = []
+    for method in config.methods:
+        secs = [sum(float(h.get("seconds", 0.0)) for h in
+                    RunStore.open(out / JOBS_DIR / job_name(method, s)).history)
+                for (m, s) in per_job if m == method]  # fmt: skip
+        if secs:
+            rows.append([method, str(len(secs)), f"{sum(secs) / 60:.1f}",
+                         f"{sum(secs) / len(secs) / 60:.1f}"])  # fmt: skip
+    lines = ["## Time", ""]
+    if timing:
+        lines += [f"This invocation: {timing['seconds'] / 60:.1f} min wall for "
+                  f"{timing['ran']} job(s) run ({timing['skipped']} finished before, "
+                  "skipped).", ""]  # fmt: skip
+    if rows:
+        lines += ["Each arm's epochs (training and per-epoch evaluation), from its run "
+                  "stores:", "",
+                  md_table(["method", "seeds", "minutes, all seeds", "minutes per seed"],
+                           rows), ""]  # fmt: skip
+    return lines
 
 
 def primary_key(config: CompareConfig) -> str:

@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from napari_forgetting.data.folders import claim
-from napari_forgetting.workflow.compare.config import DONE_FILE, TRANSFER_DIR, CompareConfig
+from napari_forgetting.workflow.compare.config import (
+    DONE_FILE,
+    POOL_ARMS,
+    TRANSFER_DIR,
+    CompareConfig,
+)
 from napari_forgetting.workflow.compare.jobs import (
     build_jobs,
     default_transfer_config,
@@ -198,7 +203,7 @@ def run_comparison(
         resolve_class(volume.class_names, config.cls)  # a bogus class before any job
         if config.sources_from:
             _check_sources_from(config.sources_from, source)
-        transfers = "transfer" in config.methods or "random-sources" in config.methods
+        transfers = any(m in config.methods for m in POOL_ARMS if m != "identity")
         if transfers and (config.transfer_method == "stratal" or config.transfer_checkpoint):
             _check_given_transfer(config, volume)
         elif transfers and not config.force:
@@ -211,5 +216,6 @@ def run_comparison(
             config, out, check=check, client=client, scheduler=scheduler,
             n_workers=n_workers, processes=processes, sequential=sequential, log=log,
         )  # fmt: skip
-        files = write_report(out, config, failed=failed)
+        timing = {"seconds": time.perf_counter() - t0, "ran": len(ran), "skipped": len(skipped)}
+        files = write_report(out, config, failed=failed, timing=timing)
     return CompareResult(out, ran, skipped, failed, files, time.perf_counter() - t0)
