@@ -97,6 +97,7 @@ def _cmd_augment(args: argparse.Namespace) -> int:
     from napari_forgetting.data.folders import check_folder, claim
     from napari_forgetting.runs.hotspots import resolve_class
     from napari_forgetting.runs.store import RunStore
+    from napari_forgetting.training.loop import drain
     from napari_forgetting.transfer import resolve_method
     from napari_forgetting.workflow.augment import check_transfer, pool_steps, save_pool
 
@@ -121,13 +122,8 @@ def _cmd_augment(args: argparse.Namespace) -> int:
                     min_pixels=args.min_pixels, quality=quality, force=args.force,
                 )  # fmt: skip
                 step = next(steps)
-            while True:
-                bar.update(step.done - bar.n)
-                try:
-                    step = next(steps)
-                except StopIteration as end:
-                    pool = end.value
-                    break
+            bar.update(step.done - bar.n)
+            pool = drain(steps, lambda s: bar.update(s.done - bar.n))
         finally:
             bar.close()
         written = save_pool(

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -51,13 +51,16 @@ from napari_forgetting.model.device import select_device, torch_settings
 from napari_forgetting.training.events import BatchEnd, EpochEnd, TrainStart
 
 
-def drain(steps: Iterator[Any]) -> Any:
-    """Run a generator of steps to its end; returns what it returns."""
+def drain(steps: Iterator[Any], on_step: Callable[[Any], None] | None = None) -> Any:
+    """Run a generator of steps to its end (``on_step`` gets each step, e.g. to move a
+    progress bar); returns what it returns."""
     while True:
         try:
-            next(steps)
+            step = next(steps)
         except StopIteration as done:
             return done.value
+        if on_step is not None:
+            on_step(step)
 
 
 __all__ = ["TrainingError", "TrainingLoop"]

@@ -374,13 +374,9 @@ def generate_pool(
         min_pixels=min_pixels, quality=quality, force=force, sources=sources,
         untransferred=untransferred,
     )  # fmt: skip
-    while True:
-        try:
-            step = next(steps)
-        except StopIteration as end:
-            return end.value
-        if progress is not None:
-            progress(step.done, step.total)
+    from napari_forgetting.training.loop import drain
+
+    return drain(steps, None if progress is None else lambda s: progress(s.done, s.total))
 
 
 def save_pool(
