@@ -251,7 +251,7 @@ def test_a_scheduler_that_does_not_answer_is_one_line_within_seconds(tmp_path, m
                                                                     capsys):  # fmt: skip
     import socket
 
-    import napari_forgetting.workflow.compare as compare
+    from napari_forgetting.workflow.compare import scheduling as compare
 
     monkeypatch.setattr(compare, "SCHEDULER_TIMEOUT", 1)  # the default is 5 s
 
@@ -292,7 +292,7 @@ def test_something_that_accepts_but_never_answers_is_no_scheduler(tmp_path, monk
     server, a stuck process): refused in one line within 2 x the scheduler timeout."""
     import socket
 
-    import napari_forgetting.workflow.compare as compare
+    from napari_forgetting.workflow.compare import scheduling as compare
 
     monkeypatch.setattr(compare, "SCHEDULER_TIMEOUT", 1)  # the default is 5 s
     with socket.socket() as listener:
