@@ -20,7 +20,7 @@ from napari_forgetting._napari.widgets.lifetime import alive
 from napari_forgetting._napari.widgets.plots import MetricsPlot, PixelHistoryPlot
 from napari_forgetting._napari.worker import start_worker
 from napari_forgetting.runs.geometry import RunGeometry, geometry_from_sections
-from napari_forgetting.runs.inspect import pixel_history
+from napari_forgetting.runs.pixel_history import pixel_history
 
 __all__ = ["RunView"]
 

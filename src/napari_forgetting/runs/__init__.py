@@ -5,5 +5,5 @@
 * :mod:`.hotspots` -- a run's sections ranked for a class (forgetting density and the other
   statistics of :mod:`napari_forgetting.dynamics.ranking`); the style sources kept with it.
 * :mod:`.geometry` -- where a run's flat per-pixel arrays live in the volume.
-* :mod:`.inspect` -- one pixel's learning history (click-to-inspect).
+* :mod:`.pixel_history` -- one pixel's learning history (click-to-inspect).
 """
