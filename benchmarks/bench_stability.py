@@ -31,6 +31,7 @@ import time
 
 import numpy as np
 
+from napari_forgetting.data.classes import resolve_class
 from napari_forgetting.dynamics.stability import (
     finite_mean,
     interior_mask,
@@ -42,7 +43,6 @@ from napari_forgetting.dynamics.stability import (
     top_k_jaccard,
 )
 from napari_forgetting.runs.consensus import check_seed_runs, seed_runs, split_maps
-from napari_forgetting.runs.hotspots import resolve_class
 
 
 def figures(stores, cls, split, min_pixels, k, statistic, sizes):

@@ -48,9 +48,9 @@ from napari_forgetting.workflow.compare.statistics import mde_at
 
 def eligible(shape, data_seed: int, cls: str, min_pixels: int) -> tuple[int, int]:
     """(validation sections holding >= min_pixels of cls, validation sections)."""
+    from napari_forgetting.data.classes import resolve_class
     from napari_forgetting.data.sections import paper_split, section_labels
     from napari_forgetting.data.source import load_data
-    from napari_forgetting.runs.hotspots import resolve_class
 
     vol = load_data("synthetic", shape=shape, seed=data_seed)[0]
     k = resolve_class(vol.class_names, cls)

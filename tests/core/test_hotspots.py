@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from hotspot_run import CLASSES, EVENTS, LABELS, make_run
+from napari_forgetting.data.classes import resolve_class
 from napari_forgetting.dynamics.ranking import pixel_values, rank_scores, section_scores
 from napari_forgetting.runs.hotspots import (
     ClassAbsentError,
     Ranking,
     load_style_sources,
     rank_run,
-    resolve_class,
     save_style_sources,
     section_highlight,
 )

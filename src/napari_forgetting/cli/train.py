@@ -317,8 +317,8 @@ def _cmd_transfer_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_transfer_quality(args: argparse.Namespace) -> int:
+    from napari_forgetting.data.classes import resolve_class
     from napari_forgetting.data.writers import write_json
-    from napari_forgetting.runs.hotspots import resolve_class
     from napari_forgetting.transfer import describe_quality, resolve_method, transfer_quality
 
     data, _ = load_data_args(args)
@@ -342,7 +342,7 @@ def _cmd_transfer_quality(args: argparse.Namespace) -> int:
 
 
 def _cmd_transfer_figure(args: argparse.Namespace) -> int:
-    from napari_forgetting.runs.hotspots import resolve_class
+    from napari_forgetting.data.classes import resolve_class
     from napari_forgetting.transfer import StratalTransfer
     from napari_forgetting.workflow.transfer_figure import write_transfer_figure
 

@@ -94,8 +94,8 @@ def register(sub: Any) -> None:
 def _cmd_augment(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from napari_forgetting.data.classes import resolve_class
     from napari_forgetting.data.folders import check_folder, claim
-    from napari_forgetting.runs.hotspots import resolve_class
     from napari_forgetting.runs.store import RunStore
     from napari_forgetting.training.loop import drain
     from napari_forgetting.transfer import resolve_method

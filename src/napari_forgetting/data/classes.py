@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+
 #: Code names, in class-id order, as in the benchmark's code.
 F3_CLASS_NAMES: tuple[str, ...] = (
     "upper_ns",
@@ -49,3 +53,22 @@ def default_class_names(n_classes: int) -> tuple[str, ...]:
     if n_classes == len(F3_CLASS_NAMES):
         return F3_CLASS_NAMES
     return tuple(f"class_{k}" for k in range(n_classes))
+
+
+def resolve_class(class_names: Sequence[str], cls: str | int) -> int:
+    """The class id of ``cls``: an id (``4``, ``"4"``) or a name (``"scruff"``, any case).
+
+    Raises ``ValueError`` listing the classes when there is no such class.
+    """
+    names = list(class_names)
+    known = ", ".join(f"{k} {n}" for k, n in enumerate(names))
+    if isinstance(cls, (int, np.integer)) or (isinstance(cls, str) and cls.strip().isdigit()):
+        k = int(cls)
+        if 0 <= k < len(names):
+            return k
+        raise ValueError(f"class id {k} out of range; classes: {known}")
+    wanted = str(cls).strip().casefold()
+    for k, name in enumerate(names):
+        if name.casefold() == wanted:
+            return k
+    raise ValueError(f"unknown class {cls!r}; classes: {known}")

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_forgetting.data.classes import resolve_class
 from napari_forgetting.dynamics import density_table
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 from napari_forgetting.dynamics.stability import (
@@ -47,7 +48,7 @@ from napari_forgetting.dynamics.stability import (
     pixel_stability,
     section_stability,
 )
-from napari_forgetting.runs.hotspots import flat_values, resolve_class
+from napari_forgetting.runs.hotspots import flat_values
 from napari_forgetting.runs.store import RunStore, RunStoreError, is_run_dir
 
 __all__ = [

@@ -25,13 +25,14 @@ import csv
 import datetime as _dt
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from napari_forgetting.data.classes import resolve_class
 from napari_forgetting.data.schema import Int, ListOf, Record, validate
 from napari_forgetting.data.writers import atomic_path
 from napari_forgetting.dynamics.ranking import (
@@ -56,7 +57,6 @@ __all__ = [
     "StyleSources",
     "load_style_sources",
     "rank_run",
-    "resolve_class",
     "save_style_sources",
     "section_highlight",
 ]
@@ -363,25 +363,6 @@ def _number(text: str) -> int | float:
 
 def _store(run: RunStore | str | os.PathLike) -> RunStore:
     return run if isinstance(run, RunStore) else RunStore.open(run)
-
-
-def resolve_class(class_names: Sequence[str], cls: str | int) -> int:
-    """The class id of ``cls``: an id (``4``, ``"4"``) or a name (``"scruff"``, any case).
-
-    Raises ``ValueError`` listing the classes when there is no such class.
-    """
-    names = list(class_names)
-    known = ", ".join(f"{k} {n}" for k, n in enumerate(names))
-    if isinstance(cls, (int, np.integer)) or (isinstance(cls, str) and cls.strip().isdigit()):
-        k = int(cls)
-        if 0 <= k < len(names):
-            return k
-        raise ValueError(f"class id {k} out of range; classes: {known}")
-    wanted = str(cls).strip().casefold()
-    for k, name in enumerate(names):
-        if name.casefold() == wanted:
-            return k
-    raise ValueError(f"unknown class {cls!r}; classes: {known}")
 
 
 def _check_maps(store: RunStore, statistic: str) -> None:

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_forgetting.data.classes import resolve_class
 from napari_forgetting.data.folders import claim
 from napari_forgetting.data.schema import (
     Choice,
@@ -56,7 +57,7 @@ from napari_forgetting.data.sections import (
 from napari_forgetting.data.source import open_source
 from napari_forgetting.data.spill import check_memory
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
-from napari_forgetting.runs.hotspots import load_style_sources, rank_run, resolve_class
+from napari_forgetting.runs.hotspots import load_style_sources, rank_run
 from napari_forgetting.runs.store import RunStore
 from napari_forgetting.workflow.export import FORMATS, export_volume
 

@@ -201,8 +201,8 @@ def _run_consensus(
     config: Any, out: Path, cls: str | int, k: int, min_pixels: int, t0: float,
     say: Callable[[str], None], **runner: Any,
 ) -> ConsensusResult:  # fmt: skip
+    from napari_forgetting.data.classes import resolve_class
     from napari_forgetting.runs.consensus import CONSENSUS_DIR, build_consensus, seed_runs
-    from napari_forgetting.runs.hotspots import resolve_class
     from napari_forgetting.workflow.compare import JOBS_DIR, execute_jobs, job_name
 
     config = replace(config, methods=("baseline",))

@@ -156,8 +156,8 @@ def augmented_job(
     that job's result; ``None`` for the stratal method), measured first and refused below
     the bar unless ``force``, then training from scratch on the training sections plus the
     pool."""
+    from napari_forgetting.data.classes import resolve_class
     from napari_forgetting.data.source import open_source
-    from napari_forgetting.runs.hotspots import resolve_class
     from napari_forgetting.transfer import resolve_method
     from napari_forgetting.workflow.augment import (
         POOL_MANIFEST,

@@ -69,7 +69,7 @@ def _check_given_transfer(config: CompareConfig, volume: Any) -> None:
     stratal method) and raise :class:`~.augment.TransferBelowBar` before any training when
     it is below the bar (unless ``force``); the model trained here is measured by each
     transfer job."""
-    from napari_forgetting.runs.hotspots import resolve_class
+    from napari_forgetting.data.classes import resolve_class
     from napari_forgetting.transfer import resolve_method
     from napari_forgetting.workflow.augment import check_transfer
 
@@ -98,7 +98,7 @@ def _train_transfer_first(
     instead of failing its transfer jobs after the other arms have trained. A model
     trained by an earlier run of the comparison is measured again, not retrained (its
     job is then skipped as finished)."""
-    from napari_forgetting.runs.hotspots import resolve_class
+    from napari_forgetting.data.classes import resolve_class
     from napari_forgetting.workflow.augment import check_transfer
 
     say = log or (lambda msg: None)
@@ -198,7 +198,7 @@ def run_comparison(
     out = Path(out_dir)
 
     def check(volume: Any, source: dict[str, Any]) -> None:
-        from napari_forgetting.runs.hotspots import resolve_class
+        from napari_forgetting.data.classes import resolve_class
 
         resolve_class(volume.class_names, config.cls)  # a bogus class before any job
         if config.sources_from:
