@@ -148,7 +148,7 @@ def test_only_needed_chunks_computed():
 
 
 def test_read_sections_one_compute_each_chunk_once_and_store_preload():
-    from napari_forgetting.data.store import SectionStore
+    from napari_forgetting.data.section_cache import SectionStore
 
     base = _ramp()
     labels = (base.astype(np.int64) % 6).astype(np.uint8)
@@ -184,7 +184,7 @@ def test_read_sections_one_compute_each_chunk_once_and_store_preload():
 def test_a_whole_volume_store_holds_each_voxel_once_and_gives_every_section():
     """whole_volume: one image and one label array of the volume's shape, read once; every
     inline and crossline a view of them, equal to what the per-section store gives."""
-    from napari_forgetting.data.store import SectionStore
+    from napari_forgetting.data.section_cache import SectionStore
 
     base = _ramp()
     labels = (base.astype(np.int64) % 6).astype(np.uint8)

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from napari_forgetting.data import spill as spill_module
+from napari_forgetting.data.section_cache import SectionStore
 from napari_forgetting.data.spill import Spill, spill_for
-from napari_forgetting.data.store import SectionStore
 from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.dynamics.tracker import ForgettingTracker
 from napari_forgetting.model.checkpoint import load_checkpoint, save_checkpoint

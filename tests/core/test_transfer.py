@@ -671,7 +671,7 @@ def test_a_runs_segmenter_predicts_what_the_run_stored_and_refuses_other_checkpo
 ):
     # the frozen baseline of label fidelity is the run's model as training evaluated it:
     # raw sections in, the run's stored last-epoch predictions out (same normalisation)
-    from napari_forgetting.data.store import SectionStore, sources
+    from napari_forgetting.data.section_cache import SectionStore, sources
     from napari_forgetting.model.checkpoint import CheckpointError
     from napari_forgetting.training.segmenter import load_segmenter
 

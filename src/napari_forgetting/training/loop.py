@@ -38,9 +38,9 @@ import torch
 
 from napari_forgetting.data.errors import one_line
 from napari_forgetting.data.folders import claim, folder_kind
+from napari_forgetting.data.section_cache import SectionStore, sources, split_source
 from napari_forgetting.data.sections import amplitude_stats, paper_split
 from napari_forgetting.data.spill import spill_for
-from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.model.checkpoint import (
     CheckpointError,
     checkpoint_path,

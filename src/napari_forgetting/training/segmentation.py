@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from napari_forgetting.data.classes import default_class_names
+from napari_forgetting.data.section_cache import SectionStore, sources, split_source
 from napari_forgetting.data.sections import (
     PatchSampler,
     PooledSampler,
@@ -48,7 +49,6 @@ from napari_forgetting.data.sections import (
     paper_split,
 )
 from napari_forgetting.data.spill import Spill, spill_for
-from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.dynamics import ForgettingTracker
 from napari_forgetting.model.checkpoint import checkpoint_path
 from napari_forgetting.model.deeplab import (

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from napari_forgetting.data.section_cache import SectionStore, sources, split_source
 from napari_forgetting.data.sections import Section, amplitude_stats, paper_split
-from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 from napari_forgetting.transfer.apply import (
     MethodLike,

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from napari_forgetting.data.section_cache import SectionStore, sources, split_source
 from napari_forgetting.data.sections import Section, amplitude_stats
-from napari_forgetting.data.store import SectionStore, sources, split_source
 from napari_forgetting.data.writers import atomic_path
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 
