@@ -91,7 +91,7 @@ def rotated(items: Sequence, round_index: int) -> list:
 def step_mark(step: Any) -> tuple:
     """A step of ``fit_steps()`` as a tuple: ``("start", first epoch)``, ``("batch", epoch,
     batch)``, ``("sweep", epoch, sections done)`` or ``("epoch", epoch)``."""
-    from napari_forgetting.training.events import BatchEnd, EpochEnd, SweepProgress, TrainStart
+    from napari_forgetting.training.steps import BatchEnd, EpochEnd, SweepProgress, TrainStart
 
     if isinstance(step, TrainStart):
         return ("start", step.start_epoch)

@@ -54,7 +54,7 @@ def _api() -> dict[str, Any]:
         from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
         from napari_forgetting._napari.sample_data import sample_path
         from napari_forgetting._napari.widgets.training import TrainingWidget
-        from napari_forgetting.training.events import EpochDone, SweepShown
+        from napari_forgetting.training.live import EpochDone, SweepShown
 
         drawn: tuple = (EpochDone, SweepShown)
         started = "TrainStart"

@@ -13,7 +13,7 @@ from napari_forgetting.data.synthetic import make_f3_like
 from napari_forgetting.dynamics import forgetting_events
 from napari_forgetting.model.checkpoint import load_checkpoint
 from napari_forgetting.training import Callback, TrainConfig, Trainer, TrainingError
-from napari_forgetting.training.events import BatchEnd, EpochEnd, SweepProgress, TrainStart
+from napari_forgetting.training.steps import BatchEnd, EpochEnd, SweepProgress, TrainStart
 
 
 @pytest.fixture(scope="module")

@@ -130,7 +130,7 @@ class RunView:
     def show_live(
         self, epoch: int, arrays: dict[str, Any], history: Any, display: bool = True
     ) -> None:
-        """A live epoch: the training worker's :class:`~napari_forgetting.training.events.
+        """A live epoch: the training worker's :class:`~napari_forgetting.training.live.
         EpochDone` arrays, drawn when ``display`` (the user follows the latest epoch)."""
         if self.store is not None:
             self.store.refresh()
@@ -144,7 +144,7 @@ class RunView:
     def draw(self, epoch: int, arrays: dict[str, Any]) -> None:
         """Draw a live epoch's arrays (``maps``, ``predictions``, ``heat_upper``) in the live
         layers, nothing else: also part of an epoch's evaluation pass (a
-        :class:`~napari_forgetting.training.events.SweepShown`), whose epochs and curves
+        :class:`~napari_forgetting.training.live.SweepShown`), whose epochs and curves
         stay as they are until the epoch ends."""
         if self.live is not None:
             recreated = self.live.show(

@@ -1,6 +1,6 @@
 """The one background worker for every long job in napari.
 
-:func:`start_worker` runs a core step generator -- :func:`~napari_forgetting.training.events.
+:func:`start_worker` runs a core step generator -- :func:`~napari_forgetting.training.live.
 live_events` over either trainer's ``fit_steps()``, or the augmentation's
 (:func:`~napari_forgetting.workflow.augment.augment_and_retrain_events`) -- in a napari
 ``thread_worker``: each yielded event reaches the widget on the GUI thread through the

@@ -97,7 +97,7 @@ def _cmd_augment(args: argparse.Namespace) -> int:
     from napari_forgetting.data.classes import resolve_class
     from napari_forgetting.data.folders import check_folder, claim
     from napari_forgetting.runs.store import RunStore
-    from napari_forgetting.training.loop import drain
+    from napari_forgetting.training.steps import drain
     from napari_forgetting.transfer import resolve_method
     from napari_forgetting.workflow.augment import check_transfer, pool_steps, save_pool
 

@@ -666,7 +666,7 @@ class RunStore:
 
     def epoch_arrays(self, epoch: int, names: Iterable[str]) -> dict[str, Any]:
         """A stored epoch as a live one is drawn (the arrays of
-        :class:`~napari_forgetting.training.events.EpochDone`): ``maps`` (the stored ones of
+        :class:`~napari_forgetting.training.live.EpochDone`): ``maps`` (the stored ones of
         ``names``, flat), ``predictions`` (flat) and ``heat_upper``, the forgetting events'
         display maximum (:func:`~napari_forgetting.dynamics.heat_limit`). Reads tens of MB at
         F3 size and a percentile over them: a viewer calls it off its GUI thread."""

@@ -11,11 +11,11 @@ loss guard -- and calls a few hooks the trainers fill in:
   returns the batch's loss and a dict of loss parts (averaged into the epoch's logs);
 * ``_end_epoch(epoch)`` -- evaluation (and forgetting tracking) after the batches; returns
   metrics for the logs (``_end_epoch_steps(epoch)``: the same as steps, for an evaluation
-  that reports its progress, e.g. :class:`~.events.SweepProgress`);
+  that reports its progress, e.g. :class:`~.steps.SweepProgress`);
 * ``_start_run`` / ``_write_epoch`` / ``_commit_epoch`` / ``_finish_run`` / ``_abort_run`` --
   what a trainer keeps besides the checkpoint (the segmentation trainer's run store).
 
-:meth:`fit_steps` yields small typed steps (:mod:`.events`): ``TrainStart`` once the run is
+:meth:`fit_steps` yields small typed steps (:mod:`.steps`): ``TrainStart`` once the run is
 open (after a resume, with the epoch it starts from), ``BatchEnd`` after every batch's
 ``on_batch_end`` and ``EpochEnd`` after every epoch's ``on_epoch_end`` (its checkpoint is
 written). Closing the generator early (``.close()``) stops the run exactly as
@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -48,20 +48,7 @@ from napari_forgetting.model.checkpoint import (
     save_checkpoint,
 )
 from napari_forgetting.model.device import select_device, torch_settings
-from napari_forgetting.training.events import BatchEnd, EpochEnd, TrainStart
-
-
-def drain(steps: Iterator[Any], on_step: Callable[[Any], None] | None = None) -> Any:
-    """Run a generator of steps to its end (``on_step`` gets each step, e.g. to move a
-    progress bar); returns what it returns."""
-    while True:
-        try:
-            step = next(steps)
-        except StopIteration as done:
-            return done.value
-        if on_step is not None:
-            on_step(step)
-
+from napari_forgetting.training.steps import BatchEnd, EpochEnd, TrainStart
 
 __all__ = ["TrainingError", "TrainingLoop"]
 
@@ -192,7 +179,7 @@ class TrainingLoop:
         """The loop was closed from outside (``exc`` None) or raised ``exc``."""
 
     def display_arrays(self) -> dict[str, Any]:
-        """What a live view shows after an epoch (see :mod:`.events`); none by default."""
+        """What a live view shows after an epoch (see :mod:`.live`); none by default."""
         return {}
 
     def release(self) -> None:

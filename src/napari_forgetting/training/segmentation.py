@@ -66,8 +66,8 @@ from napari_forgetting.model.metrics import ConfusionMatrix
 from napari_forgetting.runs.store import RunStore, RunStoreError, display_arrays, is_run_dir
 from napari_forgetting.training.callbacks import Callback
 from napari_forgetting.training.config import AUGMENTATIONS, MODES, TrainConfig
-from napari_forgetting.training.events import SweepProgress
-from napari_forgetting.training.loop import TrainingLoop, drain
+from napari_forgetting.training.loop import TrainingLoop
+from napari_forgetting.training.steps import SweepProgress, drain
 
 __all__ = ["AUGMENTATIONS", "MODES", "TrainConfig", "Trainer"]
 

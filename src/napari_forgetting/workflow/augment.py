@@ -375,7 +375,7 @@ def generate_pool(
         min_pixels=min_pixels, quality=quality, force=force, sources=sources,
         untransferred=untransferred,
     )  # fmt: skip
-    from napari_forgetting.training.loop import drain
+    from napari_forgetting.training.steps import drain
 
     return drain(steps, None if progress is None else lambda s: progress(s.done, s.total))
 
@@ -748,16 +748,16 @@ def augment_and_retrain_events(
 ) -> Iterator[Any]:
     """The paper's loop from a finished run, as events for a live view: the pool's
     :class:`PoolProgress`, :class:`PoolSaved` (``<out_dir>/pool``), then the retraining's
-    :func:`~napari_forgetting.training.events.live_events` (into ``<out_dir>/run``).
+    :func:`~napari_forgetting.training.live.live_events` (into ``<out_dir>/run``).
 
     ``transfer_model``: a checkpoint or :class:`~..transfer.StratalTransfer`; it is measured
     first (:func:`check_transfer`) and refused below the bar unless ``force``.
 
     Never raises: an error (a refusal too) becomes a
-    :class:`~napari_forgetting.training.events.TrainingFailed`. Closing the generator stops
+    :class:`~napari_forgetting.training.live.TrainingFailed`. Closing the generator stops
     between transfers, or after the current batch of the retraining.
     """
-    from napari_forgetting.training.events import TrainingFailed, live_events
+    from napari_forgetting.training.live import TrainingFailed, live_events
 
     out = Path(out_dir)
     try:

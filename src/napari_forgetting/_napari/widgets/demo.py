@@ -35,7 +35,7 @@ def run_demo(
     from napari_forgetting._napari.layers import DEPTH_DOWN_ORDER
     from napari_forgetting._napari.sample_data import sample_path
     from napari_forgetting._napari.widgets.training import TrainingWidget
-    from napari_forgetting.training.events import EpochDone, SweepShown, TrainingFailed
+    from napari_forgetting.training.live import EpochDone, SweepShown, TrainingFailed
 
     t0 = time.monotonic() if t0 is None else t0
     path = data or sample_path()

@@ -2,7 +2,7 @@
 
 Thin by design: it gathers parameters, starts the one background worker
 (:func:`~napari_forgetting._napari.worker.start_worker`) over the core's
-:func:`~napari_forgetting.training.events.live_events` (the trainer's ``fit_steps()``) and
+:func:`~napari_forgetting.training.live.live_events` (the trainer's ``fit_steps()``) and
 hands the events to its :class:`~napari_forgetting._napari.run_view.RunView` (live layers,
 replay, following, click-to-inspect, plots). Everything here runs on the GUI thread;
 training runs in the worker. Stop is the worker's ``quit()``: the run ends after the current
@@ -45,7 +45,7 @@ from napari_forgetting._napari.run_view import RunView
 from napari_forgetting._napari.view3d import show_survey_3d
 from napari_forgetting._napari.widgets.dock import ForgettingDock, compact_file_edits, folded
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
-from napari_forgetting.training.events import (
+from napari_forgetting.training.live import (
     BatchEnd,
     EpochDone,
     SweepShown,

@@ -34,7 +34,7 @@ carrying anything else is refused and none of its code runs).
 *Train transfer model* runs :class:`~napari_forgetting.transfer.TransferTrainer` (a tiny CPU
 configuration by default) in the one background worker
 (:func:`~napari_forgetting._napari.worker.start_worker` over
-:func:`~napari_forgetting.training.events.live_events`) with a progress bar and Stop (the
+:func:`~napari_forgetting.training.live.live_events`) with a progress bar and Stop (the
 worker's quit); it writes ``checkpoint.pt`` to the chosen folder and loads the model when
 done. *Preview* runs the two transfers in the same kind of worker.
 """
@@ -498,7 +498,7 @@ class TransferWidget(ForgettingDock):
         except Exception as exc:  # noqa: BLE001
             self.tell(f"cannot start transfer training: {exc}", "error")
             return
-        from napari_forgetting.training.events import live_events
+        from napari_forgetting.training.live import live_events
         from napari_forgetting.transfer import TransferTrainer
 
         callbacks = list(self.extra_callbacks)
@@ -520,7 +520,7 @@ class TransferWidget(ForgettingDock):
         )
 
     def _on_event(self, ev: Any) -> None:
-        from napari_forgetting.training.events import (
+        from napari_forgetting.training.live import (
             BatchEnd,
             EpochDone,
             TrainingFailed,

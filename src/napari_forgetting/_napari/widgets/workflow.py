@@ -50,7 +50,7 @@ from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
 from napari_forgetting.runs.geometry import RunGeometry, geometry_from_sections
 from napari_forgetting.training.config import TrainConfig
-from napari_forgetting.training.events import (
+from napari_forgetting.training.live import (
     EpochDone,
     TrainingFailed,
     TrainingFinished,

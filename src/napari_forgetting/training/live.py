@@ -1,7 +1,7 @@
 """Training as a stream of small typed events (no Qt, no napari, no torch at import).
 
-The loop's own steps -- :class:`TrainStart`, :class:`BatchEnd`, :class:`SweepProgress`,
-:class:`EpochEnd` -- are what :meth:`~.loop.TrainingLoop.fit_steps` yields.
+The loop's own steps (:class:`TrainStart`, :class:`BatchEnd`, :class:`SweepProgress`,
+:class:`EpochEnd`) are :mod:`.steps`.
 
 :func:`live_events` drives a trainer's :meth:`~.loop.TrainingLoop.fit_steps` and turns its
 steps into the events a viewer shows: :class:`TrainStart` and :class:`BatchEnd` (passed
@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from napari_forgetting.training.steps import BatchEnd, EpochEnd, SweepProgress, TrainStart
+
 __all__ = [
     "BatchEnd",
     "EpochDone",
@@ -35,51 +37,6 @@ __all__ = [
     "TrainStart",
     "live_events",
 ]
-
-# ------------------------------------------------------------------ the loop's own steps
-
-
-@dataclass(frozen=True)
-class TrainStart:
-    """The run is open: ``start_epoch`` complete epochs (> 0 when resumed) of ``epochs``;
-    ``n_batches`` per epoch; ``device`` and the torch CPU ``threads`` it trains with; the
-    run's folder (``None`` without one)."""
-
-    epochs: int
-    start_epoch: int
-    n_batches: int
-    device: str
-    threads: int
-    run_dir: Path | None = None
-
-
-@dataclass(frozen=True)
-class BatchEnd:
-    """Batch ``batch`` (0-based) of ``n_batches`` in epoch ``epoch`` is done."""
-
-    epoch: int
-    batch: int
-    n_batches: int
-    loss: float
-
-
-@dataclass(frozen=True)
-class SweepProgress:
-    """Epoch ``epoch``'s evaluation pass has applied ``done`` of its ``total`` sections (the
-    tracker already shows them as after this pass)."""
-
-    epoch: int
-    done: int
-    total: int
-
-
-@dataclass(frozen=True)
-class EpochEnd:
-    """Epoch ``epoch`` (0-based) is complete and checkpointed; ``logs`` as in the history."""
-
-    epoch: int
-    logs: dict[str, Any]
-
 
 # ------------------------------------------------------------------ what a live view gets
 

@@ -9,7 +9,7 @@ import pytest
 
 from napari_forgetting.dynamics import heat_limit
 from napari_forgetting.training import Callback, TrainConfig, Trainer
-from napari_forgetting.training.events import (
+from napari_forgetting.training.live import (
     BatchEnd,
     EpochDone,
     SweepProgress,
