@@ -80,8 +80,8 @@ def test_movie_without_a_display_says_to_use_xvfb(hotspot_run, tmp_path, capsys,
 
 
 def test_the_movie_draws_the_docks_colour_scale_under_the_section(make_napari_viewer, hotspot_run):
-    from napari_forgetting._napari.movie import _viewer_of
-    from napari_forgetting.runs.movie import epoch_frames
+    from napari_forgetting._napari.render_movie import _viewer_of
+    from napari_forgetting.runs.epoch_frames import epoch_frames
 
     frames = epoch_frames(hotspot_run, "inline:100", None)
     viewer = _viewer_of(frames, (320, 200), None)

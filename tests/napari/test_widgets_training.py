@@ -612,7 +612,7 @@ def test_save_movie_of_the_viewed_tracked_section_else_the_hottest(
     hottest = widget.messages[-1]
     # the movie is rendered in a viewer of its own: the user's layers and view stay
     assert ([layer.name for layer in viewer.layers], viewer.dims.point, viewer.dims.order) == before
-    from napari_forgetting.runs.movie import hottest_section
+    from napari_forgetting.runs.epoch_frames import hottest_section
 
     section = hottest_section(widget.store)
     assert f"{section.kind} {section.number} over 2 epochs" in hottest

@@ -67,7 +67,7 @@ def _has_display() -> bool:
 
 
 def _cmd_movie(args: argparse.Namespace) -> int:
-    from napari_forgetting.runs.movie import check_movie_path, epoch_frames
+    from napari_forgetting.runs.epoch_frames import check_movie_path, epoch_frames
     from napari_forgetting.runs.store import RunStore
 
     with usage_errors(ValueError, KeyError):
@@ -77,7 +77,7 @@ def _cmd_movie(args: argparse.Namespace) -> int:
         frames = epoch_frames(store, args.section, volume)
     if not _has_display():
         raise UsageError("a movie is rendered in a napari window: run it under xvfb-run here")
-    from napari_forgetting._napari.movie import render_epoch_movie
+    from napari_forgetting._napari.render_movie import render_epoch_movie
 
     print(
         f"{frames.section.kind} {frames.section.number}: {frames.n_epochs} epochs, "

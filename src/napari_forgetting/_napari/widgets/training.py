@@ -667,11 +667,11 @@ class TrainingWidget(ForgettingDock):
         return None
 
     def save_movie(self, path: Any) -> Path | None:
-        """Write the epoch movie of the current run (:mod:`~.._napari.movie`): the viewed
-        tracked section, else the run's hottest; the seismic layer beneath when it is the
+        """Write the epoch movie of the current run (:mod:`..render_movie`): the viewed tracked
+        section, else the run's hottest; the seismic layer beneath when it is the
         run's volume. Returns the file written, ``None`` after telling why not."""
-        from napari_forgetting._napari.movie import render_epoch_movie
-        from napari_forgetting.runs.movie import epoch_frames
+        from napari_forgetting._napari.render_movie import render_epoch_movie
+        from napari_forgetting.runs.epoch_frames import epoch_frames
 
         store = self.store
         if store is None or self.running:

@@ -3,7 +3,7 @@
 :func:`epoch_frames` reads them from a run store -- the forgetting scores of the section at
 each epoch (never-learned pixels scored by the run's convention, as everywhere else), one
 colour scale for all epochs, and the section's seismic when the caller has the run's data.
-The movie itself is rendered by napari-animation (:mod:`napari_forgetting._napari.movie`,
+The movie itself is rendered by napari-animation (:mod:`napari_forgetting._napari.render_movie`,
 used by ``napari-forgetting movie`` and the training dock); no Qt or napari here.
 
 >>> frames = epoch_frames("runs/demo")                    # the run's hottest section

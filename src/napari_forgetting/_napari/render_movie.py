@@ -1,6 +1,6 @@
 """An epoch movie: how a run's heat map on one section grows, rendered by napari-animation.
 
-:func:`render_epoch_movie` shows :class:`~napari_forgetting.runs.movie.EpochFrames` in a
+:func:`render_epoch_movie` shows :class:`~napari_forgetting.runs.epoch_frames.EpochFrames` in a
 viewer of its own (never the user's: its layers and dims stay as they are): the section's
 seismic in grey (or its labels when the run's data is not at hand), the heat map stack
 ``(epoch, rows, cols)`` on top with the live layers' colour map (zero transparent) and
@@ -21,7 +21,7 @@ from napari_forgetting._napari.layers import labels_colormap
 from napari_forgetting._napari.live_layers import colour_scale_image, forgetting_colormap
 from napari_forgetting._napari.side_view import text_overlay
 from napari_forgetting.data.volume import symmetric_limits
-from napari_forgetting.runs.movie import EpochFrames, check_movie_path
+from napari_forgetting.runs.epoch_frames import EpochFrames, check_movie_path
 
 __all__ = ["render_epoch_movie"]
 

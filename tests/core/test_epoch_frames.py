@@ -1,4 +1,4 @@
-"""What an epoch movie shows (runs.movie): a section's heat map at every epoch of a run."""
+"""What an epoch movie shows (runs.epoch_frames): a section's heat map at every epoch of a run."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hotspot_run import EVENTS, SECTIONS, VOLUME_SHAPE, make_run
 from napari_forgetting.data.sections import Section
 from napari_forgetting.data.volume import symmetric_limits
 from napari_forgetting.dynamics import heat_limit
-from napari_forgetting.runs.movie import check_movie_path, epoch_frames
+from napari_forgetting.runs.epoch_frames import check_movie_path, epoch_frames
 from napari_forgetting.runs.store import RunStoreError
 
 
