@@ -239,7 +239,7 @@ class PoolSaved:
 
 def pool_steps(
     run: RunStore | str | os.PathLike,
-    transfer_model: Any,
+    method: Any,
     cls: str | int = "scruff",
     n_sources: int = 6,
     per_source: int = 64,
@@ -255,8 +255,9 @@ def pool_steps(
     """Make ``n_sources x per_source`` transfers of class ``cls`` from a run's hotspots,
     yielding :class:`PoolProgress` after each; returns the :class:`AugmentedPool`.
 
-    ``transfer_model``: a trained :class:`~..transfer.RegionStyleTransfer` or its checkpoint
-    path, or :class:`~..transfer.StratalTransfer`. Style sources: the selection saved with
+    ``method``: the transfer method -- a trained :class:`~..transfer.RegionStyleTransfer` or
+    its checkpoint path, or :class:`~..transfer.StratalTransfer`; ``cls``: the class's name
+    or id. Style sources: the selection saved with
     the run for this class if there is one (``napari-forgetting rank --select`` or the
     Hotspots widget), else the top ``n_sources`` of the forgetting-density ranking at the
     last epoch among the sections holding at least ``min_pixels`` of the class. ``volume``:
@@ -302,12 +303,12 @@ def pool_steps(
     targets = _candidates(volume, train, class_id)
     if not targets:
         raise ValueError(f"no training section holds class {class_name!r}: nowhere to transfer")
-    model = transfer_model
+    model = method
     ckpt = None
-    method = "identity" if untransferred else method_name(transfer_model)
-    if isinstance(transfer_model, (str, os.PathLike)) and not untransferred:
-        ckpt = str(Path(transfer_model).resolve())
-        model = load_transfer_model(transfer_model, n_classes=store.n_classes)
+    label = "identity" if untransferred else method_name(method)
+    if isinstance(method, (str, os.PathLike)) and not untransferred:
+        ckpt = str(Path(method).resolve())
+        model = load_transfer_model(method, n_classes=store.n_classes)
     rng = np.random.default_rng([int(seed), class_id])
     items: list[PoolItem] = []
     total = len(source_keys) * int(per_source)
@@ -334,7 +335,7 @@ def pool_steps(
         seed=int(seed),
         sources=source_keys,
         extra={
-            "transfer_method": method,
+            "transfer_method": label,
             "min_pixels": int(min_pixels),
             "transfer_quality": quality,
         },
@@ -355,7 +356,7 @@ def _check_pool_size(total: int, pixels: int) -> None:
 
 def generate_pool(
     run: RunStore | str | os.PathLike,
-    transfer_model: Any,
+    method: Any,
     cls: str | int = "scruff",
     n_sources: int = 6,
     per_source: int = 64,
@@ -371,7 +372,7 @@ def generate_pool(
 ) -> AugmentedPool:
     """:func:`pool_steps` to the end; ``progress(done, total)`` after each transfer."""
     steps = pool_steps(
-        run, transfer_model, cls, n_sources, per_source, seed, volume,
+        run, method, cls, n_sources, per_source, seed, volume,
         min_pixels=min_pixels, quality=quality, force=force, sources=sources,
         untransferred=untransferred,
     )  # fmt: skip
