@@ -18,6 +18,9 @@ METHODS = (
 #: same targets untransferred; styles from random sections; styles from the consensus of
 #: the baseline's seeds instead of the seed's own hotspots).
 POOL_ARMS = ("transfer", "identity", "random-sources", "consensus-sources")
+#: The pool arms that transfer styles (all but ``identity``): they need the transfer method
+#: and their style sources are left out of validation figures.
+TRANSFER_ARMS = tuple(m for m in POOL_ARMS if m != "identity")
 #: The null controls: the baseline again with one random stream changed -- ``reinit``
 #: another initialisation and the same training draws, ``redraw`` the same initialisation
 #: and other draws. What a difference from the baseline is when no treatment is applied,

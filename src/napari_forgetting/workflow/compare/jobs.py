@@ -19,6 +19,7 @@ from napari_forgetting.workflow.compare.config import (
     NULL_CONTROLS,
     POOL_ARMS,
     POOLS_DIR,
+    TRANSFER_ARMS,
     TRANSFER_DIR,
     CompareConfig,
     job_name,
@@ -234,21 +235,28 @@ def default_transfer_config(train: dict[str, Any], n_classes: int) -> dict[str, 
     }
 
 
+def consensus_of(path: Path, runs: list[str] | list[Path]) -> bool:
+    """Whether ``path`` holds a finished consensus built from exactly ``runs``."""
+    from napari_forgetting.runs.consensus import consensus_record
+    from napari_forgetting.runs.store import RunStore
+
+    if not run_finished(path):
+        return False
+    record = consensus_record(RunStore.open(path)) or {}
+    return sorted(record.get("runs", [])) == sorted(str(Path(r).resolve()) for r in runs)
+
+
 def _consensus_spec(
     config: CompareConfig, out: Path, seeds: range, done_paths: dict[str, str]
 ) -> JobSpec | str:
     """The consensus job over the baseline's seeds, or the path of the consensus already
     built from exactly those seeds' finished baselines."""
-    from napari_forgetting.runs.consensus import CONSENSUS_DIR, consensus_record
-    from napari_forgetting.runs.store import RunStore
+    from napari_forgetting.runs.consensus import CONSENSUS_DIR
 
     path = out / CONSENSUS_DIR
     names = [job_name("baseline", s) for s in seeds]
-    if run_finished(path) and all(n in done_paths for n in names):
-        record = consensus_record(RunStore.open(path)) or {}
-        wanted = [str(Path(done_paths[n]).resolve()) for n in names]
-        if sorted(record.get("runs", [])) == sorted(wanted):
-            return str(path)
+    if all(n in done_paths for n in names) and consensus_of(path, [done_paths[n] for n in names]):
+        return str(path)
     kwargs: dict[str, Any] = {"out_dir": str(path), "n_sources": config.n_sources,
                               "min_pixels": config.min_pixels}  # fmt: skip
     deps: dict[str, str] = {}
@@ -314,7 +322,7 @@ def build_jobs(
             jobs.append(cons)
         else:
             skipped.append(CONSENSUS_JOB)
-    if any(m in methods for m in POOL_ARMS if m != "identity"):  # the arms that transfer
+    if any(m in methods for m in TRANSFER_ARMS):
         if config.transfer_method == "stratal":
             tm = None
         elif config.transfer_checkpoint:
@@ -369,7 +377,7 @@ def build_jobs(
                     kwargs["sources_from"], deps["sources_from"] = None, CONSENSUS_JOB
                 else:
                     kwargs["sources_from"] = cons
-            if tm_dep is not None and variant != "identity":
+            if tm_dep is not None and variant in TRANSFER_ARMS:
                 deps["transfer_model"] = tm_dep
             jobs.append(
                 JobSpec(

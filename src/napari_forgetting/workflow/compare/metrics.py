@@ -11,7 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from napari_forgetting.workflow.compare.config import POOLS_DIR, TEST_SPLIT, pool_dir_name
+from napari_forgetting.workflow.compare.config import (
+    POOLS_DIR,
+    TEST_SPLIT,
+    TRANSFER_ARMS,
+    pool_dir_name,
+)
 
 
 def display_names(class_names: Sequence[str]) -> list[str]:
@@ -220,7 +225,7 @@ def style_sources(out: Path, seed: int) -> list[str]:
     from napari_forgetting.workflow.augment import read_pool_record
 
     keys: list[str] = []
-    for variant in ("transfer", "random-sources", "consensus-sources"):
+    for variant in TRANSFER_ARMS:
         pool_file = out / POOLS_DIR / pool_dir_name(variant, seed) / "pool.json"
         if pool_file.is_file():
             keys += [str(k) for k in read_pool_record(pool_file)[1].get("sources", [])]

@@ -20,7 +20,7 @@ from napari_forgetting.workflow.compare.config import (
 )
 from napari_forgetting.workflow.compare.fates import overlap_lines, region_lines, region_tables
 from napari_forgetting.workflow.compare.figure import write_figure
-from napari_forgetting.workflow.compare.jobs import run_finished
+from napari_forgetting.workflow.compare.jobs import consensus_of, run_finished
 from napari_forgetting.workflow.compare.metrics import (
     absent_classes,
     display_names,
@@ -416,7 +416,8 @@ def _stability_lines(out: Path, config: CompareConfig, per_job: dict[Any, Any]) 
         results = write_stability(stores, out, config.cls, k=config.n_sources,
                                   min_pixels=config.min_pixels)  # fmt: skip
         extra = {"k": config.n_sources, "min_pixels": config.min_pixels}
-        build_consensus(stores, out / CONSENSUS_DIR, extra=extra)
+        if not consensus_of(out / CONSENSUS_DIR, [s.path for s in stores]):  # built by its job
+            build_consensus(stores, out / CONSENSUS_DIR, extra=extra)
     except ValueError as exc:  # e.g. seeds trained with different budgets
         return [f"Not measured: {exc}"]
     lines = [

@@ -14,7 +14,7 @@ from typing import Any
 from napari_forgetting.data.folders import claim
 from napari_forgetting.workflow.compare.config import (
     DONE_FILE,
-    POOL_ARMS,
+    TRANSFER_ARMS,
     TRANSFER_DIR,
     CompareConfig,
 )
@@ -203,7 +203,7 @@ def run_comparison(
         resolve_class(volume.class_names, config.cls)  # a bogus class before any job
         if config.sources_from:
             _check_sources_from(config.sources_from, source)
-        transfers = any(m in config.methods for m in POOL_ARMS if m != "identity")
+        transfers = any(m in config.methods for m in TRANSFER_ARMS)
         if transfers and (config.transfer_method == "stratal" or config.transfer_checkpoint):
             _check_given_transfer(config, volume)
         elif transfers and not config.force:
