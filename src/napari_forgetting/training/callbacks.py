@@ -1,10 +1,14 @@
-"""Listeners on the training loop (:class:`Callback`) and the command line's progress bar.
+"""The one listener interface of the training loop (:class:`Callback`) and the command
+line's progress bar (:class:`ProgressBar`); the segmentation run store is another listener
+(:class:`~.recorder.RunRecorder`).
 
 Hooks are called in this order by every trainer (:class:`~.loop.TrainingLoop`)::
 
+    on_run_open             (the checkpoint, if resuming, is loaded; outside the guard below:
+                             a listener that cannot open its files refuses the run)
     on_train_start
-    for each epoch: on_epoch_start, on_batch_end (per batch), on_evaluation, [checkpoint],
-                    on_epoch_end
+    for each epoch: on_epoch_start, on_batch_end (per batch), on_evaluation,
+                    on_before_checkpoint, [checkpoint], on_epoch_end
     on_test (segmentation: per separate test volume, after the last epoch)
     on_train_end            (also after a stop)
     on_exception            (instead of on_train_end when training raised)
@@ -27,6 +31,9 @@ class Callback:
     :class:`~.segmentation.Trainer` or a style-transfer trainer.
     """
 
+    def on_run_open(self, trainer: Any, resume: bool, overwrite: bool) -> None:
+        pass
+
     def on_train_start(self, trainer: Any) -> None:
         pass
 
@@ -37,6 +44,9 @@ class Callback:
         pass
 
     def on_evaluation(self, trainer: Any, epoch: int, metrics: dict[str, Any]) -> None:
+        pass
+
+    def on_before_checkpoint(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:
         pass
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, Any]) -> None:

@@ -12,8 +12,12 @@ loss guard -- and calls a few hooks the trainers fill in:
 * ``_end_epoch(epoch)`` -- evaluation (and forgetting tracking) after the batches; returns
   metrics for the logs (``_end_epoch_steps(epoch)``: the same as steps, for an evaluation
   that reports its progress, e.g. :class:`~.steps.SweepProgress`);
-* ``_start_run`` / ``_write_epoch`` / ``_commit_epoch`` / ``_finish_run`` / ``_abort_run`` --
-  what a trainer keeps besides the checkpoint (the segmentation trainer's run store).
+* ``_end_run()`` -- after the last epoch (or a stop through ``should_stop``).
+
+Everything else a run keeps or shows listens to the loop through the one listener interface,
+:class:`~.callbacks.Callback` (the segmentation trainer's run store is
+:class:`~.recorder.RunRecorder`, first among its listeners; the command line's progress bar is
+another).
 
 :meth:`fit_steps` yields small typed steps (:mod:`.steps`): ``TrainStart`` once the run is
 open (after a resume, with the epoch it starts from), ``BatchEnd`` after every batch's
@@ -160,23 +164,9 @@ class TrainingLoop:
     def _set_train_mode(self) -> None:
         """Put the networks in training mode (before every epoch's batches)."""
 
-    def _start_run(self, resume: bool, overwrite: bool) -> None:
-        """Open what the run keeps besides the checkpoint (before resuming)."""
-
-    def _resumed(self) -> None:
-        """After the checkpoint (if any) was loaded, before the first epoch."""
-
-    def _write_epoch(self, epoch: int, logs: dict[str, Any]) -> None:
-        """Keep the epoch's results (before the checkpoint is written)."""
-
-    def _commit_epoch(self, epoch: int) -> None:
-        """The epoch's checkpoint is written: make the epoch visible."""
-
-    def _finish_run(self) -> None:
-        """The loop ended normally (``self.stopped`` says whether before the last epoch)."""
-
-    def _abort_run(self, exc: BaseException | None) -> None:
-        """The loop was closed from outside (``exc`` None) or raised ``exc``."""
+    def _end_run(self) -> None:
+        """The loop ended normally (``self.stopped`` says whether before the last epoch),
+        before the listeners' ``on_train_end``."""
 
     def display_arrays(self) -> dict[str, Any]:
         """What a live view shows after an epoch (see :mod:`.live`); none by default."""
@@ -338,7 +328,6 @@ class TrainingLoop:
     def _fit_steps(self, resume: bool, overwrite: bool) -> Iterator[Any]:
         cfg = self.config
         state = self._read_checkpoint() if resume else None
-        self._start_run(resume, overwrite)
         if state is not None:
             try:
                 self.load_state_dict(state)
@@ -348,7 +337,7 @@ class TrainingLoop:
                     f"({type(exc).__name__}: {one_line(exc, last=True)}); not resumed"
                 ) from None
             self.checkpointed_epoch = self.epoch
-        self._resumed()
+        self._call("on_run_open", resume, overwrite)
         if self.epoch == 0 and not self.history:
             # dropout / noise stream of a fresh run (a training draw: draws_seed where the
             # config tells weights and draws apart)
@@ -381,23 +370,20 @@ class TrainingLoop:
                         "seconds": time.perf_counter() - t0,
                         **metrics,
                     }
-                    self._write_epoch(epoch, logs)
+                    self._call("on_before_checkpoint", epoch, logs)
                     self.history.append(logs)
                     self.epoch = epoch + 1
                     self.save_checkpoint()
-                    self._commit_epoch(epoch)
                     self._call("on_epoch_end", epoch, logs)
                     yield EpochEnd(epoch, logs)
                 self.stopped = self.epoch < cfg.epochs
-                self._finish_run()
+                self._end_run()
                 self._call("on_train_end")
         except GeneratorExit:  # the caller closed fit_steps(): a stop, not a failure
             self.stopped = True
-            self._abort_run(None)
             self._call("on_train_end")
             raise
         except BaseException as exc:
-            self._abort_run(exc)
             self._call("on_exception", exc)
             raise
 

@@ -26,7 +26,6 @@ No Qt, napari or printing here.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -50,7 +49,6 @@ from napari_forgetting.data.sections import (
 )
 from napari_forgetting.data.spill import Spill, spill_for
 from napari_forgetting.dynamics import ForgettingTracker
-from napari_forgetting.model.checkpoint import checkpoint_path
 from napari_forgetting.model.deeplab import (
     build_deeplabv3_resnet18,
     class_ids,
@@ -63,11 +61,12 @@ from napari_forgetting.model.device import (
     make_optimizer,
 )
 from napari_forgetting.model.metrics import ConfusionMatrix
-from napari_forgetting.runs.store import RunStore, RunStoreError, display_arrays, is_run_dir
+from napari_forgetting.runs.store import RunStore, display_arrays
 from napari_forgetting.training.callbacks import Callback
 from napari_forgetting.training.config import AUGMENTATIONS, MODES, TrainConfig
 from napari_forgetting.training.loop import TrainingLoop
-from napari_forgetting.training.steps import SweepProgress, drain
+from napari_forgetting.training.recorder import RunRecorder
+from napari_forgetting.training.steps import SweepProgress, drain, relay
 
 __all__ = ["AUGMENTATIONS", "MODES", "TrainConfig", "Trainer"]
 
@@ -125,8 +124,8 @@ def _jsonable(scores: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class TestSplit:
     """A held-out test volume of a :class:`Trainer`: its own amplitude normalisation and
-    section store, the sections tracked every epoch (sweep mode) with their tracker, and the
-    child run store (``<out_dir>/tests/<name>``) they are written to."""
+    section store, and the sections tracked every epoch (sweep mode) with their tracker (the
+    run's recorder writes them to a child run store, ``<out_dir>/tests/<name>``)."""
 
     name: str
     volume: Any
@@ -134,7 +133,6 @@ class TestSplit:
     store: SectionStore
     tracked: list[Section]
     tracker: ForgettingTracker | None
-    run: RunStore | None = None
     last_predictions: list[np.ndarray] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
 
@@ -197,9 +195,11 @@ class Trainer(TrainingLoop):
     ) -> None:
         self.config = config if config is not None else TrainConfig()
         cfg = self.config
-        self.callbacks = list(callbacks)
         self.out_dir = None if out_dir is None else Path(out_dir)
-        self.write_store = bool(write_store)
+        #: The listener writing the run store (first of :attr:`callbacks`: a listener after it
+        #: sees the epoch committed), or None without an ``out_dir`` or ``write_store``.
+        self.recorder = RunRecorder() if self.out_dir is not None and write_store else None
+        self.callbacks = [*([self.recorder] if self.recorder else []), *callbacks]
         self.source = dict(source or {})
         self.parent = parent
         self.run_info = dict(run_info or {})
@@ -280,7 +280,6 @@ class Trainer(TrainingLoop):
         self._init_loop()
         self._tracking_seconds = 0.0
         self.test_metrics: dict[str, dict[str, Any]] = {}
-        self.store: RunStore | None = None
         #: Predictions (uint8, one per tracked section) of the last evaluated epoch.
         self.last_predictions: list[np.ndarray] = []
         #: During a sweep, the predictions of the tracked sections evaluated so far.
@@ -288,6 +287,11 @@ class Trainer(TrainingLoop):
         self._maps: tuple[int, dict[str, np.ndarray]] | None = None  # (tracker epoch, maps)
 
     # ------------------------------------------------------------------ properties
+
+    @property
+    def store(self) -> RunStore | None:
+        """The run store being written (None before the run opens, or without one)."""
+        return None if self.recorder is None else self.recorder.store
 
     def epoch_maps(self) -> dict[str, np.ndarray]:
         """The tracker's flat maps (:meth:`ForgettingTracker.flat_maps`) after its latest
@@ -640,14 +644,12 @@ class Trainer(TrainingLoop):
             None, self._store, stats=sweep is not None and cfg.track_stats, tracker=sweep
         )
         total = len(self.tracked_sections)
-        while True:
-            try:
-                self._sweep_predictions = next(steps)
-            except StopIteration as done:
-                metrics, preds, _, _ = done.value
-                break
-            if sweep is not None:
-                yield SweepProgress(epoch, len(self._sweep_predictions), total)
+
+        def shown(done: list[np.ndarray]) -> SweepProgress | None:
+            self._sweep_predictions = done
+            return None if sweep is None else SweepProgress(epoch, len(done), total)
+
+        metrics, preds, _, _ = yield from relay(steps, shown)
         self._sweep_predictions = None
         self.last_predictions = preds
         tests = {}
@@ -686,82 +688,7 @@ class Trainer(TrainingLoop):
             parts.append("acc[" + " ".join(f"{n}:{a:.2f}" for n, a in pairs) + "]")
         return "  ".join(parts)
 
-    # ------------------------------------------------------------------ run store
-
-    def _open_store(self, resume: bool, overwrite: bool) -> RunStore | None:
-        """Create (fresh run) or reopen (resume) the run store in ``out_dir``."""
-        if self.out_dir is None or not self.write_store:
-            return None
-        cfg = self.config
-        if resume and is_run_dir(self.out_dir):
-            store = RunStore.open(self.out_dir, mode="a")
-            if [s.key for s in store.eval_sections] != [s.key for s in self.tracked_sections]:
-                raise RunStoreError(f"{self.out_dir}: the run evaluates other sections")
-            store.ensure_epochs(cfg.epochs)
-            return store
-        if resume and checkpoint_path(self.out_dir).is_file():
-            raise RunStoreError(
-                f"{self.out_dir}: a checkpoint without a run store (run.json, state.json, "
-                "store.zarr) cannot be resumed into a run store"
-            )
-        maps = {}
-        if self.tracker is not None:
-            maps = self.tracker.map_dtypes()
-        same = self.tracker_sections is self.tracked_sections or cfg.mode != "online"
-        labels_of = lambda secs: [self._store.get(s)[1] for s in secs]  # noqa: E731
-        return RunStore.create(
-            self.out_dir,
-            eval_sections=self.tracked_sections,
-            eval_labels=labels_of(self.tracked_sections),
-            map_sections=None if same else self.tracker_sections,
-            map_labels=None if same else labels_of(self.tracker_sections),
-            maps=maps,
-            epochs=cfg.epochs,
-            volume_shape=self.shape,
-            class_names=self.class_names,
-            train_config=cfg.to_dict(),
-            tracker_config=None if self.tracker is None else self.tracker.config.to_dict(),
-            source=self.source,
-            parent=self.parent,
-            extra={
-                "amplitude_stats": list(self.stats),
-                "mode": cfg.mode,
-                "aspp_rates": list(cfg.rates),
-                "untrained_taps": self.untrained_taps,
-                "budget": self.budget(),
-                **self.run_info,
-            },
-            overwrite=overwrite,
-        )
-
-    def _open_test_store(self, t: TestSplit, resume: bool, overwrite: bool) -> RunStore | None:
-        """The child run store of a tracked test volume, ``<out_dir>/tests/<name>``: a run
-        store like the main one (open it, replay it, rank it), over the test volume."""
-        if t.tracker is None:
-            return None
-        cfg = self.config
-        path = self.out_dir / "tests" / t.name
-        if resume and is_run_dir(path):
-            store = RunStore.open(path, mode="a")
-            if [s.key for s in store.eval_sections] != [s.key for s in t.tracked]:
-                raise RunStoreError(f"{path}: the run tracks other {t.name} sections")
-            store.ensure_epochs(cfg.epochs)
-            return store
-        return RunStore.create(
-            path,
-            eval_sections=t.tracked,
-            eval_labels=[t.store.get(s)[1] for s in t.tracked],
-            maps=t.tracker.map_dtypes(),
-            epochs=cfg.epochs,
-            volume_shape=t.shape,
-            class_names=self.class_names,
-            train_config=cfg.to_dict(),
-            tracker_config=t.tracker.config.to_dict(),
-            source={"kind": "test", "name": t.name, "of": self.source},
-            parent=None,
-            extra={"test_of": str(self.out_dir.resolve()), "mode": "sweep"},
-            overwrite=True,
-        )
+    # ------------------------------------------------------------------ the end
 
     def _run_tests(self) -> None:
         for name, volume in self.test_volumes.items():
@@ -769,85 +696,19 @@ class Trainer(TrainingLoop):
             self.test_metrics[name] = metrics
             self._call("on_test", name, metrics)
 
-    # ------------------------------------------------------------------ loop hooks
-
-    def _start_run(self, resume: bool, overwrite: bool) -> None:
-        self.store = self._open_store(resume, overwrite)
-        if self.store is not None:
-            for t in self.tests.values():
-                t.run = self._open_test_store(t, resume, overwrite)
-        self.release_pages()  # the labels written
-
-    def _tracked_tests(self) -> list[TestSplit]:
-        return [t for t in self.tests.values() if t.run is not None]
-
-    def _resumed(self) -> None:
-        for store in [self.store, *(t.run for t in self._tracked_tests())]:
-            if store is None:
-                continue
-            # the store commits an epoch just after the checkpoint holds it: one behind at most
-            if not store.n_epochs <= self.epoch <= store.n_epochs + 1:
-                held = (f"{checkpoint_path(self.out_dir)} holds {self.epoch} epochs"
-                        if self.epoch else "there is no checkpoint")  # fmt: skip
-                raise RunStoreError(
-                    f"{store.path}: the run store has {store.n_epochs} complete epochs but "
-                    f"{held}: they are not one run; not resumed (start over with --overwrite)"
-                )
-        if self.store is not None:
-            self.store.rewind(self.epoch, self.history)
-        for t in self._tracked_tests():
-            t.run.rewind(self.epoch, t.history)
-
-    def _write_epoch(self, epoch: int, logs: dict[str, Any]) -> None:
-        if self.store is not None:
-            cached = self.tracker is not None and self._maps and self._maps[0] == self.tracker.epoch
-            # the maps range by range from the tracker, unless a live view computed them
-            maps = self._maps[1] if cached else self.tracker.flat_maps if self.tracker else {}
-            self.store.write_epoch(epoch, self.last_predictions, maps)
-        for t in self._tracked_tests():
-            t.run.write_epoch(epoch, t.last_predictions, t.tracker.flat_maps)
-        self.release_pages()
-
-    def _commit_epoch(self, epoch: int) -> None:
-        for t in self._tracked_tests():  # the main store commits last: readers start there
-            t.run.commit(self.epoch, history=t.history, status="running")
-        if self.store is not None:
-            self.store.commit(self.epoch, history=self.history, status="running")
-
-    def _finish_run(self) -> None:
-        """After the last epoch the test volumes are evaluated; the store says how it ended."""
-        cfg = self.config
+    def _end_run(self) -> None:
+        """After the last epoch the test volumes are evaluated (not after a stop)."""
         if not self.stopped:
             self._run_tests()
-        for t in self._tracked_tests():
-            t.run.commit(
-                status="stopped" if self.stopped else "finished",
-                test_metrics={t.name: self.test_metrics[t.name]} if not self.stopped else {},
-            )
-        if self.store is not None:
-            self.store.commit(
-                status="stopped" if self.stopped else "finished",
-                message=(
-                    f"stopped after {self.epoch} of {cfg.epochs} epochs"
-                    if self.stopped
-                    else f"finished {self.epoch} epochs"
-                ),
-                test_metrics=self.test_metrics,
-            )
 
-    def _abort_run(self, exc: BaseException | None) -> None:
-        stores = [t.run for t in self._tracked_tests()]
-        if self.store is not None:
-            stores.append(self.store)
-        for store in stores:
-            with contextlib.suppress(Exception):
-                if exc is None or isinstance(exc, KeyboardInterrupt):  # a stop, not a failure
-                    store.commit(
-                        status="stopped",
-                        message=f"stopped after {self.epoch} of {self.config.epochs} epochs",
-                    )
-                else:
-                    store.commit(status="failed", message=f"{type(exc).__name__}: {exc}")
+    def store_maps(self) -> dict[str, np.ndarray] | Any:
+        """The tracker's maps as the run store takes them after an epoch: the epoch's maps
+        when a live view computed them already (:meth:`epoch_maps`), else the tracker's
+        ``flat_maps`` to read range by range; ``{}`` without tracking."""
+        if self.tracker is None:
+            return {}
+        cached = self._maps is not None and self._maps[0] == self.tracker.epoch
+        return self._maps[1] if cached else self.tracker.flat_maps
 
     def display_arrays(self) -> dict[str, Any]:
         """The last epoch as a live view shows it: ``predictions`` (uint8, flat over the

@@ -1,7 +1,8 @@
 """The steps a training loop yields (no torch, no Qt at import): :class:`TrainStart`,
 :class:`BatchEnd`, :class:`SweepProgress` and :class:`EpochEnd` are what
-:meth:`~.loop.TrainingLoop.fit_steps` yields, and :func:`drain` runs any step generator to
-its end. What a live view gets from them is :mod:`.live`."""
+:meth:`~.loop.TrainingLoop.fit_steps` yields; :func:`drain` runs any step generator to its
+end and :func:`relay` passes one's steps on, converted. What a live view gets from them is
+:mod:`.live`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BatchEnd", "EpochEnd", "SweepProgress", "TrainStart", "drain"]
+__all__ = ["BatchEnd", "EpochEnd", "SweepProgress", "TrainStart", "drain", "relay"]
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,16 @@ def drain(steps: Iterator[Any], on_step: Callable[[Any], None] | None = None) ->
             return done.value
         if on_step is not None:
             on_step(step)
+
+
+def relay(steps: Iterator[Any], convert: Callable[[Any], Any]) -> Iterator[Any]:
+    """Pass ``steps`` on as ``convert(step)`` (a step converted to ``None`` is not passed
+    on); returns what ``steps`` returns (``result = yield from relay(...)``)."""
+    while True:
+        try:
+            step = next(steps)
+        except StopIteration as done:
+            return done.value
+        out = convert(step)
+        if out is not None:
+            yield out

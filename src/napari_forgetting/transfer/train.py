@@ -464,7 +464,7 @@ class TransferTrainer(TrainingLoop):
     def _end_epoch(self, epoch: int) -> dict[str, Any]:
         return self.evaluate()
 
-    def _finish_run(self) -> None:
+    def _end_run(self) -> None:
         self.model.eval()
 
     def batch_postfix(self, loss: float) -> dict[str, str]:
