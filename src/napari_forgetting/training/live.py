@@ -35,7 +35,9 @@ __all__ = [
     "TrainingFailed",
     "TrainingFinished",
     "TrainStart",
+    "epoch_display",
     "live_events",
+    "sweep_display",
 ]
 
 # ------------------------------------------------------------------ what a live view gets
@@ -96,6 +98,47 @@ class TrainingFailed:
     run_dir: Path | None
 
 
+# ------------------------------------------------------------------ what it draws
+
+
+def _display(predictions: list[np.ndarray], maps: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The predictions flat, the maps, and the forgetting events' display maximum
+    (:func:`~napari_forgetting.runs.store.display_arrays`)."""
+    from napari_forgetting.runs.store import display_arrays
+
+    flat = (
+        np.concatenate([p.ravel() for p in predictions]) if predictions else np.zeros(0, np.uint8)
+    )
+    return display_arrays(flat, maps)
+
+
+def epoch_display(trainer: Any) -> dict[str, Any]:
+    """A segmentation trainer's last epoch as a live view shows it: ``predictions`` (uint8,
+    flat over the evaluated sections), ``maps`` (its ``epoch_maps()``) and ``heat_upper``
+    (the forgetting events' display maximum, or None); ``{}`` for a trainer with no
+    predictions to show (style transfer)."""
+    if getattr(trainer, "last_predictions", None) is None:
+        return {}
+    return _display(trainer.last_predictions, trainer.epoch_maps())
+
+
+def sweep_display(trainer: Any) -> dict[str, Any]:
+    """:func:`epoch_display` in the middle of a sweep (after a :class:`SweepProgress`): the
+    sections evaluated so far with this pass's predictions and maps, the others with the
+    previous epoch's (none yet: zero). Outside a sweep, :func:`epoch_display`."""
+    done = getattr(trainer, "sweep_predictions", None)
+    if done is None or trainer.tracker is None:
+        return epoch_display(trainer)
+    rest = trainer.last_predictions[len(done) :] or [
+        np.zeros(s.shape, np.uint8) for s in trainer.tracked_sections[len(done) :]
+    ]
+    # the tracker's maps now, not epoch_maps(): that one is per finished epoch
+    return _display([*done, *rest], trainer.tracker.flat_maps())
+
+
+# ------------------------------------------------------------------ the stream
+
+
 def live_events(
     trainer: Any | Callable[[], Any],
     *,
@@ -112,7 +155,8 @@ def live_events(
     would reach the user as a raw traceback). With ``release`` the trainer frees its model
     and cached sections at the end (:meth:`~.loop.TrainingLoop.release`). A
     :class:`SweepShown` follows at most every ``sweep_seconds`` of an evaluation pass
-    (``None``: never), when the trainer can show one (``sweep_display_arrays``).
+    (``None``: never), when the trainer can show one (a segmentation trainer's sweep:
+    :func:`sweep_display`).
     """
     from napari_forgetting.training.loop import TrainingLoop
 
@@ -122,7 +166,7 @@ def live_events(
         built = trainer if isinstance(trainer, TrainingLoop) else trainer()
         run_dir = built.out_dir
         steps = built.fit_steps(resume, overwrite)
-        partial = getattr(built, "sweep_display_arrays", None) if sweep_seconds else None
+        partial = sweep_seconds is not None and hasattr(built, "sweep_predictions")
         shown = time.perf_counter()
         try:
             for step in steps:
@@ -130,15 +174,15 @@ def live_events(
                     yield step
                     shown = time.perf_counter()  # the pass's clock starts after training
                 elif isinstance(step, SweepProgress):
-                    if partial is not None and time.perf_counter() - shown >= sweep_seconds:
-                        yield SweepShown(step.epoch, step.done, step.total, **partial())
+                    if partial and time.perf_counter() - shown >= sweep_seconds:
+                        yield SweepShown(step.epoch, step.done, step.total, **sweep_display(built))
                         shown = time.perf_counter()
                 elif isinstance(step, EpochEnd):
                     yield EpochDone(
                         step.epoch,
                         dict(step.logs),
                         tuple(built.history),
-                        **built.display_arrays(),
+                        **epoch_display(built),
                     )
         finally:
             steps.close()  # closed early (a stop): fit_steps ends the run cleanly here

@@ -168,10 +168,6 @@ class TrainingLoop:
         """The loop ended normally (``self.stopped`` says whether before the last epoch),
         before the listeners' ``on_train_end``."""
 
-    def display_arrays(self) -> dict[str, Any]:
-        """What a live view shows after an epoch (see :mod:`.live`); none by default."""
-        return {}
-
     def release(self) -> None:
         """Free what only further training needs (models, optimisers, cached data); nothing
         by default."""

@@ -29,7 +29,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,21 +37,18 @@ import torch
 import torch.nn.functional as F
 
 from napari_forgetting.data.classes import default_class_names
-from napari_forgetting.data.section_cache import SectionStore, sources, split_source
+from napari_forgetting.data.section_cache import SectionStore, sources
 from napari_forgetting.data.sections import (
     PatchSampler,
     PooledSampler,
     Section,
     amplitude_stats,
     cut_patches,
-    paper_split,
 )
-from napari_forgetting.data.spill import Spill, spill_for
+from napari_forgetting.data.spill import spill_for
 from napari_forgetting.dynamics import ForgettingTracker
 from napari_forgetting.model.deeplab import (
     build_deeplabv3_resnet18,
-    class_ids,
-    predict_section,
     untrained_taps,
 )
 from napari_forgetting.model.device import (
@@ -60,81 +56,22 @@ from napari_forgetting.model.device import (
     make_grad_scaler,
     make_optimizer,
 )
-from napari_forgetting.model.metrics import ConfusionMatrix
-from napari_forgetting.runs.store import RunStore, display_arrays
+from napari_forgetting.runs.store import RunStore
+from napari_forgetting.training.augmentation import (
+    IGNORE_INDEX,
+    augment_patches,
+    check_pool,
+    training_sampler,
+)
 from napari_forgetting.training.callbacks import Callback
 from napari_forgetting.training.config import AUGMENTATIONS, MODES, TrainConfig
+from napari_forgetting.training.evaluation import describe_metrics, evaluate_steps, track_patches
 from napari_forgetting.training.loop import TrainingLoop
 from napari_forgetting.training.recorder import RunRecorder
 from napari_forgetting.training.steps import SweepProgress, drain, relay
+from napari_forgetting.training.test_volumes import TestSplit, volume_metrics
 
 __all__ = ["AUGMENTATIONS", "MODES", "TrainConfig", "Trainer"]
-
-#: Label value of padded patch pixels (ignored by the loss).
-IGNORE_INDEX = 255
-
-
-def _check_pool(
-    pool: Sequence[tuple[np.ndarray, np.ndarray]] | None, n_classes: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Extra training sections ``(normalised image, labels)``, depth-down, checked."""
-    out = []
-    for i, item in enumerate(pool or ()):
-        img, lab = (np.asarray(a) for a in item)
-        if img.ndim != 2 or img.shape != lab.shape:
-            raise ValueError(
-                f"extra_pool[{i}]: image {img.shape} and labels {lab.shape} must be one 2-D shape"
-            )
-        if lab.size and (lab.min() < 0 or lab.max() >= n_classes):
-            raise ValueError(f"extra_pool[{i}]: labels outside 0..{n_classes - 1}")
-        out.append((img.astype(np.float32, copy=False), lab.astype(np.uint8, copy=False)))
-    return out
-
-
-def _true_class_stats(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """True-class probability and margin (true logit minus the largest other) per pixel.
-
-    ``logits`` ``(..., C, H, W)`` with the class axis at -3, ``y`` ``(..., H, W)`` class ids
-    (ids outside ``0..C-1``, e.g. the ignore label, are clamped; crop those pixels away).
-    """
-    z = logits.detach().float()
-    idx = y.long().clamp(0, z.shape[-3] - 1).unsqueeze(-3)
-    true = z.gather(-3, idx)
-    conf = (true - torch.logsumexp(z, dim=-3, keepdim=True)).exp().squeeze(-3)
-    other = z.scatter(-3, idx, float("-inf")).amax(dim=-3)
-    return conf, true.squeeze(-3) - other
-
-
-def _display(predictions: list[np.ndarray], maps: dict[str, np.ndarray]) -> dict[str, Any]:
-    """What a live view draws: the predictions flat, the maps, and the forgetting
-    events' display maximum (:func:`~napari_forgetting.runs.store.display_arrays`)."""
-    flat = (
-        np.concatenate([p.ravel() for p in predictions]) if predictions else np.zeros(0, np.uint8)
-    )
-    return display_arrays(flat, maps)
-
-
-def _jsonable(scores: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for k, v in scores.items():
-        out[k] = [float(x) for x in v] if isinstance(v, np.ndarray) else v
-    return out
-
-
-@dataclass
-class TestSplit:
-    """A held-out test volume of a :class:`Trainer`: its own amplitude normalisation and
-    section store, and the sections tracked every epoch (sweep mode) with their tracker (the
-    run's recorder writes them to a child run store, ``<out_dir>/tests/<name>``)."""
-
-    name: str
-    volume: Any
-    shape: tuple[int, int, int]
-    store: SectionStore
-    tracked: list[Section]
-    tracker: ForgettingTracker | None
-    last_predictions: list[np.ndarray] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Trainer(TrainingLoop):
@@ -223,34 +160,12 @@ class Trainer(TrainingLoop):
         #: Dilated convolutions whose outer taps never see a feature inside a training patch
         #: (with tiny patches; recorded in run.json): see ``model.deeplab.untrained_taps``.
         self.untrained_taps = untrained_taps(cfg.patch_size, cfg.output_stride, cfg.rates)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.weights_seed)
-            model = build_deeplabv3_resnet18(
-                cfg.n_classes, 1, cfg.output_stride, atrous_rates=cfg.rates
-            )
-        self.model = model.to(self.device)
-        options = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
-        if cfg.optimizer == "sgd":
-            options["momentum"] = cfg.momentum
-        self.optimizer = make_optimizer(cfg.optimizer, self.model.parameters(), **options)
-        self.scaler = make_grad_scaler(self.device, enabled=cfg.amp)
-        self.extra_pool = _check_pool(extra_pool, cfg.n_classes)
-        pool_sections = [
-            Section("inline", 0, 0, img.shape) for img, _ in self.extra_pool
-        ]  # shape-only stand-ins: the sampler draws windows on them like on sections
-        # common random numbers: every arm of one seed draws the same training stream; a
-        # pool takes augment_share of the positions (whatever its size), each chosen by a
-        # stream of its own, so the positions it leaves hold the baseline's draws
-        self.sampler: PatchSampler | PooledSampler = PatchSampler(
-            self.train_sections, None, cfg.patch_size, cfg.draws_seed
-        )
-        if self.extra_pool:
-            self.sampler = PooledSampler(
-                self.sampler,
-                PatchSampler(pool_sections, None, cfg.patch_size, [cfg.draws_seed, 11]),
-                cfg.augment_share,
-                [cfg.draws_seed, 13],
-            )
+        self._build_model()
+        self.extra_pool = check_pool(extra_pool, cfg.n_classes)
+        self.sampler: PatchSampler | PooledSampler = training_sampler(
+            self.train_sections, self.extra_pool, cfg.patch_size, cfg.draws_seed,
+            cfg.augment_share,
+        )  # fmt: skip
         self.aug_rng = np.random.default_rng([cfg.draws_seed, 7])
 
         if cfg.mode == "sweep":
@@ -261,16 +176,7 @@ class Trainer(TrainingLoop):
             self.tracker_sections = []
         self.tracker: ForgettingTracker | None = None
         if cfg.mode != "off" and self.tracker_sections:
-            self.tracker = ForgettingTracker(
-                [s.shape for s in self.tracker_sections],
-                cfg.n_classes,
-                mode=cfg.mode,
-                max_epochs=max(255, cfg.epochs),
-                track_confidence=cfg.track_stats,
-                track_margin=cfg.track_stats,
-                never_learned=cfg.never_learned,
-                spill=self._tracker_spill(self.tracker_sections),
-            )
+            self.tracker = self._new_tracker(self.tracker_sections, cfg.mode)
 
         self.tests: dict[str, TestSplit] = {
             name: self._test_split(name, volume) for name, volume in self.test_volumes.items()
@@ -282,8 +188,9 @@ class Trainer(TrainingLoop):
         self.test_metrics: dict[str, dict[str, Any]] = {}
         #: Predictions (uint8, one per tracked section) of the last evaluated epoch.
         self.last_predictions: list[np.ndarray] = []
-        #: During a sweep, the predictions of the tracked sections evaluated so far.
-        self._sweep_predictions: list[np.ndarray] | None = None
+        #: During a sweep, the predictions of the tracked sections evaluated so far (None
+        #: outside one).
+        self.sweep_predictions: list[np.ndarray] | None = None
         self._maps: tuple[int, dict[str, np.ndarray]] | None = None  # (tracker epoch, maps)
 
     # ------------------------------------------------------------------ properties
@@ -324,11 +231,37 @@ class Trainer(TrainingLoop):
             raise RuntimeError("forgetting tracking is off (mode='off' or no tracked sections)")
         return self.tracker.heatmaps()
 
-    def _tracker_spill(self, sections: Sequence[Section]) -> Spill | None:
-        """Files for a tracker's state when it is large (16 bytes a pixel with every
-        statistic; :mod:`~napari_forgetting.data.spill`), else None: kept in memory."""
+    def _build_model(self) -> None:
+        """The network (its own seeded initialisation: ``weights_seed``), optimiser and
+        gradient scaler."""
+        cfg = self.config
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.weights_seed)
+            model = build_deeplabv3_resnet18(
+                cfg.n_classes, 1, cfg.output_stride, atrous_rates=cfg.rates
+            )
+        self.model = model.to(self.device)
+        options = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
+        if cfg.optimizer == "sgd":
+            options["momentum"] = cfg.momentum
+        self.optimizer = make_optimizer(cfg.optimizer, self.model.parameters(), **options)
+        self.scaler = make_grad_scaler(self.device, enabled=cfg.amp)
+
+    def _new_tracker(self, sections: Sequence[Section], mode: str) -> ForgettingTracker:
+        """A tracker over ``sections``, its state in files when large (16 bytes a pixel
+        with every statistic; :mod:`~napari_forgetting.data.spill`), else in memory."""
+        cfg = self.config
         pixels = sum(r * c for r, c in (s.shape for s in sections))
-        return spill_for(16 * pixels, self.spill_folder())
+        return ForgettingTracker(
+            [s.shape for s in sections],
+            cfg.n_classes,
+            mode=mode,
+            max_epochs=max(255, cfg.epochs),
+            track_confidence=cfg.track_stats,
+            track_margin=cfg.track_stats,
+            never_learned=cfg.never_learned,
+            spill=spill_for(16 * pixels, self.spill_folder()),
+        )
 
     def release_pages(self) -> None:
         """Drop the pages of every spilled array (training volume, test volumes, trackers)
@@ -342,26 +275,10 @@ class Trainer(TrainingLoop):
             self.tracker.release()
 
     def _test_split(self, name: str, volume: Any) -> TestSplit:
+        """A test volume, its sections tracked every ``test_every``-th in sweep mode."""
         cfg = self.config
-        image_src, label_src = sources(volume, f"test volume {name!r}")
-        store = self._volume_store(image_src, label_src, amplitude_stats(image_src))
-        tracked: list[Section] = []
-        tracker = None
-        if cfg.mode == "sweep" and cfg.test_every > 0:
-            tracked = list(paper_split(split_source(volume), cfg.test_every).validation)
-            store.preload(tracked)
-            tracker = ForgettingTracker(
-                [s.shape for s in tracked],
-                cfg.n_classes,
-                mode="sweep",
-                max_epochs=max(255, cfg.epochs),
-                track_confidence=cfg.track_stats,
-                track_margin=cfg.track_stats,
-                never_learned=cfg.never_learned,
-                spill=self._tracker_spill(tracked),
-            )
-        shape = tuple(int(n) for n in image_src.shape)
-        return TestSplit(name, volume, shape, store, tracked, tracker)  # type: ignore[arg-type]
+        every = cfg.test_every if cfg.mode == "sweep" else 0
+        return TestSplit.open(name, volume, every, self._volume_store, self._new_tracker)
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -384,14 +301,7 @@ class Trainer(TrainingLoop):
             "history": [dict(h) for h in self.history],
             "tracker_sections": [s.key for s in self.tracker_sections],
             "stats": list(self.stats),
-            "tests": {
-                name: {
-                    "sections": [s.key for s in t.tracked],
-                    "tracker": None if t.tracker is None else t.tracker.state_dict(copy),
-                    "history": [dict(h) for h in t.history],
-                }
-                for name, t in self.tests.items()
-            },
+            "tests": {name: t.state_dict(copy) for name, t in self.tests.items()},
         }
         return state
 
@@ -423,9 +333,7 @@ class Trainer(TrainingLoop):
         if self.tracker is not None:
             self.tracker.load_state_dict(state["tracker"])
         for name, t in self.tests.items():
-            if t.tracker is not None:
-                t.tracker.load_state_dict(saved[name]["tracker"])
-            t.history = [dict(h) for h in saved[name]["history"]]
+            t.load_state_dict(saved[name])
         self._maps = None
         self.history = [dict(h) for h in state["history"]]
         self.epoch = int(state["epoch"])
@@ -458,47 +366,12 @@ class Trainer(TrainingLoop):
         self._store.release()
         x = torch.from_numpy(images)
         y = torch.from_numpy(labels)
-        if self.config.augment != "none":
-            x, y = self._augment(x, y)
-        return x.to(self.device), y.to(self.device), windows
-
-    def _augment(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Random flip or rotation of each patch (CPU tensors; RNG: :attr:`aug_rng`)."""
         cfg = self.config
-        chosen = self.aug_rng.random(len(x)) < cfg.augment_share
-        if cfg.augment == "flip":
-            idx = torch.from_numpy(np.flatnonzero(chosen))
-            x[idx] = x[idx].flip(-1)
-            y[idx] = y[idx].flip(-1)
-            return x, y
-        from torchvision.transforms.v2 import InterpolationMode
-        from torchvision.transforms.v2 import functional as TF
-
-        angles = self.aug_rng.uniform(-cfg.rotate_degrees, cfg.rotate_degrees, len(x))
-        for b in np.flatnonzero(chosen):
-            x[b] = TF.rotate(x[b], float(angles[b]), InterpolationMode.BILINEAR, fill=0.0)
-            y[b] = TF.rotate(
-                y[b : b + 1], float(angles[b]), InterpolationMode.NEAREST, fill=IGNORE_INDEX
-            )[0]
-        return x, y
-
-    def _track_online(
-        self,
-        draws: list[tuple[int, int, int]],
-        windows: list[tuple[int, int]],
-        logits: torch.Tensor,
-        y: torch.Tensor,
-    ) -> None:
-        pred = class_ids(logits.detach(), dim=1).cpu().numpy()
-        true = y.to(torch.uint8).cpu().numpy()
-        conf = marg = None
-        if self.config.track_stats:
-            c, m = _true_class_stats(logits, y)
-            conf, marg = c.cpu().numpy(), m.cpu().numpy()
-        sec, r0, c0 = np.asarray(draws, dtype=np.int64).reshape(-1, 3).T
-        self.tracker.update_patch(
-            sec, r0, c0, pred, true, confidence=conf, margin=marg, sizes=np.asarray(windows)
-        )
+        if cfg.augment != "none":
+            x, y = augment_patches(
+                x, y, cfg.augment, cfg.augment_share, cfg.rotate_degrees, self.aug_rng
+            )
+        return x.to(self.device), y.to(self.device), windows
 
     def evaluate(self, sections: Sequence[Section] | None = None) -> tuple[dict, list, list]:
         """Whole-section predictions on ``sections`` (default: the tracked ones).
@@ -514,67 +387,18 @@ class Trainer(TrainingLoop):
         return drain(self._evaluate_steps(*args, **kwargs))
 
     def _evaluate_steps(
-        self,
-        sections: Sequence[Section] | None,
-        store: SectionStore,
-        stats: bool,
-        confusion: bool = False,
-        tracker: ForgettingTracker | None = None,
-        keep: bool = True,
+        self, sections: Sequence[Section] | None, store: SectionStore, **options: Any
     ) -> Iterator[list[np.ndarray]]:
-        """Predict ``sections`` one by one, yielding the predictions so far after each.
-        With a sweep ``tracker`` each section is applied to it as soon as it is predicted
-        (with its confidence and margin when ``stats``), so a pass holds one section's
-        outputs at a time, not the whole pass's; then no labels or statistics are returned
-        (``[]``, ``None``). Without ``keep`` only the metrics are kept (no predictions,
-        labels or statistics). Returns ``(metrics, predictions, labels, statistics)``."""
-        sections = self.tracked_sections if sections is None else list(sections)
-        n_classes = self.config.n_classes
-        cm = ConfusionMatrix(n_classes)
-        # the soft endpoint: each class's mean true-class probability over its pixels
-        prob_sum, prob_n = np.zeros(n_classes), np.zeros(n_classes, np.int64)
-        preds, labs = [], []
-        derived: dict[str, list] | None = {"confidence": [], "margin": []} if stats else None
-        for i, sec in enumerate(sections):
-            img, lab = store.get(sec)
-            logits = predict_section(self.model, img, amp=self.config.amp)
-            pred = class_ids(logits, dim=0).cpu().numpy()
-            given = {}
-            y = torch.from_numpy(np.ascontiguousarray(lab)).to(logits.device)
-            conf, marg = _true_class_stats(logits, y)
-            if stats:
-                given = {"confidence": [conf.cpu().numpy()], "margin": [marg.cpu().numpy()]}
-            valid = lab < n_classes  # the ignore label is out
-            ids = lab[valid].astype(np.int64)
-            prob_sum += np.bincount(ids, weights=conf.cpu().numpy()[valid], minlength=n_classes)
-            prob_n += np.bincount(ids, minlength=n_classes)
-            del logits, conf, marg
-            cm.update(lab, pred)
-            if keep:
-                preds.append(pred)
-            if tracker is not None:
-                t_track = time.perf_counter()
-                tracker.update_sections(i, [pred], [lab], **given)
-                self._tracking_seconds += time.perf_counter() - t_track
-            elif keep:
-                labs.append(lab)
-                if derived is not None:
-                    for key, value in given.items():
-                        derived[key].extend(value)
-            store.release()
-            yield preds
-        metrics = _jsonable(cm.compute()) if sections else {}
-        if sections:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                metrics["class_probability"] = [
-                    float(v) for v in np.where(prob_n > 0, prob_sum / prob_n, np.nan)
-                ]
-        if confusion and sections:
-            metrics["confusion"] = cm.state_dict()["matrix"].tolist()
-            # with the confusion matrix, what pools the soft endpoint over volumes
-            metrics["probability_sums"] = [float(v) for v in prob_sum]
-            metrics["probability_counts"] = [int(v) for v in prob_n]
-        return metrics, preds, labs, None if tracker is not None else derived
+        """:func:`~.evaluation.evaluate_steps` of the model on ``sections`` (default: the
+        tracked ones), tracker time counted."""
+        sections = self.tracked_sections if sections is None else sections
+        return evaluate_steps(
+            self.model, sections, store, self.config.n_classes, amp=self.config.amp,
+            tracking=self._count_tracking, **options,
+        )  # fmt: skip
+
+    def _count_tracking(self, seconds: float) -> None:
+        self._tracking_seconds += seconds
 
     def evaluate_volume(
         self, volume: Any, kind: str = "both", store: SectionStore | None = None
@@ -584,19 +408,10 @@ class Trainer(TrainingLoop):
         amplitude-normalised with that volume's own statistics (as in training); with its
         ``confusion`` matrix (rows true, columns predicted), so volumes can be pooled.
         ``store``: the volume's whole-volume store, if one is open already."""
-        from napari_forgetting.data.sections import all_sections
-
-        image_src, label_src = sources(volume)
-        shape = tuple(int(n) for n in image_src.shape)
-        secs = all_sections(split_source(volume))
-        if kind != "both":
-            secs = [s for s in secs if s.kind == kind]
         if store is None:
+            image_src, label_src = sources(volume)
             store = self._volume_store(image_src, label_src, amplitude_stats(image_src))
-        metrics, _, _, _ = self._evaluate(secs, store, stats=False, confusion=True, keep=False)
-        metrics["n_sections"] = len(secs)
-        metrics["shape"] = list(shape)
-        return metrics
+        return volume_metrics(volume, store, kind, self._evaluate)
 
     def _set_train_mode(self) -> None:
         self.model.train()
@@ -620,21 +435,14 @@ class Trainer(TrainingLoop):
         self.scaler.update()
         if cfg.mode == "online" and self.tracker is not None:
             t_track = time.perf_counter()
-            own = [i for i, d in enumerate(draws) if d[0] < len(self.train_sections)]
-            if len(own) == len(draws):
-                self._track_online(draws, windows, logits, y)
-            elif own:  # pool patches are not tracker sections
-                sel = torch.tensor(own, device=logits.device)
-                self._track_online(
-                    [draws[i] for i in own], [windows[i] for i in own], logits[sel], y[sel]
-                )
+            track_patches(self.tracker, draws, windows, logits, y, cfg.track_stats)
             self._tracking_seconds += time.perf_counter() - t_track
         return value, {"loss": value}
 
     def _end_epoch_steps(self, epoch: int) -> Iterator[SweepProgress]:
         """Evaluate the tracked sections; update the tracker (sweep) or end its epoch
         (online). Yields :class:`SweepProgress` after each tracked section of a sweep (the
-        tracker shows it already; :meth:`sweep_display_arrays` draws it). Returns the
+        tracker shows it already; :func:`~.live.sweep_display` draws it). Returns the
         tracking time and the benchmark metrics."""
         cfg = self.config
         if cfg.mode == "online" and self.tracker is not None:
@@ -646,21 +454,17 @@ class Trainer(TrainingLoop):
         total = len(self.tracked_sections)
 
         def shown(done: list[np.ndarray]) -> SweepProgress | None:
-            self._sweep_predictions = done
+            self.sweep_predictions = done
             return None if sweep is None else SweepProgress(epoch, len(done), total)
 
         metrics, preds, _, _ = yield from relay(steps, shown)
-        self._sweep_predictions = None
+        self.sweep_predictions = None
         self.last_predictions = preds
-        tests = {}
-        for t in self.tests.values():
-            if t.tracker is None:
-                continue
-            m, t.last_predictions, _, _ = self._evaluate(
-                t.tracked, t.store, stats=cfg.track_stats, tracker=t.tracker
-            )
-            t.history.append({"epoch": epoch, **m})
-            tests[t.name] = m
+        tests = {
+            t.name: t.track_epoch(epoch, self._evaluate, cfg.track_stats)
+            for t in self.tests.values()
+            if t.tracker is not None
+        }
         out = {"tracking_seconds": self._tracking_seconds, **metrics}
         if tests:  # the tracked test sections, not the benchmark's figure (all sections, at
             out["tests"] = tests  # the end: test_metrics)
@@ -671,22 +475,9 @@ class Trainer(TrainingLoop):
         return {"loss": f"{loss:.4f}"}
 
     def describe_epoch(self, logs: dict[str, Any]) -> str:
-        """One line of an epoch's (or a test volume's) logs: loss, PA, MCA, mIoU, FWIoU and
-        per-class accuracy."""
-        parts = [f"loss {logs['loss']:.4f}"] if "loss" in logs else []
-        for key, short in (
-            ("pixel_accuracy", "PA"),
-            ("mean_class_accuracy", "MCA"),
-            ("mean_iou", "mIoU"),
-            ("fw_iou", "FWIoU"),
-        ):
-            if key in logs:
-                parts.append(f"{short} {logs[key]:.3f}")
-        acc = logs.get("class_accuracy")
-        if acc is not None:
-            pairs = zip(self.class_names, acc, strict=False)
-            parts.append("acc[" + " ".join(f"{n}:{a:.2f}" for n, a in pairs) + "]")
-        return "  ".join(parts)
+        """One line of an epoch's (or a test volume's) logs (:func:`~.evaluation.
+        describe_metrics`)."""
+        return describe_metrics(logs, self.class_names)
 
     # ------------------------------------------------------------------ the end
 
@@ -709,26 +500,6 @@ class Trainer(TrainingLoop):
             return {}
         cached = self._maps is not None and self._maps[0] == self.tracker.epoch
         return self._maps[1] if cached else self.tracker.flat_maps
-
-    def display_arrays(self) -> dict[str, Any]:
-        """The last epoch as a live view shows it: ``predictions`` (uint8, flat over the
-        evaluated sections), ``maps`` (:meth:`epoch_maps`) and ``heat_upper`` (the
-        forgetting events' display maximum, :func:`~napari_forgetting.dynamics.heat_limit`,
-        or None)."""
-        return _display(self.last_predictions, self.epoch_maps())
-
-    def sweep_display_arrays(self) -> dict[str, Any]:
-        """:meth:`display_arrays` in the middle of a sweep (after a :class:`SweepProgress`):
-        the sections evaluated so far with this pass's predictions and maps, the others with
-        the previous epoch's (none yet: zero). Outside a sweep, :meth:`display_arrays`."""
-        done = self._sweep_predictions
-        if done is None or self.tracker is None:
-            return self.display_arrays()
-        rest = self.last_predictions[len(done) :] or [
-            np.zeros(s.shape, np.uint8) for s in self.tracked_sections[len(done) :]
-        ]
-        # the tracker's maps now, not epoch_maps(): that one is per finished epoch
-        return _display([*done, *rest], self.tracker.flat_maps())
 
     def release(self) -> None:
         """Free the model, optimiser and cached sections (GPU memory included); the trainer
