@@ -8,7 +8,10 @@ Benkert, Aribido & AlRegib, "Explaining Deep Models Through Forgettable Learning
   never-learned convention (:class:`NeverLearned`, :func:`forgetting_scores`).
 * :mod:`.stats` -- dataset-cartography confidence / variability and area-under-the-margin.
 * :mod:`.tracker` -- :class:`ForgettingTracker`, the incremental, compact per-pixel version
-  (sweep mode: one evaluation pass per epoch; online mode: training presentations).
+  (sweep mode: one evaluation pass per epoch; online mode: training presentations): its
+  update rules. Its per-pixel state, the maps read from it and its checkpoint state are
+  :mod:`.tracker_state` (:class:`TrackerConfig`, ``TrackerState``); :mod:`.tracker_inputs`
+  checks and converts what the updates are given.
 * :mod:`.density` -- :func:`class_density`, :func:`density_table`, :func:`rank_sections`.
 
 This layer imports numpy only. torch tensors are accepted wherever arrays are (converted
@@ -36,12 +39,8 @@ from napari_forgetting.dynamics.stats import (
     true_class_confidence,
     true_class_margin,
 )
-from napari_forgetting.dynamics.tracker import (
-    BytesPerPixel,
-    ForgettingTracker,
-    HeatMap,
-    TrackerConfig,
-)
+from napari_forgetting.dynamics.tracker import ForgettingTracker
+from napari_forgetting.dynamics.tracker_state import BytesPerPixel, HeatMap, TrackerConfig
 
 __all__ = [
     "NEVER_LEARNED_SENTINEL",
