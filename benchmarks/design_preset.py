@@ -42,8 +42,8 @@ from napari_forgetting.runs.store import RunStore
 from napari_forgetting.workflow.compare import preset_config, run_jobs
 from napari_forgetting.workflow.compare.jobs import run_finished, train_job
 from napari_forgetting.workflow.compare.metrics import pool_volumes, tracked_probability
+from napari_forgetting.workflow.compare.paired import mde_at
 from napari_forgetting.workflow.compare.scheduling import JobSpec
-from napari_forgetting.workflow.compare.statistics import mde_at
 
 
 def eligible(shape, data_seed: int, cls: str, min_pixels: int) -> tuple[int, int]:

@@ -98,3 +98,32 @@ def test_private_napari_qt_attributes_only_in_their_one_guarded_place():
         or '"_qt_viewer"' in p.read_text()
     )
     assert users == ["_napari/qt_access.py"]
+
+
+#: The rooms that grew several jobs each once (issue 32): a class here holds one job in at most
+#: about 400 lines, a function in at most 80.
+SMALL_ROOMS = ("training", "dynamics")
+MAX_CLASS_LINES, MAX_FUNCTION_LINES = 420, 80
+
+
+@pytest.mark.parametrize("package", SMALL_ROOMS)
+def test_the_trainer_and_tracker_packages_keep_small_rooms(package):
+    too_big = []
+    for path in sorted((PACKAGE / package).glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            limit = (
+                MAX_CLASS_LINES if isinstance(node, ast.ClassDef)
+                else MAX_FUNCTION_LINES if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                else None
+            )  # fmt: skip
+            if limit is not None and node.end_lineno - node.lineno + 1 > limit:
+                too_big.append(f"{path.name}:{node.lineno} {node.name}")
+    assert not too_big, too_big
+
+
+def test_no_module_is_named_after_a_standard_library_module():
+    clashes = sorted(
+        name for name, path in _modules().items()
+        if path.stem in sys.stdlib_module_names and path.stem != "__init__"
+    )  # fmt: skip
+    assert not clashes, clashes

@@ -74,6 +74,41 @@ from napari_forgetting.training.test_volumes import TestSplit, volume_metrics
 __all__ = ["AUGMENTATIONS", "MODES", "TrainConfig", "Trainer"]
 
 
+def build_model(cfg: TrainConfig, device: torch.device) -> tuple[torch.nn.Module, Any, Any]:
+    """The network (its own seeded initialisation: ``weights_seed``) on ``device``, its
+    optimiser and gradient scaler."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.weights_seed)
+        model = build_deeplabv3_resnet18(
+            cfg.n_classes, 1, cfg.output_stride, atrous_rates=cfg.rates
+        )
+    model = model.to(device)
+    options = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
+    if cfg.optimizer == "sgd":
+        options["momentum"] = cfg.momentum
+    optimizer = make_optimizer(cfg.optimizer, model.parameters(), **options)
+    return model, optimizer, make_grad_scaler(device, enabled=cfg.amp)
+
+
+def new_tracker(
+    cfg: TrainConfig, sections: Sequence[Section], mode: str, spill_folder: Path | None
+) -> ForgettingTracker:
+    """A tracker over ``sections`` as ``cfg`` asks, its state in files in ``spill_folder``
+    when large (16 bytes a pixel with every statistic; :mod:`~napari_forgetting.data.
+    spill`), else in memory."""
+    pixels = sum(r * c for r, c in (s.shape for s in sections))
+    return ForgettingTracker(
+        [s.shape for s in sections],
+        cfg.n_classes,
+        mode=mode,
+        max_epochs=max(255, cfg.epochs),
+        track_confidence=cfg.track_stats,
+        track_margin=cfg.track_stats,
+        never_learned=cfg.never_learned,
+        spill=spill_for(16 * pixels, spill_folder),
+    )
+
+
 class Trainer(TrainingLoop):
     """Train DeepLabV3-ResNet18 on a labelled volume and track forgetting events.
 
@@ -160,7 +195,7 @@ class Trainer(TrainingLoop):
         #: Dilated convolutions whose outer taps never see a feature inside a training patch
         #: (with tiny patches; recorded in run.json): see ``model.deeplab.untrained_taps``.
         self.untrained_taps = untrained_taps(cfg.patch_size, cfg.output_stride, cfg.rates)
-        self._build_model()
+        self.model, self.optimizer, self.scaler = build_model(cfg, self.device)
         self.extra_pool = check_pool(extra_pool, cfg.n_classes)
         self.sampler: PatchSampler | PooledSampler = training_sampler(
             self.train_sections, self.extra_pool, cfg.patch_size, cfg.draws_seed,
@@ -231,37 +266,8 @@ class Trainer(TrainingLoop):
             raise RuntimeError("forgetting tracking is off (mode='off' or no tracked sections)")
         return self.tracker.heatmaps()
 
-    def _build_model(self) -> None:
-        """The network (its own seeded initialisation: ``weights_seed``), optimiser and
-        gradient scaler."""
-        cfg = self.config
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.weights_seed)
-            model = build_deeplabv3_resnet18(
-                cfg.n_classes, 1, cfg.output_stride, atrous_rates=cfg.rates
-            )
-        self.model = model.to(self.device)
-        options = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
-        if cfg.optimizer == "sgd":
-            options["momentum"] = cfg.momentum
-        self.optimizer = make_optimizer(cfg.optimizer, self.model.parameters(), **options)
-        self.scaler = make_grad_scaler(self.device, enabled=cfg.amp)
-
     def _new_tracker(self, sections: Sequence[Section], mode: str) -> ForgettingTracker:
-        """A tracker over ``sections``, its state in files when large (16 bytes a pixel
-        with every statistic; :mod:`~napari_forgetting.data.spill`), else in memory."""
-        cfg = self.config
-        pixels = sum(r * c for r, c in (s.shape for s in sections))
-        return ForgettingTracker(
-            [s.shape for s in sections],
-            cfg.n_classes,
-            mode=mode,
-            max_epochs=max(255, cfg.epochs),
-            track_confidence=cfg.track_stats,
-            track_margin=cfg.track_stats,
-            never_learned=cfg.never_learned,
-            spill=spill_for(16 * pixels, self.spill_folder()),
-        )
+        return new_tracker(self.config, sections, mode, self.spill_folder())
 
     def release_pages(self) -> None:
         """Drop the pages of every spilled array (training volume, test volumes, trackers)

@@ -75,6 +75,7 @@ from napari_forgetting.workflow.compare.metrics import (
     job_metrics,
     style_sources,
 )
+from napari_forgetting.workflow.compare.paired import PAPER_EFFECT, detectable, paired_interval
 from napari_forgetting.workflow.compare.report import write_report
 from napari_forgetting.workflow.compare.run import (
     CompareResult,
@@ -89,7 +90,6 @@ from napari_forgetting.workflow.compare.scheduling import (
     run_jobs,
     scheduler_client,
 )
-from napari_forgetting.workflow.compare.statistics import PAPER_EFFECT, detectable, paired_interval
 
 __all__ = [
     "CONTRASTS",

@@ -17,7 +17,7 @@ from napari_forgetting.workflow.compare.config import (
     job_name,
 )
 from napari_forgetting.workflow.compare.metrics import style_sources
-from napari_forgetting.workflow.compare.statistics import mean_std
+from napari_forgetting.workflow.compare.paired import mean_std
 from napari_forgetting.workflow.compare.tables import md_table
 
 

@@ -28,7 +28,7 @@ from napari_forgetting.workflow.compare.metrics import (
     read_on,
     style_sources,
 )
-from napari_forgetting.workflow.compare.statistics import (
+from napari_forgetting.workflow.compare.paired import (
     PAPER_EFFECT,
     mean_std,
     paired_differences,
