@@ -11,13 +11,41 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from napari_forgetting.dynamics import NeverLearned
+from napari_forgetting.training.options import option
 
-__all__ = ["AUGMENTATIONS", "MODES", "JsonConfig", "TrainConfig"]
+__all__ = [
+    "AUGMENTATIONS",
+    "DEVICE",
+    "EXECUTION",
+    "MODES",
+    "PYTHON_API",
+    "JsonConfig",
+    "TrainConfig",
+]
 
 MODES = ("sweep", "online", "off")
 #: Training-patch augmentations of the paper's comparison (random horizontal flip, random
 #: rotation); the support-vector transfer is an extra pool of sections (``extra_pool``).
 AUGMENTATIONS = ("none", "flip", "rotate")
+
+# What the trainers' configs share of their fields' descriptions (:mod:`.options`), and the
+# reasons the command line offers no option for a field.
+#: The ``device`` field's option: the command line takes any torch device; the docks offer
+#: the kinds beside ``auto`` (the default ``None``).
+DEVICE: dict[str, Any] = {
+    "help": "cpu, cuda, cuda:N or mps",
+    "none": "the best available: CUDA, else MPS, else CPU",
+    "dock": {"choices": ("cpu", "cuda", "mps")},
+}
+#: The torch CPU threads' option (``--threads``; the docks choose them, gui_friendly_threads).
+THREADS: dict[str, Any] = {
+    "help": "torch CPU threads per training run",
+    "flag": "--threads",
+    "min": 1,
+    "none": "torch's",
+}
+PYTHON_API = "kept at the measured default on the command line; the Python API sets it"
+EXECUTION = "how a run executes, not what it learns: every command line run keeps the default"
 
 
 class JsonConfig:
@@ -66,33 +94,116 @@ class TrainConfig(JsonConfig):
     sees no validation pixel (the paper's split keeps them).
     """
 
-    epochs: int = 60
-    batch_size: int = 16
-    patch_size: tuple[int, int] = (128, 128)
-    patches_per_epoch: int | None = None
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    seed: int = 0
-    device: str | None = None
-    output_stride: int = 16
-    mode: str = "sweep"
-    n_classes: int = 6
-    every: int = 5
-    num_threads: int | None = None
-    amp: bool = True
-    deterministic: bool = True
-    track_stats: bool = True
-    never_learned: str = "zero"
-    augment: str = "none"
-    rotate_degrees: float = 10.0
-    test_every: int = 5
-    aspp_rates: tuple[int, ...] | None = None
-    augment_share: float = 0.3
-    exclude_validation_traces: bool = False
-    init_seed: int | None = None
-    draw_seed: int | None = None
+    # The fields carry their options (:mod:`.options`): the command line's and the docks'.
+    # dock "value": the Live training dock starts with a run of minutes (the tutorial's),
+    # not the paper's hours; its patch side steps by 16, the output stride.
+    epochs: int = option(
+        60,
+        "passes over the training patches; forgetting is counted between epochs",
+        min=1,
+        dock={"value": 30},
+    )
+    batch_size: int = option(16, "patches per optimiser step", min=1, dock={"value": 8})
+    patch_size: tuple[int, int] = option(
+        (128, 128),
+        "training patch size, in pixels",
+        min=1,
+        metavar=("ROWS", "COLS"),
+        dock={"value": (64, 64), "min": 16, "step": 16},
+    )
+    patches_per_epoch: int | None = option(
+        None,
+        "training patches drawn per epoch",
+        min=1,
+        none="as many as cover the training pixels once",
+        label="patches / epoch",
+        dock={"value": 32},
+    )
+    optimizer: str = option("adam", "the optimiser", choices=("adam", "sgd"), no_flag=PYTHON_API)
+    lr: float = option(1e-3, "learning rate", above=0, label="learning rate")
+    momentum: float = option(0.9, "SGD's momentum", min=0, no_flag=PYTHON_API)
+    weight_decay: float = option(0.0, "weight decay", min=0, no_flag=PYTHON_API)
+    seed: int = option(
+        0,
+        "the training seed (initial weights, patch order); run two seeds to see how stable a "
+        "map is",
+        min=0,
+    )
+    device: str | None = option(None, **DEVICE)
+    output_stride: int = option(16, "the backbone's output stride", choices=(8, 16))
+    mode: str = option(
+        "sweep",
+        "forgetting tracking: sweep predicts the tracked sections after each epoch (the "
+        "paper's), online scores them as they are trained on, off tracks nothing",
+        choices=MODES,
+        label="tracking",
+    )
+    n_classes: int = option(6, "classes of the labels", min=1, no_flag="the data's classes")
+    every: int = option(
+        5,
+        "validation sections: every N-th inline and crossline, held out of training and tracked",
+        min=2,
+        label="validation every",
+    )
+    num_threads: int | None = option(None, **THREADS)
+    amp: bool = option(True, "autocast (bf16/fp16) on CUDA", no_flag=EXECUTION)
+    deterministic: bool = option(True, "deterministic algorithms", no_flag=EXECUTION)
+    track_stats: bool = option(
+        True, "the per-pixel confidence, variability and margin maps", flag="--no-stats"
+    )
+    never_learned: str = option(
+        "zero",
+        "score of never-learned pixels (the mask is always stored)",
+        choices=tuple(n.value for n in NeverLearned),
+    )
+    augment: str = option(
+        "none",
+        "training-patch augmentation",
+        choices=AUGMENTATIONS,
+        no_flag="an arm of compare (flip, rotate) sets it per job",
+    )
+    rotate_degrees: float = option(
+        10.0, "the largest rotation of augment='rotate'", above=0, no_flag=PYTHON_API
+    )
+    test_every: int = option(
+        5,
+        "track every N-th test inline and crossline each epoch (sweep mode; 0: only evaluate "
+        "all of them after the last epoch)",
+        min=0,
+    )
+    aspp_rates: tuple[int, ...] | None = option(
+        None,
+        "the ASPP's dilation rates",
+        min=1,
+        none="rates whose every tap sees features inside a training patch",
+        no_flag="the rates follow the patch size (rates); explicit ones are for the Python API",
+    )
+    augment_share: float = option(
+        0.3,
+        "share of a batch's positions augmented (augment, or an extra pool)",
+        above=0,
+        max=1,
+        no_flag=PYTHON_API,
+    )
+    exclude_validation_traces: bool = option(
+        False,
+        "leave the training pixels that lie on validation traces out of the loss (the paper's "
+        "split keeps them: validation and training sections cross at single traces)",
+    )
+    init_seed: int | None = option(
+        None,
+        "the initial weights' seed",
+        min=0,
+        none="seed",
+        no_flag="compare's reinit control sets it per job",
+    )
+    draw_seed: int | None = option(
+        None,
+        "the training draws' seed",
+        min=0,
+        none="seed",
+        no_flag="compare's redraw control sets it per job",
+    )
 
     @property
     def weights_seed(self) -> int:
