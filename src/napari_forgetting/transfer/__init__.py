@@ -7,8 +7,9 @@ target's geology.
 * :mod:`.model` -- :class:`RegionStyleTransfer` (style encoder + SEAN generator),
   :class:`MultiscalePatchDiscriminator`, :func:`mix_styles`.
 * :mod:`.losses` -- hinge GAN, feature matching, multi-scale L1 + FFT-magnitude reconstruction.
-* :mod:`.train` -- :class:`TransferTrainer`, :class:`TransferConfig` (on the one training
-  loop, :mod:`napari_forgetting.training.loop`).
+* :mod:`.config` -- :class:`TransferConfig`, its fields' options (no torch).
+* :mod:`.train` -- :class:`TransferTrainer` (on the one training loop,
+  :mod:`napari_forgetting.training.loop`).
 * :mod:`.apply` -- :func:`transfer` (a learned model or the training-free
   :class:`StratalTransfer`), :func:`reconstruct`, :func:`style_matrix`,
   :func:`load_transfer_model`.
@@ -18,66 +19,44 @@ target's geology.
   triples; reconstruction PSNR vs a section-mean baseline.
 
 This layer never imports Qt, napari or magicgui; it loads torch (the faces import it only
-when a transfer runs).
+when a transfer runs). Names are imported lazily (PEP 562): importing :mod:`.config` does not
+load torch.
 """
 
-from napari_forgetting.transfer.apply import (
-    TRANSFER_METHODS,
-    load_transfer_model,
-    method_choice,
-    method_name,
-    reconstruct,
-    resolve_method,
-    style_matrix,
-    transfer,
-)
-from napari_forgetting.transfer.character import CHARACTER, region_character
-from napari_forgetting.transfer.model import (
-    MultiscalePatchDiscriminator,
-    RegionStyleTransfer,
-    TransferModelConfig,
-    mix_styles,
-)
-from napari_forgetting.transfer.quality import (
-    QUALITY_BAR,
-    QualityBar,
-    TooFewSections,
-    describe_quality,
-    held_out_with_class,
-    psnr,
-    reconstruction_quality,
-    transfer_quality,
-    triple_panels,
-)
-from napari_forgetting.transfer.region import StratalTransfer, composite
-from napari_forgetting.transfer.train import TransferConfig, TransferTrainer
+from __future__ import annotations
 
-__all__ = [
-    "CHARACTER",
-    "QUALITY_BAR",
-    "TRANSFER_METHODS",
-    "MultiscalePatchDiscriminator",
-    "QualityBar",
-    "RegionStyleTransfer",
-    "StratalTransfer",
-    "TooFewSections",
-    "TransferConfig",
-    "TransferModelConfig",
-    "TransferTrainer",
-    "composite",
-    "describe_quality",
-    "held_out_with_class",
-    "load_transfer_model",
-    "method_choice",
-    "method_name",
-    "mix_styles",
-    "psnr",
-    "reconstruct",
-    "reconstruction_quality",
-    "region_character",
-    "resolve_method",
-    "style_matrix",
-    "transfer",
-    "transfer_quality",
-    "triple_panels",
-]
+from napari_forgetting import lazy_exports
+
+_EXPORTS = {
+    "CHARACTER": "character",
+    "MultiscalePatchDiscriminator": "model",
+    "QUALITY_BAR": "quality",
+    "QualityBar": "quality",
+    "RegionStyleTransfer": "model",
+    "StratalTransfer": "region",
+    "TRANSFER_METHODS": "apply",
+    "TooFewSections": "quality",
+    "TransferConfig": "config",
+    "TransferModelConfig": "model",
+    "TransferTrainer": "train",
+    "composite": "region",
+    "describe_quality": "quality",
+    "held_out_with_class": "quality",
+    "load_transfer_model": "apply",
+    "method_choice": "apply",
+    "method_name": "apply",
+    "mix_styles": "model",
+    "psnr": "quality",
+    "reconstruct": "apply",
+    "reconstruction_quality": "quality",
+    "region_character": "character",
+    "resolve_method": "apply",
+    "style_matrix": "apply",
+    "transfer": "apply",
+    "transfer_quality": "quality",
+    "triple_panels": "quality",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
