@@ -333,7 +333,8 @@ def _config_argument(field: Any, shown: str | None) -> dict[str, Any]:
     opt = field.option
     text = opt.help.replace("%", "%%")
     if field.kind is bool:
-        return {"action": "store_true", "help": f"without {text}" if field.default else text}
+        words = f"without {text}" if field.default else text
+        return {"action": "store_true", "default": False, "help": words}
     kwargs: dict[str, Any] = {"help": f"{text} (default: {shown})" if shown else text}
     kind = field.item if field.kind is tuple else field.kind
     if opt.choices is not None:
