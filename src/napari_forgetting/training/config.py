@@ -7,7 +7,7 @@ the trainer (and torch, seconds to import) is loaded in the background worker.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 from napari_forgetting.dynamics import NeverLearned
@@ -15,12 +15,13 @@ from napari_forgetting.training.options import option
 
 __all__ = [
     "AUGMENTATIONS",
-    "DEVICE",
     "EXECUTION",
     "MODES",
     "PYTHON_API",
+    "SHARED",
     "JsonConfig",
     "TrainConfig",
+    "shared",
 ]
 
 MODES = ("sweep", "online", "off")
@@ -28,24 +29,58 @@ MODES = ("sweep", "online", "off")
 #: rotation); the support-vector transfer is an extra pool of sections (``extra_pool``).
 AUGMENTATIONS = ("none", "flip", "rotate")
 
-# What the trainers' configs share of their fields' descriptions (:mod:`.options`), and the
-# reasons the command line offers no option for a field.
-#: The ``device`` field's option: the command line takes any torch device; the docks offer
-#: the kinds beside ``auto`` (the default ``None``).
-DEVICE: dict[str, Any] = {
-    "help": "cpu, cuda, cuda:N or mps",
-    "none": "the best available: CUDA, else MPS, else CPU",
-    "dock": {"choices": ("cpu", "cuda", "mps")},
-}
-#: The torch CPU threads' option (``--threads``; the docks choose them, gui_friendly_threads).
-THREADS: dict[str, Any] = {
-    "help": "torch CPU threads per training run",
-    "flag": "--threads",
-    "min": 1,
-    "none": "torch's",
-}
 PYTHON_API = "kept at the measured default on the command line; the Python API sets it"
 EXECUTION = "how a run executes, not what it learns: every command line run keeps the default"
+CONTROL = "compare's {} control sets it per job"
+#: What both trainers' configs say of the fields they share (:func:`~.options.option`'s
+#: keywords but the default, :func:`shared`). ``device``: the command line takes any torch
+#: device, the docks offer the kinds beside ``auto`` (the default ``None``); the docks choose
+#: the threads themselves (``gui_friendly_threads``); a patch side steps by 16 in the docks,
+#: the output stride.
+SHARED: dict[str, dict[str, Any]] = {
+    "batch_size": {"help": "patches per optimiser step", "min": 1},
+    "patch_size": {
+        "help": "training patch size, in pixels",
+        "min": 1,
+        "metavar": ("ROWS", "COLS"),
+        "dock": {"min": 16, "step": 16},
+    },
+    "patches_per_epoch": {
+        "help": "training patches drawn per epoch",
+        "min": 1,
+        "none": "as many as cover the training pixels once",
+        "label": "patches / epoch",
+    },
+    "device": {
+        "help": "cpu, cuda, cuda:N or mps",
+        "none": "the best available: CUDA, else MPS, else CPU",
+        "dock": {"choices": ("cpu", "cuda", "mps")},
+    },
+    "every": {
+        "help": "validation sections: every N-th inline and crossline, held out of training "
+        "and evaluated",
+        "min": 2,
+        "label": "validation every",
+    },
+    "num_threads": {
+        "help": "torch CPU threads per training run",
+        "flag": "--threads",
+        "min": 1,
+        "none": "torch's",
+    },
+    "amp": {"help": "autocast (bf16/fp16) on CUDA", "no_flag": EXECUTION},
+    "deterministic": {"help": "deterministic algorithms", "no_flag": EXECUTION},
+}
+
+
+def shared(name: str, default: Any, dock_value: Any = MISSING, **kw: Any) -> Any:
+    """The field ``name`` that both trainers' configs have (:data:`SHARED`), with this
+    config's ``default``, where given where its dock starts (``dock_value``), and ``kw``
+    (``no_flag``: why this config's command line does not offer it)."""
+    kw = {**SHARED[name], **kw}
+    if dock_value is not MISSING:
+        kw["dock"] = {**kw.get("dock", {}), "value": dock_value}
+    return option(default, **kw)
 
 
 class JsonConfig:
@@ -96,29 +131,16 @@ class TrainConfig(JsonConfig):
 
     # The fields carry their options (:mod:`.options`): the command line's and the docks'.
     # dock "value": the Live training dock starts with a run of minutes (the tutorial's),
-    # not the paper's hours; its patch side steps by 16, the output stride.
+    # not the paper's hours.
     epochs: int = option(
         60,
         "passes over the training patches; forgetting is counted between epochs",
         min=1,
         dock={"value": 30},
     )
-    batch_size: int = option(16, "patches per optimiser step", min=1, dock={"value": 8})
-    patch_size: tuple[int, int] = option(
-        (128, 128),
-        "training patch size, in pixels",
-        min=1,
-        metavar=("ROWS", "COLS"),
-        dock={"value": (64, 64), "min": 16, "step": 16},
-    )
-    patches_per_epoch: int | None = option(
-        None,
-        "training patches drawn per epoch",
-        min=1,
-        none="as many as cover the training pixels once",
-        label="patches / epoch",
-        dock={"value": 32},
-    )
+    batch_size: int = shared("batch_size", 16, dock_value=8)
+    patch_size: tuple[int, int] = shared("patch_size", (128, 128), dock_value=(64, 64))
+    patches_per_epoch: int | None = shared("patches_per_epoch", None, dock_value=32)
     optimizer: str = option("adam", "the optimiser", choices=("adam", "sgd"), no_flag=PYTHON_API)
     lr: float = option(1e-3, "learning rate", above=0, label="learning rate")
     momentum: float = option(0.9, "SGD's momentum", min=0, no_flag=PYTHON_API)
@@ -129,7 +151,7 @@ class TrainConfig(JsonConfig):
         "map is",
         min=0,
     )
-    device: str | None = option(None, **DEVICE)
+    device: str | None = shared("device", None)
     output_stride: int = option(16, "the backbone's output stride", choices=(8, 16))
     mode: str = option(
         "sweep",
@@ -139,15 +161,10 @@ class TrainConfig(JsonConfig):
         label="tracking",
     )
     n_classes: int = option(6, "classes of the labels", min=1, no_flag="the data's classes")
-    every: int = option(
-        5,
-        "validation sections: every N-th inline and crossline, held out of training and tracked",
-        min=2,
-        label="validation every",
-    )
-    num_threads: int | None = option(None, **THREADS)
-    amp: bool = option(True, "autocast (bf16/fp16) on CUDA", no_flag=EXECUTION)
-    deterministic: bool = option(True, "deterministic algorithms", no_flag=EXECUTION)
+    every: int = shared("every", 5)
+    num_threads: int | None = shared("num_threads", None)
+    amp: bool = shared("amp", True)
+    deterministic: bool = shared("deterministic", True)
     track_stats: bool = option(
         True, "the per-pixel confidence, variability and margin maps", flag="--no-stats"
     )
@@ -191,18 +208,10 @@ class TrainConfig(JsonConfig):
         "split keeps them: validation and training sections cross at single traces)",
     )
     init_seed: int | None = option(
-        None,
-        "the initial weights' seed",
-        min=0,
-        none="seed",
-        no_flag="compare's reinit control sets it per job",
+        None, "the initial weights' seed", min=0, none="seed", no_flag=CONTROL.format("reinit")
     )
     draw_seed: int | None = option(
-        None,
-        "the training draws' seed",
-        min=0,
-        none="seed",
-        no_flag="compare's redraw control sets it per job",
+        None, "the training draws' seed", min=0, none="seed", no_flag=CONTROL.format("redraw")
     )
 
     @property

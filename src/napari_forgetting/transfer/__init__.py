@@ -27,35 +27,41 @@ from __future__ import annotations
 
 from napari_forgetting import lazy_exports
 
-_EXPORTS = {
-    "CHARACTER": "character",
-    "MultiscalePatchDiscriminator": "model",
-    "QUALITY_BAR": "quality",
-    "QualityBar": "quality",
-    "RegionStyleTransfer": "model",
-    "StratalTransfer": "region",
-    "TRANSFER_METHODS": "apply",
-    "TooFewSections": "quality",
-    "TransferConfig": "config",
-    "TransferModelConfig": "model",
-    "TransferTrainer": "train",
-    "composite": "region",
-    "describe_quality": "quality",
-    "held_out_with_class": "quality",
-    "load_transfer_model": "apply",
-    "method_choice": "apply",
-    "method_name": "apply",
-    "mix_styles": "model",
-    "psnr": "quality",
-    "reconstruct": "apply",
-    "reconstruction_quality": "quality",
-    "region_character": "character",
-    "resolve_method": "apply",
-    "style_matrix": "apply",
-    "transfer": "apply",
-    "transfer_quality": "quality",
-    "triple_panels": "quality",
+#: The names this package offers, by the module that defines them.
+_MODULES = {
+    "apply": (
+        "TRANSFER_METHODS",
+        "load_transfer_model",
+        "method_choice",
+        "method_name",
+        "reconstruct",
+        "resolve_method",
+        "style_matrix",
+        "transfer",
+    ),
+    "character": ("CHARACTER", "region_character"),
+    "config": ("TransferConfig",),
+    "model": (
+        "MultiscalePatchDiscriminator",
+        "RegionStyleTransfer",
+        "TransferModelConfig",
+        "mix_styles",
+    ),
+    "quality": (
+        "QUALITY_BAR",
+        "QualityBar",
+        "TooFewSections",
+        "describe_quality",
+        "held_out_with_class",
+        "psnr",
+        "reconstruction_quality",
+        "transfer_quality",
+        "triple_panels",
+    ),
+    "region": ("StratalTransfer", "composite"),
+    "train": ("TransferTrainer",),
 }
+_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = sorted(_EXPORTS)
 

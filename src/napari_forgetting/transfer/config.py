@@ -8,10 +8,10 @@ dock its form from these fields; checking a config's architecture
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
-from napari_forgetting.training.config import DEVICE, EXECUTION, PYTHON_API, THREADS, JsonConfig
+from napari_forgetting.training.config import PYTHON_API, JsonConfig, shared
 from napari_forgetting.training.options import option
 
 if TYPE_CHECKING:
@@ -55,22 +55,9 @@ class TransferConfig(JsonConfig):
     # Transfer dock trains a small model in minutes (3 epochs of 32 patches 32 x 32, width 8,
     # batch 4, one PSNR section per epoch), not transfer-train's measured default.
     epochs: int = option(20, "transfer-model training epochs", min=1, dock={"value": 3})
-    batch_size: int = option(8, "patches per optimiser step", min=1, dock={"value": 4})
-    patch_size: tuple[int, int] = option(
-        (64, 64),
-        "training patch size, in pixels",
-        min=1,
-        metavar=("ROWS", "COLS"),
-        dock={"value": (32, 32), "min": 16, "step": 16},
-    )
-    patches_per_epoch: int | None = option(
-        None,
-        "training patches drawn per epoch",
-        min=1,
-        none="as many as cover the training pixels once",
-        label="patches / epoch",
-        dock={"value": 32},
-    )
+    batch_size: int = shared("batch_size", 8, dock_value=4)
+    patch_size: tuple[int, int] = shared("patch_size", (64, 64), dock_value=(32, 32))
+    patches_per_epoch: int | None = shared("patches_per_epoch", None, dock_value=32)
     lr_g: float = option(
         5e-4,
         "learning rate of the generator and the discriminator",
@@ -120,16 +107,11 @@ class TransferConfig(JsonConfig):
         dock={"value": 1},
     )
     seed: int = option(0, "training seed", min=0)
-    device: str | None = option(None, **DEVICE)
-    every: int = option(
-        5,
-        "held-out sections: every N-th inline and crossline",
-        min=2,
-        no_flag="held out as the segmentation runs' validation sections (every 5th)",
-    )
-    num_threads: int | None = option(None, **THREADS)
-    amp: bool = option(True, "autocast (bf16/fp16) on CUDA", no_flag=EXECUTION)
-    deterministic: bool = option(True, "deterministic algorithms", no_flag=EXECUTION)
+    device: str | None = shared("device", None)
+    every: int = shared("every", 5, no_flag="the segmentation runs' validation sections, 5")
+    num_threads: int | None = shared("num_threads", None)
+    amp: bool = shared("amp", True)
+    deterministic: bool = shared("deterministic", True)
 
     def __post_init__(self) -> None:
         self.patch_size = tuple(int(n) for n in self.patch_size)  # type: ignore[assignment]
@@ -151,18 +133,12 @@ class TransferConfig(JsonConfig):
         self.model_config()  # validates the architecture
 
     def model_config(self) -> TransferModelConfig:
-        """The :class:`~.model.TransferModelConfig` part (imports torch)."""
+        """The :class:`~.model.TransferModelConfig` part: its fields, named as here (imports
+        torch)."""
         from napari_forgetting.transfer.model import TransferModelConfig
 
         return TransferModelConfig(
-            n_classes=self.n_classes,
-            style_dim=self.style_dim,
-            ngf=self.ngf,
-            n_up=self.n_up,
-            encoder_width=self.encoder_width,
-            spade_hidden=self.spade_hidden,
-            character_code=self.character_code,
-            exemplar=self.exemplar,
+            **{f.name: getattr(self, f.name) for f in fields(TransferModelConfig)}
         )
 
     @property
