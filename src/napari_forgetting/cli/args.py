@@ -1,5 +1,7 @@
 """What every command shares: the parser that reports a bad value in one line, option types
-that check their values, the data options, and the checks of an output folder.
+that check their values, the data options, the checks of an output folder, and the trainers'
+options, derived from their config fields (:func:`add_config_arguments`: one definition per
+option, the field's; :func:`config_values` reads them back).
 
 A bad value on the command line never reaches the core as a traceback: the option types
 below refuse it while parsing (``argparse`` calls them), and :class:`OneLineParser` turns the

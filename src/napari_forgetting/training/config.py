@@ -1,5 +1,7 @@
-"""The trainers' configs as plain dataclasses: :class:`JsonConfig` (to and from JSON dicts)
-and the segmentation trainer's :class:`TrainConfig`.
+"""The trainers' configs as plain dataclasses: :class:`JsonConfig` (to and from JSON dicts),
+the segmentation trainer's :class:`TrainConfig`, and what both trainers' configs say of the
+fields they share (:data:`SHARED`, :func:`shared`). Each field carries its options
+(:mod:`.options`): the command line's and the docks' are derived from it.
 
 No torch here: a viewer builds and checks a config from its form on the GUI thread, and
 the trainer (and torch, seconds to import) is loaded in the background worker.
@@ -29,7 +31,8 @@ MODES = ("sweep", "online", "off")
 #: rotation); the support-vector transfer is an extra pool of sections (``extra_pool``).
 AUGMENTATIONS = ("none", "flip", "rotate")
 
-PYTHON_API = "kept at the measured default on the command line; the Python API sets it"
+#: Why the command line offers no option for a field (``Option.no_flag``).
+PYTHON_API = "the command line keeps the default; the Python API (the config) changes it"
 EXECUTION = "how a run executes, not what it learns: every command line run keeps the default"
 CONTROL = "compare's {} control sets it per job"
 #: What both trainers' configs say of the fields they share (:func:`~.options.option`'s
