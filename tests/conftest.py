@@ -299,3 +299,33 @@ def _check_heat_layer(layer, store, counts: np.ndarray, kind: str) -> None:
 def check_heat_layer():
     """:func:`_check_heat_layer`: a run's heat layer of one section kind shows its counts."""
     return _check_heat_layer
+
+
+def _config_variant(config: type, docks: dict | None = None, **defaults: object) -> type:
+    """``config`` with other defaults (``defaults``) and other dock start values (``docks``),
+    the same fields, options and checks otherwise: a config changed in its one place."""
+    import dataclasses
+    import typing
+
+    from napari_forgetting.training.options import OPTION
+
+    hints = typing.get_type_hints(config)
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    changed = []
+    for name in {**defaults, **(docks or {})}:
+        f = fields[name]
+        opt = f.metadata[OPTION]
+        if docks and name in docks:
+            opt = dataclasses.replace(opt, dock={**opt.dock, "value": docks[name]})
+        default = defaults.get(name, f.default)
+        changed.append(
+            (name, hints[name], dataclasses.field(default=default, metadata={OPTION: opt}))
+        )
+    return dataclasses.make_dataclass(config.__name__, changed, bases=(config,))
+
+
+@pytest.fixture
+def config_variant():
+    """:func:`_config_variant`: a trainer config with other defaults (tests of the options
+    that the command line and the docks derive from it)."""
+    return _config_variant

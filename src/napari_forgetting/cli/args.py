@@ -1,5 +1,7 @@
 """What every command shares: the parser that reports a bad value in one line, option types
-that check their values, the data options, and the checks of an output folder.
+that check their values, the data options, the checks of an output folder, and the trainers'
+options, derived from their config fields (:func:`add_config_arguments`: one definition per
+option, the field's; :func:`config_values` reads them back).
 
 A bad value on the command line never reaches the core as a traceback: the option types
 below refuse it while parsing (``argparse`` calls them), and :class:`OneLineParser` turns the
@@ -23,11 +25,12 @@ __all__ = [
     "UsageError",
     "add_data_arguments",
     "add_header_byte_arguments",
-    "add_patch_size_argument",
     "add_quiet_argument",
     "add_shape_argument",
-    "add_threads_argument",
+    "add_config_arguments",
     "add_training_arguments",
+    "bounded_float",
+    "config_values",
     "add_transfer_checkpoint_argument",
     "add_transfer_method_argument",
     "MAX_FRAME_SIDE",
@@ -193,15 +196,35 @@ def at_most(limit: int, minimum: int = 1) -> Callable[[str], int]:
     return parse
 
 
-def positive_float(text: str) -> float:
-    """An option type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
+def bounded_float(
+    above: float | None = None, minimum: float | None = None, maximum: float | None = None
+) -> Callable[[str], float]:
+    """An option type: a finite number ``> above``, ``>= minimum`` and ``<= maximum`` (each
+    bound where given)."""
+    limits = ((">", above), (">=", minimum), ("<=", maximum))
+    bounds = " and ".join(f"{word} {bound:g}" for word, bound in limits if bound is not None)
+    wanted = f"a finite number {bounds}".strip()
+
+    def check(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (
+            math.isfinite(value)
+            and (above is None or value > above)
+            and (minimum is None or value >= minimum)
+            and (maximum is None or value <= maximum)
+        ):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
+        return value
+
+    check.__name__ = wanted
+    return check
+
+
+#: An option type: a finite number > 0.
+positive_float = bounded_float(above=0)
 
 
 @contextlib.contextmanager
@@ -231,61 +254,133 @@ def refuse_nonempty(
     return check_folder(out, kind, resume=resume, overwrite=overwrite, accept=accept)
 
 
+#: The segmentation training options ``train``, ``compare`` and ``consensus`` share
+#: (:class:`~napari_forgetting.training.config.TrainConfig` fields), in their ``--help`` order.
+TRAINING_OPTIONS = (
+    "epochs",
+    "device",
+    "batch_size",
+    "patch_size",
+    "patches_per_epoch",
+    "lr",
+    "every",
+    "exclude_validation_traces",
+    "num_threads",
+)
+#: Option types the command line checks beyond a field's bounds (this machine's cores).
+CHECKED_FLAGS: dict[str, Callable[[str], Any]] = {"--threads": thread_count}
+
+
 def add_training_arguments(parser: Any, threads: int | None = None) -> None:
-    """The segmentation training options ``train``, ``compare`` and ``consensus`` share
-    (defaults: the paper's :class:`~napari_forgetting.training.segmentation.TrainConfig`):
-    ``--epochs``, ``--device``, ``--batch-size``, ``--patch-size``, ``--patches-per-epoch``,
-    ``--lr``, ``--every``, ``--exclude-validation-traces``, ``--threads`` (``threads``: its
-    default, per job)."""
-    parser.add_argument("--epochs", type=positive_int, default=60)
-    parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best available)")
-    parser.add_argument("--batch-size", type=positive_int, default=16)
-    add_patch_size_argument(parser, (128, 128))
-    parser.add_argument(
-        "--patches-per-epoch", type=positive_int, help="default: cover the training pixels once"
-    )
-    parser.add_argument("--lr", type=positive_float, default=1e-3)
-    parser.add_argument(
-        "--every",
-        type=at_least(2),
-        default=5,
-        help="validation sections: every N-th inline and crossline, held out of training and "
-        "tracked",
-    )
-    parser.add_argument(
-        "--exclude-validation-traces",
-        action="store_true",
-        help="leave the training pixels that lie on validation traces out of the loss (the "
-        "paper's split keeps them: validation and training sections cross at single traces)",
-    )
-    add_threads_argument(
-        parser, threads, "torch CPU threads per job" if threads is not None else None
-    )
+    """The segmentation training options of :data:`TRAINING_OPTIONS` (``compare`` and
+    ``consensus``), derived from :class:`~napari_forgetting.training.config.TrainConfig`
+    (:func:`add_config_arguments`); ``threads``: ``--threads``' default, per job."""
+    from napari_forgetting.training.config import TrainConfig
+
+    defaults = None if threads is None else {"num_threads": threads}
+    add_config_arguments(parser, TrainConfig, TRAINING_OPTIONS, defaults=defaults)
 
 
-def add_patch_size_argument(parser: Any, default: tuple[int, int]) -> None:
-    """``--patch-size ROWS COLS`` (hidden alias ``--patch``) of the trainers: ``train``,
-    ``compare``, ``consensus`` and ``transfer-train``."""
-    parser.add_argument(
-        "--patch-size",
-        hidden_aliases=HIDDEN_ALIASES["--patch-size"],
-        type=positive_int,
-        nargs=2,
-        default=default,
-        metavar=("ROWS", "COLS"),
-        help="training patch size",
-    )
+def offered(config: type) -> list[Any]:
+    """The fields of the dataclass ``config`` that have a command-line option, in order
+    (:class:`~napari_forgetting.training.options.Described`): those without ``no_flag``,
+    less those that another field's option sets too (``also``)."""
+    from napari_forgetting.training.options import described
+
+    fields = described(config)
+    set_by_others = {name for d in fields for name in d.option.also}
+    return [d for d in fields if d.option.no_flag is None and d.name not in set_by_others]
 
 
-def add_threads_argument(parser: Any, default: int | None = None, help: str | None = None) -> None:
-    """``--threads N`` (hidden alias ``--num-threads``): torch CPU threads, 1 to the cores."""
-    parser.add_argument(
-        "--threads",
-        hidden_aliases=HIDDEN_ALIASES["--threads"],
-        type=thread_count,
-        default=default,
-        help=help or "torch CPU threads (default: torch's)",
-    )
+def config_dest(field: Any) -> str:
+    """The ``argparse`` destination of a field's option (its flag's)."""
+    return str(field.flag).lstrip("-").replace("-", "_")
+
+
+def add_config_arguments(
+    parser: Any,
+    config: type,
+    names: Sequence[str] | None = None,
+    *,
+    defaults: dict[str, Any] | None = None,
+    given_only: dict[str, str | None] | None = None,
+) -> None:
+    """The command-line options of the dataclass ``config``'s fields ``names`` (default:
+    :func:`offered`), each derived from its field: the flag, its hidden aliases
+    (:data:`HIDDEN_ALIASES`), its type and bounds, choices, default and help
+    (:class:`~napari_forgetting.training.options.Option`). A ``bool`` field is a flag that
+    sets it (``--exclude-validation-traces``), or, when its default is ``True``, that clears
+    it (``--no-stats``). ``defaults``: another default for a field where this command needs
+    one (``--threads 1`` per job). ``given_only``: fields whose option has no value unless
+    given (``None``: the field's default or another's applies), each with the words that
+    ``--help`` shows as its default (``None``: the field's default). Read the values back
+    with :func:`config_values`."""
+    from napari_forgetting.training.options import describe
+
+    for name in names if names is not None else [d.name for d in offered(config)]:
+        field = describe(config, name)
+        shown = field.option.none if field.default is None else None
+        kwargs: dict[str, Any] = {"default": field.default}
+        if defaults and name in defaults:
+            kwargs["default"], shown = defaults[name], None
+        if given_only and name in given_only:
+            kwargs["default"], shown = None, given_only[name] or str(field.default)
+        kwargs.update(_config_argument(field, shown))
+        parser.add_argument(field.flag, hidden_aliases=HIDDEN_ALIASES.get(field.flag, ()), **kwargs)
+
+
+def _config_argument(field: Any, shown: str | None) -> dict[str, Any]:
+    """The ``add_argument`` keywords of a field but its default (:func:`add_config_arguments`);
+    ``shown``: the words ``--help`` shows as its default (``None``: the default itself)."""
+    opt = field.option
+    text = opt.help.replace("%", "%%")
+    if field.kind is bool:
+        words = f"without {text}" if field.default else text
+        return {"action": "store_true", "default": False, "help": words}
+    kwargs: dict[str, Any] = {"help": f"{text} (default: {shown})" if shown else text}
+    kind = field.item if field.kind is tuple else field.kind
+    if opt.choices is not None:
+        kwargs.update(type=type(opt.choices[0]), choices=list(opt.choices))
+    elif field.flag in CHECKED_FLAGS:
+        kwargs["type"] = CHECKED_FLAGS[field.flag]
+    elif kind is int:
+        kwargs["type"] = _int_type(opt.min, opt.max)
+    elif kind is float:
+        kwargs["type"] = bounded_float(opt.above, opt.min, opt.max)
+    if field.kind is tuple:
+        sized = isinstance(field.default, tuple)
+        kwargs.update(nargs=len(field.default) if sized else "+", metavar=opt.metavar)
+    return kwargs
+
+
+def _int_type(minimum: float | None, maximum: float | None) -> Callable[[str], int]:
+    if maximum is not None:
+        return at_most(int(maximum), int(minimum if minimum is not None else 1))
+    if minimum is None:
+        return _int
+    return {1: positive_int, 0: nonnegative_int}.get(int(minimum)) or at_least(int(minimum))
+
+
+def config_values(args: argparse.Namespace, config: type) -> dict[str, Any]:
+    """The dataclass ``config``'s keyword arguments from the options
+    :func:`add_config_arguments` added: each offered field whose option this command has,
+    with the fields its option sets too (``also``); a ``given_only`` option not given is
+    left out (the field's default applies)."""
+    out: dict[str, Any] = {}
+    for field in offered(config):
+        dest = config_dest(field)
+        if not hasattr(args, dest):
+            continue
+        value = getattr(args, dest)
+        if field.kind is bool and field.default:
+            value = not value  # --no-stats clears track_stats
+        elif value is None and field.default is not None:
+            continue  # a given_only option, not given
+        elif isinstance(value, list):
+            value = tuple(value)
+        for name in (field.name, *field.option.also):
+            out[name] = value
+    return out
 
 
 def add_quiet_argument(parser: Any) -> None:

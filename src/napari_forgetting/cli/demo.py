@@ -19,10 +19,16 @@ _LAUNCH = time.monotonic()  # the demo reports its time to the first heat map fr
 
 
 def register(sub: Any) -> None:
+    from napari_forgetting.training.config import TrainConfig
+    from napari_forgetting.training.options import describe
+
     demo = sub.add_parser("demo", help="open napari with the sample volume and train on it live")
     demo.add_argument("--data", help="a volume to open instead of the sample")
     demo.add_argument(
-        "--epochs", type=nonnegative_int, default=30, help="live training epochs (0: no training)"
+        "--epochs",
+        type=nonnegative_int,
+        default=describe(TrainConfig, "epochs").dock_value,  # where the Live training dock starts
+        help="live training epochs (0: no training)",
     )
     demo.add_argument(
         "--screenshot", help="save a screenshot of the viewer to this PNG after the last epoch"

@@ -12,16 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from napari_forgetting.cli.args import (
+    add_config_arguments,
     add_data_arguments,
     add_min_pixels_argument,
-    add_patch_size_argument,
     add_quiet_argument,
-    add_threads_argument,
-    add_training_arguments,
     add_transfer_method_argument,
+    config_values,
     load_data_args,
     nonnegative_int,
-    positive_float,
     positive_int,
     refuse_nonempty,
     usage_errors,
@@ -31,6 +29,9 @@ __all__ = ["fit_or_interrupt", "register"]
 
 
 def register(sub: Any) -> None:
+    from napari_forgetting.training.config import TrainConfig
+    from napari_forgetting.transfer.config import TransferConfig
+
     tr = sub.add_parser(
         "train",
         help="train DeepLabV3-ResNet18 with per-pixel forgetting tracking",
@@ -40,19 +41,8 @@ def register(sub: Any) -> None:
     )
     add_data_arguments(tr)
     tr.add_argument("--out", required=True, help="run directory, e.g. runs/NAME")
-    add_training_arguments(tr)
-    tr.add_argument("--mode", choices=["sweep", "online", "off"], default="sweep")
-    tr.add_argument("--seed", type=nonnegative_int, default=0)
     tr.add_argument("--resume", action="store_true", help="continue the run in --out")
     tr.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    tr.add_argument("--output-stride", type=int, choices=[8, 16], default=16)
-    tr.add_argument(
-        "--never-learned",
-        choices=["zero", "epochs", "sentinel"],
-        default="zero",
-        help="score of never-learned pixels (the mask is always stored)",
-    )
-    tr.add_argument("--no-stats", action="store_true", help="skip confidence/variability/margin")
     tr.add_argument(
         "--test",
         action="append",
@@ -61,13 +51,7 @@ def register(sub: Any) -> None:
         help="a labelled held-out test volume (repeatable); the F3 layout's test1/test2 "
         "beside train/train_seismic.npy, and --data synthetic's, are found without it",
     )
-    tr.add_argument(
-        "--test-every",
-        type=nonnegative_int,
-        default=5,
-        help="track every N-th test inline and crossline each epoch (sweep mode; 0: only "
-        "evaluate all of them after the last epoch)",
-    )
+    add_config_arguments(tr, TrainConfig)  # every TrainConfig field the command line offers
     add_quiet_argument(tr)
     tr.set_defaults(func=_cmd_train)
 
@@ -82,19 +66,11 @@ def register(sub: Any) -> None:
     )
     add_data_arguments(tt)
     tt.add_argument("--out", required=True, help="output folder (checkpoint.pt, history.json)")
-    tt.add_argument("--epochs", type=positive_int, default=None, help="epochs (default 20)")
-    tt.add_argument("--seed", type=nonnegative_int, default=0, help="training seed")
-    tt.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best available)")
     tt.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     tt.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
-    tt.add_argument("--class-count", type=positive_int, default=None, help="number of classes")
-    tt.add_argument("--batch-size", type=positive_int, default=8)
-    add_patch_size_argument(tt, (64, 64))
-    tt.add_argument("--patches-per-epoch", type=positive_int, default=None)
-    tt.add_argument("--ngf", type=positive_int, default=32, help="generator width")
-    tt.add_argument("--style-dim", type=positive_int, default=32, help="style code channels")
-    tt.add_argument("--lr", type=positive_float, default=5e-4, help="learning rate (G and D)")
-    add_threads_argument(tt)
+    # --epochs has no value unless given: --resume keeps the checkpoint's epochs otherwise
+    given_only = {"epochs": None, "n_classes": "the data's"}
+    add_config_arguments(tt, TransferConfig, given_only=given_only)
     add_quiet_argument(tt)
     tt.set_defaults(func=_cmd_transfer_train)
 
@@ -203,24 +179,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     volume, source = load_data_args(args)
     tests = load_tests(source, volume, extra=_parse_tests(args.test))
     with usage_errors():
-        cfg = TrainConfig(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            patch_size=tuple(args.patch_size),
-            patches_per_epoch=args.patches_per_epoch,
-            lr=args.lr,
-            seed=args.seed,
-            device=args.device,
-            mode=args.mode,
-            every=args.every,
-            output_stride=args.output_stride,
-            num_threads=args.threads,
-            n_classes=int(getattr(volume, "n_classes", None) or len(volume.class_names)),
-            track_stats=not args.no_stats,
-            never_learned=args.never_learned,
-            test_every=args.test_every,
-            exclude_validation_traces=args.exclude_validation_traces,
-        )
+        n_classes = int(getattr(volume, "n_classes", None) or len(volume.class_names))
+        cfg = TrainConfig(**config_values(args, TrainConfig), n_classes=n_classes)
         trainer = Trainer(
             volume, cfg, callbacks=[ProgressBar(args.quiet)], out_dir=out, test_volumes=tests,
             source=source,
@@ -260,31 +220,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _transfer_config(args: argparse.Namespace, n_classes: int) -> Any:
     from napari_forgetting.model.checkpoint import checkpoint_path, load_checkpoint
-    from napari_forgetting.transfer.train import TransferConfig
+    from napari_forgetting.transfer.config import TransferConfig
 
+    given = config_values(args, TransferConfig)
     path = checkpoint_path(args.out)
     if args.resume and path.is_file():
         stored = TransferConfig.from_dict(load_checkpoint(path)["config"])
-        for name, value in (("epochs", args.epochs), ("device", args.device),
-                            ("num_threads", args.threads)):  # fmt: skip
-            if value is not None:
-                setattr(stored, name, value)
+        for name in ("epochs", "device", "num_threads"):
+            if given.get(name) is not None:
+                setattr(stored, name, given[name])
         return stored
-    return TransferConfig(
-        epochs=20 if args.epochs is None else args.epochs,
-        batch_size=args.batch_size,
-        patch_size=tuple(args.patch_size),
-        patches_per_epoch=args.patches_per_epoch,
-        lr_g=args.lr,
-        lr_d=args.lr,
-        n_classes=args.class_count if args.class_count is not None else n_classes,
-        ngf=args.ngf,
-        style_dim=args.style_dim,
-        ndf=args.ngf,
-        seed=args.seed,
-        device=args.device,
-        num_threads=args.threads,
-    )
+    return TransferConfig(**{"n_classes": n_classes, **given})
 
 
 def _cmd_transfer_train(args: argparse.Namespace) -> int:

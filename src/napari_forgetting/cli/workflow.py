@@ -14,12 +14,13 @@ from typing import Any
 from napari_forgetting.cli.args import (
     MAX_PER_SOURCE,
     UsageError,
+    add_config_arguments,
     add_min_pixels_argument,
     add_quiet_argument,
     add_run_data_arguments,
-    add_threads_argument,
     add_transfer_method_arguments,
     at_most,
+    config_values,
     nonnegative_int,
     positive_int,
     refuse_nonempty,
@@ -35,6 +36,8 @@ RESULTS = ("heatmap", "prediction", "first_learned", "never_learned", "switches"
 
 
 def register(sub: Any) -> None:
+    from napari_forgetting.training.config import TrainConfig
+
     aug = sub.add_parser(
         "augment",
         help="style-transfer a class from a run's hotspot sections into an augmented pool",
@@ -59,10 +62,10 @@ def register(sub: Any) -> None:
     ret.add_argument("run", help="the parent run")
     ret.add_argument("--pool", required=True, help="augmented pool folder (augment --out)")
     ret.add_argument("--out", required=True, help="new run folder")
-    ret.add_argument("--epochs", type=positive_int, help="default: the parent's")
-    ret.add_argument("--seed", type=nonnegative_int, help="default: the parent's")
-    ret.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the parent's)")
-    add_threads_argument(ret, help="torch CPU threads (default: the parent's)")
+    overridable = ("epochs", "seed", "device", "num_threads")
+    add_config_arguments(
+        ret, TrainConfig, overridable, given_only=dict.fromkeys(overridable, "the parent's")
+    )
     ret.add_argument("--resume", action="store_true", help="continue the run in --out")
     ret.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     add_quiet_argument(ret)
@@ -175,21 +178,14 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
     from napari_forgetting.cli.train import fit_or_interrupt
     from napari_forgetting.runs.store import RunStore
     from napari_forgetting.training.callbacks import ProgressBar
+    from napari_forgetting.training.config import TrainConfig
     from napari_forgetting.workflow.augment import retrain_trainer
 
     out = refuse_nonempty(args.out, args.resume, args.overwrite)
     parent = RunStore.open(args.run)
     volume, source = run_data_args(args, parent)
-    overrides = {
-        k: v
-        for k, v in (
-            ("epochs", args.epochs),
-            ("seed", args.seed),
-            ("device", args.device),
-            ("num_threads", args.threads),
-        )  # fmt: skip
-        if v is not None
-    }
+    given = config_values(args, TrainConfig)
+    overrides = {k: v for k, v in given.items() if v is not None}
     with usage_errors(KeyError):
         trainer = retrain_trainer(
             parent, args.pool, out, volume=volume, source=source, overrides=overrides,

@@ -20,8 +20,7 @@ Names are imported lazily (PEP 562): importing :mod:`.config`, :mod:`.steps`,
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from napari_forgetting import lazy_exports
 
 _EXPORTS = {
     "Callback": "callbacks",
@@ -39,15 +38,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,5 +1,7 @@
-"""The trainers' configs as plain dataclasses: :class:`JsonConfig` (to and from JSON dicts)
-and the segmentation trainer's :class:`TrainConfig`.
+"""The trainers' configs as plain dataclasses: :class:`JsonConfig` (to and from JSON dicts),
+the segmentation trainer's :class:`TrainConfig`, and what both trainers' configs say of the
+fields they share (:data:`SHARED`, :func:`shared`). Each field carries its options
+(:mod:`.options`): the command line's and the docks' are derived from it.
 
 No torch here: a viewer builds and checks a config from its form on the GUI thread, and
 the trainer (and torch, seconds to import) is loaded in the background worker.
@@ -7,17 +9,81 @@ the trainer (and torch, seconds to import) is loaded in the background worker.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 from napari_forgetting.dynamics import NeverLearned
+from napari_forgetting.training.options import option
 
-__all__ = ["AUGMENTATIONS", "MODES", "JsonConfig", "TrainConfig"]
+__all__ = [
+    "AUGMENTATIONS",
+    "EXECUTION",
+    "MODES",
+    "PYTHON_API",
+    "SHARED",
+    "JsonConfig",
+    "TrainConfig",
+    "shared",
+]
 
 MODES = ("sweep", "online", "off")
 #: Training-patch augmentations of the paper's comparison (random horizontal flip, random
 #: rotation); the support-vector transfer is an extra pool of sections (``extra_pool``).
 AUGMENTATIONS = ("none", "flip", "rotate")
+
+#: Why the command line offers no option for a field (``Option.no_flag``).
+PYTHON_API = "the command line keeps the default; the Python API (the config) changes it"
+EXECUTION = "how a run executes, not what it learns: every command line run keeps the default"
+CONTROL = "compare's {} control sets it per job"
+#: What both trainers' configs say of the fields they share (:func:`~.options.option`'s
+#: keywords but the default, :func:`shared`). ``device``: the command line takes any torch
+#: device, the docks offer the kinds beside ``auto`` (the default ``None``); the docks choose
+#: the threads themselves (``gui_friendly_threads``); a patch side steps by 16 in the docks,
+#: the output stride.
+SHARED: dict[str, dict[str, Any]] = {
+    "batch_size": {"help": "patches per optimiser step", "min": 1},
+    "patch_size": {
+        "help": "training patch size, in pixels",
+        "min": 1,
+        "metavar": ("ROWS", "COLS"),
+        "dock": {"min": 16, "step": 16},
+    },
+    "patches_per_epoch": {
+        "help": "training patches drawn per epoch",
+        "min": 1,
+        "none": "as many as cover the training pixels once",
+        "label": "patches / epoch",
+    },
+    "device": {
+        "help": "cpu, cuda, cuda:N or mps",
+        "none": "the best available: CUDA, else MPS, else CPU",
+        "dock": {"choices": ("cpu", "cuda", "mps")},
+    },
+    "every": {
+        "help": "validation sections: every N-th inline and crossline, held out of training "
+        "and evaluated",
+        "min": 2,
+        "label": "validation every",
+    },
+    "num_threads": {
+        "help": "torch CPU threads per training run",
+        "flag": "--threads",
+        "min": 1,
+        "none": "torch's",
+    },
+    "amp": {"help": "autocast (bf16/fp16) on CUDA", "no_flag": EXECUTION},
+    "deterministic": {"help": "deterministic algorithms", "no_flag": EXECUTION},
+}
+
+
+def shared(name: str, default: Any, dock_value: Any = MISSING, **kw: Any) -> Any:
+    """The field ``name`` that both trainers' configs have (:data:`SHARED`), with this
+    config's ``default``, where given where its dock starts (``dock_value``), and ``kw``
+    (``no_flag``: why this config's command line does not offer it)."""
+    kw = {**SHARED[name], **kw}
+    if dock_value is not MISSING:
+        kw["dock"] = {**kw.get("dock", {}), "value": dock_value}
+    return option(default, **kw)
 
 
 class JsonConfig:
@@ -66,33 +132,90 @@ class TrainConfig(JsonConfig):
     sees no validation pixel (the paper's split keeps them).
     """
 
-    epochs: int = 60
-    batch_size: int = 16
-    patch_size: tuple[int, int] = (128, 128)
-    patches_per_epoch: int | None = None
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    seed: int = 0
-    device: str | None = None
-    output_stride: int = 16
-    mode: str = "sweep"
-    n_classes: int = 6
-    every: int = 5
-    num_threads: int | None = None
-    amp: bool = True
-    deterministic: bool = True
-    track_stats: bool = True
-    never_learned: str = "zero"
-    augment: str = "none"
-    rotate_degrees: float = 10.0
-    test_every: int = 5
-    aspp_rates: tuple[int, ...] | None = None
-    augment_share: float = 0.3
-    exclude_validation_traces: bool = False
-    init_seed: int | None = None
-    draw_seed: int | None = None
+    # The fields carry their options (:mod:`.options`): the command line's and the docks'.
+    # dock "value": the Live training dock starts with a run of minutes (the tutorial's),
+    # not the paper's hours.
+    epochs: int = option(
+        60,
+        "passes over the training patches; forgetting is counted between epochs",
+        min=1,
+        dock={"value": 30},
+    )
+    batch_size: int = shared("batch_size", 16, dock_value=8)
+    patch_size: tuple[int, int] = shared("patch_size", (128, 128), dock_value=(64, 64))
+    patches_per_epoch: int | None = shared("patches_per_epoch", None, dock_value=32)
+    optimizer: str = option("adam", "the optimiser", choices=("adam", "sgd"), no_flag=PYTHON_API)
+    lr: float = option(1e-3, "learning rate", above=0, label="learning rate")
+    momentum: float = option(0.9, "SGD's momentum", min=0, no_flag=PYTHON_API)
+    weight_decay: float = option(0.0, "weight decay", min=0, no_flag=PYTHON_API)
+    seed: int = option(
+        0,
+        "the training seed (initial weights, patch order); run two seeds to see how stable a "
+        "map is",
+        min=0,
+    )
+    device: str | None = shared("device", None)
+    output_stride: int = option(16, "the backbone's output stride", choices=(8, 16))
+    mode: str = option(
+        "sweep",
+        "forgetting tracking: sweep predicts the tracked sections after each epoch (the "
+        "paper's), online scores them as they are trained on, off tracks nothing",
+        choices=MODES,
+        label="tracking",
+    )
+    n_classes: int = option(6, "classes of the labels", min=1, no_flag="the data's classes")
+    every: int = shared("every", 5)
+    num_threads: int | None = shared("num_threads", None)
+    amp: bool = shared("amp", True)
+    deterministic: bool = shared("deterministic", True)
+    track_stats: bool = option(
+        True, "the per-pixel confidence, variability and margin maps", flag="--no-stats"
+    )
+    never_learned: str = option(
+        "zero",
+        "score of never-learned pixels (the mask is always stored)",
+        choices=tuple(n.value for n in NeverLearned),
+    )
+    augment: str = option(
+        "none",
+        "training-patch augmentation",
+        choices=AUGMENTATIONS,
+        no_flag="an arm of compare (flip, rotate) sets it per job",
+    )
+    rotate_degrees: float = option(
+        10.0, "the largest rotation of augment='rotate'", above=0, no_flag=PYTHON_API
+    )
+    test_every: int = option(
+        5,
+        "track every N-th test inline and crossline each epoch (sweep mode; 0: only evaluate "
+        "all of them after the last epoch)",
+        min=0,
+    )
+    aspp_rates: tuple[int, ...] | None = option(
+        None,
+        "the ASPP's dilation rates",
+        min=1,
+        none="rates whose every tap sees features inside a training patch",
+        no_flag="the rates follow the patch size (rates); explicit ones are for the Python API",
+    )
+    augment_share: float = option(
+        0.3,
+        "share of a batch's positions augmented (augment, or an extra pool)",
+        above=0,
+        max=1,
+        no_flag=PYTHON_API,
+    )
+    exclude_validation_traces: bool = option(
+        False,
+        "leave the training pixels that lie on validation traces out of the loss (the paper's "
+        "split keeps them: validation and training sections cross at single traces)",
+    )
+    init_seed: int | None = option(
+        None, "the initial weights' seed", min=0, none="seed", no_flag=CONTROL.format("reinit")
+    )
+    draw_seed: int | None = option(
+        None, "the training draws' seed", min=0, none="seed", no_flag=CONTROL.format("redraw")
+    )
 
     @property
     def weights_seed(self) -> int:

@@ -7,8 +7,9 @@ target's geology.
 * :mod:`.model` -- :class:`RegionStyleTransfer` (style encoder + SEAN generator),
   :class:`MultiscalePatchDiscriminator`, :func:`mix_styles`.
 * :mod:`.losses` -- hinge GAN, feature matching, multi-scale L1 + FFT-magnitude reconstruction.
-* :mod:`.train` -- :class:`TransferTrainer`, :class:`TransferConfig` (on the one training
-  loop, :mod:`napari_forgetting.training.loop`).
+* :mod:`.config` -- :class:`TransferConfig`, its fields' options (no torch).
+* :mod:`.train` -- :class:`TransferTrainer` (on the one training loop,
+  :mod:`napari_forgetting.training.loop`).
 * :mod:`.apply` -- :func:`transfer` (a learned model or the training-free
   :class:`StratalTransfer`), :func:`reconstruct`, :func:`style_matrix`,
   :func:`load_transfer_model`.
@@ -18,66 +19,50 @@ target's geology.
   triples; reconstruction PSNR vs a section-mean baseline.
 
 This layer never imports Qt, napari or magicgui; it loads torch (the faces import it only
-when a transfer runs).
+when a transfer runs). Names are imported lazily (PEP 562): importing :mod:`.config` does not
+load torch.
 """
 
-from napari_forgetting.transfer.apply import (
-    TRANSFER_METHODS,
-    load_transfer_model,
-    method_choice,
-    method_name,
-    reconstruct,
-    resolve_method,
-    style_matrix,
-    transfer,
-)
-from napari_forgetting.transfer.character import CHARACTER, region_character
-from napari_forgetting.transfer.model import (
-    MultiscalePatchDiscriminator,
-    RegionStyleTransfer,
-    TransferModelConfig,
-    mix_styles,
-)
-from napari_forgetting.transfer.quality import (
-    QUALITY_BAR,
-    QualityBar,
-    TooFewSections,
-    describe_quality,
-    held_out_with_class,
-    psnr,
-    reconstruction_quality,
-    transfer_quality,
-    triple_panels,
-)
-from napari_forgetting.transfer.region import StratalTransfer, composite
-from napari_forgetting.transfer.train import TransferConfig, TransferTrainer
+from __future__ import annotations
 
-__all__ = [
-    "CHARACTER",
-    "QUALITY_BAR",
-    "TRANSFER_METHODS",
-    "MultiscalePatchDiscriminator",
-    "QualityBar",
-    "RegionStyleTransfer",
-    "StratalTransfer",
-    "TooFewSections",
-    "TransferConfig",
-    "TransferModelConfig",
-    "TransferTrainer",
-    "composite",
-    "describe_quality",
-    "held_out_with_class",
-    "load_transfer_model",
-    "method_choice",
-    "method_name",
-    "mix_styles",
-    "psnr",
-    "reconstruct",
-    "reconstruction_quality",
-    "region_character",
-    "resolve_method",
-    "style_matrix",
-    "transfer",
-    "transfer_quality",
-    "triple_panels",
-]
+from napari_forgetting import lazy_exports
+
+#: The names this package offers, by the module that defines them.
+_MODULES = {
+    "apply": (
+        "TRANSFER_METHODS",
+        "load_transfer_model",
+        "method_choice",
+        "method_name",
+        "reconstruct",
+        "resolve_method",
+        "style_matrix",
+        "transfer",
+    ),
+    "character": ("CHARACTER", "region_character"),
+    "config": ("TransferConfig",),
+    "model": (
+        "MultiscalePatchDiscriminator",
+        "RegionStyleTransfer",
+        "TransferModelConfig",
+        "mix_styles",
+    ),
+    "quality": (
+        "QUALITY_BAR",
+        "QualityBar",
+        "TooFewSections",
+        "describe_quality",
+        "held_out_with_class",
+        "psnr",
+        "reconstruction_quality",
+        "transfer_quality",
+        "triple_panels",
+    ),
+    "region": ("StratalTransfer", "composite"),
+    "train": ("TransferTrainer",),
+}
+_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +46,8 @@ from napari_forgetting.model.device import (
     make_optimizer,
 )
 from napari_forgetting.training.callbacks import Callback
-from napari_forgetting.training.config import JsonConfig
 from napari_forgetting.training.loop import TrainingLoop
+from napari_forgetting.transfer.config import TransferConfig
 from napari_forgetting.transfer.losses import (
     character_loss,
     feature_matching_loss,
@@ -60,7 +59,6 @@ from napari_forgetting.transfer.model import (
     IGNORE_INDEX,
     MultiscalePatchDiscriminator,
     RegionStyleTransfer,
-    TransferModelConfig,
 )
 from napari_forgetting.transfer.region import stratal_exemplar, stratal_fill
 
@@ -68,102 +66,6 @@ __all__ = ["TransferConfig", "TransferTrainer"]
 
 #: The kind of file this trainer writes (checked by :func:`~.apply.load_transfer_model`).
 CHECKPOINT_KIND = "napari_forgetting.transfer"
-
-
-@dataclass
-class TransferConfig(JsonConfig):
-    """Transfer training hyper-parameters (JSON-serialisable: :meth:`to_dict`/:meth:`from_dict`).
-
-    Architecture: ``n_classes``, ``style_dim``, ``ngf``, ``n_up``, ``encoder_width``,
-    ``spade_hidden`` (see :class:`~.model.TransferModelConfig`); ``ndf``, ``num_d``,
-    ``n_layers_d`` for the discriminator. Losses: ``gan_weight`` (hinge), ``fm_weight``
-    (feature matching), ``l1_weight`` (multi-scale L1 over ``rec_scales`` scales),
-    ``spectral_weight`` (FFT magnitude), ``style_weight`` (the style-swap character loss:
-    a region generated with another patch's code must take that patch's RMS and
-    correlations, :meth:`TransferTrainer._swap_losses`, for classes with
-    ``swap_min_pixels``), ``cycle_weight`` (the swapped code read back). ``gan_weight =
-    fm_weight = 0`` (the default) trains without the discriminator: the swap losses, not
-    the GAN, make the codes matter (the GAN-trained model without them gives |T(A) - T(B)| of
-    0.011 std inside the class; ``benchmarks/bench_transfer.py``).
-    ``exemplar`` (default on): the generator also sees the patch with its class regions laid
-    along their own strata (:func:`~.region.stratal_exemplar`), and in the swap pass one
-    class region laid from the next patch (:meth:`TransferTrainer._swap_exemplars`); without
-    it |T(A) - T(B)| reached 0.217 std, with it 0.742 (``bench_transfer.py``).
-    Optimisers: Adam, ``lr_g`` / ``lr_d``,
-    ``betas``. ``patches_per_epoch`` ``None``: cover the training pixels once.
-    ``eval_sections``: validation sections whose reconstruction PSNR is measured per epoch
-    (0: none).
-    """
-
-    epochs: int = 20
-    batch_size: int = 8
-    patch_size: tuple[int, int] = (64, 64)
-    patches_per_epoch: int | None = None
-    lr_g: float = 5e-4
-    lr_d: float = 5e-4
-    betas: tuple[float, float] = (0.5, 0.999)
-    n_classes: int = 6
-    style_dim: int = 32
-    ngf: int = 32
-    n_up: int = 3
-    encoder_width: int = 16
-    spade_hidden: int | None = None
-    character_code: bool = True
-    exemplar: bool = True
-    ndf: int = 32
-    num_d: int = 2
-    n_layers_d: int = 3
-    gan_weight: float = 0.0
-    fm_weight: float = 0.0
-    l1_weight: float = 10.0
-    spectral_weight: float = 2.0
-    rec_scales: int = 3
-    style_weight: float = 10.0
-    cycle_weight: float = 1.0
-    swap_min_pixels: int = 32
-    eval_sections: int = 4
-    seed: int = 0
-    device: str | None = None
-    every: int = 5
-    num_threads: int | None = None
-    amp: bool = True
-    deterministic: bool = True
-
-    def __post_init__(self) -> None:
-        self.patch_size = tuple(int(n) for n in self.patch_size)  # type: ignore[assignment]
-        self.betas = tuple(float(b) for b in self.betas)  # type: ignore[assignment]
-        if len(self.patch_size) != 2 or min(self.patch_size) < 1:
-            raise ValueError(f"patch_size must be two positive sizes, got {self.patch_size}")
-        if self.epochs < 0 or self.batch_size < 1:
-            raise ValueError("epochs must be >= 0 and batch_size >= 1")
-        if self.patches_per_epoch is not None and self.patches_per_epoch < 1:
-            raise ValueError("patches_per_epoch must be >= 1 (or None)")
-        weights = (self.gan_weight, self.fm_weight, self.l1_weight, self.spectral_weight,
-                   self.style_weight, self.cycle_weight)  # fmt: skip
-        if self.swap_min_pixels < 2:
-            raise ValueError("swap_min_pixels must be >= 2")
-        if min(weights) < 0:
-            raise ValueError("loss weights must be >= 0")
-        if self.rec_scales < 1 or self.eval_sections < 0:
-            raise ValueError("rec_scales must be >= 1 and eval_sections >= 0")
-        self.model_config()  # validates the architecture
-
-    def model_config(self) -> TransferModelConfig:
-        """The :class:`~.model.TransferModelConfig` part."""
-        return TransferModelConfig(
-            n_classes=self.n_classes,
-            style_dim=self.style_dim,
-            ngf=self.ngf,
-            n_up=self.n_up,
-            encoder_width=self.encoder_width,
-            spade_hidden=self.spade_hidden,
-            character_code=self.character_code,
-            exemplar=self.exemplar,
-        )
-
-    @property
-    def uses_discriminator(self) -> bool:
-        return self.gan_weight > 0 or self.fm_weight > 0
 
 
 def _n_classes_of(volume_or_arrays: Any) -> int | None:

@@ -19,15 +19,15 @@ __all__ = ["run_demo"]
 def run_demo(
     data: str | None = None,
     *,
-    epochs: int = 30,
+    epochs: int | None = None,
     screenshot: str | None = None,
     quit: bool = False,
     t0: float | None = None,
     view: str = "inline",
 ) -> int:
     """Open the viewer, start training, run the Qt event loop; returns the exit status.
-    ``view``: after the last epoch, ``inline`` (as it trained), ``crossline`` or ``3d`` (the
-    dock's 3-D survey view)."""
+    ``epochs``: ``None``, where the Live training dock starts. ``view``: after the last epoch,
+    ``inline`` (as it trained), ``crossline`` or ``3d`` (the dock's 3-D survey view)."""
     import napari
     from qtpy.QtCore import QTimer
     from qtpy.QtWidgets import QApplication
@@ -38,6 +38,11 @@ def run_demo(
     from napari_forgetting.training.live import EpochDone, SweepShown, TrainingFailed
 
     t0 = time.monotonic() if t0 is None else t0
+    if epochs is None:
+        from napari_forgetting.training.config import TrainConfig
+        from napari_forgetting.training.options import describe
+
+        epochs = int(describe(TrainConfig, "epochs").dock_value)
     path = data or sample_path()
     viewer = napari.Viewer(title="napari-forgetting demo")
     viewer.window.resize(1280, 800)

@@ -21,13 +21,11 @@ from typing import Any
 
 from magicgui.widgets import (
     CheckBox,
-    ComboBox,
     Container,
     FileEdit,
     LineEdit,
     PushButton,
     Slider,
-    SpinBox,
 )
 from napari.utils import progress
 
@@ -44,7 +42,9 @@ from napari_forgetting._napari.live_layers import (
 from napari_forgetting._napari.run_view import RunView
 from napari_forgetting._napari.view3d import show_survey_3d
 from napari_forgetting._napari.widgets.dock import ForgettingDock, compact_file_edits, folded
+from napari_forgetting._napari.widgets.options import field_value, field_values, field_widgets
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
+from napari_forgetting.training.config import TrainConfig
 from napari_forgetting.training.live import (
     BatchEnd,
     EpochDone,
@@ -56,6 +56,19 @@ from napari_forgetting.training.live import (
 )
 
 __all__ = ["TrainingWidget"]
+
+#: The TrainConfig fields the dock's *Training settings* set (:mod:`.options` derives them).
+TRAINING_FIELDS = (
+    "epochs",
+    "batch_size",
+    "patch_size",
+    "patches_per_epoch",
+    "lr",
+    "device",
+    "seed",
+    "mode",
+    "every",
+)
 
 
 RUNS_ENV = "NAPARI_FORGETTING_RUNS"
@@ -100,21 +113,11 @@ class TrainingWidget(ForgettingDock):
         )
 
         self.layer_pickers(napari_viewer)
-        self.epochs = SpinBox(label="epochs", value=30, min=1, max=10000)
-        self.batch_size = SpinBox(label="batch size", value=8, min=2, max=1024)
-        self.patch = SpinBox(label="patch size", value=64, min=16, max=1024, step=16)
-        self.patches = SpinBox(
-            label="patches / epoch",
-            value=32,
-            min=0,
-            max=10_000_000,
-            tooltip="0: cover the training sections' pixels once per epoch",
-        )
-        self.lr = LineEdit(label="learning rate", value="0.001")
-        self.device = ComboBox(label="device", choices=["auto", "cpu", "cuda", "mps"], value="auto")
-        self.seed = SpinBox(label="seed", value=0, min=0, max=2**31 - 1)
-        self.mode = ComboBox(label="tracking", choices=["sweep", "online", "off"], value="sweep")
-        self.every = SpinBox(label="validation every", value=5, min=2, max=1000)
+        fields = self.config_fields = field_widgets(TrainConfig, TRAINING_FIELDS)
+        self.epochs, self.batch_size = fields["epochs"], fields["batch_size"]
+        self.patch, self.patches = fields["patch_size"], fields["patches_per_epoch"]
+        self.lr, self.device, self.seed = fields["lr"], fields["device"], fields["seed"]
+        self.mode, self.every = fields["mode"], fields["every"]
         self.tracked = LineEdit(
             label="tracked sections",
             value="",
@@ -182,21 +185,7 @@ class TrainingWidget(ForgettingDock):
             ],
             labels=False,
         )
-        settings = Container(
-            widgets=[
-                self.epochs,
-                self.batch_size,
-                self.patch,
-                self.patches,
-                self.lr,
-                self.device,
-                self.seed,
-                self.mode,
-                self.every,
-                self.tracked,
-                self.run_folder,
-            ]
-        )
+        settings = Container(widgets=[*fields.values(), self.tracked, self.run_folder])
         replay = Container(
             widgets=[self.open_folder, self.open_button, self.movie_file, self.movie_button]
         )
@@ -223,24 +212,6 @@ class TrainingWidget(ForgettingDock):
             {
                 "seismic": ("the seismic Image layer to train on (3-D: inline, crossline, sample)"),
                 "labels": ("the facies Labels layer of the same shape (one class id per pixel)"),
-                "epochs": (
-                    "passes over the training patches; forgetting is counted between epochs"
-                ),
-                "batch_size": "patches per optimiser step",
-                "patch": ("side of the square training patches, in pixels (a multiple of 16)"),
-                "lr": "Adam learning rate",
-                "device": "auto: CUDA, else MPS, else CPU",
-                "seed": (
-                    "the training seed (weights, patch order); run two seeds to see how "
-                    "stable a map is"
-                ),
-                "mode": (
-                    "sweep: predict the tracked sections after each epoch (the paper); "
-                    "online: as they are trained on; off: no tracking"
-                ),
-                "every": (
-                    "validation sections: every N-th inline and crossline, held out and tracked"
-                ),
                 "run_folder": (
                     "where the run is written (checkpoints, maps); empty: a new temporary folder"
                 ),
@@ -329,23 +300,14 @@ class TrainingWidget(ForgettingDock):
     def _device(self) -> str | None:
         """The device asked for; ``None`` for *auto*, which the trainer resolves in its
         worker (torch is imported there, not on the GUI thread)."""
-        return None if self.device.value == "auto" else self.device.value
+        device: str | None = field_value(TrainConfig, "device", self.device)
+        return device
 
     def _config(self) -> Any:
-        from napari_forgetting.training.config import TrainConfig
-
-        device = self._device()
+        values = field_values(TrainConfig, self.config_fields)
         return TrainConfig(
-            epochs=int(self.epochs.value),
-            batch_size=int(self.batch_size.value),
-            patch_size=(int(self.patch.value), int(self.patch.value)),
-            patches_per_epoch=int(self.patches.value) or None,
-            lr=float(self.lr.value),
-            seed=int(self.seed.value),
-            device=device,
-            mode=self.mode.value,
-            every=int(self.every.value),
-            num_threads=gui_friendly_threads(device),
+            **values,
+            num_threads=gui_friendly_threads(values["device"]),
             n_classes=len(self._class_names()),
             track_stats=any(
                 self.extra_boxes[n].value for n in ("confidence", "variability", "margin")
@@ -417,7 +379,6 @@ class TrainingWidget(ForgettingDock):
         if self.running:
             return
         from napari_forgetting.runs.store import RunStore
-        from napari_forgetting.training.config import TrainConfig
 
         try:
             run_dir = self.run_dir

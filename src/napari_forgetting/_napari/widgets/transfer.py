@@ -67,12 +67,17 @@ from napari_forgetting._napari.side_view import SideView
 from napari_forgetting._napari.widgets.dock import ForgettingDock, compact_file_edits
 from napari_forgetting._napari.widgets.hotspots import _color_icon
 from napari_forgetting._napari.widgets.lifetime import alive as _alive
+from napari_forgetting._napari.widgets.options import dock_values, field_values, field_widgets
 from napari_forgetting._napari.worker import gui_friendly_threads, start_worker
 from napari_forgetting.data.classes import class_colors, default_class_names
 from napari_forgetting.data.sections import Section, all_sections, section_image, section_labels
 from napari_forgetting.dynamics.ranking import DEFAULT_MIN_PIXELS
+from napari_forgetting.transfer.config import TransferConfig
 
 __all__ = ["LAYER_NAMES", "TransferWidget"]
+
+#: The TransferConfig fields the dock's training settings set (:mod:`.options` derives them).
+TRANSFER_FIELDS = ("epochs", "patch_size", "patches_per_epoch", "ngf", "device")
 
 _DEFAULT_CLASS = "scruff"  # the paper's target class
 #: role -> layer name of the preview layers, left to right.
@@ -223,11 +228,10 @@ class TransferWidget(ForgettingDock):
         self.target.tooltip = "empty: a random section holding the class; or inline:N / crossline:N"
         self.random_button = PushButton(text="Random target")
         self.load_button = PushButton(text="Load checkpoint")
-        self.epochs = SpinBox(label="epochs", value=3, min=1, max=10000)
-        self.patch = SpinBox(label="patch size", value=32, min=16, max=1024, step=16)
-        self.patches = SpinBox(label="patches / epoch", value=32, min=1, max=10_000_000)
-        self.ngf = SpinBox(label="width (ngf)", value=8, min=2, max=256)
-        self.device = ComboBox(label="device", choices=["auto", "cpu", "cuda", "mps"], value="auto")
+        fields = self.config_fields = field_widgets(TransferConfig, TRANSFER_FIELDS)
+        self.epochs, self.patch = fields["epochs"], fields["patch_size"]
+        self.patches, self.ngf = fields["patches_per_epoch"], fields["ngf"]
+        self.device = fields["device"]
         self.out_folder = FileEdit(label="checkpoint folder", mode="d", value="")
         self.train_button = PushButton(text="Train transfer model")
         self.stop_button = PushButton(text="Stop", enabled=False)
@@ -253,11 +257,7 @@ class TransferWidget(ForgettingDock):
                 self.source_b,
                 Container(widgets=[self.target, self.random_button], layout="horizontal"),
                 self.load_button,
-                self.epochs,
-                self.patch,
-                self.patches,
-                self.ngf,
-                self.device,
+                *fields.values(),
                 self.out_folder,
                 Container(
                     widgets=[self.train_button, self.stop_button], layout="horizontal", labels=False
@@ -278,11 +278,6 @@ class TransferWidget(ForgettingDock):
                 "class_combo": ("the class whose character is transferred (scruff: the paper's)"),
                 "run_path": ("a run folder: its style sources (or Hotspots ranking) for the class"),
                 "ranked": ("the run's ranked style sources; choosing one makes it source A"),
-                "epochs": "transfer-model training epochs",
-                "patch": "side of the training patches, in pixels",
-                "patches": "training patches per epoch",
-                "ngf": "width of the transfer model's generator (channels)",
-                "device": "auto: CUDA, else MPS, else CPU",
                 "out_folder": "where the transfer model's checkpoints are written",
             }
         )
@@ -464,23 +459,12 @@ class TransferWidget(ForgettingDock):
 
     def _config(self, n_classes: int) -> Any:
         from napari_forgetting.model.device import select_device
-        from napari_forgetting.transfer import TransferConfig
 
-        device = None if self.device.value == "auto" else self.device.value
-        device = str(select_device(device))
-        w = int(self.ngf.value)
+        values = {**dock_values(TransferConfig), **field_values(TransferConfig, self.config_fields)}
+        device = str(select_device(values["device"]))
         return TransferConfig(
-            epochs=int(self.epochs.value),
-            batch_size=4,
-            patch_size=(int(self.patch.value), int(self.patch.value)),
-            patches_per_epoch=int(self.patches.value),
+            **{**values, "device": device},
             n_classes=n_classes,
-            style_dim=w,
-            ngf=w,
-            encoder_width=w,
-            ndf=w,
-            eval_sections=1,
-            device=device,
             num_threads=gui_friendly_threads(device),
         )
 
