@@ -236,7 +236,7 @@ def _transfer_config(args: argparse.Namespace, n_classes: int) -> Any:
 def _cmd_transfer_train(args: argparse.Namespace) -> int:
     from napari_forgetting.data.writers import write_json
     from napari_forgetting.training.callbacks import ProgressBar
-    from napari_forgetting.transfer.train import TransferTrainer
+    from napari_forgetting.transfer.trainer import TransferTrainer
 
     refuse_nonempty(args.out, args.resume, args.overwrite, kind="transfer")
     data, _ = load_data_args(args)

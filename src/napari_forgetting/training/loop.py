@@ -1,6 +1,6 @@
 """The one training loop: :class:`TrainingLoop`, which the segmentation trainer
 (:class:`~napari_forgetting.training.segmentation.Trainer`) and the style-transfer trainer
-(:class:`~napari_forgetting.transfer.train.TransferTrainer`) both are.
+(:class:`~napari_forgetting.transfer.trainer.TransferTrainer`) both are.
 
 It owns what the two share -- the epoch/batch loop as a generator (:meth:`fit_steps`, with
 :meth:`fit` a loop over it), callbacks (:class:`~.callbacks.Callback`), the stop flag, an

@@ -8,7 +8,7 @@ target's geology.
   :class:`MultiscalePatchDiscriminator`, :func:`mix_styles`.
 * :mod:`.losses` -- hinge GAN, feature matching, multi-scale L1 + FFT-magnitude reconstruction.
 * :mod:`.config` -- :class:`TransferConfig`, its fields' options (no torch).
-* :mod:`.train` -- :class:`TransferTrainer` (on the one training loop,
+* :mod:`.trainer` -- :class:`TransferTrainer` (on the one training loop,
   :mod:`napari_forgetting.training.loop`).
 * :mod:`.apply` -- :func:`transfer` (a learned model or the training-free
   :class:`StratalTransfer`), :func:`reconstruct`, :func:`style_matrix`,
@@ -59,7 +59,7 @@ _MODULES = {
         "triple_panels",
     ),
     "region": ("StratalTransfer", "composite"),
-    "train": ("TransferTrainer",),
+    "trainer": ("TransferTrainer",),
 }
 _EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
 

@@ -45,7 +45,7 @@ NOISE_SEED = 0
 #: What :func:`transfer` accepts: a learned model (or its checkpoint) or a training-free method.
 MethodLike = RegionStyleTransfer | StratalTransfer | str | os.PathLike
 #: The transfer methods a user chooses between (``--transfer-method``): ``learned`` (a model
-#: of :class:`~.train.TransferTrainer`, given by its checkpoint) and ``stratal``
+#: of :class:`~.trainer.TransferTrainer`, given by its checkpoint) and ``stratal``
 #: (:class:`~.region.StratalTransfer`, training-free).
 TRANSFER_METHODS = ("learned", "stratal")
 
@@ -92,7 +92,7 @@ def load_transfer_model(
 ) -> RegionStyleTransfer:
     """The :class:`RegionStyleTransfer` of a transfer checkpoint, in ``eval()`` mode.
 
-    ``path`` is the ``checkpoint.pt`` written by :class:`~.train.TransferTrainer` or its
+    ``path`` is the ``checkpoint.pt`` written by :class:`~.trainer.TransferTrainer` or its
     ``out_dir``; the model is moved to ``device``. ``n_classes`` (optional): the class count
     of the caller's data; a checkpoint trained for another count raises :class:`ValueError`.
     Load only checkpoints you trust (they are unpickled).

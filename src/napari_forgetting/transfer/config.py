@@ -36,16 +36,16 @@ class TransferConfig(JsonConfig):
     (feature matching), ``l1_weight`` (multi-scale L1 over ``rec_scales`` scales),
     ``spectral_weight`` (FFT magnitude), ``style_weight`` (the style-swap character loss:
     a region generated with another patch's code must take that patch's RMS and
-    correlations, :meth:`~.train.TransferTrainer._swap_losses`, for classes with
+    correlations, :meth:`~.trainer.TransferTrainer._swap_losses`, for classes with
     ``swap_min_pixels``), ``cycle_weight`` (the swapped code read back). ``gan_weight =
     fm_weight = 0`` (the default) trains without the discriminator: the swap losses, not
     the GAN, make the codes matter (the GAN-trained model without them gives |T(A) - T(B)| of
     0.011 std inside the class; ``benchmarks/bench_transfer.py``).
     ``exemplar`` (default on): the generator also sees the patch with its class regions laid
     along their own strata (:func:`~.region.stratal_exemplar`), and in the swap pass one
-    class region laid from the next patch (:meth:`~.train.TransferTrainer._swap_exemplars`); without
-    it |T(A) - T(B)| reached 0.217 std, with it 0.742 (``bench_transfer.py``).
-    Optimisers: Adam, ``lr_g`` / ``lr_d``,
+    class region laid from the next patch
+    (:meth:`~.trainer.TransferTrainer._swap_exemplars`); without it |T(A) - T(B)| reached
+    0.217 std, with it 0.742 (``bench_transfer.py``). Optimisers: Adam, ``lr_g`` / ``lr_d``,
     ``betas``. ``patches_per_epoch`` ``None``: cover the training pixels once.
     ``eval_sections``: validation sections whose reconstruction PSNR is measured per epoch
     (0: none).
