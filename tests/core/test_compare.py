@@ -444,6 +444,7 @@ def test_absent_class_is_reported_absent_not_nan():
     assert cmp.tables.pm_text(0.5, 0.25) == "0.500 ± 0.250"
 
 
+@pytest.mark.timeout(900)  # a whole comparison and its resume: past 300 s on a loaded machine
 def test_tiny_preset_end_to_end_and_a_resumed_run_gives_the_same_report(tmp_path, capsys):
     """`compare --preset tiny`: every method (the controls too), the transfer model trained
     as a job; a run

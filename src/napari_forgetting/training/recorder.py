@@ -24,6 +24,16 @@ from napari_forgetting.training.callbacks import Callback
 __all__ = ["RunRecorder"]
 
 
+def _reopen(path: Any, sections: Any, epochs: int, other: str) -> RunStore:
+    """A run store reopened to resume into: refused when it evaluates other ``sections``
+    (``"the run " + other``); room made for ``epochs``."""
+    store = RunStore.open(path, mode="a")
+    if [s.key for s in store.eval_sections] != [s.key for s in sections]:
+        raise RunStoreError(f"{path}: the run {other}")
+    store.ensure_epochs(epochs)
+    return store
+
+
 class RunRecorder(Callback):
     """Writes a :class:`~.segmentation.Trainer`'s run store in its ``out_dir``.
 
@@ -51,11 +61,7 @@ class RunRecorder(Callback):
         """Create (fresh run) or reopen (resume) the run store in ``out_dir``."""
         cfg, out = trainer.config, trainer.out_dir
         if resume and is_run_dir(out):
-            store = RunStore.open(out, mode="a")
-            if [s.key for s in store.eval_sections] != [s.key for s in trainer.tracked_sections]:
-                raise RunStoreError(f"{out}: the run evaluates other sections")
-            store.ensure_epochs(cfg.epochs)
-            return store
+            return _reopen(out, trainer.tracked_sections, cfg.epochs, "evaluates other sections")
         if resume and checkpoint_path(out).is_file():
             raise RunStoreError(
                 f"{out}: a checkpoint without a run store (run.json, state.json, "
@@ -96,11 +102,7 @@ class RunRecorder(Callback):
         cfg = trainer.config
         path = trainer.out_dir / "tests" / t.name
         if resume and is_run_dir(path):
-            store = RunStore.open(path, mode="a")
-            if [s.key for s in store.eval_sections] != [s.key for s in t.tracked]:
-                raise RunStoreError(f"{path}: the run tracks other {t.name} sections")
-            store.ensure_epochs(cfg.epochs)
-            return store
+            return _reopen(path, t.tracked, cfg.epochs, f"tracks other {t.name} sections")
         return RunStore.create(
             path,
             eval_sections=t.tracked,
