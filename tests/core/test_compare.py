@@ -666,3 +666,18 @@ def test_the_dask_dashboard_address_is_said_when_it_can_run(monkeypatch):
     assert said == ["dask dashboard: http://127.0.0.1:8787/status"]
     monkeypatch.setattr(module, "dashboard_available", lambda: False)  # bokeh not installed
     assert "pip install bokeh" in module.dashboard_line(client)
+
+
+def test_the_job_runner_s_options_are_defined_once():
+    """``Execution`` holds where jobs run: the runners take its fields (an unknown one is
+    refused before anything runs) and the command line's ``--workers`` starts at its
+    default."""
+    from napari_forgetting.cli import build_parser
+
+    with pytest.raises(TypeError, match="n_worker"):
+        cmp.run_jobs([], 0, n_worker=3)
+    with pytest.raises(TypeError, match="sequentially"):
+        cmp.run_comparison(config(), "unused", sequentially=True)
+    for command in ("compare", "consensus"):
+        args = build_parser().parse_args([command, "--out", "o"])
+        assert args.workers == cmp.Execution.n_workers

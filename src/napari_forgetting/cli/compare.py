@@ -65,10 +65,13 @@ def _methods(text: str) -> tuple[str, ...]:
 def _add_job_arguments(parser: argparse.ArgumentParser, sequential: str) -> None:
     """Where the jobs run (``compare`` and ``consensus``): a scheduler, the LocalCluster's
     workers, retries, or one after another (``sequential``: its help)."""
+    from napari_forgetting.workflow.compare.scheduling import Execution  # no torch
+
     parser.add_argument("--scheduler", help="address of an existing dask scheduler")
     parser.add_argument(
-        "--workers", type=positive_int, default=2, help="LocalCluster workers (1 thread each)"
-    )
+        "--workers", type=positive_int, default=Execution.n_workers,
+        help="LocalCluster workers (1 thread each)",
+    )  # fmt: skip
     parser.add_argument(
         "--retries", type=nonnegative_int, default=1, help="extra attempts of a failed job"
     )

@@ -178,23 +178,18 @@ def run_consensus(
     cls: str | int = "scruff",
     k: int = 6,
     min_pixels: int = DEFAULT_MIN_PIXELS,
-    client: Any = None,
-    scheduler: str | None = None,
-    n_workers: int = 2,
-    processes: bool = True,
-    sequential: bool = False,
     log: Callable[[str], None] | None = None,
+    **execution: Any,
 ) -> ConsensusResult:
     """Train ``config.seeds`` seeds of the baseline configuration ``config`` (a
-    :class:`~.compare.CompareConfig`; its methods are ignored) as jobs, then write their
-    stability and consensus run into ``out_dir`` (see the module docstring)."""
+    :class:`~.compare.CompareConfig`; its methods are ignored) as jobs where ``execution``
+    says (:class:`~.compare.scheduling.Execution`'s fields), then write their stability and
+    consensus run into ``out_dir`` (see the module docstring)."""
     t0 = time.perf_counter()
     say = log or (lambda msg: None)
     out = Path(out_dir)
     with claim(out, "consensus", rerun=True, accept=("report",), what="consensus"):
-        return _run_consensus(config, out, cls, k, min_pixels, t0, say, client=client,
-                              scheduler=scheduler, n_workers=n_workers, processes=processes,
-                              sequential=sequential)  # fmt: skip
+        return _run_consensus(config, out, cls, k, min_pixels, t0, say, **execution)
 
 
 def _run_consensus(

@@ -84,6 +84,7 @@ from napari_forgetting.workflow.compare.run import (
     run_comparison,
 )
 from napari_forgetting.workflow.compare.scheduling import (
+    Execution,
     JobSpec,
     SchedulerError,
     dashboard_line,
@@ -106,6 +107,7 @@ __all__ = [
     "TRANSFER_DIR",
     "CompareConfig",
     "CompareResult",
+    "Execution",
     "JobSpec",
     "RefusedBeforeJobs",
     "SchedulerError",

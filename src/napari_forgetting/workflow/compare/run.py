@@ -24,7 +24,7 @@ from napari_forgetting.workflow.compare.jobs import (
     transfer_model_job,
 )
 from napari_forgetting.workflow.compare.report import write_report
-from napari_forgetting.workflow.compare.scheduling import run_jobs
+from napari_forgetting.workflow.compare.scheduling import Execution, run_jobs
 
 
 class RefusedBeforeJobs(ValueError):
@@ -139,12 +139,13 @@ def execute_jobs(
     *,
     check: Callable[[Any, dict[str, Any]], None] | None = None,
     log: Callable[[str], None] | None = None,
-    **runner: Any,
+    **execution: Any,
 ) -> tuple[list[str], list[str], dict[str, str]]:
     """Open ``config``'s data once (``check(volume, source)`` may refuse it before any job
     runs), then run every (method, seed) job of ``config`` not yet finished in ``out`` with
-    :func:`run_jobs` (``runner``: its execution options). Returns the names of the jobs that
-    ran, those skipped as finished, and ``{name: error}`` of those that failed."""
+    :func:`run_jobs` (``execution``: :class:`~.scheduling.Execution`'s fields). Returns the
+    names of the jobs that ran, those skipped as finished, and ``{name: error}`` of those
+    that failed."""
     from napari_forgetting.data.source import load_data
 
     say = log or (lambda msg: None)
@@ -169,7 +170,7 @@ def execute_jobs(
     if skipped:
         say(f"already finished, skipped: {', '.join(skipped)}")
     say(f"jobs to run: {', '.join(j.name for j in jobs) or 'none'}")
-    ran, failed = run_jobs(jobs, config.retries, log=say, **runner)
+    ran, failed = run_jobs(jobs, config.retries, log=say, **execution)
     for name, err in failed.items():
         say(f"FAILED {name}: {err}")
     return ran, skipped, failed
@@ -179,23 +180,16 @@ def run_comparison(
     config: CompareConfig,
     out_dir: str | os.PathLike,
     *,
-    client: Any = None,
-    scheduler: str | None = None,
-    n_workers: int = 2,
-    processes: bool = True,
-    sequential: bool = False,
     log: Callable[[str], None] | None = None,
+    **execution: Any,
 ) -> CompareResult:
-    """Run every (method, seed) not yet finished, then write the report.
-
-    Execution: ``client`` (a ``distributed.Client``), else ``scheduler`` (an address),
-    else a ``LocalCluster`` of ``n_workers`` workers with one thread each (``processes``:
-    worker processes, else threads); ``sequential=True`` runs the jobs one after another in
-    this process instead (the benchmark's reference).
-    """
+    """Run every (method, seed) not yet finished where ``execution`` says (the fields of
+    :class:`~.scheduling.Execution`: a client, a scheduler, a LocalCluster's workers, or one
+    after another), then write the report."""
 
     t0 = time.perf_counter()
     out = Path(out_dir)
+    workers = Execution(**execution).n_workers  # an unknown option is refused here
 
     def check(volume: Any, source: dict[str, Any]) -> None:
         from napari_forgetting.data.classes import resolve_class
@@ -209,13 +203,10 @@ def run_comparison(
         elif transfers and not config.force:
             # forced, nothing can stop the comparison: the model trains as a job beside the
             # others (its transfer jobs record its measurement)
-            _train_transfer_first(config, out, volume, source, max(1, n_workers), log)
+            _train_transfer_first(config, out, volume, source, max(1, workers), log)
 
     with claim(out, "report", rerun=True, accept=("consensus",), what="compare"):
-        ran, skipped, failed = execute_jobs(
-            config, out, check=check, client=client, scheduler=scheduler,
-            n_workers=n_workers, processes=processes, sequential=sequential, log=log,
-        )  # fmt: skip
+        ran, skipped, failed = execute_jobs(config, out, check=check, log=log, **execution)
         timing = {"seconds": time.perf_counter() - t0, "ran": len(ran), "skipped": len(skipped)}
         files = write_report(out, config, failed=failed, timing=timing)
     return CompareResult(out, ran, skipped, failed, files, time.perf_counter() - t0)

@@ -13,6 +13,22 @@ from typing import Any
 from napari_forgetting.data.errors import one_line
 
 
+@dataclass(frozen=True)
+class Execution:
+    """Where jobs run (the one definition of the runner's options: :func:`run_jobs`,
+    ``run_comparison``, ``run_consensus`` and the command line's defaults take them from
+    here): ``client`` (a ``distributed.Client``), else ``scheduler`` (an address), else a
+    ``LocalCluster`` of ``n_workers`` workers with one thread each (``processes``: worker
+    processes, else threads); ``sequential=True`` runs them one after another in this
+    process instead (the benchmark's reference)."""
+
+    client: Any = None
+    scheduler: str | None = None
+    n_workers: int = 2
+    processes: bool = True
+    sequential: bool = False
+
+
 @dataclass
 class JobSpec:
     """One task: ``name`` (``<method>-seed<k>``, or ``transfer-model``), the module-level
@@ -139,32 +155,25 @@ def run_jobs(
     jobs: Sequence[JobSpec],
     retries: int,
     *,
-    client: Any = None,
-    scheduler: str | None = None,
-    n_workers: int = 2,
-    processes: bool = True,
-    sequential: bool = False,
     log: Callable[[str], None] | None = None,
+    **execution: Any,
 ) -> tuple[list[str], dict[str, str]]:
-    """Run ``jobs`` (the one job runner: the comparison's and the consensus's seeds) and
-    return the names that ran and ``{name: error}`` of those that failed after ``retries``;
-    ``log`` gets a line as each job ends (``[k/N] finished NAME``).
-
-    Execution: ``client`` (a ``distributed.Client``), else ``scheduler`` (an address),
-    else a ``LocalCluster`` of ``n_workers`` workers with one thread each (``processes``:
-    worker processes, else threads); ``sequential=True`` runs them one after another in
-    this process instead."""
+    """Run ``jobs`` (the one job runner: the comparison's and the consensus's seeds) where
+    ``execution`` (:class:`Execution`'s fields) says, and return the names that ran and
+    ``{name: error}`` of those that failed after ``retries``; ``log`` gets a line as each
+    job ends (``[k/N] finished NAME``)."""
+    how = Execution(**execution)
     if not jobs:
         return [], {}
     progress = _Progress(len(jobs), log)
-    if sequential:
+    if how.sequential:
         return _run_sequential(jobs, retries, progress)
-    if client is not None:
-        return _run_dask(jobs, retries, client, progress)
+    if how.client is not None:
+        return _run_dask(jobs, retries, how.client, progress)
     from distributed import Client, LocalCluster
 
-    if scheduler:
-        with scheduler_client(scheduler) as c:
+    if how.scheduler:
+        with scheduler_client(how.scheduler) as c:
             _say_dashboard(c, log)
             return _run_dask(jobs, retries, c, progress)
     import dask
@@ -176,9 +185,9 @@ def run_jobs(
     with (
         dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}),
         LocalCluster(
-            n_workers=n_workers,
+            n_workers=how.n_workers,
             threads_per_worker=1,
-            processes=processes,
+            processes=how.processes,
             dashboard_address=":0" if dashboard_available() else None,  # any free port
         ) as cluster,
         Client(cluster) as c,
