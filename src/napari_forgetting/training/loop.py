@@ -52,7 +52,7 @@ from napari_forgetting.model.checkpoint import (
     save_checkpoint,
 )
 from napari_forgetting.model.device import select_device, torch_settings
-from napari_forgetting.training.steps import BatchEnd, EpochEnd, TrainStart
+from napari_forgetting.training.steps import BatchEnd, EpochEnd, TrainStart, drain
 
 __all__ = ["TrainingError", "TrainingLoop"]
 
@@ -292,8 +292,7 @@ class TrainingLoop:
         checkpoint there). Raises :class:`TrainingError` on a non-finite loss (the last good
         checkpoint is kept).
         """
-        for _ in self.fit_steps(resume, overwrite):
-            pass
+        drain(self.fit_steps(resume, overwrite))
         return self.history
 
     def fit_steps(self, resume: bool = False, overwrite: bool = False) -> Iterator[Any]:
