@@ -3,6 +3,11 @@ what its seeds can detect, before any treatment arm runs (issue 31).
 
     python benchmarks/design_preset.py --out DIR [--preset cpu-decide] [--seeds 1 2 3]
         [--epochs 80] [--data-seed 0] [--workers 2] [--budgets 30 40 50 60 70 80]
+    python benchmarks/design_preset.py --report REPORT [--preset cpu-decide]
+
+``--report``: after the comparison, its primary endpoint seed by seed for every arm of a
+``compare`` folder and each arm's difference from the baseline (what the report's paired
+intervals summarise), then exit.
 
 For each calibration seed it trains (or reuses, in ``DIR``) the preset's **baseline** and its
 **reinit** control (the same training draws, another initialisation: ``compare``'s null
@@ -39,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_forgetting.runs.store import RunStore
-from napari_forgetting.workflow.compare import preset_config, run_jobs
+from napari_forgetting.workflow.compare import JOBS_DIR, preset_config, run_jobs
 from napari_forgetting.workflow.compare.jobs import run_finished, train_job
 from napari_forgetting.workflow.compare.metrics import pool_volumes, tracked_probability
 from napari_forgetting.workflow.compare.paired import mde_at
@@ -79,9 +84,32 @@ def final(path: Path, cls_id: int) -> float:
     return sums / counts if counts else math.nan
 
 
+def per_seed(report: Path, cls: str, last_k: int) -> None:
+    """The tracked endpoint of every finished job in ``report/jobs``, seed by seed."""
+    got: dict[str, dict[int, float]] = {}
+    for path in sorted((report / JOBS_DIR).iterdir()):
+        method, _, seed = path.name.rpartition("-seed")
+        if not run_finished(path):
+            continue
+        store = RunStore.open(path)
+        value = tracked(path, last_k, list(store.class_names).index(cls), store.n_epochs)
+        got.setdefault(method, {})[int(seed)] = value
+    methods = ["baseline", *sorted(m for m in got if m != "baseline")]
+    arms = methods[1:]
+    print(f"{cls}, tracked test sections, mean of the last {last_k} epochs, volumes pooled")
+    print(f"{'seed':>4} " + " ".join(f"{m:>17}" for m in methods)
+          + "".join(f" {m + ' - b':>21}" for m in arms))  # fmt: skip
+    for seed in sorted(got.get("baseline", {})):
+        b = got["baseline"][seed]
+        row = [got[m].get(seed, math.nan) for m in methods]
+        print(f"{seed:>4} " + " ".join(f"{v:>17.3f}" for v in row)
+              + "".join(f" {v - b:>+21.3f}" for v in row[1:]))  # fmt: skip
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--report", type=Path, help="print a comparison's endpoint seed by seed")
     ap.add_argument("--preset", default="cpu-decide")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--epochs", type=int, default=80)
@@ -93,6 +121,11 @@ def main() -> int:
     args = ap.parse_args()
     over = {} if args.data_seed is None else {"data_seed": args.data_seed}
     cfg = preset_config(args.preset, **over)
+    if args.report is not None:
+        per_seed(args.report, cfg.cls, cfg.last_k)
+        return 0
+    if args.out is None:
+        ap.error("--out (or --report) is required")
     from napari_forgetting.data.source import load_data
 
     volume, source = load_data("synthetic", shape=cfg.shape, seed=cfg.data_seed)

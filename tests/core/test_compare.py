@@ -434,12 +434,12 @@ def test_absent_class_is_reported_absent_not_nan():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        mean, std = cmp.statistics.mean_std([float("nan"), float("nan")])
+        mean, std = cmp.paired.mean_std([float("nan"), float("nan")])
         assert math.isnan(mean) and math.isnan(std)
-        assert cmp.statistics.mean_std([0.5, float("nan"), 0.7]) == pytest.approx(
+        assert cmp.paired.mean_std([0.5, float("nan"), 0.7]) == pytest.approx(
             (0.6, 0.1414213562)
         )
-        assert cmp.statistics.mean_std([0.25]) == (0.25, 0.0)
+        assert cmp.paired.mean_std([0.25]) == (0.25, 0.0)
     assert cmp.tables.pm_text(mean, std) == "absent"
     assert cmp.tables.pm_text(0.5, 0.25) == "0.500 ± 0.250"
 

@@ -3,7 +3,7 @@
 The package's modules: :mod:`.config` (methods, controls, contrasts, presets),
 :mod:`.jobs` (the job functions and the job graph), :mod:`.scheduling` (in this process or
 on a dask cluster), :mod:`.run` (a whole comparison), :mod:`.metrics` (what a finished job
-measured), :mod:`.statistics` (paired intervals, detectable effects), :mod:`.fates` (where
+measured), :mod:`.paired` (paired intervals, detectable effects), :mod:`.fates` (where
 the methods forget), :mod:`.report`, :mod:`.tables` (its text), :mod:`.figure` (Fig. 5) and
 :mod:`.maps` (the heat maps section by section, for the figure and the napari dock).
 
