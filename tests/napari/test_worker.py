@@ -61,7 +61,9 @@ def test_the_collector_freezes_collects_and_thaws_only_its_own_freeze(monkeypatc
     from napari_forgetting._napari import collector
 
     assert gc.get_freeze_count() == 0
-    assert collector.freeze() == gc.get_freeze_count() > 0
+    frozen = collector.freeze()
+    # another thread may free a frozen object meanwhile: the count can only fall
+    assert 0 < gc.get_freeze_count() <= frozen
     cycle = []
     cycle.append(cycle)  # garbage born after the freeze is collected as before
     del cycle
