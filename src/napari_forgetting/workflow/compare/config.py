@@ -190,6 +190,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # of 40 epochs it is 0.032 (4 seeds detect ~0.07). So: 40 epochs (not a plateau: the
     # baseline's tracked test Scruff is still rising, 0.31-0.43), the last 30 averaged,
     # 4 seeds; >= 18 validation sections hold 128 Scruff pixels on geologies 0, 1 and 5.
+    # Run (docs): the treatment spreads the seeds more than the null control did -- a pool
+    # tips some seeds' runs into another solution for Scruff -- so on geology 0 the main
+    # contrast's MDE was 0.103 on 4 seeds, 0.189 on 5 and 0.065 on 13 (--methods
+    # baseline,transfer --seeds 13); on geology 5, 0.082 on 4.
     # The arms are the mechanism's (flip and rotate are cpu-lite's; --methods adds them);
     # the stratal transfer: training-free, it meets the bar on geologies 0-7.
     "cpu-decide": {
