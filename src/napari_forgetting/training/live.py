@@ -166,7 +166,7 @@ def live_events(
         built = trainer if isinstance(trainer, TrainingLoop) else trainer()
         run_dir = built.out_dir
         steps = built.fit_steps(resume, overwrite)
-        partial = sweep_seconds is not None and hasattr(built, "sweep_predictions")
+        partial = bool(sweep_seconds) and hasattr(built, "sweep_predictions")
         shown = time.perf_counter()
         try:
             for step in steps:

@@ -34,6 +34,11 @@ def _reopen(path: Any, sections: Any, epochs: int, other: str) -> RunStore:
     return store
 
 
+def _stopped(trainer: Any) -> str:
+    """What a store says of a run stopped before its last epoch."""
+    return f"stopped after {trainer.epoch} of {trainer.config.epochs} epochs"
+
+
 class RunRecorder(Callback):
     """Writes a :class:`~.segmentation.Trainer`'s run store in its ``out_dir``.
 
@@ -175,11 +180,7 @@ class RunRecorder(Callback):
             store.commit(status=status, test_metrics={name: tests[name]} if tests else {})
         self.store.commit(
             status=status,
-            message=(
-                f"stopped after {done} of {trainer.config.epochs} epochs"
-                if stopped
-                else f"finished {done} epochs"
-            ),  # fmt: skip
+            message=_stopped(trainer) if stopped else f"finished {done} epochs",
             test_metrics=tests,
         )
 
@@ -190,9 +191,6 @@ class RunRecorder(Callback):
         for store in self._stores():
             with contextlib.suppress(Exception):
                 if stop:
-                    store.commit(
-                        status="stopped",
-                        message=f"stopped after {trainer.epoch} of {trainer.config.epochs} epochs",
-                    )
+                    store.commit(status="stopped", message=_stopped(trainer))
                 else:
                     store.commit(status="failed", message=f"{type(exc).__name__}: {exc}")
